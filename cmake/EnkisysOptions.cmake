@@ -1,0 +1,25 @@
+# Project-wide compile settings, applied to project targets only (never to third-party code).
+add_library(enkisys_warnings INTERFACE)
+target_compile_options(enkisys_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wnull-dereference -Wdouble-promotion -Wimplicit-fallthrough
+  $<$<BOOL:${ENKISYS_WERROR}>:-Werror>)
+target_compile_definitions(enkisys_warnings INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW
+  ENKISYS_VERSION="${ENKISYS_VERSION}")
+
+# enkisys_add_executable(NAME SOURCES...) -> build/bin/enkisys-NAME, static when ENKISYS_STATIC.
+function(enkisys_link_static target)
+  if(ENKISYS_STATIC)
+    target_link_options(${target} PRIVATE -static -static-libgcc -static-libstdc++)
+  endif()
+endfunction()
+
+# enkisys_add_test(NAME SOURCES... LIBS ...) — one GoogleTest binary registered with ctest.
+function(enkisys_add_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main enkisys_warnings)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+endfunction()
