@@ -1,0 +1,97 @@
+// Outbound HTTP/1.1 client (http and https) with a keep-alive connection pool, a connect
+// deadline, a whole-exchange deadline and a response size cap. Used by the gateway, the agent
+// and the tools service's HTTP tools.
+//
+// Contract:
+//  * Thread-safe: send() may be called concurrently from any coroutine; a pooled connection is
+//    used by one exchange at a time.
+//  * Errors are values (ClientResult::error), never exceptions, for network outcomes.
+//  * The optional EndpointVetter sees every address a host name resolved to BEFORE any connect
+//    and may refuse the request (SSRF guard); the client then connects only to vetted
+//    addresses, so DNS rebinding between check and connect is impossible. Pooled connections
+//    are keyed by host and vetter generation and are only reused for the same host.
+//  * A stale pooled connection (closed by the peer) is retried once on a fresh connection for
+//    idempotent methods only.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "enkisys/core/http.hpp"
+
+namespace enkisys::core {
+
+struct ClientRequest {
+  http::verb method = http::verb::get;
+  std::string url;  // http://host[:port]/path?query or https://...
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{3'000};
+  std::chrono::milliseconds timeout{10'000};  // whole exchange after connect
+  std::size_t max_response_bytes = 1024 * 1024;
+};
+
+struct ClientResponse {
+  unsigned status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // Case-insensitive lookup; empty if absent.
+  std::string_view header(std::string_view name) const;
+};
+
+struct ClientError {
+  enum class Code {
+    kNone,
+    kBadUrl,
+    kRefused,
+    kResolve,
+    kConnect,
+    kTimeout,
+    kTooLarge,
+    kProtocol,
+    kTls
+  };
+  Code code = Code::kNone;
+  std::string message;
+};
+
+struct ClientResult {
+  std::optional<ClientResponse> response;
+  ClientError error;
+  bool ok() const { return response.has_value(); }
+};
+
+// Returns a refusal reason, or nullopt to allow connecting to `endpoints` for `host`.
+using EndpointVetter = std::function<std::optional<std::string>(
+    std::string_view host, const std::vector<boost::asio::ip::tcp::endpoint>& endpoints)>;
+
+class HttpClient {
+ public:
+  explicit HttpClient(boost::asio::any_io_executor executor, std::size_t max_idle_per_host = 16);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  boost::asio::awaitable<ClientResult> send(ClientRequest request, ClientOptions options = {},
+                                            EndpointVetter vetter = {});
+
+  // Number of idle pooled connections (for tests and metrics).
+  std::size_t idle_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace enkisys::core

@@ -1,0 +1,109 @@
+// HTTP/1.1 server on Boost.Beast and C++20 coroutines.
+//
+// Contract:
+//  * run() blocks the calling thread and `threads - 1` more on one io_context until stop()
+//    (or SIGTERM/SIGINT when `handle_signals`) has drained every connection, then returns.
+//  * Every socket operation has a deadline: a client that sends headers slowly, stalls a body,
+//    or does not read the response is disconnected (slowloris-safe).
+//  * Header block larger than `max_header_bytes` → 431; body larger than `max_body_bytes` → 413;
+//    malformed HTTP → 400 and close. All errors use the JSON error shape.
+//  * Each request gets a request id (client's X-Request-Id if valid, else a new one), echoed
+//    in the response and in the access log line.
+//  * Handlers run on I/O threads and must not block: use RequestContext::blocking() for
+//    database or file work.
+//  * Graceful stop: stop accepting, close idle keep-alive connections, let in-flight requests
+//    finish (their responses carry `Connection: close`), then return. After
+//    `drain_timeout` the remaining connections are closed.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "enkisys/core/http.hpp"
+#include "enkisys/core/log.hpp"
+#include "enkisys/core/metrics.hpp"
+#include "enkisys/core/router.hpp"
+
+namespace enkisys::core {
+
+struct ServerOptions {
+  std::string address = "0.0.0.0";
+  unsigned short port = 0;  // 0: chosen by the OS (see HttpServer::port())
+  unsigned threads = 2;     // I/O threads
+  unsigned blocking_threads = 4;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};  // first byte → end of headers
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
+  std::chrono::milliseconds drain_timeout{10'000};
+  bool handle_signals = true;  // SIGTERM/SIGINT → graceful stop
+  bool access_log = true;
+};
+
+class HttpServer;
+
+// Per-request state handed to handlers.
+class RequestContext {
+ public:
+  const std::string& request_id() const { return request_id_; }
+  const PathParams& params() const { return params_; }
+  std::string_view param(std::string_view name) const { return params_.get(name); }
+  const std::string& client_ip() const { return client_ip_; }
+  std::string_view query() const { return query_; }
+  Logger& log() const { return *logger_; }
+
+  // Runs `fn` on the blocking pool and resumes on the I/O thread with its result. Exceptions
+  // thrown by fn propagate to the awaiting coroutine.
+  template <typename Fn>
+  auto blocking(Fn fn) -> boost::asio::awaitable<decltype(fn())> {
+    using R = decltype(fn());
+    co_return co_await boost::asio::co_spawn(
+        *pool_, [f = std::move(fn)]() -> boost::asio::awaitable<R> { co_return f(); },
+        boost::asio::use_awaitable);
+  }
+
+ private:
+  friend class HttpServer;
+  friend class RequestContextForTest;
+  std::string request_id_;
+  PathParams params_;
+  std::string client_ip_;
+  std::string query_;
+  Logger* logger_ = nullptr;
+  boost::asio::thread_pool* pool_ = nullptr;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, Router& router, Logger& logger, MetricsRegistry& metrics);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens (throws std::system_error with a clear message on failure).
+  void listen();
+  unsigned short port() const;  // REQUIRES: listen() succeeded
+
+  // Serves until stopped. Calls listen() if not yet listening.
+  void run();
+  // Thread-safe, idempotent; begins a graceful stop.
+  void stop();
+
+  boost::asio::thread_pool& blocking_pool();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace enkisys::core

@@ -1,0 +1,289 @@
+#include "enkisys/core/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+namespace enkisys::core {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+struct Target {
+  bool tls = false;
+  std::string host;  // without brackets
+  std::string port;
+  std::string host_header;
+  std::string path_and_query;
+  std::string key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+};
+
+std::optional<Target> parse_target(std::string_view url, std::string* why) {
+  auto r = boost::urls::parse_absolute_uri(url);
+  if (!r) {
+    *why = "not an absolute URL";
+    return std::nullopt;
+  }
+  Target t;
+  const auto scheme = r->scheme();
+  if (beast::iequals(scheme, "http")) {
+    t.tls = false;
+  } else if (beast::iequals(scheme, "https")) {
+    t.tls = true;
+  } else {
+    *why = "scheme must be http or https";
+    return std::nullopt;
+  }
+  if (r->has_userinfo()) {
+    *why = "credentials in URLs are not accepted";
+    return std::nullopt;
+  }
+  t.host = r->encoded_host();  // for IPv6 literals encoded_host keeps brackets
+  if (!t.host.empty() && t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
+  if (t.host.empty()) {
+    *why = "URL has no host";
+    return std::nullopt;
+  }
+  t.port = r->has_port() ? std::string(r->port()) : (t.tls ? "443" : "80");
+  t.host_header = std::string(r->encoded_host_and_port());
+  t.path_and_query = std::string(r->encoded_path());
+  if (t.path_and_query.empty()) t.path_and_query = "/";
+  if (r->has_query()) t.path_and_query += "?" + std::string(r->encoded_query());
+  return t;
+}
+
+bool idempotent(http::verb v) {
+  return v == http::verb::get || v == http::verb::head || v == http::verb::options ||
+         v == http::verb::put || v == http::verb::delete_;
+}
+}  // namespace
+
+std::string_view ClientResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, name)) return v;
+  }
+  return {};
+}
+
+struct Connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+};
+
+struct HttpClient::Impl {
+  asio::any_io_executor ex;
+  std::size_t max_idle;
+  ssl::context tls{ssl::context::tls_client};
+  mutable std::mutex mu;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+
+  Impl(asio::any_io_executor e, std::size_t m) : ex(std::move(e)), max_idle(m) {
+    tls.set_verify_mode(ssl::verify_peer);
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    error_code ec;
+    tls.set_default_verify_paths(ec);
+    if (std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
+      tls.load_verify_file("/etc/ssl/certs/ca-certificates.crt", ec);
+    }
+  }
+
+  std::unique_ptr<Connection> take(const std::string& key) {
+    std::lock_guard lock(mu);
+    auto it = idle.find(key);
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    auto c = std::move(it->second.back());
+    it->second.pop_back();
+    return c;
+  }
+  void give(const std::string& key, std::unique_ptr<Connection> c) {
+    std::lock_guard lock(mu);
+    auto& v = idle[key];
+    if (v.size() < max_idle) v.push_back(std::move(c));
+  }
+
+  asio::awaitable<std::unique_ptr<Connection>> connect(const Target& t, const ClientOptions& o,
+                                                       const EndpointVetter& vetter,
+                                                       ClientError* err) {
+    tcp::resolver resolver(ex);
+    auto [rec, results] = co_await resolver.async_resolve(t.host, t.port, kTuple);
+    if (rec) {
+      *err = {ClientError::Code::kResolve, "cannot resolve " + t.host + ": " + rec.message()};
+      co_return nullptr;
+    }
+    std::vector<tcp::endpoint> eps;
+    for (const auto& r : results) eps.push_back(r.endpoint());
+    if (vetter) {
+      if (auto why = vetter(t.host, eps)) {
+        *err = {ClientError::Code::kRefused, *why};
+        co_return nullptr;
+      }
+    }
+    auto c = std::make_unique<Connection>();
+    if (t.tls) {
+      c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls);
+    } else {
+      c->plain = std::make_unique<beast::tcp_stream>(ex);
+    }
+    auto& low = c->lowest();
+    low.expires_after(o.connect_timeout);
+    auto [cec, ep] = co_await low.async_connect(eps, kTuple);
+    if (cec) {
+      *err = {
+          cec == beast::error::timeout ? ClientError::Code::kTimeout : ClientError::Code::kConnect,
+          "cannot connect to " + t.host + ":" + t.port + ": " + cec.message()};
+      co_return nullptr;
+    }
+    low.socket().set_option(tcp::no_delay(true), cec);
+    if (t.tls) {
+      // SSL_set_tlsext_host_name() is a macro with a C cast; this is its expansion.
+      if (SSL_ctrl(c->secure->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                   TLSEXT_NAMETYPE_host_name, const_cast<char*>(t.host.c_str())) != 1) {
+        *err = {ClientError::Code::kTls, "cannot set TLS server name"};
+        co_return nullptr;
+      }
+      c->secure->set_verify_callback(ssl::host_name_verification(t.host));
+      auto [hec] = co_await c->secure->async_handshake(ssl::stream_base::client, kTuple);
+      if (hec) {
+        *err = {ClientError::Code::kTls,
+                "TLS handshake with " + t.host + " failed: " + hec.message()};
+        co_return nullptr;
+      }
+    }
+    co_return c;
+  }
+
+  template <typename Stream>
+  asio::awaitable<std::pair<ClientResult, bool>> exchange(Stream& s, beast::tcp_stream& low,
+                                                          const Request& req,
+                                                          const ClientOptions& o) {
+    ClientResult out;
+    low.expires_after(o.timeout);
+    auto [wec, wn] = co_await http::async_write(s, req, kTuple);
+    if (wec) {
+      out.error = {
+          wec == beast::error::timeout ? ClientError::Code::kTimeout : ClientError::Code::kProtocol,
+          "sending request failed: " + wec.message()};
+      co_return std::make_pair(std::move(out), false);
+    }
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(o.max_response_bytes);
+    parser.header_limit(64 * 1024);
+    if (req.method() == http::verb::head) parser.skip(true);
+    auto [rec, rn] = co_await http::async_read(s, buf, parser, kTuple);
+    if (rec) {
+      ClientError::Code code = ClientError::Code::kProtocol;
+      if (rec == http::error::body_limit) code = ClientError::Code::kTooLarge;
+      if (rec == beast::error::timeout) code = ClientError::Code::kTimeout;
+      out.error = {code, code == ClientError::Code::kTooLarge
+                             ? "response exceeds " + std::to_string(o.max_response_bytes) + " bytes"
+                             : "reading response failed: " + rec.message()};
+      co_return std::make_pair(std::move(out), false);
+    }
+    auto& res = parser.get();
+    ClientResponse r;
+    r.status = res.result_int();
+    for (const auto& f : res)
+      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.body = std::move(res.body());
+    const bool reusable = res.keep_alive() && buf.size() == 0;
+    out.response = std::move(r);
+    co_return std::make_pair(std::move(out), reusable);
+  }
+};
+
+HttpClient::HttpClient(asio::any_io_executor executor, std::size_t max_idle_per_host)
+    : impl_(std::make_shared<Impl>(std::move(executor), max_idle_per_host)) {}
+HttpClient::~HttpClient() = default;
+
+std::size_t HttpClient::idle_connections() const {
+  std::lock_guard lock(impl_->mu);
+  std::size_t n = 0;
+  for (const auto& [k, v] : impl_->idle) n += v.size();
+  return n;
+}
+
+asio::awaitable<ClientResult> HttpClient::send(ClientRequest request, ClientOptions options,
+                                               EndpointVetter vetter) {
+  auto impl = impl_;  // keeps the pool alive across suspension
+  ClientResult result;
+  std::string why;
+  auto target = parse_target(request.url, &why);
+  if (!target) {
+    result.error = {ClientError::Code::kBadUrl, "invalid URL: " + why};
+    co_return result;
+  }
+  Request req{request.method, target->path_and_query, 11};
+  req.set(http::field::host, target->host_header);
+  req.set(http::field::user_agent, "enkisys/" ENKISYS_VERSION);
+  for (const auto& [k, v] : request.headers) {
+    if (k.find_first_of("\r\n") != std::string::npos ||
+        v.find_first_of("\r\n") != std::string::npos) {
+      result.error = {ClientError::Code::kBadUrl, "header contains CR or LF"};
+      co_return result;
+    }
+    req.set(k, v);
+  }
+  req.body() = std::move(request.body);
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  // Vetted requests never share pooled connections with unvetted ones.
+  const std::string key = target->key() + (vetter ? "|vetted" : "");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<Connection> c = vetter ? nullptr : impl->take(key);
+    const bool reused = c != nullptr;
+    if (!c) {
+      ClientError err;
+      c = co_await impl->connect(*target, options, vetter, &err);
+      if (!c) {
+        result.error = err;
+        co_return result;
+      }
+    }
+    // (No co_await inside ?: — GCC 12 miscompiles that.)
+    std::pair<ClientResult, bool> r;
+    if (c->plain) {
+      r = co_await impl->exchange(*c->plain, *c->plain, req, options);
+    } else {
+      r = co_await impl->exchange(*c->secure, beast::get_lowest_layer(*c->secure), req, options);
+    }
+    if (r.first.ok()) {
+      if (r.second && !vetter) {
+        c->lowest().expires_never();
+        impl->give(key, std::move(c));
+      }
+      co_return std::move(r.first);
+    }
+    // A pooled connection the peer had closed: retry once on a fresh one if safe.
+    if (!(reused && idempotent(request.method) &&
+          r.first.error.code == ClientError::Code::kProtocol)) {
+      co_return std::move(r.first);
+    }
+  }
+  result.error = {ClientError::Code::kProtocol, "connection closed by peer"};
+  co_return result;
+}
+
+}  // namespace enkisys::core
