@@ -91,13 +91,12 @@ struct Connection {
 };
 
 struct HttpClient::Impl {
-  asio::any_io_executor ex;
   std::size_t max_idle;
   ssl::context tls{ssl::context::tls_client};
   mutable std::mutex mu;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
-  Impl(asio::any_io_executor e, std::size_t m) : ex(std::move(e)), max_idle(m) {
+  explicit Impl(std::size_t m) : max_idle(m) {
     tls.set_verify_mode(ssl::verify_peer);
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -125,6 +124,8 @@ struct HttpClient::Impl {
   asio::awaitable<std::unique_ptr<Connection>> connect(const Target& t, const ClientOptions& o,
                                                        const EndpointVetter& vetter,
                                                        ClientError* err) {
+    // I/O objects live on the caller's executor, so the client needs no io_context of its own.
+    auto ex = co_await asio::this_coro::executor;
     tcp::resolver resolver(ex);
     auto [rec, results] = co_await resolver.async_resolve(t.host, t.port, kTuple);
     if (rec) {
@@ -213,8 +214,8 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(asio::any_io_executor executor, std::size_t max_idle_per_host)
-    : impl_(std::make_shared<Impl>(std::move(executor), max_idle_per_host)) {}
+HttpClient::HttpClient(std::size_t max_idle_per_host)
+    : impl_(std::make_shared<Impl>(max_idle_per_host)) {}
 HttpClient::~HttpClient() = default;
 
 std::size_t HttpClient::idle_connections() const {

@@ -8,7 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "test_util.hpp"
+#include "enkisys/core/testing.hpp"
 
 namespace enkisys::core {
 namespace {
@@ -46,7 +46,7 @@ ClientResult run(HttpClient& c, asio::io_context& ioc, ClientRequest req, Client
 TEST(HttpClient, FetchesAndPoolsTheConnection) {
   TestServer s(wire);
   asio::io_context ioc;
-  HttpClient c(ioc.get_executor());
+  HttpClient c;
   const std::string url = "http://127.0.0.1:" + std::to_string(s.port()) + "/small";
   auto r1 = run(c, ioc, {http::verb::get, url, {}, {}});
   ASSERT_TRUE(r1.ok()) << r1.error.message;
@@ -61,7 +61,7 @@ TEST(HttpClient, FetchesAndPoolsTheConnection) {
 TEST(HttpClient, CapsResponseSize) {
   TestServer s(wire);
   asio::io_context ioc;
-  HttpClient c(ioc.get_executor());
+  HttpClient c;
   ClientOptions o;
   o.max_response_bytes = 1000;
   auto r =
@@ -74,7 +74,7 @@ TEST(HttpClient, CapsResponseSize) {
 TEST(HttpClient, TimesOut) {
   TestServer s(wire);
   asio::io_context ioc;
-  HttpClient c(ioc.get_executor());
+  HttpClient c;
   ClientOptions o;
   o.timeout = std::chrono::milliseconds(200);
   auto r =
@@ -87,7 +87,7 @@ TEST(HttpClient, TimesOut) {
 TEST(HttpClient, VetterRefusesBeforeConnecting) {
   TestServer s(wire);
   asio::io_context ioc;
-  HttpClient c(ioc.get_executor());
+  HttpClient c;
   std::vector<asio::ip::tcp::endpoint> seen;
   auto r =
       run(c, ioc,
@@ -105,7 +105,7 @@ TEST(HttpClient, VetterRefusesBeforeConnecting) {
 
 TEST(HttpClient, RejectsBadUrlsAndHeaderInjection) {
   asio::io_context ioc;
-  HttpClient c(ioc.get_executor());
+  HttpClient c;
   EXPECT_EQ(run(c, ioc, {http::verb::get, "ftp://x/", {}, {}}).error.code,
             ClientError::Code::kBadUrl);
   EXPECT_EQ(run(c, ioc, {http::verb::get, "not a url", {}, {}}).error.code,
@@ -125,7 +125,7 @@ TEST(HttpClient, ConnectionRefusedIsAConnectError) {
     port = s.port();
   }
   asio::io_context ioc;
-  HttpClient c(ioc.get_executor());
+  HttpClient c;
   auto r = run(c, ioc, {http::verb::get, "http://127.0.0.1:" + std::to_string(port) + "/", {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error.code, ClientError::Code::kConnect);

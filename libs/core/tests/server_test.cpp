@@ -5,7 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <future>
 
-#include "test_util.hpp"
+#include "enkisys/core/testing.hpp"
 
 namespace enkisys::core {
 namespace {

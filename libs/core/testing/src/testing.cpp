@@ -1,4 +1,4 @@
-#include "test_util.hpp"
+#include "enkisys/core/testing.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

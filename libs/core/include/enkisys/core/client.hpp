@@ -78,7 +78,9 @@ using EndpointVetter = std::function<std::optional<std::string>(
 
 class HttpClient {
  public:
-  explicit HttpClient(boost::asio::any_io_executor executor, std::size_t max_idle_per_host = 16);
+  // Sockets are created on the executor of the coroutine that calls send(); pooled
+  // connections must therefore be used from coroutines of the same io_context.
+  explicit HttpClient(std::size_t max_idle_per_host = 16);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

@@ -1,0 +1,75 @@
+// enkisys-tools: the Tool Manager service (port 5001). Wiring only.
+#include "enkisys/core/service.hpp"
+#include "enkisys/db/database.hpp"
+#include "enkisys/tools/builtins.hpp"
+#include "src/tool_runner.hpp"
+#include "src/tool_store.hpp"
+#include "src/tools_api.hpp"
+
+namespace {
+
+using namespace enkisys;
+
+struct ToolsService {
+  std::unique_ptr<db::Database> database;
+  std::unique_ptr<tools::ToolStore> store;
+  std::unique_ptr<core::HttpClient> client;
+  std::unique_ptr<tools::ToolRunner> runner;
+  std::unique_ptr<tools::ToolsApi> api;
+};
+
+tools::EgressPolicy policy_or_throw(const std::string& var, const std::string& list, bool strict) {
+  auto p = tools::EgressPolicy::from_list(list, strict);
+  if (!p) throw std::runtime_error(var + ": " + p.error().message);
+  return std::move(p).value();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  core::ServiceSpec spec;
+  spec.name = "tools";
+  spec.summary = "Tool Manager: tool registry, JSON-Schema-checked invocation, OpenAI tool format";
+  spec.default_port = 5001;
+  spec.declare = [](core::EnvConfig& c) {
+    c.add({"DATABASE_URL", "sqlite:///path or postgres://user@host/db", "sqlite:///data/tools.db",
+           false, true});
+    c.add({"DB_POOL_SIZE", "database connections", "4", false, false, core::integer_in(1, 64)});
+    c.add({"TOOLS_EGRESS_ALLOWLIST",
+           "comma-separated hosts (api.example.com, *.corp.example) and CIDRs that http tools may "
+           "reach even on private/loopback addresses",
+           ""});
+    c.add({"TOOLS_HTTP_GET_ALLOWLIST", "hosts the http_get built-in may fetch (empty: none)", ""});
+    c.add({"TZDIR", "IANA time zone database directory", "/usr/share/zoneinfo"});
+  };
+  spec.wire = [](core::ServiceEnv& env) -> std::shared_ptr<void> {
+    auto s = std::make_shared<ToolsService>();
+    db::Options opts;
+    opts.pool_size = static_cast<std::size_t>(env.config.get_int("DB_POOL_SIZE"));
+    s->database = db::Database::open(env.config.get("DATABASE_URL"), opts);
+    s->store = std::make_unique<tools::ToolStore>(*s->database);
+    s->store->migrate(tools::builtin_tool_definitions());
+    env.log.info("database ready", {{"url", s->database->redacted_url()}});
+
+    tools::RunnerConfig rc;
+    rc.http_tools =
+        policy_or_throw("TOOLS_EGRESS_ALLOWLIST", env.config.get("TOOLS_EGRESS_ALLOWLIST"), false);
+    rc.http_get = policy_or_throw("TOOLS_HTTP_GET_ALLOWLIST",
+                                  env.config.get("TOOLS_HTTP_GET_ALLOWLIST"), true);
+    rc.zoneinfo_dir = env.config.get("TZDIR");
+    s->client = std::make_unique<core::HttpClient>();
+    s->runner = std::make_unique<tools::ToolRunner>(
+        *s->client, rc, [] { return std::chrono::system_clock::now(); });
+    s->api = std::make_unique<tools::ToolsApi>(*s->store, *s->runner, env.metrics);
+    s->api->add_routes(env.router);
+
+    db::Database* database = s->database.get();
+    env.health.add("database", [database] {
+      std::string why;
+      const bool ok = database->healthy(&why);
+      return core::CheckResult{ok, ok ? "" : why};
+    });
+    return s;
+  };
+  return core::run_service(spec, argc, argv);
+}

@@ -1,0 +1,35 @@
+// The Tool Manager's HTTP API under /api/tools (contract: ARCHITECTURE.md §2).
+//
+//   GET    /api/tools[?format=openai]        list (or the OpenAI `tools` array)
+//   POST   /api/tools                        create → 201 | 400 | 409 | 422
+//   POST   /api/tools/import                 OpenAPI 3 document → one tool per operation
+//   GET    /api/tools/{name}                 → 200 | 404
+//   PUT    /api/tools/{name}                 replace → 200 | 404 | 409 (built-in) | 422
+//   DELETE /api/tools/{name}                 → 204 | 404 | 409 (built-in)
+//   POST   /api/tools/{name}/invoke          {"arguments":{...}} → {"result":...}
+//   GET    /api/tools/{name}/invocations     audit, newest first: ?limit=&before=
+//
+// Every invocation is recorded (tool, caller from X-User-Id, status, duration, SHA-256 of the
+// arguments — never the arguments themselves).
+#pragma once
+
+#include "enkisys/core/metrics.hpp"
+#include "enkisys/core/router.hpp"
+#include "enkisys/core/server.hpp"
+#include "tool_runner.hpp"
+#include "tool_store.hpp"
+
+namespace enkisys::tools {
+
+class ToolsApi {
+ public:
+  ToolsApi(ToolStore& store, ToolRunner& runner, core::MetricsRegistry& metrics);
+  void add_routes(core::Router& router);
+
+ private:
+  ToolStore& store_;
+  ToolRunner& runner_;
+  core::Family<core::Counter>& invocations_;
+};
+
+}  // namespace enkisys::tools

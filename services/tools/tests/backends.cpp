@@ -1,0 +1,44 @@
+#include "backends.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include "enkisys/tools/builtins.hpp"
+
+namespace enkisys::tools::testing {
+
+ToolsFixture::ToolsFixture(db::Backend backend, std::string egress_allowlist,
+                           std::string http_get_allowlist) {
+  test_store_ = std::make_unique<db::testing::TestStore>(backend);
+  db_ = test_store_->open();
+  store_ = std::make_unique<ToolStore>(*db_);
+  store_->migrate(builtin_tool_definitions());
+  RunnerConfig rc;
+  rc.http_tools = EgressPolicy::from_list(egress_allowlist, false).value();
+  rc.http_get = EgressPolicy::from_list(http_get_allowlist, true).value();
+  rc.zoneinfo_dir = "/usr/share/zoneinfo";
+  client_ = std::make_unique<core::HttpClient>();
+  runner_ = std::make_unique<ToolRunner>(*client_, rc, [] {
+    // A fixed instant: 2024-07-01T12:00:00Z.
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1719835200));
+  });
+  api_ = std::make_unique<ToolsApi>(*store_, *runner_, metrics_);
+  server_ =
+      std::make_unique<core::testing::TestServer>([this](core::Router& r) { api_->add_routes(r); });
+}
+
+ToolsFixture::~ToolsFixture() {
+  server_.reset();
+}
+
+Reply ToolsFixture::call(const std::string& method, const std::string& target,
+                         const std::string& body, const std::string& headers) {
+  Reply r;
+  r.raw = core::testing::http_request(server_->port(), method, target, body, headers);
+  r.status = core::testing::status_of(r.raw);
+  const std::string b = core::testing::body_of(r.raw);
+  boost::system::error_code ec;
+  r.body = b.empty() ? boost::json::value(nullptr) : boost::json::parse(b, ec);
+  return r;
+}
+
+}  // namespace enkisys::tools::testing

@@ -1,0 +1,52 @@
+// A Tool Manager wired in process on an OS-chosen port over one backend (SQLite or the
+// PostgreSQL named by ENKISYS_TEST_POSTGRES_URL), with an optional upstream for http tools.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+
+#include "db_fixture.hpp"
+#include "enkisys/core/testing.hpp"
+#include "tool_runner.hpp"
+#include "tool_store.hpp"
+#include "tools_api.hpp"
+
+namespace enkisys::tools::testing {
+
+struct Reply {
+  int status = 0;
+  boost::json::value body;
+  std::string raw;
+};
+
+class ToolsFixture {
+ public:
+  ToolsFixture(db::Backend backend, std::string egress_allowlist = "",
+               std::string http_get_allowlist = "");
+  ~ToolsFixture();
+
+  Reply call(const std::string& method, const std::string& target, const std::string& body = {},
+             const std::string& headers = {});
+  db::Database& database() { return *db_; }
+  const db::testing::TestStore& store() const { return *test_store_; }
+
+ private:
+  std::unique_ptr<db::testing::TestStore> test_store_;
+  std::unique_ptr<db::Database> db_;
+  std::unique_ptr<ToolStore> store_;
+  std::unique_ptr<core::HttpClient> client_;
+  std::unique_ptr<ToolRunner> runner_;
+  core::MetricsRegistry metrics_;
+  std::unique_ptr<ToolsApi> api_;
+  std::unique_ptr<core::testing::TestServer> server_;
+};
+
+// Skips the current test when the backend is PostgreSQL and no server is configured.
+#define ENKISYS_SKIP_WITHOUT_BACKEND(backend)                  \
+  if ((backend) == ::enkisys::db::Backend::kPostgres &&        \
+      ::enkisys::db::testing::postgres_test_url().empty()) {   \
+    GTEST_SKIP() << ::enkisys::db::testing::kHowToSetPostgres; \
+  }
+
+}  // namespace enkisys::tools::testing
