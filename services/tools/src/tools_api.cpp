@@ -38,8 +38,45 @@ namespace {
   throw ApiError(st, c, e.message, details.empty() ? json::value(nullptr) : json::value(details));
 }
 
+// Header values that carry credentials are write-only: answers show "***" in their place, and a
+// PUT that sends "***" back keeps the stored value.
+constexpr std::string_view kRedacted = "***";
+
+bool sensitive_header(std::string_view name) {
+  std::string n(name);
+  for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word :
+       {"authorization", "cookie", "token", "secret", "password", "api-key", "apikey"}) {
+    if (n.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Replaces "***" header values of `def` by the stored ones. Throws 400 if there is none.
+void keep_redacted_headers(ToolDefinition& def, const std::optional<StoredTool>& current) {
+  if (!def.http) return;
+  for (auto& [k, v] : def.http->headers) {
+    if (v != kRedacted) continue;
+    const HttpSpec* old =
+        current && current->definition.http ? &*current->definition.http : nullptr;
+    auto it = old ? old->headers.find(k) : std::map<std::string, std::string>::const_iterator{};
+    if (!old || it == old->headers.end()) {
+      throw ApiError(http::status::bad_request, "invalid_request",
+                     "header '" + k + "' is \"***\" but there is no stored value to keep");
+    }
+    v = it->second;
+  }
+}
+
 json::object stored_json(const StoredTool& t) {
   json::object o = to_json(t.definition);
+  if (auto* h = o.if_contains("http"); h && h->is_object()) {
+    if (auto* headers = h->as_object().if_contains("headers"); headers && headers->is_object()) {
+      for (auto& kv : headers->as_object()) {
+        if (sensitive_header(kv.key())) kv.value() = kRedacted;
+      }
+    }
+  }
   o["builtin"] = t.builtin;
   o["created_at"] = t.created_at;
   o["updated_at"] = t.updated_at;
@@ -184,6 +221,10 @@ void ToolsApi::add_routes(core::Router& r) {
           }
           body["name"] = name;
           ToolDefinition def = parse_or_raise(body);
+          if (def.http) {
+            auto current = co_await ctx.blocking([this, &name] { return store_.get(name); });
+            keep_redacted_headers(def, current);
+          }
           const auto outcome = co_await ctx.blocking([this, &def] { return store_.update(def); });
           if (outcome == WriteOutcome::kNotFound) not_found(name);
           if (outcome == WriteOutcome::kReadOnly) read_only(name);

@@ -251,9 +251,19 @@ TEST_F(HttpToolTest, LoopbackIsRefusedUnlessAllowlisted) {
       open.call("POST", "/api/tools/item/invoke", R"({"arguments":{"id":"../admin?x=1"}})");
   ASSERT_EQ(sneaky.status, 200) << sneaky.raw;
   EXPECT_EQ(sneaky.body.at("result").at("target"), "/items/..%2Fadmin%3Fx%3D1");
-  // The stored definition never leaks into the invocation audit.
+  // Credentials are write-only: never shown, not in the audit, and kept by a PUT that echoes "***".
   auto audit = open.call("GET", "/api/tools/item/invocations");
   EXPECT_EQ(audit.raw.find("upstream-secret"), std::string::npos);
+  auto shown = open.call("GET", "/api/tools/item");
+  EXPECT_EQ(shown.raw.find("upstream-secret"), std::string::npos);
+  EXPECT_EQ(shown.body.at("http").at("headers").at("Authorization"), "***");
+  auto echoed = shown.body.as_object();
+  for (const char* k : {"builtin", "created_at", "updated_at"}) echoed.erase(k);
+  echoed["description"] = "edited";
+  ASSERT_EQ(open.call("PUT", "/api/tools/item", json::serialize(echoed)).status, 200);
+  auto after = open.call("POST", "/api/tools/item/invoke", R"({"arguments":{"id":"8"}})");
+  ASSERT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(after.body.at("result").at("auth"), "Bearer upstream-secret");
 }
 
 }  // namespace
