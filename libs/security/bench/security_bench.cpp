@@ -2,6 +2,7 @@
 // peers measured in the same run: full verify vs the bare signature check (parsing overhead)
 // and vs a verification-cache hit (what the gateway pays per request once a token is warm).
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <boost/json/object.hpp>
 #include <cstdio>
@@ -108,6 +109,7 @@ BENCHMARK(BM_Argon2idInteractive)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 // Console output plus the per-benchmark CPU time, for the ratio table at the end.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  RatioReporter() : ConsoleReporter(::isatty(STDOUT_FILENO) != 0 ? OO_Color : OO_None) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
       if (r.run_type == Run::RT_Iteration && !r.error_occurred) {

@@ -64,15 +64,13 @@ bool read_time(const json::object& o, std::string_view name, std::int64_t& out, 
   }
   if (v->is_int64()) {
     out = v->get_int64();
-  } else if (v->is_uint64()) {
-    return false;  // beyond int64
   } else if (v->is_double()) {
     const double d = v->get_double();
     if (!std::isfinite(d) || d < -9.0e18 || d > 9.0e18) {
       return false;
     }
     out = static_cast<std::int64_t>(std::floor(d));
-  } else {
+  } else {  // strings, booleans, and uint64 values beyond the int64 range
     return false;
   }
   has = true;

@@ -1,4 +1,4 @@
-// Internal: the key material shared by SigningKey/VerifyKey, and OpenSSL RAII helpers.
+// Internal: the key material shared by SigningKey/VerifyKey, and OpenSSL RAII wrappers.
 // Not installed; include only from libs/security/src.
 #pragma once
 
@@ -78,6 +78,11 @@ Expected<std::shared_ptr<KeyData>, std::string> make_symmetric(std::string_view 
 // The RFC 7638 required members of the key (kty + crv/x/y, n/e or k).
 boost::json::object required_jwk_members(const KeyData& key);
 std::string thumbprint_of(const KeyData& key);
+
+// JWS signature of `input` (throws std::runtime_error if OpenSSL fails).
+std::string sign(const KeyData& key, std::string_view input);
+// True iff `signature` is a valid JWS signature of `input`; never throws.
+bool verify(const KeyData& key, std::string_view input, std::string_view signature);
 
 }  // namespace detail
 }  // namespace enkisys::security

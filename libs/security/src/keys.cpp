@@ -1,73 +1,15 @@
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sodium.h>
 
-#include <cstring>
 #include <stdexcept>
 
 #include "enkisys/security/secrets.hpp"
 #include "key_data.hpp"
 
 namespace enkisys::security {
-namespace ossl {
-
-std::string last_error(std::string_view fallback) {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) {
-    return std::string(fallback);
-  }
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return std::string(fallback) + ": " + buf;
-}
-
-std::string bio_contents(BIO* bio) {
-  char* data = nullptr;
-  const long len = BIO_ctrl(bio, BIO_CTRL_INFO, 0, &data);
-  return len > 0 && data ? std::string(data, static_cast<std::size_t>(len)) : std::string();
-}
-
-const EVP_MD* sha256_md() {
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  if (!md) {
-    throw std::runtime_error("OpenSSL: SHA256 is not available");
-  }
-  return md;
-}
-
-MacCtxPtr hmac_sha256_keyed(std::string_view key) {
-  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (!mac) {
-    return nullptr;
-  }
-  MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
-  static const unsigned char kEmpty = 0;
-  const auto* k = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  if (!ctx || EVP_MAC_init(ctx.get(), k, key.size(), params) != 1) {
-    return nullptr;
-  }
-  return ctx;
-}
-
-bool hmac_sha256_with(const EVP_MAC_CTX* keyed, std::string_view data, unsigned char* out) {
-  MacCtxPtr ctx(EVP_MAC_CTX_dup(keyed));
-  std::size_t len = 0;
-  return ctx &&
-         EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                        data.size()) == 1 &&
-         EVP_MAC_final(ctx.get(), out, &len, 32) == 1 && len == 32;
-}
-
-}  // namespace ossl
-
 namespace detail {
 namespace {
 
@@ -187,114 +129,6 @@ int refuse_passphrase(char*, int, int, void*) {
   return 0;
 }
 
-// DER ECDSA-Sig-Value -> fixed 64-byte R||S (RFC 7518 §3.4).
-std::string der_to_raw(const unsigned char* der, std::size_t len) {
-  const unsigned char* in = der;
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &in, static_cast<long>(len));
-  if (!sig) {
-    throw std::runtime_error(ossl::last_error("OpenSSL: bad ECDSA signature"));
-  }
-  std::string raw(64, '\0');
-  auto* out = reinterpret_cast<unsigned char*>(raw.data());
-  const bool ok = BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) == 32 &&
-                  BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + 32, 32) == 32;
-  ECDSA_SIG_free(sig);
-  if (!ok) {
-    throw std::runtime_error("OpenSSL: ECDSA signature component too large");
-  }
-  return raw;
-}
-
-// Fixed 64-byte R||S -> DER; returns DER length or 0.
-int raw_to_der(std::string_view raw, unsigned char* der, int cap) {
-  const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  BIGNUM* r = BN_bin2bn(in, 32, nullptr);
-  BIGNUM* s = BN_bin2bn(in + 32, 32, nullptr);
-  int len = 0;
-  if (sig && r && s && ECDSA_SIG_set0(sig, r, s) == 1) {
-    r = s = nullptr;  // owned by sig now
-    if (i2d_ECDSA_SIG(sig, nullptr) <= cap) {
-      unsigned char* p = der;
-      len = i2d_ECDSA_SIG(sig, &p);
-    }
-  }
-  BN_free(r);
-  BN_free(s);
-  ECDSA_SIG_free(sig);
-  return len > 0 ? len : 0;
-}
-
-std::string sign_with(const KeyData& k, std::string_view input) {
-  if (k.alg == Alg::kHS256) {
-    std::string mac(32, '\0');
-    if (!ossl::hmac_sha256_with(k.hmac.get(), input,
-                                reinterpret_cast<unsigned char*>(mac.data()))) {
-      throw std::runtime_error(ossl::last_error("OpenSSL: HMAC failed"));
-    }
-    return mac;
-  }
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = k.alg == Alg::kEdDSA ? nullptr : ossl::sha256_md();
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, k.pkey.get()) != 1) {
-    throw std::runtime_error(ossl::last_error("OpenSSL: sign init failed"));
-  }
-  const auto* data = reinterpret_cast<const unsigned char*>(input.data());
-  std::size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, data, input.size()) != 1) {
-    throw std::runtime_error(ossl::last_error("OpenSSL: sign failed"));
-  }
-  std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data,
-                     input.size()) != 1) {
-    throw std::runtime_error(ossl::last_error("OpenSSL: sign failed"));
-  }
-  sig.resize(len);
-  if (k.alg == Alg::kES256) {
-    return der_to_raw(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
-  }
-  return sig;
-}
-
-bool verify_with(const KeyData& k, std::string_view input, std::string_view sig) {
-  if (sig.size() != k.sig_size) {
-    return false;  // also rejects DER-encoded ES256 signatures
-  }
-  if (k.alg == Alg::kHS256) {
-    unsigned char mac[32];
-    return ossl::hmac_sha256_with(k.hmac.get(), input, mac) &&
-           CRYPTO_memcmp(mac, sig.data(), sizeof mac) == 0;
-  }
-  if (k.alg == Alg::kEdDSA) {
-    // libsodium's Ed25519 verifier: ~1.7x faster than OpenSSL 3.0's here, and it also
-    // refuses non-canonical signatures and small-order keys (RFC 8032 §5.1.7 strictness).
-    return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig.data()),
-                                       reinterpret_cast<const unsigned char*>(input.data()),
-                                       input.size(), k.ed25519_public) == 0;
-  }
-  unsigned char der[80];
-  const auto* sig_bytes = reinterpret_cast<const unsigned char*>(sig.data());
-  std::size_t sig_len = sig.size();
-  if (k.alg == Alg::kES256) {
-    const int len = raw_to_der(sig, der, static_cast<int>(sizeof der));
-    if (len == 0) {
-      return false;
-    }
-    sig_bytes = der;
-    sig_len = static_cast<std::size_t>(len);
-  }
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = k.alg == Alg::kEdDSA ? nullptr : ossl::sha256_md();
-  bool ok =
-      ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, k.pkey.get()) == 1 &&
-      EVP_DigestVerify(ctx.get(), sig_bytes, sig_len,
-                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
-  if (!ok) {
-    ERR_clear_error();  // a bad signature is not an error worth keeping queued
-  }
-  return ok;
-}
-
 }  // namespace
 
 // ---- VerifyKey ----
@@ -329,11 +163,14 @@ const std::string& VerifyKey::kid() const {
 }
 
 VerifyKey VerifyKey::with_kid(std::string kid) const {
-  return VerifyKey(public_half(*d_, kid.empty() ? d_->kid : std::move(kid)));
+  if (kid.empty()) {
+    kid = d_->kid;
+  }
+  return VerifyKey(public_half(*d_, std::move(kid)));
 }
 
 bool VerifyKey::verify(std::string_view signing_input, std::string_view signature) const {
-  return verify_with(*d_, signing_input, signature);
+  return detail::verify(*d_, signing_input, signature);
 }
 
 std::string VerifyKey::public_pem() const {
@@ -447,7 +284,7 @@ VerifyKey SigningKey::verify_key() const {
 }
 
 std::string SigningKey::sign(std::string_view signing_input) const {
-  return sign_with(*d_, signing_input);
+  return detail::sign(*d_, signing_input);
 }
 
 }  // namespace enkisys::security

@@ -1,11 +1,19 @@
-// Shared fixtures for the security tests: RFC test vectors and token forging helpers.
+// Shared fixtures for the security tests: RFC test vectors and token forging functions.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <string_view>
 
 #include "enkisys/security/encoding.hpp"
 #include "enkisys/security/keys.hpp"
+
+namespace enkisys::security {
+// Readable parameter names in test output ("EdDSA" instead of a byte dump).
+inline void PrintTo(Alg alg, std::ostream* os) {
+  *os << alg_name(alg);
+}
+}  // namespace enkisys::security
 
 namespace enkisys::security::testing {
 

@@ -89,6 +89,7 @@ TEST_F(CacheTest, FullShardEvictsAnUnreferencedEntryFirst) {
   VerificationCache cache(
       VerificationCache::Options{.capacity = 4, .ttl = seconds(300), .shards = 1});
   std::vector<std::string> t;
+  t.reserve(5);
   for (int i = 0; i < 5; ++i) {
     t.push_back(token("u" + std::to_string(i)));
   }
@@ -156,6 +157,7 @@ TEST_F(CacheTest, ConcurrentReadersAndWritersSeeOnlyTheirOwnClaims) {
   VerificationCache cache(
       VerificationCache::Options{.capacity = 24, .ttl = seconds(300), .shards = 4});
   std::vector<std::string> tokens;
+  tokens.reserve(64);
   for (int i = 0; i < 64; ++i) {
     tokens.push_back(token("user-" + std::to_string(i)));
   }
@@ -163,6 +165,7 @@ TEST_F(CacheTest, ConcurrentReadersAndWritersSeeOnlyTheirOwnClaims) {
   constexpr int kThreads = 4, kIterations = 3000;
   std::atomic<int> wrong{0}, failed{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kIterations; ++i) {

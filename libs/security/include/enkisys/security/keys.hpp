@@ -5,8 +5,9 @@
 // * SigningKey and VerifyKey are immutable values sharing their key material (copy = pointer
 //   copy); every method is const and safe to call from many threads at once.
 // * The key's type decides its algorithm: a key never verifies or produces another alg.
-// * VerifyKey holds only public material (or, for HS256, the shared secret). Its parsed
-//   EVP_PKEY is built once and reused by verify().
+// * VerifyKey holds only public material (or, for HS256, the shared secret). Everything
+//   verify() needs is built once per key: the EVP_PKEY (RSA, P-256), the raw Ed25519 key
+//   (checked with libsodium's verifier) or a keyed HMAC context (HS256).
 // * kid defaults to the RFC 7638 JWK thumbprint (base64url SHA-256), with_kid() overrides it.
 // * Loading untrusted material returns Expected<..., std::string> with a readable reason.
 //   generate() and sign() throw std::runtime_error only when OpenSSL itself fails.

@@ -1,4 +1,4 @@
-// Secret-handling helpers: constant-time comparison, CSPRNG tokens, SHA-256 and HMAC-SHA256.
+// Secret-handling functions: constant-time comparison, CSPRNG tokens, SHA-256 and HMAC-SHA256.
 //
 // Contract: thread safe. All randomness comes from libsodium's randombytes_buf (the OS CSPRNG);
 // SHA-256 and HMAC use OpenSSL's EVP interfaces (hardware SHA extensions where present).

@@ -57,7 +57,7 @@ class VerificationCache {
  private:
   struct Shard;
   std::size_t shard_of(std::uint64_t h) const { return h % shards_.size(); }
-  unsigned char key_[16];
+  unsigned char key_[16] = {};  // SipHash key, random per cache
   std::chrono::seconds ttl_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
