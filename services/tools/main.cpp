@@ -13,6 +13,7 @@ using namespace enkisys;
 struct ToolsService {
   std::unique_ptr<db::Database> database;
   std::unique_ptr<tools::ToolStore> store;
+  std::unique_ptr<tools::AuditLog> audit;
   std::unique_ptr<core::HttpClient> client;
   std::unique_ptr<tools::ToolRunner> runner;
   std::unique_ptr<tools::ToolsApi> api;
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
     s->client = std::make_unique<core::HttpClient>();
     s->runner = std::make_unique<tools::ToolRunner>(
         *s->client, rc, [] { return std::chrono::system_clock::now(); });
-    s->api = std::make_unique<tools::ToolsApi>(*s->store, *s->runner, env.metrics);
+    s->audit = std::make_unique<tools::AuditLog>(*s->store);
+    s->api = std::make_unique<tools::ToolsApi>(*s->store, *s->audit, *s->runner, env.metrics);
     s->api->add_routes(env.router);
 
     db::Database* database = s->database.get();

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "enkisys/db/migrate.hpp"
+#include "enkisys/security/secrets.hpp"
 
 namespace enkisys::tools {
 
@@ -35,6 +36,7 @@ CREATE TABLE tools (
   kind TEXT NOT NULL,
   definition TEXT NOT NULL,
   builtin BIGINT NOT NULL DEFAULT 0,
+  etag TEXT NOT NULL,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -56,6 +58,7 @@ CREATE TABLE tools (
   kind TEXT NOT NULL,
   definition TEXT NOT NULL,
   builtin BIGINT NOT NULL DEFAULT 0,
+  etag TEXT NOT NULL,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -75,6 +78,10 @@ CREATE INDEX tool_invocations_by_tool ON tool_invocations (tool, id);
   return m;
 }
 
+std::string new_etag() {
+  return security::random_token(12);
+}
+
 StoredTool from_row(const db::Row& row) {
   auto parsed = parse_tool_definition(json::parse(row.text("definition")));
   if (!parsed) {
@@ -84,13 +91,14 @@ StoredTool from_row(const db::Row& row) {
   StoredTool t;
   t.definition = std::move(parsed).value();
   t.builtin = row.i64("builtin") != 0;
+  t.etag = row.text("etag");
   t.created_at = row.text("created_at");
   t.updated_at = row.text("updated_at");
   return t;
 }
 
 constexpr const char* kSelect =
-    "SELECT name, definition, builtin, created_at, updated_at FROM tools";
+    "SELECT name, definition, builtin, etag, created_at, updated_at FROM tools";
 }  // namespace
 
 void ToolStore::migrate(const std::vector<ToolDefinition>& builtins) {
@@ -100,19 +108,35 @@ void ToolStore::migrate(const std::vector<ToolDefinition>& builtins) {
     for (const auto& b : builtins) {
       // Keeps built-ins current with the binary: insert, or refresh the stored definition.
       tx.exec(
-          "INSERT INTO tools (name, kind, definition, builtin, created_at, updated_at) "
-          "VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (name) DO UPDATE SET "
-          "definition = excluded.definition, kind = excluded.kind, builtin = 1",
-          {b.name, std::string(to_string(b.kind)), json::serialize(to_json(b)), now});
+          "INSERT INTO tools (name, kind, definition, builtin, etag, created_at, updated_at) "
+          "VALUES ($1, $2, $3, 1, $5, $4, $4) ON CONFLICT (name) DO UPDATE SET "
+          "definition = excluded.definition, kind = excluded.kind, builtin = 1, "
+          "etag = excluded.etag",
+          {b.name, std::string(to_string(b.kind)), json::serialize(to_json(b)), now, new_etag()});
     }
   });
 }
 
-std::optional<StoredTool> ToolStore::get(const std::string& name) {
-  std::optional<StoredTool> out;
+std::shared_ptr<const StoredTool> ToolStore::get(const std::string& name) {
+  std::shared_ptr<const StoredTool> out;
   db_.read([&](db::Tx& tx) {
+    out.reset();
     auto r = tx.exec(std::string(kSelect) + " WHERE name = $1", {name});
-    out = r.empty() ? std::nullopt : std::optional<StoredTool>(from_row(r.rows[0]));
+    if (r.empty()) return;
+    const db::Row& row = r.rows[0];
+    const std::string etag = row.text("etag");
+    {
+      std::lock_guard lock(cache_mu_);
+      auto it = cache_.find(name);
+      if (it != cache_.end() && it->second->etag == etag) {
+        out = it->second;
+        return;
+      }
+    }
+    out = std::make_shared<const StoredTool>(from_row(row));
+    std::lock_guard lock(cache_mu_);
+    if (cache_.size() >= kCacheCapacity) cache_.clear();  // crude bound; rows are small
+    cache_[name] = out;
   });
   return out;
 }
@@ -140,9 +164,9 @@ WriteOutcome ToolStore::create_all(const std::vector<ToolDefinition>& defs, std:
       for (const auto& d : defs) {
         // ON CONFLICT DO NOTHING keeps the transaction usable on PostgreSQL after a clash.
         auto r = tx.exec(
-            "INSERT INTO tools (name, kind, definition, builtin, created_at, updated_at) "
-            "VALUES ($1, $2, $3, 0, $4, $4) ON CONFLICT (name) DO NOTHING",
-            {d.name, std::string(to_string(d.kind)), json::serialize(to_json(d)), now});
+            "INSERT INTO tools (name, kind, definition, builtin, etag, created_at, updated_at) "
+            "VALUES ($1, $2, $3, 0, $5, $4, $4) ON CONFLICT (name) DO NOTHING",
+            {d.name, std::string(to_string(d.kind)), json::serialize(to_json(d)), now, new_etag()});
         if (r.affected == 0) {
           *clash = d.name;
           throw Clash{};  // rolls back everything written so far
@@ -168,8 +192,9 @@ WriteOutcome ToolStore::update(const ToolDefinition& def) {
       return;
     }
     tx.exec(
-        "UPDATE tools SET kind = $2, definition = $3, updated_at = $4 WHERE name = $1",
-        {def.name, std::string(to_string(def.kind)), json::serialize(to_json(def)), now_rfc3339()});
+        "UPDATE tools SET kind = $2, definition = $3, updated_at = $4, etag = $5 WHERE name = $1",
+        {def.name, std::string(to_string(def.kind)), json::serialize(to_json(def)), now_rfc3339(),
+         new_etag()});
     outcome = WriteOutcome::kOk;
   });
   return outcome;
@@ -193,13 +218,16 @@ WriteOutcome ToolStore::remove(const std::string& name) {
   return outcome;
 }
 
-void ToolStore::record(const Invocation& inv) {
+void ToolStore::record_all(const std::vector<Invocation>& rows) {
+  const std::string now = now_rfc3339();
   db_.transaction([&](db::Tx& tx) {
-    tx.exec(
-        "INSERT INTO tool_invocations (tool, caller, status, error_code, duration_ms, "
-        "arguments_sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {inv.tool, inv.caller, inv.status, inv.error_code, inv.duration_ms, inv.arguments_sha256,
-         inv.created_at.empty() ? now_rfc3339() : inv.created_at});
+    for (const auto& inv : rows) {
+      tx.exec(
+          "INSERT INTO tool_invocations (tool, caller, status, error_code, duration_ms, "
+          "arguments_sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {inv.tool, inv.caller, inv.status, inv.error_code, inv.duration_ms, inv.arguments_sha256,
+           inv.created_at.empty() ? now : inv.created_at});
+    }
   });
 }
 

@@ -9,8 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "enkisys/db/database.hpp"
@@ -21,6 +24,7 @@ namespace enkisys::tools {
 struct StoredTool {
   ToolDefinition definition;
   bool builtin = false;
+  std::string etag;                    // changes on every write of the row
   std::string created_at, updated_at;  // RFC 3339 UTC
 };
 
@@ -45,7 +49,9 @@ class ToolStore {
   // processes at once.
   void migrate(const std::vector<ToolDefinition>& builtins);
 
-  std::optional<StoredTool> get(const std::string& name);
+  // Reads the row; the parsed definition (with its compiled schema) is reused from a small
+  // cache while the row's etag is unchanged, so other processes' writes are always seen.
+  std::shared_ptr<const StoredTool> get(const std::string& name);
   std::vector<StoredTool> list();
   WriteOutcome create(const ToolDefinition& def);
   // Creates all or none; on a clash returns kExists and sets *clash to the first existing name.
@@ -53,13 +59,18 @@ class ToolStore {
   WriteOutcome update(const ToolDefinition& def);
   WriteOutcome remove(const std::string& name);
 
-  void record(const Invocation& inv);
+  void record(const Invocation& inv) { record_all({inv}); }
+  // All rows in one transaction.
+  void record_all(const std::vector<Invocation>& rows);
   // Newest first; `before` is an exclusive id cursor; limit is clamped to 1..200.
   InvocationPage invocations(const std::string& tool, std::optional<std::int64_t> before,
                              int limit);
 
  private:
+  static constexpr std::size_t kCacheCapacity = 4096;
   db::Database& db_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const StoredTool>> cache_;
 };
 
 }  // namespace enkisys::tools

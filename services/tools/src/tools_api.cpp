@@ -53,7 +53,7 @@ bool sensitive_header(std::string_view name) {
 }
 
 // Replaces "***" header values of `def` by the stored ones. Throws 400 if there is none.
-void keep_redacted_headers(ToolDefinition& def, const std::optional<StoredTool>& current) {
+void keep_redacted_headers(ToolDefinition& def, const std::shared_ptr<const StoredTool>& current) {
   if (!def.http) return;
   for (auto& [k, v] : def.http->headers) {
     if (v != kRedacted) continue;
@@ -115,8 +115,10 @@ int int_param(const std::map<std::string, std::string>& q, const std::string& ke
 }
 }  // namespace
 
-ToolsApi::ToolsApi(ToolStore& store, ToolRunner& runner, core::MetricsRegistry& metrics)
+ToolsApi::ToolsApi(ToolStore& store, AuditLog& audit, ToolRunner& runner,
+                   core::MetricsRegistry& metrics)
     : store_(store),
+      audit_(audit),
       runner_(runner),
       invocations_(metrics.counter("tools_invocations_total",
                                    "Tool invocations by tool and outcome.", {"tool", "status"})) {}
@@ -277,11 +279,9 @@ void ToolsApi::add_routes(core::Router& r) {
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                   .count();
           inv.arguments_sha256 = security::sha256_hex(json::serialize(args));
-          co_await ctx.blocking([this, &inv] {
-            store_.record(inv);
-            return 0;
-          });
-          invocations_.with({name, inv.status}).inc();
+          const std::string status = inv.status;
+          co_await audit_.record(std::move(inv));
+          invocations_.with({name, status}).inc();
           if (!out.ok) raise(out.error);
           co_return core::json_response(http::status::ok, json::object{{"result", out.result}});
         });
@@ -294,7 +294,7 @@ void ToolsApi::add_routes(core::Router& r) {
         const int limit = int_param(q, "limit", 50);
         std::optional<std::int64_t> before;
         if (q.count("before")) before = int_param(q, "before", 0);
-        auto exists = co_await ctx.blocking([this, &name] { return store_.get(name).has_value(); });
+        auto exists = co_await ctx.blocking([this, &name] { return store_.get(name) != nullptr; });
         if (!exists) not_found(name);
         auto page = co_await ctx.blocking([&] { return store_.invocations(name, before, limit); });
         json::array items;

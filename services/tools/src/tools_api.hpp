@@ -13,6 +13,7 @@
 // arguments — never the arguments themselves).
 #pragma once
 
+#include "audit_log.hpp"
 #include "enkisys/core/metrics.hpp"
 #include "enkisys/core/router.hpp"
 #include "enkisys/core/server.hpp"
@@ -23,11 +24,12 @@ namespace enkisys::tools {
 
 class ToolsApi {
  public:
-  ToolsApi(ToolStore& store, ToolRunner& runner, core::MetricsRegistry& metrics);
+  ToolsApi(ToolStore& store, AuditLog& audit, ToolRunner& runner, core::MetricsRegistry& metrics);
   void add_routes(core::Router& router);
 
  private:
   ToolStore& store_;
+  AuditLog& audit_;
   ToolRunner& runner_;
   core::Family<core::Counter>& invocations_;
 };

@@ -21,7 +21,8 @@ ToolsFixture::ToolsFixture(db::Backend backend, std::string egress_allowlist,
     // A fixed instant: 2024-07-01T12:00:00Z.
     return std::chrono::system_clock::time_point(std::chrono::seconds(1719835200));
   });
-  api_ = std::make_unique<ToolsApi>(*store_, *runner_, metrics_);
+  audit_ = std::make_unique<AuditLog>(*store_);
+  api_ = std::make_unique<ToolsApi>(*store_, *audit_, *runner_, metrics_);
   server_ =
       std::make_unique<core::testing::TestServer>([this](core::Router& r) { api_->add_routes(r); });
 }

@@ -35,6 +35,7 @@ class ToolsFixture {
   std::unique_ptr<db::testing::TestStore> test_store_;
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<ToolStore> store_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<core::HttpClient> client_;
   std::unique_ptr<ToolRunner> runner_;
   core::MetricsRegistry metrics_;

@@ -67,6 +67,18 @@ TEST_P(ToolsApiTest, CreateGetReplaceDelete) {
   EXPECT_EQ(fx_->call("PUT", "/api/tools/weather", json::serialize(updated)).status, 404);
 }
 
+TEST_P(ToolsApiTest, SeesWritesOfAnotherProcessDespiteItsCache) {
+  ASSERT_EQ(fx_->call("POST", "/api/tools", kWeather).status, 201);
+  ASSERT_EQ(fx_->call("GET", "/api/tools/weather").body.at("description"), "Weather for a city");
+  // A second replica on the same database changes the tool.
+  auto other_db = fx_->store().open();
+  ToolStore other(*other_db);
+  auto edited = json::parse(kWeather).as_object();
+  edited["description"] = "changed elsewhere";
+  ASSERT_EQ(other.update(parse_tool_definition(edited).value()), WriteOutcome::kOk);
+  EXPECT_EQ(fx_->call("GET", "/api/tools/weather").body.at("description"), "changed elsewhere");
+}
+
 TEST_P(ToolsApiTest, BuiltinsAreReadOnly) {
   EXPECT_EQ(fx_->call("DELETE", "/api/tools/calculator").status, 409);
   auto body = R"({"kind":"builtin","description":"mine"})";
