@@ -11,10 +11,14 @@ target_compile_definitions(enkisys_warnings INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW
   ENKISYS_VERSION="${ENKISYS_VERSION}")
 
-# enkisys_add_executable(NAME SOURCES...) -> build/bin/enkisys-NAME, static when ENKISYS_STATIC.
+# enkisys_link_static(TARGET): with ENKISYS_STATIC, a service binary carries its C++ runtime and
+# every library that has a usable static archive (Boost, SQLite, libsodium); glibc, OpenSSL and
+# libpq stay shared, because Debian's libpq.a cannot be linked statically (it needs static
+# Kerberos/LDAP that Debian does not ship) and libpq needs the shared OpenSSL anyway. The image
+# build copies exactly that shared-library closure (scripts/collect-runtime-libs.sh).
 function(enkisys_link_static target)
   if(ENKISYS_STATIC)
-    target_link_options(${target} PRIVATE -static -static-libgcc -static-libstdc++)
+    target_link_options(${target} PRIVATE -static-libgcc -static-libstdc++)
   endif()
 endfunction()
 

@@ -39,8 +39,8 @@ int healthcheck(unsigned short port) {
 }
 
 void declare_common(EnvConfig& cfg, const ServiceSpec& spec) {
-  cfg.add({"PORT", "TCP port to listen on (0: chosen by the OS, logged at start)", std::to_string(spec.default_port), false, false,
-           integer_in(0, 65535)});
+  cfg.add({"PORT", "TCP port to listen on (0: chosen by the OS, logged at start)",
+           std::to_string(spec.default_port), false, false, integer_in(0, 65535)});
   cfg.add({"BIND_ADDRESS", "address to listen on", "0.0.0.0"});
   cfg.add({"LOG_LEVEL", "debug | info | warn | error", "info", false, false,
            one_of({"debug", "info", "warn", "warning", "error"})});

@@ -53,6 +53,8 @@ class ToolStore {
   // cache while the row's etag is unchanged, so other processes' writes are always seen.
   std::shared_ptr<const StoredTool> get(const std::string& name);
   std::vector<StoredTool> list();
+  // True for SQLite: reads are local, short and never wait for writers (WAL).
+  bool reads_are_local() const { return db_.backend() == db::Backend::kSqlite; }
   WriteOutcome create(const ToolDefinition& def);
   // Creates all or none; on a clash returns kExists and sets *clash to the first existing name.
   WriteOutcome create_all(const std::vector<ToolDefinition>& defs, std::string* clash);

@@ -115,6 +115,14 @@ int int_param(const std::map<std::string, std::string>& q, const std::string& ke
 }
 }  // namespace
 
+template <typename Fn>
+boost::asio::awaitable<std::invoke_result_t<Fn>> ToolsApi::read(RequestContext& ctx, Fn fn) {
+  // SQLite reads in WAL mode never wait for writers and take microseconds: a hop to the
+  // blocking pool and back (two thread wake-ups) would cost more than the read itself.
+  if (store_.reads_are_local()) co_return fn();
+  co_return co_await ctx.blocking(std::move(fn));
+}
+
 ToolsApi::ToolsApi(ToolStore& store, AuditLog& audit, ToolRunner& runner,
                    core::MetricsRegistry& metrics)
     : store_(store),
@@ -133,7 +141,7 @@ void ToolsApi::add_routes(core::Router& r) {
             throw ApiError(http::status::bad_request, "invalid_query",
                            "format must be 'openai' or absent");
           }
-          auto tools = co_await ctx.blocking([this] { return store_.list(); });
+          auto tools = co_await read(ctx, [this] { return store_.list(); });
           json::array out;
           for (const auto& t : tools)
             out.push_back(openai ? to_openai(t.definition) : stored_json(t));
@@ -207,7 +215,7 @@ void ToolsApi::add_routes(core::Router& r) {
   r.add(http::verb::get, "/api/tools/{name}",
         [this](Request&, RequestContext& ctx) -> awaitable<Response> {
           std::string name(ctx.param("name"));
-          auto t = co_await ctx.blocking([this, &name] { return store_.get(name); });
+          auto t = co_await read(ctx, [this, &name] { return store_.get(name); });
           if (!t) not_found(name);
           co_return core::json_response(http::status::ok, stored_json(*t));
         });
@@ -261,7 +269,7 @@ void ToolsApi::add_routes(core::Router& r) {
             throw ApiError(http::status::unprocessable_entity, errc::invalid_arguments,
                            "arguments must be a JSON object", json::object{{"path", "/arguments"}});
           }
-          auto tool = co_await ctx.blocking([this, &name] { return store_.get(name); });
+          auto tool = co_await read(ctx, [this, &name] { return store_.get(name); });
           if (!tool) not_found(name);
           if (auto bad = check_arguments(tool->definition, args)) {
             Error e = *bad;
@@ -286,34 +294,33 @@ void ToolsApi::add_routes(core::Router& r) {
           co_return core::json_response(http::status::ok, json::object{{"result", out.result}});
         });
 
-  r.add(
-      http::verb::get, "/api/tools/{name}/invocations",
-      [this](Request&, RequestContext& ctx) -> awaitable<Response> {
-        std::string name(ctx.param("name"));
-        const auto q = core::parse_query(ctx.query());
-        const int limit = int_param(q, "limit", 50);
-        std::optional<std::int64_t> before;
-        if (q.count("before")) before = int_param(q, "before", 0);
-        auto exists = co_await ctx.blocking([this, &name] { return store_.get(name) != nullptr; });
-        if (!exists) not_found(name);
-        auto page = co_await ctx.blocking([&] { return store_.invocations(name, before, limit); });
-        json::array items;
-        for (const auto& i : page.items) {
-          items.push_back(json::object{{"id", i.id},
-                                       {"tool", i.tool},
-                                       {"caller", i.caller},
-                                       {"status", i.status},
-                                       {"error_code", i.error_code},
-                                       {"duration_ms", i.duration_ms},
-                                       {"arguments_sha256", i.arguments_sha256},
-                                       {"created_at", i.created_at}});
-        }
-        json::object out;
-        out["items"] = std::move(items);
-        out["next_before"] =
-            page.next_before ? json::value(*page.next_before) : json::value(nullptr);
-        co_return core::json_response(http::status::ok, out);
-      });
+  r.add(http::verb::get, "/api/tools/{name}/invocations",
+        [this](Request&, RequestContext& ctx) -> awaitable<Response> {
+          std::string name(ctx.param("name"));
+          const auto q = core::parse_query(ctx.query());
+          const int limit = int_param(q, "limit", 50);
+          std::optional<std::int64_t> before;
+          if (q.count("before")) before = int_param(q, "before", 0);
+          auto exists = co_await read(ctx, [this, &name] { return store_.get(name) != nullptr; });
+          if (!exists) not_found(name);
+          auto page = co_await read(ctx, [&] { return store_.invocations(name, before, limit); });
+          json::array items;
+          for (const auto& i : page.items) {
+            items.push_back(json::object{{"id", i.id},
+                                         {"tool", i.tool},
+                                         {"caller", i.caller},
+                                         {"status", i.status},
+                                         {"error_code", i.error_code},
+                                         {"duration_ms", i.duration_ms},
+                                         {"arguments_sha256", i.arguments_sha256},
+                                         {"created_at", i.created_at}});
+          }
+          json::object out;
+          out["items"] = std::move(items);
+          out["next_before"] =
+              page.next_before ? json::value(*page.next_before) : json::value(nullptr);
+          co_return core::json_response(http::status::ok, out);
+        });
 }
 
 }  // namespace enkisys::tools

@@ -28,6 +28,10 @@ class ToolsApi {
   void add_routes(core::Router& router);
 
  private:
+  // Runs a read-only store call: inline for an embedded database, else on the blocking pool.
+  template <typename Fn>
+  boost::asio::awaitable<std::invoke_result_t<Fn>> read(core::RequestContext& ctx, Fn fn);
+
   ToolStore& store_;
   AuditLog& audit_;
   ToolRunner& runner_;

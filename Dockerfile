@@ -1,0 +1,77 @@
+# One Dockerfile for every Enkisys service image:
+#   docker build --target tools -t enkisys/tools:TAG .
+#   docker build --target test .        # runs the unit tests inside the build image
+# Works with the classic builder and with BuildKit. The classic builder builds every stage
+# that precedes the target, so each service stage only depends on `build`, and `test` comes
+# last (building a service image must not run the tests).
+
+# --- toolchain: the Debian packages of deps/apt-build.txt (cached until that list changes) ---
+FROM debian:bookworm AS toolchain
+COPY deps/apt-build.txt /tmp/apt-build.txt
+RUN set -eux; \
+    export DEBIAN_FRONTEND=noninteractive; \
+    apt-get update -q; \
+    apt-get install -y -q --no-install-recommends $(sed -e 's/#.*//' /tmp/apt-build.txt); \
+    rm -rf /var/lib/apt/lists/*
+
+# --- runtime-base: the root filesystem every service image starts from ---
+FROM toolchain AS runtime-base
+RUN set -eux; \
+    mkdir -p /rootfs/etc/ssl/certs /rootfs/usr/share /rootfs/owned/data /rootfs/owned/tmp; \
+    printf 'root:x:0:0:root:/nonexistent:/sbin/nologin\nenkisys:x:10001:10001:enkisys:/data:/sbin/nologin\n' \
+        > /rootfs/etc/passwd; \
+    printf 'root:x:0:\nenkisys:x:10001:\n' > /rootfs/etc/group; \
+    printf 'passwd: files\ngroup: files\nhosts: files dns\n' > /rootfs/etc/nsswitch.conf; \
+    cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/; \
+    cp -a /usr/share/zoneinfo /rootfs/usr/share/; \
+    rm -rf /rootfs/usr/share/zoneinfo/right; \
+    chown 10001:10001 /rootfs/owned/data /rootfs/owned/tmp; \
+    chmod 0750 /rootfs/owned/data; \
+    chmod 1777 /rootfs/owned/tmp; \
+    mv /rootfs/owned /owned
+
+# --- build: every service once, static preset; /out/<svc>/ holds each image's files ---
+FROM toolchain AS build
+# Extra configure arguments, e.g. --build-arg CMAKE_ARGS=-DENKISYS_WERROR=OFF
+ARG CMAKE_ARGS=""
+WORKDIR /src
+COPY . .
+RUN set -eux; \
+    cmake --preset static $CMAKE_ARGS; \
+    cmake --build --preset static -j2; \
+    for bin in build/static/bin/enkisys-*; do \
+        name=$(basename "$bin"); svc=${name#enkisys-}; \
+        case "$svc" in *-bench) continue ;; esac; \
+        mkdir -p "/out/$svc/usr/local/bin"; \
+        strip --strip-unneeded -o "/out/$svc/usr/local/bin/$name" "$bin"; \
+        scripts/collect-runtime-libs.sh "/out/$svc/usr/local/bin/$name" "/out/$svc"; \
+    done; \
+    ls -l /out/*/usr/local/bin
+
+# --- runtime: scratch + root filesystem, non-root user ---
+FROM scratch AS runtime
+ARG SOURCE=""
+ARG REVISION=unknown
+ARG VERSION=dev
+LABEL org.opencontainers.image.source=$SOURCE \
+      org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.version=$VERSION \
+      org.opencontainers.image.vendor="Enkisys"
+COPY --from=runtime-base /rootfs/ /
+COPY --from=runtime-base --chown=10001:10001 /owned/ /
+USER 10001:10001
+WORKDIR /data
+
+# --- service images: one stage per service. To add one, copy this block (name, port) and add
+# the name to SERVICES in the Makefile and a service to compose.yaml. ---
+FROM runtime AS tools
+COPY --from=build /out/tools/ /
+ENV PORT=5001
+EXPOSE 5001
+LABEL org.opencontainers.image.title="enkisys-tools"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-tools", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-tools"]
+
+# --- test: the unit tests against the static build (PostgreSQL tests skip without a server) ---
+FROM build AS test
+RUN ctest --test-dir build/static --output-on-failure -j2 --timeout 300

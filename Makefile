@@ -1,0 +1,119 @@
+# Enkisys front door. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Services that get an image (one Dockerfile stage and one compose service each).
+SERVICES := tools
+
+PRESET ?= release
+JOBS ?= 2
+# Extra configure arguments, e.g. CMAKE_ARGS=-DENKISYS_WERROR=OFF (kept in the CMake cache).
+CMAKE_ARGS ?=
+# Image tag: ENKISYS_TAG when set, else the commit's short SHA (dev outside git).
+TAG ?= $(or $(ENKISYS_TAG),$(shell git rev-parse --short HEAD 2>/dev/null || echo dev))
+REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION := $(shell grep -m1 -oE 'project.*VERSION [0-9]+[.][0-9]+[.][0-9]+' CMakeLists.txt | grep -oE '[0-9.]+$$')
+# Public https remote without credentials, for the image source label.
+SOURCE := $(shell git config --get remote.origin.url 2>/dev/null | sed -nE 's|^https://([^@/]*@)?|https://|p')
+BASE_IMAGE := debian:bookworm
+COMPOSE := scripts/compose.sh
+PROJECT ?= enkisys-dev
+DOCKER_BUILD_FLAGS ?=
+# Folders holding project C++ (checked by lint-format).
+CXX_DIRS := libs services cli fuzz bench
+
+export ENKISYS_TAG := $(TAG)
+
+.PHONY: help deps deps-host build test e2e images base-image up down down-clean bench \
+        lint lint-format lint-shell lint-compose fuzz clean
+
+help: ## list the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo "  variables: PRESET=$(PRESET) TAG=$(TAG) JOBS=$(JOBS) SERVICES='$(SERVICES)'"
+
+deps: ## install the Debian build+test packages (deps/apt-build.txt) when missing (root)
+	@scripts/apt-install.sh deps/apt-build.txt
+
+deps-host: ## also install host-only tools (deps/apt-{run,test,host}.txt: docker, postgres, wrk, linters)
+	@scripts/apt-install.sh deps/apt-build.txt deps/apt-run.txt deps/apt-test.txt deps/apt-host.txt
+
+build: deps ## configure and build PRESET (release) into build/PRESET; build/bin -> release/bin
+	cmake --preset $(PRESET) $(CMAKE_ARGS)
+	cmake --build --preset $(PRESET) -j$(JOBS)
+	@if [[ $(PRESET) == release ]]; then ln -sfn release/bin build/bin; fi
+
+test: build ## build, then run unit + integration tests (throwaway PostgreSQL unless ENKISYS_TEST_POSTGRES_URL)
+	@scripts/apt-install.sh deps/apt-test.txt
+	scripts/run-tests.sh $(PRESET)
+
+e2e: ## compose-level end-to-end tests against the images (skipped without a Docker engine)
+	@if ! scripts/ensure-docker.sh --check; then \
+	  echo "e2e: no Docker engine reachable — skipped"; exit 0; \
+	fi; \
+	$(MAKE) images; \
+	tests/e2e/run.sh
+
+base-image: ## make sure the debian:bookworm base exists: local, else pull, else debootstrap it
+	@docker image inspect $(BASE_IMAGE) >/dev/null 2>&1 \
+	  || timeout 120 docker pull -q $(BASE_IMAGE) \
+	  || scripts/build-base-image.sh $(BASE_IMAGE)
+
+images: base-image ## build enkisys/<svc>:TAG for every service, and the test image (runs tests)
+	@for target in test $(SERVICES); do \
+	  echo "images: building enkisys/$$target:$(TAG)"; \
+	  docker build --force-rm --target $$target -t enkisys/$$target:$(TAG) \
+	    --build-arg REVISION=$(REVISION) --build-arg VERSION=$(VERSION) \
+	    --build-arg SOURCE=$(SOURCE) --build-arg CMAKE_ARGS="$(CMAKE_ARGS)" \
+	    $(DOCKER_BUILD_FLAGS) . ; \
+	done
+	@docker image ls --filter reference='enkisys/*:$(TAG)'
+
+up: ## start the dev stack with compose (installs and starts the engine if needed), wait until healthy
+	@scripts/apt-install.sh deps/apt-run.txt
+	scripts/ensure-docker.sh
+	$(MAKE) images
+	$(COMPOSE) -p $(PROJECT) up -d --no-build
+	scripts/wait-healthy.sh -t 120 $$($(COMPOSE) -p $(PROJECT) ps -q)
+	@echo "up: tools at http://127.0.0.1:$${TOOLS_PORT:-5001}/health"
+
+down: ## stop the dev stack, keep its volumes
+	$(COMPOSE) -p $(PROJECT) down --remove-orphans
+
+down-clean: ## stop the dev stack and delete its volumes (data!)
+	$(COMPOSE) -p $(PROJECT) down -v --remove-orphans
+
+bench: build ## benchmarks: tools vs its Flask twin, then every enkisys-*-bench binary
+	bench/tools_bench.sh
+	@for b in build/release/bin/enkisys-*-bench; do \
+	  [[ -x $$b ]] || continue; echo "== $$b"; "$$b"; \
+	done
+
+lint: lint-format lint-shell lint-compose ## every linter
+
+lint-format: ## clang-format check of the C++ sources
+	@dirs=$$(ls -d $(CXX_DIRS) 2>/dev/null || true); \
+	if [[ -z $$dirs ]]; then echo "lint-format: no C++ folders"; exit 0; fi; \
+	files=$$(find $$dirs -type d \( -name build -o -name node_modules \) -prune \
+	  -o -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) -print | sort); \
+	if [[ -z $$files ]]; then echo "lint-format: no C++ files"; exit 0; fi; \
+	clang-format --dry-run -Werror $$files; \
+	echo "lint-format: $$(wc -w <<<"$$files") files ok"
+
+lint-shell: ## shellcheck every shell script and .ci/run
+	@files=$$(find . -type d \( -name build -o -name node_modules -o -name .git \) -prune \
+	  -o -type f -name '*.sh' -print | sort); \
+	shellcheck -x $$files .ci/run; \
+	echo "lint-shell: $$(wc -w <<<"$$files .ci/run") files ok"
+
+lint-compose: ## validate compose.yaml
+	@$(COMPOSE) -f compose.yaml config -q
+	@echo "lint-compose: compose.yaml ok"
+
+fuzz: ## build the libFuzzer targets (clang) into build/fuzz
+	cmake --preset fuzz
+	cmake --build --preset fuzz -j$(JOBS)
+
+clean: ## remove build/PRESET
+	rm -rf build/$(PRESET) build/bin

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Benchmarks the tools service against its Flask twin (bench/peers/flask_tools) in one run:
+# same machine, same SQLite-backed data, same wrk load, on loopback ports the OS picked.
+#   bench/tools_bench.sh            (after `make build`; needs wrk, gunicorn, python3-flask)
+# Env: ENKISYS_TOOLS_BIN (default build/release/bin/enkisys-tools), BENCH_DURATION (10s),
+#      BENCH_CONNECTIONS (64), FLASK_WORKERS ("2 4": each is measured, the best is compared).
+# Prints a markdown table (req/s, p99 latency, peak RSS of the server's process tree) and the
+# ratios ours/flask. Without the tools binary only the Flask half runs.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${ENKISYS_TOOLS_BIN:-$ROOT/build/release/bin/enkisys-tools}
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+FLASK_WORKERS=${FLASK_WORKERS:-2 4}
+WORK=$(mktemp -d /tmp/enkisys-bench.XXXXXX)
+PIDS=()
+
+for tool in wrk gunicorn curl jq python3; do
+  command -v "$tool" >/dev/null || {
+    echo "bench: $tool missing (make deps-host)" >&2
+    exit 1
+  }
+done
+
+cleanup() {
+  local pid i
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_up URL PID: polls URL until it answers 200, bounded to 20 s.
+wait_up() {
+  local url=$1 pid=$2 i
+  for ((i = 0; i < 200; i++)); do
+    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || {
+      echo "bench: server for $url exited" >&2
+      return 1
+    }
+    sleep 0.1
+  done
+  echo "bench: $url not up after 20 s" >&2
+  return 1
+}
+
+# tree_rss_kb PID: resident memory of PID and all its descendants, in KiB.
+tree_rss_kb() {
+  ps -e -o pid=,ppid=,rss= | awk -v root="$1" '
+    { parent[$1] = $2; rss[$1] = $3 }
+    END {
+      for (p in parent) { q = p; for (d = 0; d < 16 && q != "" && q != 0; d++) {
+        if (q == root) { sum += rss[p]; break } q = parent[q] } }
+      print sum + 0 }'
+}
+
+# tree_cpu_ticks PID: user+system CPU ticks of PID and all its descendants (/proc/*/stat).
+tree_cpu_ticks() {
+  local root=$1 total=0 p
+  for p in $(ps -e -o pid=,ppid= | awk -v root="$root" '
+      { parent[$1] = $2 }
+      END { for (p in parent) { q = p; for (d = 0; d < 16 && q != "" && q != 0; d++) {
+              if (q == root) { print p; break } q = parent[q] } } }'); do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+
+# sample_rss PID FILE: writes the peak tree RSS (KiB) seen until killed.
+sample_rss() {
+  local pid=$1 file=$2 peak=0 now
+  while kill -0 "$pid" 2>/dev/null; do
+    now=$(tree_rss_kb "$pid")
+    ((now > peak)) && peak=$now && echo "$peak" >"$file"
+    sleep 0.2
+  done
+}
+
+# to_ms VALUE: wrk latency (e.g. 812.00us, 3.21ms, 1.02s) in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.2f", n }'
+}
+
+post_script() { # post_script FILE BODY
+  cat >"$1" <<LUA
+wrk.method = "POST"
+wrk.body = '$2'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}
+
+TOOL_JSON='{"name":"weather","description":"Weather for a city","kind":"http","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]},"http":{"method":"GET","url":"http://weather.example.invalid/v1","headers":{},"timeout_ms":2000,"max_response_bytes":65536}}'
+INVOKE_JSON='{"arguments":{"expression":"1+2*3"}}'
+post_script "$WORK/invoke.lua" "$INVOKE_JSON"
+
+RESULTS=$WORK/results.tsv # server endpoint rps p99ms rssMB
+: >"$RESULTS"
+
+# measure SERVER PID BASE: seeds, warms up, runs wrk on both endpoints, records results.
+measure() {
+  local server=$1 pid=$2 base=$3 code endpoint url args out rss_file sampler rps p99 rss cpu0 cpu1 requests cpu_us
+  code=$(curl -sS -o "$WORK/seed.out" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
+    --data-binary "$TOOL_JSON" "$base/api/tools")
+  [[ $code == 201 ]] || {
+    echo "bench: seeding $server failed: HTTP $code $(head -c 300 "$WORK/seed.out")" >&2
+    return 1
+  }
+  code=$(curl -sS -o "$WORK/check.out" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
+    --data-binary "$INVOKE_JSON" "$base/api/tools/calculator/invoke")
+  if [[ $code != 200 ]] || ! jq -e '.result == 7' "$WORK/check.out" >/dev/null; then
+    echo "bench: $server calculator check failed: HTTP $code $(head -c 300 "$WORK/check.out")" >&2
+    return 1
+  fi
+  for endpoint in "GET /api/tools/{name}" "POST /api/tools/calculator/invoke"; do
+    if [[ $endpoint == GET* ]]; then
+      url=$base/api/tools/weather
+      args=()
+    else
+      url=$base/api/tools/calculator/invoke
+      args=(-s "$WORK/invoke.lua")
+    fi
+    timeout 30 wrk -t2 -c"$CONNECTIONS" -d2s "${args[@]}" "$url" >/dev/null || true # warm-up
+    rss_file=$WORK/rss.$pid
+    echo 0 >"$rss_file"
+    sample_rss "$pid" "$rss_file" &
+    sampler=$!
+    cpu0=$(tree_cpu_ticks "$pid")
+    out=$(timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${args[@]}" "$url" 2>&1) || true
+    cpu1=$(tree_cpu_ticks "$pid")
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    if ! kill -0 "$pid" 2>/dev/null || ! grep -q '^Requests/sec:' <<<"$out"; then
+      echo "bench: $server $endpoint failed: $out" >&2
+      echo "bench: last server log lines:" >&2
+      tail -n 20 "$WORK"/*.log >&2 || true
+      return 1
+    fi
+    if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+      echo "bench: $server $endpoint: $(grep -E 'Non-2xx|Socket errors' <<<"$out")" >&2
+    fi
+    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$rss_file")
+    requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+    cpu_us=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+      'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$endpoint" "$rps" "$p99" "$rss" "$cpu_us" | tee -a "$RESULTS" >&2
+  done
+}
+
+# --- ours ---
+if [[ -x $BIN ]]; then
+  port=$(free_port)
+  mkdir -p "$WORK/ours"
+  PORT=$port DATABASE_URL="sqlite://$WORK/ours/tools.db" LOG_LEVEL=warn "$BIN" >"$WORK/ours.log" 2>&1 &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$port/health" "${PIDS[-1]}"
+  measure enkisys-tools "${PIDS[-1]}" "http://127.0.0.1:$port"
+  kill -TERM "${PIDS[-1]}"
+else
+  echo "bench: $BIN not built; measuring the Flask twin only" >&2
+fi
+
+# --- the Flask twin, under gunicorn with each worker count ---
+for workers in $FLASK_WORKERS; do
+  port=$(free_port)
+  TOOLS_DB=$WORK/flask-$workers.db gunicorn -w "$workers" -k sync -b "127.0.0.1:$port" \
+    --chdir "$ROOT/bench/peers/flask_tools" --log-level warning app:app >"$WORK/flask-$workers.log" 2>&1 &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$port/health" "${PIDS[-1]}"
+  measure "flask (gunicorn -w $workers)" "${PIDS[-1]}" "http://127.0.0.1:$port"
+  kill -TERM "${PIDS[-1]}"
+done
+
+# --- report ---
+echo
+echo "tools vs Flask twin: wrk -t2 -c$CONNECTIONS -d$DURATION on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "| server | endpoint | req/s | p99 ms | RSS MB | server CPU µs/request |"
+echo "|---|---|---:|---:|---:|---:|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$RESULTS"
+awk -F'\t' '
+  $1 == "enkisys-tools" { ours[$2] = $0; order[++n] = $2; next }
+  { total[$1] += $3; rows[$1, $2] = $0; servers[$1] = 1 }
+  END {
+    best = ""; for (s in servers) if (best == "" || total[s] > total[best]) best = s
+    if (best == "" || length(ours) == 0) exit
+    printf "\nours / %s (the better Flask setup):\n\n", best
+    print "| endpoint | req/s ratio | p99 ratio | RSS ratio | CPU per request: flask / ours |"
+    print "|---|---:|---:|---:|---:|"
+    for (i = 1; i <= n; i++) {
+      e = order[i]; split(ours[e], o, "\t"); split(rows[best, e], f, "\t")
+      printf "| %s | %.1fx | %.2fx | %.2fx | %.1fx |\n", e, (f[3] > 0 ? o[3] / f[3] : 0),
+        (f[4] > 0 ? o[4] / f[4] : 0), (f[5] > 0 ? o[5] / f[5] : 0), (o[6] > 0 ? f[6] / o[6] : 0)
+    }
+  }' "$RESULTS"

@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# Helpers for the compose-level end-to-end tests: test bookkeeping, compose, HTTP and JSON.
+# Sourced by tests/e2e/run.sh; expects ROOT, PROJECT and WORK to be set.
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_FAILED_NAMES=()
+
+# run_test NAME FUNCTION: runs FUNCTION, prints "ok NAME" or "FAIL NAME" and counts.
+run_test() {
+  local name=$1 fn=$2 rc
+  # Not in an `if`: errexit stays active inside the test function.
+  set +e
+  (
+    set -euo pipefail
+    "$fn"
+  ) >"$WORK/test.out" 2>&1
+  rc=$?
+  set -e
+  if ((rc == 0)); then
+    echo "ok   $name"
+    E2E_PASSED=$((E2E_PASSED + 1))
+  else
+    echo "FAIL $name"
+    sed 's/^/       /' "$WORK/test.out"
+    E2E_FAILED=$((E2E_FAILED + 1))
+    E2E_FAILED_NAMES+=("$name")
+  fi
+  if [[ -s $WORK/test.out ]] && [[ ${E2E_VERBOSE:-0} == 1 ]]; then sed 's/^/       /' "$WORK/test.out"; fi
+}
+
+# fail MESSAGE: explain and make the current test fail.
+fail() {
+  echo "$*" >&2
+  return 1
+}
+
+# info MESSAGE: a line printed under the test name when the test fails (or E2E_VERBOSE=1).
+info() { echo "$*"; }
+
+compose() { "$ROOT/scripts/compose.sh" -p "$PROJECT" -f "$ROOT/compose.yaml" "$@"; }
+
+# free_port: a TCP port that was free on the loopback interface a moment ago.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# http METHOD URL [JSON]: prints the status code; the body lands in $WORK/body.
+http() {
+  local method=$1 url=$2 data=${3:-}
+  local args=(-sS -o "$WORK/body" -w '%{http_code}' --max-time 10 -X "$method")
+  if [[ -n $data ]]; then args+=(-H 'Content-Type: application/json' --data-binary "$data"); fi
+  curl "${args[@]}" "$url" || echo 000
+}
+
+# body_json FILTER: applies a jq filter to the last response body.
+body_json() { jq -r "$1" <"$WORK/body"; }
+
+# expect_status WANT GOT WHAT: fails with the response body when the status differs.
+expect_status() {
+  local want=$1 got=$2 what=$3
+  [[ $got == "$want" ]] || fail "$what: HTTP $got, want $want; body: $(head -c 400 "$WORK/body" 2>/dev/null)"
+}
+
+# container_id SERVICE: the id of the service's (single) container.
+container_id() { compose ps -q "$1" | head -n 1; }
+
+# inspect FORMAT CONTAINER
+inspect() { docker inspect -f "$1" "$2"; }
+
+# wait_healthy CONTAINER [SECONDS]: polls the Docker health status, bounded.
+wait_healthy() { "$ROOT/scripts/wait-healthy.sh" -t "${2:-60}" "$1"; }
+
+# wait_restarted CONTAINER OLD_RESTART_COUNT SECONDS: polls until the restart count grew.
+wait_restarted() {
+  local c=$1 old=$2 limit=$3 deadline=$((SECONDS + $3)) n
+  while ((SECONDS < deadline)); do
+    n=$(inspect '{{.RestartCount}}' "$c")
+    if ((n > old)); then return 0; fi
+    sleep 0.5
+  done
+  fail "$c not restarted within ${limit}s (restart count still $old)"
+}

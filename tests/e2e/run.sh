@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Compose-level end-to-end tests of the tools service, through its published loopback port.
+#   tests/e2e/run.sh        (images enkisys/*:$ENKISYS_TAG must exist: `make e2e` builds them)
+# Runs in its own compose project with a random host port and always removes it, volumes
+# included. Prints "ok NAME" / "FAIL NAME" per test, then "N passed, M failed".
+# shellcheck disable=SC2016 # docker inspect templates use $ literally
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PROJECT=enkisys-e2e-$$
+WORK=$(mktemp -d /tmp/enkisys-e2e.XXXXXX)
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
+
+cd "$ROOT"
+export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
+export TOOLS_PORT=${TOOLS_PORT:-$(free_port)}
+export LOG_LEVEL=debug
+IMAGE=enkisys/tools:$ENKISYS_TAG
+BASE=http://127.0.0.1:$TOOLS_PORT
+MAX_IMAGE_MB=30
+
+teardown() {
+  local rc=$?
+  compose down -v --remove-orphans -t 10 >"$WORK/down.log" 2>&1 || cat "$WORK/down.log" >&2
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap teardown EXIT
+
+docker image inspect "$IMAGE" >/dev/null 2>&1 || {
+  echo "e2e: image $IMAGE missing (run: make images)" >&2
+  exit 1
+}
+echo "e2e: project $PROJECT, image $IMAGE, tools on $BASE"
+compose up -d --no-build >"$WORK/up.log" 2>&1 || {
+  cat "$WORK/up.log" >&2
+  exit 1
+}
+CID=$(container_id tools)
+[[ -n $CID ]] || {
+  echo "e2e: no tools container" >&2
+  exit 1
+}
+
+# A user-defined tool, created by one test and expected to survive restarts in later ones.
+TOOL=e2e_weather
+TOOL_JSON=$(jq -c . <<<'{"name":"e2e_weather","description":"Weather for a city","kind":"http",
+  "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]},
+  "http":{"method":"GET","url":"http://weather.example.invalid/v1","headers":{},
+          "timeout_ms":2000,"max_response_bytes":65536}}')
+
+t_healthy() { wait_healthy "$CID" 60; }
+
+t_health_endpoint() {
+  local code
+  code=$(http GET "$BASE/health")
+  expect_status 200 "$code" "GET /health"
+  [[ $(body_json .status) == ok ]] || fail "status is $(body_json .status), want ok"
+  [[ $(body_json .service) == tools ]] || fail "service is $(body_json .service), want tools"
+}
+
+t_non_root() {
+  local pid uids gids
+  pid=$(inspect '{{.State.Pid}}' "$CID")
+  if [[ -r /proc/$pid/status ]]; then
+    uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
+    gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
+  else
+    uids=$(docker top "$CID" -o uid | awk 'NR == 2 { print $1, $1, $1, $1 }')
+    gids="10001 10001 10001 10001"
+  fi
+  info "uids: $uids, gids: $gids"
+  [[ $uids == "10001 10001 10001 10001" ]] || fail "process runs with uids '$uids', want 10001"
+  [[ $gids == "10001 10001 10001 10001" ]] || fail "process runs with gids '$gids', want 10001"
+  [[ $(inspect '{{.Config.User}}' "$CID") == 10001:10001 ]] || fail "Config.User is not 10001:10001"
+}
+
+t_read_only_root() {
+  local rw
+  [[ $(inspect '{{.HostConfig.ReadonlyRootfs}}' "$CID") == true ]] || fail "root filesystem is writable"
+  rw=$(inspect '{{range .Mounts}}{{if .RW}}{{.Destination}} {{end}}{{end}}' "$CID")
+  [[ $rw == "/data " ]] || fail "writable mounts are '$rw', want only /data"
+  [[ $(inspect '{{range $k, $v := .HostConfig.Tmpfs}}{{$k}} {{end}}' "$CID") == "/tmp " ]] ||
+    fail "tmpfs mounts are not exactly /tmp"
+  [[ $(inspect '{{.HostConfig.CapDrop}}' "$CID") == "[ALL]" ]] || fail "capabilities not dropped"
+  [[ $(inspect '{{.HostConfig.SecurityOpt}}' "$CID") == *no-new-privileges* ]] ||
+    fail "no-new-privileges not set"
+}
+
+t_crud_and_invoke() {
+  local code
+  code=$(http POST "$BASE/api/tools" "$TOOL_JSON")
+  expect_status 201 "$code" "POST /api/tools"
+  code=$(http GET "$BASE/api/tools/$TOOL")
+  expect_status 200 "$code" "GET /api/tools/$TOOL"
+  [[ $(body_json .name) == "$TOOL" ]] || fail "GET returned name $(body_json .name)"
+  [[ $(body_json .kind) == http ]] || fail "GET returned kind $(body_json .kind)"
+  code=$(http POST "$BASE/api/tools" "$TOOL_JSON")
+  [[ $code == 409 ]] || fail "creating $TOOL twice: HTTP $code, want 409"
+
+  code=$(http PUT "$BASE/api/tools/$TOOL" "$(jq -c '.description = "Weather, updated"' <<<"$TOOL_JSON")")
+  expect_status 200 "$code" "PUT /api/tools/$TOOL"
+  code=$(http GET "$BASE/api/tools/$TOOL")
+  [[ $(body_json .description) == "Weather, updated" ]] || fail "update not visible: $(cat "$WORK/body")"
+
+  code=$(http GET "$BASE/api/tools")
+  expect_status 200 "$code" "GET /api/tools"
+  grep -q "\"$TOOL\"" "$WORK/body" || fail "list does not contain $TOOL"
+
+  local gone
+  gone=$(jq -c . <<<'{"name":"e2e_gone","description":"deleted again","kind":"http",
+    "parameters":{"type":"object"},"http":{"method":"GET","url":"http://gone.example.invalid/",
+    "headers":{},"timeout_ms":1000,"max_response_bytes":1024}}')
+  code=$(http POST "$BASE/api/tools" "$gone")
+  expect_status 201 "$code" "POST e2e_gone"
+  code=$(http DELETE "$BASE/api/tools/e2e_gone")
+  [[ $code == 200 || $code == 204 ]] || fail "DELETE e2e_gone: HTTP $code"
+  code=$(http GET "$BASE/api/tools/e2e_gone")
+  expect_status 404 "$code" "GET after DELETE"
+
+  code=$(http POST "$BASE/api/tools/calculator/invoke" '{"arguments":{"expression":"1+2*3"}}')
+  expect_status 200 "$code" "invoke calculator"
+  [[ $(body_json '.result == 7') == true ]] || fail "calculator 1+2*3 returned $(cat "$WORK/body")"
+}
+
+t_writes_only_data() {
+  local changes files
+  # Nothing was written to the container's own layer...
+  changes=$(docker diff "$CID")
+  [[ -z $changes ]] || fail "container layer changed: $changes"
+  # ...and the data is in the /data volume.
+  files=$(docker cp "$CID:/data" - | tar -tvf - | awk '$3 > 0 { print $6 }')
+  info "files in /data: $(tr '\n' ' ' <<<"$files")"
+  [[ -n $files ]] || fail "no data written to the /data volume"
+}
+
+tool_still_there() {
+  local code
+  code=$(http GET "$BASE/api/tools/$TOOL")
+  expect_status 200 "$code" "GET /api/tools/$TOOL after the restart"
+  [[ $(body_json .description) == "Weather, updated" ]] || fail "tool changed: $(cat "$WORK/body")"
+}
+
+t_survives_restart() {
+  local started
+  started=$(inspect '{{.State.StartedAt}}' "$CID")
+  compose restart tools >/dev/null 2>&1
+  [[ $(inspect '{{.State.StartedAt}}' "$CID") != "$started" ]] || fail "container was not restarted"
+  wait_healthy "$CID" 60
+  tool_still_there
+}
+
+# A crash is simulated by killing the process from the host: `docker kill` counts as a manual
+# stop, after which an unless-stopped policy rightly does not restart the container.
+t_crash_recovery() {
+  local pid count
+  pid=$(inspect '{{.State.Pid}}' "$CID")
+  count=$(inspect '{{.RestartCount}}' "$CID")
+  [[ $pid -gt 0 ]] || fail "container not running"
+  kill -KILL "$pid"
+  wait_restarted "$CID" "$count" 30
+  wait_healthy "$CID" 60
+  tool_still_there
+}
+
+t_sigterm_exit_code() {
+  local t0=$SECONDS code
+  compose stop -t 20 tools >/dev/null 2>&1
+  code=$(inspect '{{.State.ExitCode}}' "$CID")
+  info "stopped in $((SECONDS - t0))s with exit code $code"
+  [[ $(inspect '{{.State.Running}}' "$CID") == false ]] || fail "still running after stop"
+  [[ $code == 0 ]] || fail "exit code after SIGTERM is $code, want 0"
+}
+
+t_image_size() {
+  local bytes mb
+  bytes=$(docker image inspect -f '{{.Size}}' "$IMAGE")
+  mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
+  echo "image $IMAGE: $mb MB" >&3
+  awk -v b="$bytes" -v m="$MAX_IMAGE_MB" 'BEGIN { exit !(b <= m * 1000000) }' ||
+    fail "image is $mb MB, limit $MAX_IMAGE_MB MB"
+}
+
+t_no_secrets_in_history() {
+  local pattern='(password|passwd|secret|token|api[_-]?key|private[_-]?key|BEGIN [A-Z ]*PRIVATE KEY|AKIA[0-9A-Z]{16})'
+  local hits
+  hits=$( {
+    docker history --no-trunc --format '{{.CreatedBy}}' "$IMAGE"
+    docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}{{range $k, $v := .Config.Labels}}{{println $k $v}}{{end}}' "$IMAGE"
+  } | grep -iE "$pattern" || true)
+  [[ -z $hits ]] || fail "possible secrets in image metadata: $hits"
+}
+
+exec 3>&1
+run_test "tools container becomes healthy" t_healthy
+run_test "GET /health is 200 with service tools" t_health_endpoint
+run_test "runs as uid/gid 10001" t_non_root
+run_test "read-only root fs, only /data writable, caps dropped" t_read_only_root
+run_test "create, read, update, list, delete a tool; calculator 1+2*3 = 7" t_crud_and_invoke
+run_test "writes land only in the /data volume" t_writes_only_data
+run_test "data survives 'compose restart tools'" t_survives_restart
+run_test "killed process is restarted healthy, data kept" t_crash_recovery
+run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
+run_test "image size <= ${MAX_IMAGE_MB} MB" t_image_size
+run_test "no secrets in docker history or image config" t_no_secrets_in_history
+
+if ((E2E_FAILED > 0)); then
+  echo "--- last tools logs"
+  compose logs --no-color --tail 40 tools 2>&1 || true
+fi
+echo "$E2E_PASSED passed, $E2E_FAILED failed"
+((E2E_FAILED == 0))
