@@ -1,0 +1,112 @@
+// Gateway configuration: the YAML file format (see README.md) parsed into plain values.
+//
+// Contract:
+//  * load_config_text()/load_config_file() never throw; on failure they return an error that
+//    names the line (and column) of the offending YAML node, e.g. "line 12, col 7: ...".
+//  * The result is an immutable value: ${stage}/${var} placeholders are NOT yet substituted
+//    here; compile_routes() (route_table.hpp) does that per stage.
+//  * Secret files are read by the loader (hs256 secret); their content is never logged.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace enkisys::gateway {
+
+template <class T>
+struct Result {
+  std::optional<T> value;
+  std::string error;
+  bool ok() const { return value.has_value(); }
+  static Result Ok(T v) { return Result{std::move(v), {}}; }
+  static Result Err(std::string e) { return Result{std::nullopt, std::move(e)}; }
+};
+
+struct RateLimitPolicy {
+  enum class Key { kClientIp, kApiKey } key = Key::kClientIp;
+  double rate_per_s = 100;  // tokens refilled per second
+  double burst = 100;       // bucket capacity
+};
+
+struct CorsPolicy {
+  std::vector<std::string> origins;  // exact origins or "*"
+  std::vector<std::string> methods{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  std::vector<std::string> headers{"authorization", "content-type", "x-api-key", "x-request-id"};
+  std::vector<std::string> expose_headers{"x-request-id"};
+  int max_age_s = 600;
+  bool credentials = false;
+};
+
+struct RouteConfig {
+  std::string prefix;         // "/api/tools" (relative to the stage), "/" for the catch-all
+  std::string upstream;       // "http://tools.${stage}:5001" (optionally with a base path)
+  bool jwt = false;           // require a valid bearer token
+  bool strip_prefix = false;  // drop `prefix` before proxying (default: keep it)
+  std::optional<std::chrono::milliseconds> timeout;  // upstream response timeout
+  std::optional<std::size_t> max_body_bytes;
+  std::vector<std::string> rate_limits;  // names of policies
+  std::string health_path = "/health";   // "" = not part of the stage health
+  std::string name;                      // label for logs/metrics (defaults to prefix)
+  int line = 0;                          // for error messages
+};
+
+struct StageConfig {
+  std::string name;
+  std::map<std::string, std::string> variables;
+  std::vector<RouteConfig> routes;  // empty → the top-level `routes`
+  std::string cors;                 // name of a cors policy ("" = none)
+  std::vector<std::string> rate_limits;
+  bool paused = false;
+  // Canary: `percent` % of clients (sticky by cookie) use `variables` overridden by these.
+  std::map<std::string, std::string> canary_variables;
+  double canary_percent = 0;
+  int line = 0;
+};
+
+struct JwtConfig {
+  bool enabled = false;
+  std::string hs256_secret;  // raw secret bytes (from hs256_secret_file)
+  std::string jwks_url;      // reserved for asymmetric keys (see README)
+  std::string issuer;        // "" = not checked
+  std::string audience;      // "" = not checked
+  std::chrono::seconds leeway{30};
+  std::size_t cache_entries = 10000;
+  std::chrono::seconds cache_ttl{300};
+};
+
+struct Limits {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds upstream_connect_timeout{2'000};
+  std::chrono::milliseconds upstream_timeout{30'000};
+  std::size_t upstream_idle_per_worker = 256;  // idle keep-alive connections kept per upstream
+  int eject_after_failures = 5;                // consecutive 5xx/connect errors
+  std::chrono::milliseconds eject_for{10'000};
+};
+
+struct GatewayConfig {
+  Limits limits;
+  JwtConfig jwt;
+  std::map<std::string, RateLimitPolicy> rate_limits;
+  std::map<std::string, CorsPolicy> cors;
+  std::vector<RouteConfig> routes;           // default routes for stages without their own
+  std::vector<StageConfig> stages;           // in file order
+  std::vector<std::string> trusted_proxies;  // reserved: X-Forwarded-For is always rewritten
+};
+
+// Parses YAML text. `base_dir` resolves relative secret-file paths.
+Result<GatewayConfig> load_config_text(const std::string& yaml, const std::string& base_dir = ".");
+Result<GatewayConfig> load_config_file(const std::string& path);
+
+// Substitutes ${stage} and ${name} from `vars`. Unknown names → error naming the placeholder.
+Result<std::string> substitute(const std::string& text, const std::string& stage,
+                               const std::map<std::string, std::string>& vars);
+
+}  // namespace enkisys::gateway

@@ -1,0 +1,89 @@
+// Upstreams (one per host:port) with per-worker keep-alive pools and passive health.
+//
+// Contract:
+//  * An Upstream is shared by every config generation that names the same host:port
+//    (UpstreamRegistry), so reloads keep warm connections.
+//  * idle(worker) is touched only by that worker's thread (no locking on the hot path).
+//  * Health counters are atomics, safe from any thread. After `eject_after_failures`
+//    consecutive connect errors/5xx the upstream is ejected for `eject_for`; a success resets.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "enkisys/gateway/config.hpp"
+
+namespace enkisys::gateway {
+
+struct UpstreamUrl {
+  std::string host;
+  std::string port;       // "80" when absent
+  std::string base_path;  // "" or "/base" (no trailing slash)
+};
+Result<UpstreamUrl> parse_upstream_url(const std::string& url);
+
+// A kept-alive connection to an upstream, with its read buffer.
+struct UpstreamConn {
+  explicit UpstreamConn(boost::asio::any_io_executor ex) : socket(std::move(ex)) {}
+  boost::asio::ip::tcp::socket socket;
+  boost::beast::flat_buffer buffer;
+};
+
+class Upstream {
+ public:
+  using Clock = std::chrono::steady_clock;
+  Upstream(std::string host, std::string port, unsigned workers);
+
+  const std::string& host() const { return host_; }
+  const std::string& port() const { return port_; }
+  const std::string& authority() const { return authority_; }  // "host:port"
+
+  std::vector<std::unique_ptr<UpstreamConn>>& idle(unsigned worker) { return idle_[worker].conns; }
+
+  bool ejected(Clock::time_point now) const {
+    return now.time_since_epoch().count() < ejected_until_.load(std::memory_order_relaxed);
+  }
+  void record_success() {
+    if (failures_.load(std::memory_order_relaxed) != 0)
+      failures_.store(0, std::memory_order_relaxed);
+  }
+  void record_failure(Clock::time_point now, int eject_after, std::chrono::milliseconds eject_for);
+  int consecutive_failures() const { return failures_.load(std::memory_order_relaxed); }
+
+  // Last successful resolution (thread-safe copy).
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints() const;
+  void set_endpoints(std::vector<boost::asio::ip::tcp::endpoint> eps);
+
+ private:
+  struct alignas(64) Pool {
+    std::vector<std::unique_ptr<UpstreamConn>> conns;
+  };
+  std::string host_, port_, authority_;
+  std::vector<Pool> idle_;
+  std::atomic<int> failures_{0};
+  std::atomic<Clock::rep> ejected_until_{0};
+  mutable std::mutex ep_mu_;
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+};
+
+class UpstreamRegistry {
+ public:
+  explicit UpstreamRegistry(unsigned workers) : workers_(workers) {}
+  std::shared_ptr<Upstream> get(const std::string& host, const std::string& port);
+  std::vector<std::shared_ptr<Upstream>> all() const;
+  unsigned workers() const { return workers_; }
+
+ private:
+  unsigned workers_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Upstream>> by_authority_;
+};
+
+}  // namespace enkisys::gateway

@@ -1,0 +1,371 @@
+// YAML → GatewayConfig. Every error names the line/column of the node it is about.
+#include "enkisys/gateway/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "enkisys/gateway/upstream.hpp"
+
+namespace enkisys::gateway {
+namespace {
+
+// Thrown inside the loader only; converted to Result at the API boundary.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string where(const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  if (m.line < 0) return "config";
+  return "line " + std::to_string(m.line + 1) + ", col " + std::to_string(m.column + 1);
+}
+[[noreturn]] void fail(const YAML::Node& n, const std::string& what) {
+  throw ConfigError(where(n) + ": " + what);
+}
+
+void check_keys(const YAML::Node& n, std::initializer_list<const char*> allowed) {
+  if (!n.IsMap()) fail(n, "expected a mapping");
+  for (const auto& kv : n) {
+    const auto key = kv.first.as<std::string>();
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || key == a;
+    if (!ok) fail(kv.first, "unknown key '" + key + "'");
+  }
+}
+
+template <class T>
+T scalar(const YAML::Node& n, const char* what) {
+  if (!n.IsScalar()) fail(n, std::string(what) + ": expected a scalar");
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    fail(n, std::string(what) + ": invalid value '" + n.Scalar() + "'");
+  }
+}
+
+std::int64_t positive(const YAML::Node& n, const char* what, std::int64_t lo = 1,
+                      std::int64_t hi = 1LL << 40) {
+  const auto v = scalar<std::int64_t>(n, what);
+  if (v < lo || v > hi) {
+    fail(n, std::string(what) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                "]");
+  }
+  return v;
+}
+
+std::vector<std::string> string_list(const YAML::Node& n, const char* what) {
+  std::vector<std::string> out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+    return out;
+  }
+  if (!n.IsSequence()) fail(n, std::string(what) + ": expected a list");
+  for (const auto& item : n) out.push_back(scalar<std::string>(item, what));
+  return out;
+}
+
+std::map<std::string, std::string> string_map(const YAML::Node& n, const char* what) {
+  std::map<std::string, std::string> out;
+  if (n.IsNull()) return out;
+  if (!n.IsMap()) fail(n, std::string(what) + ": expected a mapping");
+  for (const auto& kv : n) out[kv.first.as<std::string>()] = scalar<std::string>(kv.second, what);
+  return out;
+}
+
+std::string read_secret(const YAML::Node& n, const std::string& base_dir) {
+  std::string path = scalar<std::string>(n, "secret file");
+  if (!path.empty() && path[0] != '/') path = base_dir + "/" + path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(n, "cannot read secret file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (s.size() < 32) fail(n, "HS256 secret must be at least 32 bytes");
+  return s;
+}
+
+RouteConfig parse_route(const YAML::Node& n) {
+  check_keys(n, {"prefix", "upstream", "jwt", "strip_prefix", "timeout_ms", "max_body_bytes",
+                 "rate_limit", "health", "name"});
+  RouteConfig r;
+  r.line = n.Mark().line + 1;
+  if (!n["prefix"]) fail(n, "route needs 'prefix'");
+  if (!n["upstream"]) fail(n, "route needs 'upstream'");
+  r.prefix = scalar<std::string>(n["prefix"], "prefix");
+  if (r.prefix.empty() || r.prefix[0] != '/') fail(n["prefix"], "prefix must start with '/'");
+  if (r.prefix.find("//") != std::string::npos || r.prefix.find("/.") != std::string::npos ||
+      r.prefix.find('%') != std::string::npos) {
+    fail(n["prefix"], "prefix must be a normalised path");
+  }
+  if (r.prefix.size() > 1 && r.prefix.back() == '/') r.prefix.pop_back();
+  r.upstream = scalar<std::string>(n["upstream"], "upstream");
+  if (r.upstream.rfind("http://", 0) != 0 && r.upstream.rfind("${", 0) != 0) {
+    fail(n["upstream"], "upstream must be an http:// URL");
+  }
+  if (n["jwt"]) r.jwt = scalar<bool>(n["jwt"], "jwt");
+  if (n["strip_prefix"]) r.strip_prefix = scalar<bool>(n["strip_prefix"], "strip_prefix");
+  if (n["timeout_ms"])
+    r.timeout = std::chrono::milliseconds(positive(n["timeout_ms"], "timeout_ms"));
+  if (n["max_body_bytes"]) {
+    r.max_body_bytes = static_cast<std::size_t>(positive(n["max_body_bytes"], "max_body_bytes", 0));
+  }
+  if (n["rate_limit"]) r.rate_limits = string_list(n["rate_limit"], "rate_limit");
+  if (n["health"])
+    r.health_path = n["health"].IsNull() ? "" : scalar<std::string>(n["health"], "health");
+  r.name = n["name"] ? scalar<std::string>(n["name"], "name") : r.prefix;
+  return r;
+}
+
+std::vector<RouteConfig> parse_routes(const YAML::Node& n) {
+  if (!n.IsSequence()) fail(n, "routes: expected a list");
+  std::vector<RouteConfig> out;
+  std::set<std::string> seen;
+  for (const auto& item : n) {
+    out.push_back(parse_route(item));
+    if (!seen.insert(out.back().prefix).second) {
+      fail(item, "duplicate route prefix '" + out.back().prefix + "'");
+    }
+  }
+  return out;
+}
+
+bool valid_stage_name(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return s != "health" && s != "metrics" && s != "admin";
+}
+
+GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
+  if (!root.IsMap()) fail(root, "top level must be a mapping");
+  check_keys(root, {"limits", "jwt", "rate_limits", "cors", "routes", "stages", "trusted_proxies"});
+  GatewayConfig c;
+  if (const auto l = root["limits"]) {
+    check_keys(l, {"max_header_bytes", "max_body_bytes", "header_timeout_ms", "body_timeout_ms",
+                   "idle_timeout_ms", "upstream_connect_timeout_ms", "upstream_timeout_ms",
+                   "upstream_idle_per_worker", "eject_after_failures", "eject_for_ms"});
+    using ms = std::chrono::milliseconds;
+    auto& L = c.limits;
+    if (l["max_header_bytes"])
+      L.max_header_bytes = positive(l["max_header_bytes"], "max_header_bytes", 1024);
+    if (l["max_body_bytes"]) L.max_body_bytes = positive(l["max_body_bytes"], "max_body_bytes", 0);
+    if (l["header_timeout_ms"])
+      L.header_timeout = ms(positive(l["header_timeout_ms"], "header_timeout_ms"));
+    if (l["body_timeout_ms"])
+      L.body_timeout = ms(positive(l["body_timeout_ms"], "body_timeout_ms"));
+    if (l["idle_timeout_ms"])
+      L.idle_timeout = ms(positive(l["idle_timeout_ms"], "idle_timeout_ms"));
+    if (l["upstream_connect_timeout_ms"]) {
+      L.upstream_connect_timeout =
+          ms(positive(l["upstream_connect_timeout_ms"], "upstream_connect_timeout_ms"));
+    }
+    if (l["upstream_timeout_ms"])
+      L.upstream_timeout = ms(positive(l["upstream_timeout_ms"], "upstream_timeout_ms"));
+    if (l["upstream_idle_per_worker"]) {
+      L.upstream_idle_per_worker =
+          positive(l["upstream_idle_per_worker"], "upstream_idle_per_worker", 0);
+    }
+    if (l["eject_after_failures"])
+      L.eject_after_failures =
+          static_cast<int>(positive(l["eject_after_failures"], "eject_after_failures", 1, 1000));
+    if (l["eject_for_ms"]) L.eject_for = ms(positive(l["eject_for_ms"], "eject_for_ms"));
+  }
+  if (const auto j = root["jwt"]) {
+    check_keys(j, {"hs256_secret_file", "jwks_url", "issuer", "audience", "leeway_s",
+                   "cache_entries", "cache_ttl_s"});
+    c.jwt.enabled = true;
+    if (j["hs256_secret_file"]) c.jwt.hs256_secret = read_secret(j["hs256_secret_file"], base_dir);
+    if (j["jwks_url"]) c.jwt.jwks_url = scalar<std::string>(j["jwks_url"], "jwks_url");
+    if (c.jwt.hs256_secret.empty() && c.jwt.jwks_url.empty()) {
+      fail(j, "jwt needs hs256_secret_file or jwks_url");
+    }
+    if (j["issuer"]) c.jwt.issuer = scalar<std::string>(j["issuer"], "issuer");
+    if (j["audience"]) c.jwt.audience = scalar<std::string>(j["audience"], "audience");
+    if (j["leeway_s"])
+      c.jwt.leeway = std::chrono::seconds(positive(j["leeway_s"], "leeway_s", 0, 3600));
+    if (j["cache_entries"]) c.jwt.cache_entries = positive(j["cache_entries"], "cache_entries", 0);
+    if (j["cache_ttl_s"])
+      c.jwt.cache_ttl = std::chrono::seconds(positive(j["cache_ttl_s"], "cache_ttl_s"));
+  }
+  if (const auto rl = root["rate_limits"]) {
+    if (!rl.IsMap()) fail(rl, "rate_limits: expected a mapping of named policies");
+    for (const auto& kv : rl) {
+      const auto& p = kv.second;
+      check_keys(p, {"per", "rate_per_s", "burst"});
+      RateLimitPolicy pol;
+      const std::string per = p["per"] ? scalar<std::string>(p["per"], "per") : "ip";
+      if (per == "ip")
+        pol.key = RateLimitPolicy::Key::kClientIp;
+      else if (per == "api_key")
+        pol.key = RateLimitPolicy::Key::kApiKey;
+      else
+        fail(p["per"], "per must be 'ip' or 'api_key'");
+      if (!p["rate_per_s"]) fail(p, "rate limit needs rate_per_s");
+      pol.rate_per_s = scalar<double>(p["rate_per_s"], "rate_per_s");
+      pol.burst = p["burst"] ? scalar<double>(p["burst"], "burst") : pol.rate_per_s;
+      if (!(pol.rate_per_s > 0) || !(pol.burst >= 1))
+        fail(p, "rate_per_s must be > 0 and burst >= 1");
+      c.rate_limits[kv.first.as<std::string>()] = pol;
+    }
+  }
+  if (const auto co = root["cors"]) {
+    if (!co.IsMap()) fail(co, "cors: expected a mapping of named policies");
+    for (const auto& kv : co) {
+      const auto& p = kv.second;
+      check_keys(p,
+                 {"origins", "methods", "headers", "expose_headers", "max_age_s", "credentials"});
+      CorsPolicy pol;
+      if (!p["origins"]) fail(p, "cors policy needs origins");
+      pol.origins = string_list(p["origins"], "origins");
+      if (p["methods"]) pol.methods = string_list(p["methods"], "methods");
+      if (p["headers"]) pol.headers = string_list(p["headers"], "headers");
+      if (p["expose_headers"])
+        pol.expose_headers = string_list(p["expose_headers"], "expose_headers");
+      if (p["max_age_s"])
+        pol.max_age_s = static_cast<int>(positive(p["max_age_s"], "max_age_s", 0, 86400));
+      if (p["credentials"]) pol.credentials = scalar<bool>(p["credentials"], "credentials");
+      for (auto& h : pol.headers)
+        for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      c.cors[kv.first.as<std::string>()] = pol;
+    }
+  }
+  if (root["routes"]) c.routes = parse_routes(root["routes"]);
+  if (root["trusted_proxies"])
+    c.trusted_proxies = string_list(root["trusted_proxies"], "trusted_proxies");
+  const auto st = root["stages"];
+  if (!st || !st.IsMap() || st.size() == 0)
+    fail(st ? st : root, "'stages' must be a non-empty mapping");
+  auto check_policies = [&](const YAML::Node& n, const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+      if (!c.rate_limits.count(name)) fail(n, "unknown rate limit policy '" + name + "'");
+    }
+  };
+  for (const auto& r : c.routes) {
+    for (const auto& name : r.rate_limits) {
+      if (!c.rate_limits.count(name))
+        throw ConfigError("line " + std::to_string(r.line) + ": unknown rate limit policy '" +
+                          name + "'");
+    }
+  }
+  for (const auto& kv : st) {
+    const auto& s = kv.second;
+    StageConfig stage;
+    stage.name = kv.first.as<std::string>();
+    stage.line = kv.first.Mark().line + 1;
+    if (!valid_stage_name(stage.name))
+      fail(kv.first,
+           "invalid stage name '" + stage.name + "' ([a-z0-9_-], not health/metrics/admin)");
+    if (!s.IsNull()) {
+      check_keys(s, {"variables", "routes", "cors", "rate_limit", "paused", "canary"});
+      if (s["variables"]) stage.variables = string_map(s["variables"], "variables");
+      if (s["routes"]) stage.routes = parse_routes(s["routes"]);
+      if (s["cors"]) {
+        stage.cors = scalar<std::string>(s["cors"], "cors");
+        if (!c.cors.count(stage.cors)) fail(s["cors"], "unknown cors policy '" + stage.cors + "'");
+      }
+      if (s["rate_limit"]) {
+        stage.rate_limits = string_list(s["rate_limit"], "rate_limit");
+        check_policies(s["rate_limit"], stage.rate_limits);
+      }
+      if (s["paused"]) stage.paused = scalar<bool>(s["paused"], "paused");
+      if (const auto cn = s["canary"]) {
+        check_keys(cn, {"percent", "variables"});
+        stage.canary_percent = cn["percent"] ? scalar<double>(cn["percent"], "percent") : 0;
+        if (stage.canary_percent < 0 || stage.canary_percent > 100)
+          fail(cn["percent"], "percent must be in [0, 100]");
+        if (cn["variables"]) stage.canary_variables = string_map(cn["variables"], "variables");
+      }
+      if (s["routes"]) {
+        std::size_t i = 0;
+        for (const auto& rn : s["routes"]) check_policies(rn, stage.routes[i++].rate_limits);
+      }
+    }
+    const auto& routes = stage.routes.empty() ? c.routes : stage.routes;
+    if (routes.empty())
+      fail(kv.first, "stage '" + stage.name + "' has no routes (and no top-level routes)");
+    for (const auto& r : routes) {
+      if (r.jwt && !c.jwt.enabled)
+        throw ConfigError("line " + std::to_string(r.line) +
+                          ": route requires jwt but no 'jwt' section is configured");
+      auto vars = stage.variables;
+      for (const auto& [k, v] : stage.canary_variables) vars[k] = v;
+      auto sub = substitute(r.upstream, stage.name, stage.variables);
+      if (!sub.ok())
+        throw ConfigError("line " + std::to_string(r.line) + ": stage '" + stage.name +
+                          "': " + sub.error);
+      if (auto u = parse_upstream_url(*sub.value); !u.ok()) {
+        throw ConfigError("line " + std::to_string(r.line) + ": stage '" + stage.name +
+                          "': " + u.error + " ('" + *sub.value + "')");
+      }
+      if (stage.canary_percent > 0) {
+        auto sub2 = substitute(r.upstream, stage.name, vars);
+        if (!sub2.ok())
+          throw ConfigError("line " + std::to_string(r.line) + ": stage '" + stage.name +
+                            "' canary: " + sub2.error);
+      }
+    }
+    c.stages.push_back(std::move(stage));
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<std::string> substitute(const std::string& text, const std::string& stage,
+                               const std::map<std::string, std::string>& vars) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto open = text.find("${", i);
+    if (open == std::string::npos) {
+      out.append(text, i, std::string::npos);
+      break;
+    }
+    out.append(text, i, open - i);
+    const auto close = text.find('}', open);
+    if (close == std::string::npos)
+      return Result<std::string>::Err("unterminated '${' in '" + text + "'");
+    const std::string name = text.substr(open + 2, close - open - 2);
+    if (name == "stage") {
+      out += stage;
+    } else if (auto it = vars.find(name); it != vars.end()) {
+      out += it->second;
+    } else {
+      return Result<std::string>::Err("unknown variable '${" + name + "}' in '" + text + "'");
+    }
+    i = close + 1;
+  }
+  return Result<std::string>::Ok(std::move(out));
+}
+
+Result<GatewayConfig> load_config_text(const std::string& yaml, const std::string& base_dir) {
+  try {
+    return Result<GatewayConfig>::Ok(parse(YAML::Load(yaml), base_dir));
+  } catch (const ConfigError& e) {
+    return Result<GatewayConfig>::Err(e.what());
+  } catch (const YAML::Exception& e) {
+    return Result<GatewayConfig>::Err(e.what());  // includes "yaml-cpp: error at line N, column M"
+  }
+}
+
+Result<GatewayConfig> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Result<GatewayConfig>::Err("cannot read config file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  auto r = load_config_text(ss.str(), dir.empty() ? "/" : dir);
+  if (!r.ok()) r.error = path + ": " + r.error;
+  return r;
+}
+
+}  // namespace enkisys::gateway

@@ -1,0 +1,100 @@
+// One client connection: read a request, route it, proxy it, relay the response; repeat.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <limits>
+
+#include "enkisys/gateway/path.hpp"
+#include "request.hpp"
+#include "worker.hpp"
+
+namespace enkisys::gateway::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using beast::error_code;
+constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct CtlGuard {
+  Worker& w;
+  ConnCtl& ctl;
+  CtlGuard(Worker& wk, ConnCtl& c) : w(wk), ctl(c) { w.add(&ctl); }
+  ~CtlGuard() { w.remove(&ctl); }
+};
+
+}  // namespace
+
+asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket socket) {
+  ConnCtl ctl;
+  CtlGuard guard(w, ctl);
+  ctl.client = &socket;
+  error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) co_return;
+  const std::string client_ip = remote.address().to_string();
+  RequestScratch s;  // per-connection reusable strings
+  beast::flat_buffer buf;
+  std::optional<http::request_parser<http::string_body>> parser;
+  std::optional<http::response_parser<http::buffer_body>> rp;
+
+  for (;;) {
+    std::shared_ptr<const Generation> gen = w.generation(shared.deps.state);
+    const Limits L = gen->config.limits;
+    // 1. Wait for the next request (idle timeout), then its header (header timeout).
+    if (buf.size() == 0) {
+      // A speculative read: under load the next request is usually there already (no epoll).
+      ctl.idle = true;
+      if (w.stopping) co_return;
+      ctl.expire_in(L.idle_timeout, false);
+      auto [rec, rn] = co_await socket.async_read_some(buf.prepare(2048), kTok);
+      ctl.idle = false;
+      if (rec) co_return;
+      buf.commit(rn);
+    }
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(L.max_header_bytes));
+    parser->body_limit(L.max_body_bytes);
+    ctl.expire_in(L.header_timeout, false);
+    auto [hec, hn] = co_await http::async_read_header(socket, buf, *parser, kTok);
+    RequestContext rc{w, shared, ctl, socket, client_ip, s};
+    rc.gen = std::move(gen);
+    rc.start = Clock::now();
+    if (hec) {
+      if (hec == http::error::end_of_stream || ctl.timed_out ||
+          hec == asio::error::operation_aborted || hec == asio::error::connection_reset ||
+          hec == asio::error::eof) {
+        co_return;
+      }
+      if (hec == http::error::body_limit) {  // declared Content-Length above the global limit
+        co_await rc.reply_error(http::status::payload_too_large, "payload_too_large",
+                                "request body too large", false);
+      } else if (hec == http::error::header_limit) {
+        co_await rc.reply_error(http::status::request_header_fields_too_large, "header_too_large",
+                                "request header fields too large", false);
+      } else {
+        co_await rc.reply_error(http::status::bad_request, "bad_request", "malformed HTTP request",
+                                false);
+      }
+      co_return;
+    }
+    auto& req = parser->get();
+    rc.req = &req;
+    rc.keep_alive = req.keep_alive() && !w.stopping;
+    const bool ok = co_await rc.handle(*parser, buf, rp);
+    ctl.clear();
+    if (!ok || !rc.keep_alive || w.stopping) {
+      error_code ignored;
+      socket.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+  }
+}
+
+}  // namespace enkisys::gateway::detail

@@ -1,0 +1,281 @@
+// Routing and edge checks for one request; proxying itself is in proxy.cpp.
+#include "request.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "enkisys/gateway/path.hpp"
+
+namespace enkisys::gateway::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace {
+constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
+
+std::string_view header(const http::fields& f, std::string_view name) {
+  const auto it = f.find(name);
+  return it == f.end() ? std::string_view{} : std::string_view(it->value());
+}
+std::string_view header(const http::fields& f, http::field name) {
+  const auto it = f.find(name);
+  return it == f.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+// Value of cookie `name` in a Cookie header, or empty.
+std::string_view cookie_value(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    while (!cookies.empty() && (cookies.front() == ' ' || cookies.front() == ';'))
+      cookies.remove_prefix(1);
+    const auto semi = cookies.find(';');
+    const std::string_view item = cookies.substr(0, semi);
+    if (item.size() > name.size() && item.compare(0, name.size(), name) == 0 &&
+        item[name.size()] == '=') {
+      return item.substr(name.size() + 1);
+    }
+    if (semi == std::string_view::npos) break;
+    cookies.remove_prefix(semi + 1);
+  }
+  return {};
+}
+}  // namespace
+
+void RequestContext::add_cors(http::fields& f) const {
+  if (origin.empty() || !stage) return;
+  const auto& c = stage->cors;
+  if (c.any_origin && !c.policy->credentials) {
+    f.set(http::field::access_control_allow_origin, "*");
+  } else {
+    f.set(http::field::access_control_allow_origin, origin);
+    f.set(http::field::vary, "Origin");
+  }
+  if (c.policy->credentials) f.set(http::field::access_control_allow_credentials, "true");
+  if (!c.expose_headers.empty())
+    f.set(http::field::access_control_expose_headers, c.expose_headers);
+}
+
+void RequestContext::finish() {
+  Telemetry* t = shared.deps.telemetry;
+  if (!t) return;
+  RouteMetrics* m = nullptr;
+  if (route && static_cast<std::size_t>(route->id) < gen->route_metrics.size()) {
+    m = gen->route_metrics[static_cast<std::size_t>(route->id)];
+  }
+  if (!m) m = t->fallback(stage ? std::string_view(stage->name) : "-");
+  RequestRecord r;
+  r.method = req ? std::string_view(req->method_string()) : std::string_view("-");
+  r.stage = stage ? std::string_view(stage->name) : "-";
+  r.route = route ? std::string_view(route->name) : "-";
+  r.upstream = target ? std::string_view(target->upstream->authority()) : "-";
+  r.request_id = request_id;
+  r.client_ip = client_ip;
+  r.error = error;
+  r.status = status;
+  r.latency_s = std::chrono::duration<double>(Clock::now() - start).count();
+  r.bytes_out = bytes_out;
+  t->record(r, m);
+}
+
+asio::awaitable<bool> RequestContext::write_small(http::response<http::string_body>& res) {
+  status = res.result_int();
+  ctl.expire_in(gen->config.limits.body_timeout, false);
+  auto [ec, n] = co_await http::async_write(client, res, kTok);
+  bytes_out += n;
+  finish();
+  co_return !ec;
+}
+
+asio::awaitable<void> RequestContext::reply_error(http::status st, std::string_view code,
+                                                  std::string_view message, bool keep) {
+  if (request_id.empty()) {
+    w.ids.next(rid_buf);
+    request_id = std::string_view(rid_buf, 32);
+  }
+  keep_alive = keep_alive && keep;
+  error = code;
+  auto res = error_response(st, code, message, request_id, req ? req->version() : 11, keep_alive);
+  add_cors(res);
+  if (st == http::status::unauthorized)
+    res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
+  if (st == http::status::too_many_requests) res.set(http::field::retry_after, s.retry);
+  co_await write_small(res);
+}
+
+asio::awaitable<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf,
+                                             std::optional<ResponseParser>& rp) {
+  auto& r = *req;
+  const Limits& L = gen->config.limits;
+  // Request id: the client's if valid (copied: headers may be rewritten below), else a new one.
+  if (const auto id = header(r, "X-Request-Id"); valid_request_id(id) && id.size() <= 32) {
+    std::copy(id.begin(), id.end(), rid_buf);
+    request_id = std::string_view(rid_buf, id.size());
+  } else {
+    w.ids.next(rid_buf);
+    request_id = std::string_view(rid_buf, 32);
+  }
+  const bool body_pending = !parser.is_done();
+  // No smuggling: Beast already refuses Content-Length together with chunked and conflicting
+  // lengths; refuse any other transfer coding too (we only speak chunked).
+  if (r.find(http::field::transfer_encoding) != r.end() && !parser.chunked()) {
+    co_await reply_error(http::status::bad_request, "bad_request", "unsupported transfer-encoding",
+                         false);
+    co_return false;
+  }
+  std::string_view path, query;
+  if (const char* perr = normalize_target(r.target(), &s.path, &path, &query)) {
+    co_await reply_error(http::status::bad_request, "invalid_path", perr, !body_pending);
+    co_return keep_alive;
+  }
+  if (path == "/health") {
+    http::response<http::string_body> res{http::status::ok, r.version()};
+    res.set(http::field::content_type, "application/json");
+    res.set("X-Request-Id", request_id);
+    res.body() = shared.health_body;
+    res.keep_alive(keep_alive = keep_alive && !body_pending);
+    res.prepare_payload();
+    co_return co_await write_small(res) && keep_alive;
+  }
+  std::string_view rest;
+  stage = gen->find_stage(path, &rest);
+  if (!stage) {
+    co_await reply_error(http::status::not_found, "not_found", "unknown stage", !body_pending);
+    co_return keep_alive;
+  }
+  if (stage->cors.policy) {
+    const auto o = header(r, http::field::origin);
+    if (!o.empty() && stage->cors.origin_allowed(o)) {
+      s.origin.assign(o);  // copied: hop-by-hop stripping may erase fields
+      origin = s.origin;
+    }
+    const bool preflight = r.method() == http::verb::options && !o.empty() &&
+                           r.find(http::field::access_control_request_method) != r.end();
+    if (preflight) {
+      if (origin.empty()) {
+        co_await reply_error(http::status::forbidden, "cors_forbidden", "origin not allowed",
+                             !body_pending);
+        co_return keep_alive;
+      }
+      http::response<http::string_body> res{http::status::no_content, r.version()};
+      add_cors(res);
+      res.set(http::field::access_control_allow_methods, stage->cors.allow_methods);
+      res.set(http::field::access_control_allow_headers, stage->cors.allow_headers);
+      res.set(http::field::access_control_max_age, stage->cors.max_age);
+      res.set(http::field::vary,
+              "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+      res.set("X-Request-Id", request_id);
+      res.keep_alive(keep_alive = keep_alive && !body_pending);
+      co_return co_await write_small(res) && keep_alive;
+    }
+  }
+  if (rest == "/health" && (r.method() == http::verb::get || r.method() == http::verb::head)) {
+    keep_alive = keep_alive && !body_pending;
+    co_await stage_health();
+    co_return keep_alive;
+  }
+  if (stage->config.paused) {
+    co_await reply_error(http::status::service_unavailable, "stage_paused",
+                         "this stage is under maintenance", !body_pending);
+    co_return keep_alive;
+  }
+  route = stage->match(rest);
+  if (!route) {
+    co_await reply_error(http::status::not_found, "not_found", "no route for this path",
+                         !body_pending);
+    co_return keep_alive;
+  }
+  // Rate limits: stage policies, then the route's.
+  if (!stage->rate_limits.empty() || !route->rate_limits.empty()) {
+    const auto now = Clock::now();
+    const auto api_key = header(r, "X-Api-Key");
+    auto check = [&](int idx, int scope) {
+      const auto& pol = gen->policies[static_cast<std::size_t>(idx)].second;
+      const std::string_view who = pol.key == RateLimitPolicy::Key::kApiKey && !api_key.empty()
+                                       ? api_key
+                                       : std::string_view(client_ip);
+      return shared.deps.limiter.acquire(RateLimiter::make_key(idx, scope, who), pol, now);
+    };
+    int wait = 0;
+    for (int idx : stage->rate_limits) wait = std::max(wait, check(idx, stage->id));
+    for (int idx : route->rate_limits) wait = std::max(wait, check(idx, (1 << 20) + route->id));
+    if (wait > 0) {
+      s.retry = std::to_string(wait);
+      co_await reply_error(http::status::too_many_requests, "rate_limited", "too many requests",
+                           !body_pending);
+      co_return keep_alive;
+    }
+  }
+  // Identity headers are only ever set by the gateway (client copies are never forwarded).
+  if (route->jwt) {
+    const char* why = "no_verifier";
+    if (shared.deps.auth)
+      claims = shared.deps.auth->authenticate(header(r, http::field::authorization), &why);
+    if (!claims) {
+      co_await reply_error(http::status::unauthorized, "unauthorized", why, !body_pending);
+      co_return keep_alive;
+    }
+    s.roles.clear();
+    for (const auto& role : claims->roles) {
+      if (!s.roles.empty()) s.roles.push_back(',');
+      s.roles += role;
+    }
+  }
+  // Body: refuse early on a declared oversize, else read it within the route's limit.
+  if (body_pending) {
+    if (const auto len = parser.content_length(); len && *len > route->max_body_bytes) {
+      co_await reply_error(http::status::payload_too_large, "payload_too_large",
+                           "request body too large", false);
+      co_return false;
+    }
+    if (has_token(header(r, http::field::expect), "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      ctl.expire_in(L.body_timeout, false);
+      auto [cec, cn] = co_await asio::async_write(client, asio::buffer(kContinue), kTok);
+      if (cec) co_return false;
+    }
+    parser.body_limit(route->max_body_bytes);
+    ctl.expire_in(L.body_timeout, false);
+    auto [bec, bn] = co_await http::async_read(client, buf, parser, kTok);
+    if (bec == http::error::body_limit) {
+      co_await reply_error(http::status::payload_too_large, "payload_too_large",
+                           "request body too large", false);
+      co_return false;
+    }
+    if (bec) {
+      if (!ctl.timed_out && bec != http::error::partial_message && bec != asio::error::eof) {
+        co_await reply_error(http::status::bad_request, "bad_request", "malformed request body",
+                             false);
+      }
+      co_return false;
+    }
+  }
+  // Canary: sticky by cookie; new clients are drawn with the configured probability.
+  target = &route->primary;
+  if (stage->config.canary_percent > 0 && route->canary.upstream) {
+    const auto v = cookie_value(header(r, http::field::cookie), stage->canary_cookie);
+    bool canary;
+    if (v == "1" || v == "0") {
+      canary = v == "1";
+    } else {
+      std::uniform_real_distribution<double> d(0.0, 100.0);
+      canary = d(w.rng) < stage->config.canary_percent;
+      set_canary_cookie = canary ? 1 : 0;
+    }
+    if (canary) target = &route->canary;
+  }
+  // Forwarded target: [base path] + path after the stage (minus the route prefix if stripped).
+  std::string_view fwd = rest;
+  if (route->strip_prefix) {
+    fwd = rest.substr(route->prefix.size());
+    if (fwd.empty()) fwd = "/";
+  }
+  s.target.assign(target->base_path);
+  s.target.append(fwd);
+  if (r.target().find('?') != std::string_view::npos) {
+    s.target.push_back('?');
+    s.target.append(query);
+  }
+  co_return co_await proxy(buf, rp);
+}
+
+}  // namespace enkisys::gateway::detail

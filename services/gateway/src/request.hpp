@@ -1,0 +1,72 @@
+// Internal: the handling of one request on a client connection (routing, edge checks, proxying).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <string>
+
+#include "worker.hpp"
+
+namespace enkisys::gateway::detail {
+
+namespace http = boost::beast::http;
+
+// Strings reused across the requests of one connection (no per-request allocation once warm).
+struct RequestScratch {
+  std::string path;    // normalised path when the target needed rewriting
+  std::string target;  // forwarded target
+  std::string roles;
+  std::string head;    // serialized upstream request head, then the client response head
+  std::string extra;   // CORS / Set-Cookie lines for the response head
+  std::string origin;  // copy of an allowed Origin
+  std::string retry;   // Retry-After value
+};
+
+using RequestParser = http::request_parser<http::string_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+struct RequestContext {
+  RequestContext(Worker& wk, Shared& sh, ConnCtl& c, tcp::socket& cl, const std::string& ip,
+                 RequestScratch& sc)
+      : w(wk), shared(sh), ctl(c), client(cl), client_ip(ip), s(sc) {}
+  Worker& w;
+  Shared& shared;
+  ConnCtl& ctl;
+  tcp::socket& client;
+  const std::string& client_ip;
+  RequestScratch& s;
+
+  std::shared_ptr<const Generation> gen;
+  http::request<http::string_body>* req = nullptr;
+  bool keep_alive = true;
+  Clock::time_point start{};
+  const CompiledStage* stage = nullptr;
+  const CompiledRoute* route = nullptr;
+  const Target* target = nullptr;
+  char rid_buf[32] = {};
+  std::string_view request_id;
+  std::string_view origin;     // Origin header when CORS applies to it
+  int set_canary_cookie = -1;  // -1 none, 0/1 value to set
+  unsigned status = 0;
+  std::uint64_t bytes_out = 0;
+  std::string_view error;                          // short reason for the access log
+  std::shared_ptr<const security::Claims> claims;  // set on jwt routes
+
+  // Returns false when the connection must close.
+  boost::asio::awaitable<bool> handle(RequestParser& parser, boost::beast::flat_buffer& buf,
+                                      std::optional<ResponseParser>& rp);
+  boost::asio::awaitable<void> reply_error(http::status status, std::string_view code,
+                                           std::string_view message, bool keep);
+
+ private:
+  boost::asio::awaitable<bool> proxy(boost::beast::flat_buffer& buf,
+                                     std::optional<ResponseParser>& rp);
+  boost::asio::awaitable<void> stage_health();
+  boost::asio::awaitable<bool> write_small(http::response<http::string_body>& res);
+  void add_cors(http::fields& f) const;
+  void finish();
+};
+
+}  // namespace enkisys::gateway::detail

@@ -1,0 +1,107 @@
+// Internal: per-thread worker state shared by proxy_server.cpp and connection.cpp.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "enkisys/gateway/headers.hpp"
+#include "enkisys/gateway/proxy_server.hpp"
+
+namespace enkisys::gateway::detail {
+
+using tcp = boost::asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Deadline bookkeeping for one client connection, scanned by the worker's sweeper. On expiry in
+// the upstream phase the upstream socket/resolver is cancelled (the connection answers 504);
+// otherwise the client socket is closed.
+struct ConnCtl {
+  tcp::socket* client = nullptr;
+  tcp::socket* upstream = nullptr;
+  tcp::resolver* resolver = nullptr;
+  Clock::time_point deadline{};  // epoch = none
+  bool upstream_phase = false;
+  bool timed_out = false;
+  bool idle = false;  // between requests (closed at once on stop)
+  ConnCtl* prev = nullptr;
+  ConnCtl* next = nullptr;
+
+  void expire_in(std::chrono::milliseconds d, bool upstream_side) {
+    deadline = Clock::now() + d;
+    upstream_phase = upstream_side;
+  }
+  void clear() { deadline = {}; }
+};
+
+inline constexpr std::size_t kRelayBufferSize = 16 * 1024;
+
+struct Worker {
+  explicit Worker(unsigned i) : index(i), ioc(1), sweeper(ioc), resolver(ioc) {
+    conns.next = conns.prev = &conns;
+  }
+  unsigned index;
+  boost::asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  boost::asio::steady_timer sweeper;
+  tcp::resolver resolver;
+  ConnCtl conns;  // sentinel of a circular list
+  std::atomic<std::size_t> connection_count{0};
+  std::vector<std::unique_ptr<char[]>> free_buffers;
+  std::shared_ptr<const Generation> gen;
+  std::uint64_t gen_version = 0;
+  RequestIdGenerator ids;
+  std::mt19937_64 rng{std::random_device{}()};
+  bool stopping = false;
+  Clock::time_point drain_deadline{};
+  std::thread thread;
+
+  void add(ConnCtl* s) {
+    s->next = conns.next;
+    s->prev = &conns;
+    conns.next->prev = s;
+    conns.next = s;
+    connection_count.fetch_add(1, std::memory_order_relaxed);
+  }
+  void remove(ConnCtl* s) {
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    connection_count.fetch_sub(1, std::memory_order_relaxed);
+  }
+  std::unique_ptr<char[]> take_buffer() {
+    if (free_buffers.empty()) return std::make_unique<char[]>(kRelayBufferSize);
+    auto b = std::move(free_buffers.back());
+    free_buffers.pop_back();
+    return b;
+  }
+  void give_buffer(std::unique_ptr<char[]> b) {
+    if (b && free_buffers.size() < 64) free_buffers.push_back(std::move(b));
+  }
+  // The generation to use for the next request (refreshed when the state's version moved).
+  const std::shared_ptr<const Generation>& generation(const GatewayState& state) {
+    const auto v = state.version();
+    if (v != gen_version) {
+      gen = state.current();
+      gen_version = v;
+    }
+    return gen;
+  }
+};
+
+struct Shared {
+  ProxyOptions options;
+  ProxyDeps deps;
+  std::string health_body;  // the gateway's own /health
+};
+
+boost::asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket socket);
+
+}  // namespace enkisys::gateway::detail

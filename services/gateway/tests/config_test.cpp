@@ -1,0 +1,134 @@
+#include <gtest/gtest.h>
+
+#include "enkisys/gateway/route_table.hpp"
+#include "test_support.hpp"
+
+namespace enkisys::gateway {
+namespace {
+
+const char* kMinimal = R"(
+stages:
+  dev:
+    variables: {color: blue}
+    routes:
+      - {prefix: /api/tools, upstream: "http://tools-${color}.${stage}:5001"}
+      - {prefix: /, upstream: "http://frontend.${stage}:5000"}
+)";
+
+TEST(ConfigTest, ParsesStagesRoutesAndVariables) {
+  auto c = load_config_text(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error;
+  ASSERT_EQ(c.value->stages.size(), 1u);
+  EXPECT_EQ(c.value->stages[0].name, "dev");
+  EXPECT_EQ(c.value->stages[0].variables.at("color"), "blue");
+  UpstreamRegistry reg(1);
+  auto gen = compile(std::move(*c.value), reg, 1);
+  ASSERT_TRUE(gen.ok()) << gen.error;
+  EXPECT_EQ((*gen.value)->stages[0].routes[0].primary.url, "http://tools-blue.dev:5001");
+  EXPECT_EQ((*gen.value)->stages[0].routes[0].primary.upstream->authority(), "tools-blue.dev:5001");
+}
+
+TEST(ConfigTest, ErrorsNameTheLine) {
+  const char* yaml =
+      "stages:\n  dev:\n    routes:\n      - {prefix: /x, upstream: \"http://a:1\", bogus: 1}\n";
+  auto c = load_config_text(yaml);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error.find("line 4"), std::string::npos) << c.error;
+  EXPECT_NE(c.error.find("bogus"), std::string::npos) << c.error;
+}
+
+TEST(ConfigTest, SyntaxErrorsNameTheLine) {
+  auto c = load_config_text("stages:\n  dev: [unclosed\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error.find("line"), std::string::npos) << c.error;
+}
+
+TEST(ConfigTest, RejectsUnknownVariable) {
+  auto c = load_config_text(
+      "stages:\n  dev:\n    routes:\n      - {prefix: /, upstream: \"http://${nope}:1\"}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error.find("${nope}"), std::string::npos) << c.error;
+  EXPECT_NE(c.error.find("line 4"), std::string::npos) << c.error;
+}
+
+TEST(ConfigTest, RejectsJwtRouteWithoutJwtSection) {
+  auto c = load_config_text(
+      "stages:\n  dev:\n    routes:\n      - {prefix: /, upstream: \"http://a:1\", jwt: true}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error.find("jwt"), std::string::npos);
+}
+
+TEST(ConfigTest, RejectsBadValues) {
+  EXPECT_FALSE(
+      load_config_text(
+          "stages:\n  dev:\n    routes:\n      - {prefix: api, upstream: \"http://a:1\"}\n")
+          .ok());
+  EXPECT_FALSE(load_config_text(
+                   "stages:\n  dev:\n    routes:\n      - {prefix: /, upstream: \"https://a:1\"}\n")
+                   .ok());
+  EXPECT_FALSE(load_config_text(
+                   "stages:\n  Dev!:\n    routes:\n      - {prefix: /, upstream: \"http://a:1\"}\n")
+                   .ok());
+  EXPECT_FALSE(
+      load_config_text(
+          "stages:\n  health:\n    routes:\n      - {prefix: /, upstream: \"http://a:1\"}\n")
+          .ok());
+  EXPECT_FALSE(load_config_text("stages:\n  dev:\n    routes:\n      - {prefix: /a, upstream: "
+                                "\"http://a:1\"}\n      - {prefix: /a, upstream: \"http://b:1\"}\n")
+                   .ok());
+  EXPECT_FALSE(load_config_text("stages:\n  dev:\n    rate_limit: nope\n    routes:\n      - "
+                                "{prefix: /, upstream: \"http://a:1\"}\n")
+                   .ok());
+  EXPECT_FALSE(load_config_text("limits: {header_timeout_ms: -1}\nstages:\n  dev:\n    routes:\n   "
+                                "   - {prefix: /, upstream: \"http://a:1\"}\n")
+                   .ok());
+  EXPECT_FALSE(load_config_text("stages: {}\n").ok());
+}
+
+TEST(ConfigTest, TopLevelRoutesServeEveryStage) {
+  auto c = load_config_text(
+      "routes:\n  - {prefix: /api/tools, upstream: \"http://tools.${stage}:5001\"}\nstages:\n  "
+      "prod: {}\n  dev1: {}\n");
+  ASSERT_TRUE(c.ok()) << c.error;
+  UpstreamRegistry reg(1);
+  auto gen = compile(std::move(*c.value), reg, 1);
+  ASSERT_TRUE(gen.ok());
+  EXPECT_EQ((*gen.value)->stages[0].routes[0].primary.url, "http://tools.prod:5001");
+  EXPECT_EQ((*gen.value)->stages[1].routes[0].primary.url, "http://tools.dev1:5001");
+}
+
+TEST(ConfigTest, ShippedConfigsAreValid) {
+  for (const char* f : {"/gateway.yaml", "/gateway.example.yaml"}) {
+    auto c = load_config_file(std::string(ENKISYS_GATEWAY_DEPLOY_DIR) + f);
+    ASSERT_TRUE(c.ok()) << f << ": " << c.error;
+    UpstreamRegistry reg(1);
+    auto gen = compile(std::move(*c.value), reg, 1);
+    ASSERT_TRUE(gen.ok()) << f << ": " << gen.error;
+    for (const auto& s : (*gen.value)->stages) {
+      std::string_view rest;
+      const std::string path = "/" + s.name + "/api/tools/x";
+      const auto* st = (*gen.value)->find_stage(path, &rest);
+      ASSERT_NE(st, nullptr);
+      const auto* r = st->match(rest);
+      ASSERT_NE(r, nullptr) << f;
+      EXPECT_TRUE(r->jwt) << f << " " << s.name;  // the contract: /api/tools needs a JWT
+      EXPECT_FALSE(st->match("/api/auth/login")->jwt);
+      EXPECT_FALSE(st->match("/channels/telegram")->jwt);
+    }
+  }
+  auto ex = load_config_file(std::string(ENKISYS_GATEWAY_DEPLOY_DIR) + "/gateway.example.yaml");
+  ASSERT_TRUE(ex.ok());
+  std::vector<std::string> names;
+  for (const auto& s : ex.value->stages) names.push_back(s.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"prod", "staging", "dev1", "dev2"}));
+}
+
+TEST(ConfigTest, Substitute) {
+  auto r = substitute("http://${svc}.${stage}:1", "dev1", {{"svc", "tools"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r.value, "http://tools.dev1:1");
+  EXPECT_FALSE(substitute("http://${svc", "s", {}).ok());
+}
+
+}  // namespace
+}  // namespace enkisys::gateway
