@@ -8,7 +8,7 @@ target_compile_options(enkisys_warnings INTERFACE
   $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>
   $<$<BOOL:${ENKISYS_WERROR}>:-Werror>)
 target_compile_definitions(enkisys_warnings INTERFACE
-  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW
+  BOOST_ASIO_NO_DEPRECATED
   ENKISYS_VERSION="${ENKISYS_VERSION}")
 
 # enkisys_link_static(TARGET): with ENKISYS_STATIC, a service binary carries its C++ runtime and
