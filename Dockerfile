@@ -72,6 +72,29 @@ LABEL org.opencontainers.image.title="enkisys-tools"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-tools", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-tools"]
 
+# auth keeps its signing keys in /data/keys (the volume; created by the service, mode 0700).
+FROM runtime AS auth
+COPY --from=build /out/auth/ /
+ENV PORT=5002
+EXPOSE 5002
+LABEL org.opencontainers.image.title="enkisys-auth"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-auth", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-auth"]
+
+# The gateway image carries no configuration: compose mounts it read-only at
+# /etc/enkisys/gateway.yaml (deploy/gateway/gateway.yaml for one local stage,
+# deploy/gateway/gateway.host.yaml for the edge of a host), so a routing change never needs a
+# rebuild. The admin port 9901 is exposed for documentation only: never publish it beyond
+# 127.0.0.1 of the host.
+FROM runtime AS gateway
+COPY --from=build /out/gateway/ /
+ENV PORT=8080 \
+    GATEWAY_CONFIG=/etc/enkisys/gateway.yaml
+EXPOSE 8080 9901
+LABEL org.opencontainers.image.title="enkisys-gateway"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-gateway", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-gateway"]
+
 # --- test: the unit tests against the static build (PostgreSQL tests skip without a server) ---
 FROM build AS test
 RUN ctest --test-dir build/static --output-on-failure -j2 --timeout 300

@@ -5,7 +5,7 @@ SHELL := bash
 MAKEFLAGS += --no-print-directory
 
 # Services that get an image (one Dockerfile stage and one compose service each).
-SERVICES := tools
+SERVICES := tools auth gateway
 
 PRESET ?= release
 JOBS ?= 2

@@ -4,11 +4,13 @@
 
 E2E_PASSED=0
 E2E_FAILED=0
+E2E_SKIPPED=0
 E2E_FAILED_NAMES=()
 
-# run_test NAME FUNCTION: runs FUNCTION, prints "ok NAME" or "FAIL NAME" and counts.
+# run_test NAME FUNCTION: runs FUNCTION, prints "ok NAME", "FAIL NAME" or "skip NAME" (the
+# function called `skip REASON`) and counts.
 run_test() {
-  local name=$1 fn=$2 rc
+  local name=$1 fn=$2 rc t0=$SECONDS
   # Not in an `if`: errexit stays active inside the test function.
   set +e
   (
@@ -17,9 +19,14 @@ run_test() {
   ) >"$WORK/test.out" 2>&1
   rc=$?
   set -e
+  name+=" ($((SECONDS - t0))s)"
   if ((rc == 0)); then
     echo "ok   $name"
     E2E_PASSED=$((E2E_PASSED + 1))
+  elif ((rc == 77)); then
+    echo "skip $name"
+    sed 's/^/       /' "$WORK/test.out"
+    E2E_SKIPPED=$((E2E_SKIPPED + 1))
   else
     echo "FAIL $name"
     sed 's/^/       /' "$WORK/test.out"
@@ -35,6 +42,13 @@ fail() {
   return 1
 }
 
+# skip REASON: ends the current test as skipped (only for a cause outside the code under test,
+# stated in REASON).
+skip() {
+  echo "skipped: $*"
+  exit 77
+}
+
 # info MESSAGE: a line printed under the test name when the test fails (or E2E_VERBOSE=1).
 info() { echo "$*"; }
 
@@ -45,12 +59,14 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# http METHOD URL [JSON]: prints the status code; the body lands in $WORK/body.
+# http METHOD URL [JSON [TOKEN]]: prints the status code; the body lands in $WORK/body.
+# TOKEN (default: $E2E_TOKEN when set; - for none) is sent as a bearer token.
 http() {
-  local method=$1 url=$2 data=${3:-}
+  local method=$1 url=$2 data=${3:-} token=${4:-${E2E_TOKEN:-}}
   local args=(-sS -o "$WORK/body" -w '%{http_code}' --max-time 10 -X "$method")
   if [[ -n $data ]]; then args+=(-H 'Content-Type: application/json' --data-binary "$data"); fi
-  curl "${args[@]}" "$url" || echo 000
+  if [[ -n $token && $token != - ]]; then args+=(-H "Authorization: Bearer $token"); fi
+  curl "${args[@]}" "$url" || true
 }
 
 # body_json FILTER: applies a jq filter to the last response body.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Compose-level end-to-end tests of the tools service, through its published loopback port.
+# Compose-level end-to-end tests of the local single stage (compose.yaml alone: stage `dev`
+# with its own gateway), mostly of the tools service, through the gateway's published port.
 #   tests/e2e/run.sh        (images enkisys/*:$ENKISYS_TAG must exist: `make e2e` builds them)
-# Runs in its own compose project with a random host port and always removes it, volumes
+# Runs in its own compose project with a random loopback port and always removes it, volumes
 # included. Prints "ok NAME" / "FAIL NAME" per test, then "N passed, M failed".
 # shellcheck disable=SC2016 # docker inspect templates use $ literally
 set -euo pipefail
@@ -14,10 +15,11 @@ source "$ROOT/tests/e2e/lib.sh"
 
 cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
-export TOOLS_PORT=${TOOLS_PORT:-$(free_port)}
+export GATEWAY_ADDRESS=127.0.0.1
+export GATEWAY_PORT=${GATEWAY_PORT:-$(free_port)}
 export LOG_LEVEL=debug
 IMAGE=enkisys/tools:$ENKISYS_TAG
-BASE=http://127.0.0.1:$TOOLS_PORT
+BASE=http://127.0.0.1:$GATEWAY_PORT/dev
 MAX_IMAGE_MB=30
 
 teardown() {
@@ -28,20 +30,42 @@ teardown() {
 }
 trap teardown EXIT
 
-docker image inspect "$IMAGE" >/dev/null 2>&1 || {
-  echo "e2e: image $IMAGE missing (run: make images)" >&2
-  exit 1
-}
-echo "e2e: project $PROJECT, image $IMAGE, tools on $BASE"
+for svc in tools auth gateway; do
+  docker image inspect "enkisys/$svc:$ENKISYS_TAG" >/dev/null 2>&1 || {
+    echo "e2e: image enkisys/$svc:$ENKISYS_TAG missing (run: make images)" >&2
+    exit 1
+  }
+done
+echo "e2e: project $PROJECT, image $IMAGE, stage dev at $BASE"
+# compose up waits for tools and auth to be healthy before it starts the gateway.
 compose up -d --no-build >"$WORK/up.log" 2>&1 || {
   cat "$WORK/up.log" >&2
   exit 1
 }
 CID=$(container_id tools)
-[[ -n $CID ]] || {
-  echo "e2e: no tools container" >&2
+GID=$(container_id gateway)
+[[ -n $CID && -n $GID ]] || {
+  echo "e2e: no tools or gateway container" >&2
   exit 1
 }
+wait_healthy "$GID" 60 || exit 1
+
+# The gateway requires a token on /api/tools: sign up and log in once, through the gateway.
+E2E_EMAIL="e2e-$$@example.com"
+E2E_PASSWORD="e2e $$ correct horse battery staple"
+CREDENTIALS=$(jq -nc --arg e "$E2E_EMAIL" --arg p "$E2E_PASSWORD" '{email: $e, password: $p}')
+code=$(http POST "$BASE/api/auth/signup" "$CREDENTIALS")
+[[ $code == 201 ]] || {
+  echo "e2e: signup through the gateway: HTTP $code $(head -c 300 "$WORK/body")" >&2
+  exit 1
+}
+code=$(http POST "$BASE/api/auth/login" "$CREDENTIALS")
+E2E_TOKEN=$(body_json .access_token)
+[[ $code == 200 && -n $E2E_TOKEN && $E2E_TOKEN != null ]] || {
+  echo "e2e: login through the gateway: HTTP $code $(head -c 300 "$WORK/body")" >&2
+  exit 1
+}
+export E2E_TOKEN
 
 # A user-defined tool, created by one test and expected to survive restarts in later ones.
 TOOL=e2e_weather
@@ -54,10 +78,27 @@ t_healthy() { wait_healthy "$CID" 60; }
 
 t_health_endpoint() {
   local code
+  code=$(http GET "$BASE/api/tools" "" -)
+  expect_status 401 "$code" "GET /api/tools without a token"
   code=$(http GET "$BASE/health")
-  expect_status 200 "$code" "GET /health"
-  [[ $(body_json .status) == ok ]] || fail "status is $(body_json .status), want ok"
-  [[ $(body_json .service) == tools ]] || fail "service is $(body_json .service), want tools"
+  [[ $(body_json .services.tools.status) == ok ]] ||
+    fail "gateway's /dev/health: tools is $(body_json .services.tools.status), want ok (HTTP $code)"
+  [[ $(body_json .services.auth.status) == ok ]] ||
+    fail "gateway's /dev/health: auth is $(body_json .services.auth.status), want ok (HTTP $code)"
+  [[ $(inspect '{{.State.Health.Status}}' "$CID") == healthy ]] || fail "tools is not healthy"
+}
+
+t_only_gateway_published() {
+  local c ports all=""
+  for c in $(compose ps -q); do
+    ports=$(inspect '{{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostIp}}:{{.HostPort}} {{end}}{{end}}' "$c")
+    [[ -z $ports ]] || all+="$(inspect '{{.Name}}' "$c")=$ports"
+  done
+  info "published: $all"
+  [[ $all == "/${PROJECT}_gateway_1=127.0.0.1:$GATEWAY_PORT " || $all == "/$PROJECT-gateway-1=127.0.0.1:$GATEWAY_PORT " ]] ||
+    fail "published ports are '$all', want only the gateway's 127.0.0.1:$GATEWAY_PORT"
+  [[ $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$CID") == "${PROJECT}_backend " ]] ||
+    fail "tools joins more than the internal backend network"
 }
 
 t_non_root() {
@@ -194,7 +235,8 @@ t_no_secrets_in_history() {
 
 exec 3>&1
 run_test "tools container becomes healthy" t_healthy
-run_test "GET /health is 200 with service tools" t_health_endpoint
+run_test "gateway: /dev/health lists tools and auth ok; /api/tools needs a token" t_health_endpoint
+run_test "only the gateway publishes a port; tools is on the internal network only" t_only_gateway_published
 run_test "runs as uid/gid 10001" t_non_root
 run_test "read-only root fs, only /data writable, caps dropped" t_read_only_root
 run_test "create, read, update, list, delete a tool; calculator 1+2*3 = 7" t_crud_and_invoke
