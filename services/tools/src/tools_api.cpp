@@ -123,6 +123,19 @@ boost::asio::awaitable<std::invoke_result_t<Fn>> ToolsApi::read(RequestContext& 
   co_return co_await ctx.blocking(std::move(fn));
 }
 
+std::shared_ptr<const std::string> ToolsApi::body_of(const StoredTool& t) {
+  {
+    std::lock_guard lock(bodies_mu_);
+    auto it = bodies_.find(t.definition.name);
+    if (it != bodies_.end() && it->second.first == t.etag) return it->second.second;
+  }
+  auto body = std::make_shared<const std::string>(json::serialize(stored_json(t)));
+  std::lock_guard lock(bodies_mu_);
+  if (bodies_.size() >= 4096) bodies_.clear();  // crude bound; entries are rebuilt on demand
+  bodies_[t.definition.name] = {t.etag, body};
+  return body;
+}
+
 ToolsApi::ToolsApi(ToolStore& store, AuditLog& audit, ToolRunner& runner,
                    core::MetricsRegistry& metrics)
     : store_(store),
@@ -213,11 +226,22 @@ void ToolsApi::add_routes(core::Router& r) {
         });
 
   r.add(http::verb::get, "/api/tools/{name}",
-        [this](Request&, RequestContext& ctx) -> awaitable<Response> {
+        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
           std::string name(ctx.param("name"));
           auto t = co_await read(ctx, [this, &name] { return store_.get(name); });
           if (!t) not_found(name);
-          co_return core::json_response(http::status::ok, stored_json(*t));
+          const std::string etag = "\"" + t->etag + "\"";
+          if (req[http::field::if_none_match] == etag) {
+            Response res{http::status::not_modified, 11};
+            res.set(http::field::etag, etag);
+            co_return res;
+          }
+          Response res{http::status::ok, 11};
+          res.set(http::field::content_type, "application/json");
+          res.set(http::field::etag, etag);
+          res.body() = *body_of(*t);
+          res.prepare_payload();
+          co_return res;
         });
 
   r.add(http::verb::put, "/api/tools/{name}",

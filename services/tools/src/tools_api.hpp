@@ -13,6 +13,11 @@
 // arguments — never the arguments themselves).
 #pragma once
 
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 #include "audit_log.hpp"
 #include "enkisys/core/metrics.hpp"
 #include "enkisys/core/router.hpp"
@@ -32,10 +37,16 @@ class ToolsApi {
   template <typename Fn>
   boost::asio::awaitable<std::invoke_result_t<Fn>> read(core::RequestContext& ctx, Fn fn);
 
+  // The JSON answer of GET /api/tools/{name}, serialised once per etag.
+  std::shared_ptr<const std::string> body_of(const StoredTool& t);
+
   ToolStore& store_;
   AuditLog& audit_;
   ToolRunner& runner_;
   core::Family<core::Counter>& invocations_;
+  std::mutex bodies_mu_;
+  std::unordered_map<std::string, std::pair<std::string, std::shared_ptr<const std::string>>>
+      bodies_;
 };
 
 }  // namespace enkisys::tools

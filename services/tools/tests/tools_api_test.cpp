@@ -52,12 +52,20 @@ TEST_P(ToolsApiTest, CreateGetReplaceDelete) {
   EXPECT_EQ(dup.body.at("error").at("code"), "already_exists");
   auto g = fx_->call("GET", "/api/tools/weather");
   ASSERT_EQ(g.status, 200);
+  // Conditional GET: the ETag changes with every write.
+  const auto etag_at = g.raw.find("ETag: ");
+  ASSERT_NE(etag_at, std::string::npos);
+  const std::string etag = g.raw.substr(etag_at + 6, g.raw.find("\r\n", etag_at) - etag_at - 6);
+  EXPECT_EQ(fx_->call("GET", "/api/tools/weather", "", "If-None-Match: " + etag + "\r\n").status,
+            304);
   EXPECT_EQ(g.body.at("http").at("url"), "https://api.example.com/weather/{city}");
   auto updated = json::parse(kWeather).as_object();
   updated["description"] = "Updated";
   auto p = fx_->call("PUT", "/api/tools/weather", json::serialize(updated));
   ASSERT_EQ(p.status, 200) << p.raw;
   EXPECT_EQ(fx_->call("GET", "/api/tools/weather").body.at("description"), "Updated");
+  EXPECT_EQ(fx_->call("GET", "/api/tools/weather", "", "If-None-Match: " + etag + "\r\n").status,
+            200);
   EXPECT_EQ(fx_->call("PUT", "/api/tools/other", json::serialize(updated)).status,
             400);  // name mismatch
   EXPECT_EQ(fx_->call("DELETE", "/api/tools/weather").status, 204);
