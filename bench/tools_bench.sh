@@ -14,6 +14,17 @@ DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 FLASK_WORKERS=${FLASK_WORKERS:-2 4}
 WORK=$(mktemp -d /tmp/enkisys-bench.XXXXXX)
+# With 2+ cores each server gets CPU 1 to itself and wrk runs on CPU 0, so req/s compares the
+# servers rather than how they share a core with the load generator (BENCH_PIN=0: no pinning).
+if [[ ${BENCH_PIN:-1} != 0 ]] && (($(nproc) >= 2)); then
+  SERVER_CPU=(taskset -c 1)
+  LOAD_CPU=(taskset -c 0)
+  OUR_THREADS=1
+else
+  SERVER_CPU=()
+  LOAD_CPU=()
+  OUR_THREADS=2
+fi
 PIDS=()
 
 for tool in wrk gunicorn curl jq python3; do
@@ -133,13 +144,13 @@ measure() {
       url=$base/api/tools/calculator/invoke
       args=(-s "$WORK/invoke.lua")
     fi
-    timeout 30 wrk -t2 -c"$CONNECTIONS" -d2s "${args[@]}" "$url" >/dev/null || true # warm-up
+    timeout 30 "${LOAD_CPU[@]}" wrk -t2 -c"$CONNECTIONS" -d2s "${args[@]}" "$url" >/dev/null || true # warm-up
     rss_file=$WORK/rss.$pid
     echo 0 >"$rss_file"
     sample_rss "$pid" "$rss_file" &
     sampler=$!
     cpu0=$(tree_cpu_ticks "$pid")
-    out=$(timeout 120 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${args[@]}" "$url" 2>&1) || true
+    out=$(timeout 120 "${LOAD_CPU[@]}" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${args[@]}" "$url" 2>&1) || true
     cpu1=$(tree_cpu_ticks "$pid")
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
@@ -166,7 +177,8 @@ measure() {
 if [[ -x $BIN ]]; then
   port=$(free_port)
   mkdir -p "$WORK/ours"
-  PORT=$port DATABASE_URL="sqlite://$WORK/ours/tools.db" LOG_LEVEL=warn "$BIN" >"$WORK/ours.log" 2>&1 &
+  PORT=$port THREADS=$OUR_THREADS DATABASE_URL="sqlite://$WORK/ours/tools.db" LOG_LEVEL=warn \
+    "${SERVER_CPU[@]}" "$BIN" >"$WORK/ours.log" 2>&1 &
   PIDS+=($!)
   wait_up "http://127.0.0.1:$port/health" "${PIDS[-1]}"
   measure enkisys-tools "${PIDS[-1]}" "http://127.0.0.1:$port"
@@ -178,7 +190,7 @@ fi
 # --- the Flask twin, under gunicorn with each worker count ---
 for workers in $FLASK_WORKERS; do
   port=$(free_port)
-  TOOLS_DB=$WORK/flask-$workers.db gunicorn -w "$workers" -k sync -b "127.0.0.1:$port" \
+  TOOLS_DB=$WORK/flask-$workers.db "${SERVER_CPU[@]}" gunicorn -w "$workers" -k sync -b "127.0.0.1:$port" \
     --chdir "$ROOT/bench/peers/flask_tools" --log-level warning app:app >"$WORK/flask-$workers.log" 2>&1 &
   PIDS+=($!)
   wait_up "http://127.0.0.1:$port/health" "${PIDS[-1]}"
@@ -188,7 +200,7 @@ done
 
 # --- report ---
 echo
-echo "tools vs Flask twin: wrk -t2 -c$CONNECTIONS -d$DURATION on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "tools vs Flask twin: wrk -t2 -c$CONNECTIONS -d$DURATION on $(nproc) cores${SERVER_CPU[*]:+ (servers pinned to CPU 1, wrk to CPU 0)}, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "| server | endpoint | req/s | p99 ms | RSS MB | server CPU µs/request |"
 echo "|---|---|---:|---:|---:|---:|"
