@@ -1,0 +1,90 @@
+// The deploy/rollback state machine for one stage (ARCHITECTURE.md §5):
+//   lock → read the live color from the gateway → resolve the compose config → ship images
+//   (deploy) or check them (rollback) → create external networks/volumes → start the other
+//   color → wait for every container's health → switch the gateway's `color` → confirm
+//   /{stage}/health through the gateway → mark active → drain, stop the old color → ledger →
+//   prune images beyond the last N releases → unlock.
+// Any failure once the new color has started restores the release that was serving (switch
+// back if switched, stop the broken color): result `rolled_back` (or `failed` when nothing
+// was serving before), non-zero exit. Failures before that leave the stage untouched.
+//
+// Contract:
+//  * Everything outside goes through DeployEnv (Target → CommandRunner, Clock, HttpClient,
+//    StateStore), so the whole flow runs against fakes in tests.
+//  * Every run that took the lock appends exactly one ledger line and releases the lock
+//    (unless the process is killed: the lease then expires).
+//  * Progress lines go to DeployEnv::log. Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <ostream>
+#include <string>
+
+#include "enkisys/cli/env.hpp"
+#include "enkisys/cli/ledger.hpp"
+#include "enkisys/cli/lock.hpp"
+#include "enkisys/cli/stage_ops.hpp"
+
+namespace enkisys::cli {
+
+struct DeployEnv {
+  Target* target = nullptr;
+  CommandRunner* local = nullptr;  // the machine the CLI runs on (docker save / push)
+  Clock* clock = nullptr;
+  HttpClient* http = nullptr;
+  StateStore* state = nullptr;
+  std::ostream* log = nullptr;
+};
+
+struct DeployConfig {
+  StageSettings stage;
+  std::string registry;  // empty: docker save | docker load over ssh
+  std::chrono::seconds health_timeout{120};
+  std::chrono::seconds confirm_timeout{20};
+  std::chrono::seconds drain{5};
+  std::chrono::seconds lock_ttl{900};
+  std::chrono::seconds lock_wait{0};
+  std::chrono::milliseconds poll{1000};
+  std::size_t keep = 5;
+  Lease me;  // holder/host/pid of this run
+  std::string actor;
+  std::string run_url;
+};
+
+struct Outcome {
+  // 0 succeeded; 1 failed or rolled back; 3 stage locked by someone else.
+  int exit_code = 1;
+  bool recorded = false;  // a ledger line was appended
+  Release release;
+  std::string error;
+};
+
+class Deployer {
+ public:
+  Deployer(DeployEnv env, DeployConfig config);
+  Outcome deploy(const std::string& version);
+  // to empty: the newest succeeded release other than the active one.
+  Outcome rollback(const std::string& to);
+
+ private:
+  struct Run;
+  Outcome execute(const std::string& action, const std::string& version);
+  bool prepare(Run& run);
+  bool start_and_switch(Run& run);
+  void restore(Run& run, bool switched);
+  void finish_success(Run& run);
+  bool ship(Run& run);
+  bool wait_healthy(Run& run);
+  bool confirm_gateway(Run& run, const char* evidence_key);
+  bool switch_to(Run& run, const std::string& color);
+  void prune(Run& run);
+  std::int64_t since_ms(std::chrono::system_clock::time_point t);
+  std::ostream& log();
+
+  DeployEnv env_;
+  DeployConfig cfg_;
+  StageOps ops_;
+  ReleaseLedger ledger_;
+};
+
+}  // namespace enkisys::cli
