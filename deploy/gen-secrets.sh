@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Creates the secrets of the given stages and of the edge, keeping any that already exist:
+#   deploy/gen-secrets.sh [STAGE...]          (default: prod staging dev1 dev2)
+# Per stage, in deploy/<stage>/secrets/:
+#   admin_password     password of the stage's first auth administrator
+#                      (AUTH_BOOTSTRAP_ADMIN_EMAIL in deploy/<stage>/stage.env)
+#   introspect_token   bearer secret that guards auth's /api/auth/introspect
+# The JWT signing keys are not here: each stage's auth creates and rotates its own in its
+# volume (enkisys-<stage>-auth-data), so no two stages ever share one.
+# For the edge, in deploy/edge/secrets/:
+#   gateway_admin_token   bearer token of the gateway's admin API (127.0.0.1:9901 of the host)
+# Folders are mode 0700 (only their owner on the host reads them); files 0644, because they
+# are bind-mounted into containers that run as uid 10001.
+set -euo pipefail
+
+DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+stages=("$@")
+((${#stages[@]} > 0)) || stages=(prod staging dev1 dev2)
+
+# secret_file PATH: writes 32 random bytes, base64url without padding (43 chars), unless PATH exists.
+secret_file() {
+  local path=$1 dir
+  dir=$(dirname "$path")
+  mkdir -p "$dir"
+  chmod 0700 "$dir"
+  [[ -s $path ]] && return 0
+  (
+    umask 077
+    head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$path.tmp"
+  )
+  chmod 0644 "$path.tmp"
+  mv "$path.tmp" "$path"
+  echo "gen-secrets: created ${path#"$DEPLOY"/}"
+}
+
+for s in "${stages[@]}"; do
+  [[ $s =~ ^[a-z0-9][a-z0-9_-]*$ && -f $DEPLOY/$s/stage.env ]] || {
+    echo "gen-secrets: unknown stage '$s' (no deploy/$s/stage.env)" >&2
+    exit 2
+  }
+  secret_file "$DEPLOY/$s/secrets/admin_password"
+  secret_file "$DEPLOY/$s/secrets/introspect_token"
+done
+secret_file "$DEPLOY/edge/secrets/gateway_admin_token"

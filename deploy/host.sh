@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Brings the stages of one host and its edge gateway up or down on the local Docker engine.
+#   deploy/host.sh up   [-c COLOR] [-t SECONDS] [STAGE...]   default: color blue, all four
+#   deploy/host.sh down [--purge] [STAGE...]                 every color of those stages
+#   deploy/host.sh compose STAGE COLOR ARGS...               compose of one stage color
+#   deploy/host.sh edge ARGS...                              compose of the edge project
+# `up` creates what the stages share across colors (ingress networks, data volumes, secrets),
+# starts each stage as compose project enkisys-<stage>-<color>, waits until every container
+# is healthy, then starts the edge (enkisys-edge) and waits until the gateway reports each
+# stage healthy (GET /<stage>/health → 200). `down` stops the stages (all colors), then the
+# edge when no stage is left, and removes the ingress networks that nothing uses any more.
+# --purge also deletes the stages' data volumes (their databases and JWT keys!).
+# Images: enkisys/<service>:$ENKISYS_TAG (default dev). Conventions: deploy/README.md.
+set -euo pipefail
+
+DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$DEPLOY")
+ALL_STAGES=(prod staging dev1 dev2)
+# Services that keep data in a volume enkisys-<stage>-<service>-data.
+DATA_SERVICES=(tools auth)
+export ENKISYS_TAG=${ENKISYS_TAG:-dev}
+EDGE_PORT=${EDGE_PORT:-8080}
+
+log() { echo "host: $*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+
+# stage_compose STAGE COLOR ARGS...: docker compose for one color of one stage.
+stage_compose() {
+  local stage=$1 color=$2
+  shift 2
+  STAGE=$stage COLOR=$color "$ROOT/scripts/compose.sh" -p "enkisys-$stage-$color" \
+    --project-directory "$ROOT" --env-file "$DEPLOY/$stage/stage.env" \
+    -f "$ROOT/compose.yaml" -f "$DEPLOY/compose.stage.yaml" -f "$DEPLOY/compose.$stage.yaml" "$@"
+}
+
+edge_compose() {
+  "$ROOT/scripts/compose.sh" -p enkisys-edge -f "$DEPLOY/edge/compose.yaml" "$@"
+}
+
+check_stage() {
+  [[ -f $DEPLOY/$1/stage.env && -f $DEPLOY/compose.$1.yaml ]] || die "unknown stage '$1'"
+}
+
+# ensure_shared STAGE: the ingress network and the data volumes, shared by both colors.
+ensure_shared() {
+  local stage=$1 svc
+  docker network inspect "enkisys-$stage-ingress" >/dev/null 2>&1 ||
+    docker network create --internal --label com.enkisys.stage="$stage" \
+      "enkisys-$stage-ingress" >/dev/null
+  for svc in "${DATA_SERVICES[@]}"; do
+    docker volume inspect "enkisys-$stage-$svc-data" >/dev/null 2>&1 ||
+      docker volume create --label com.enkisys.stage="$stage" \
+        "enkisys-$stage-$svc-data" >/dev/null
+  done
+}
+
+# wait_gateway_healthy SECONDS STAGE...: polls GET /<stage>/health on the edge until 200.
+wait_gateway_healthy() {
+  local limit=$1 deadline=$((SECONDS + $1)) stage code
+  shift
+  for stage in "$@"; do
+    while :; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+        "http://127.0.0.1:$EDGE_PORT/$stage/health" || true)
+      [[ $code == 200 ]] && break
+      ((SECONDS < deadline)) || die "stage $stage not healthy through the gateway after ${limit}s (HTTP $code)"
+      sleep 0.2
+    done
+  done
+}
+
+cmd_up() {
+  local color=blue limit=120 stage pids=() ids=() failed=0 i
+  while (($# > 0)); do
+    case $1 in
+      -c) color=$2 && shift 2 ;;
+      -t) limit=$2 && shift 2 ;;
+      *) break ;;
+    esac
+  done
+  [[ $color == blue || $color == green ]] || die "color must be blue or green, not '$color'"
+  local stages=("$@")
+  ((${#stages[@]} > 0)) || stages=("${ALL_STAGES[@]}")
+  for stage in "${stages[@]}"; do check_stage "$stage"; done
+
+  "$DEPLOY/gen-secrets.sh" "${stages[@]}"
+  for stage in "${ALL_STAGES[@]}"; do ensure_shared "$stage"; done
+  # The stages start side by side; each compose run logs to its own file.
+  local logs
+  logs=$(mktemp -d /tmp/enkisys-host.XXXXXX)
+  for stage in "${stages[@]}"; do
+    stage_compose "$stage" "$color" up -d --no-build --remove-orphans >"$logs/$stage.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      log "stage ${stages[$i]}: compose up failed:"
+      cat "$logs/${stages[$i]}.log" >&2
+      failed=1
+    fi
+  done
+  rm -rf "$logs"
+  ((failed == 0)) || exit 1
+  for stage in "${stages[@]}"; do
+    mapfile -t -O "${#ids[@]}" ids < <(stage_compose "$stage" "$color" ps -q)
+  done
+  "$ROOT/scripts/wait-healthy.sh" -t "$limit" "${ids[@]}"
+  # The edge starts once the stages answer, so that it fetches their JWKS at once.
+  edge_compose up -d --no-build --remove-orphans
+  wait_gateway_healthy "$limit" "${stages[@]}"
+  log "up: ${stages[*]} ($color, tag $ENKISYS_TAG) behind http://127.0.0.1:$EDGE_PORT/<stage>/"
+}
+
+# running_colors STAGE: the colors of STAGE that have containers (running or not).
+running_colors() {
+  local c
+  for c in blue green; do
+    [[ -n $(docker ps -aq --filter "label=com.docker.compose.project=enkisys-$1-$c") ]] && echo "$c"
+  done
+  return 0
+}
+
+cmd_down() {
+  local purge=0 stage color svc left
+  if [[ ${1:-} == --purge ]]; then
+    purge=1
+    shift
+  fi
+  local stages=("$@")
+  ((${#stages[@]} > 0)) || stages=("${ALL_STAGES[@]}")
+  for stage in "${stages[@]}"; do
+    check_stage "$stage"
+    # `down` needs no secrets, but compose reads the secret paths: make sure they exist.
+    "$DEPLOY/gen-secrets.sh" "$stage" >/dev/null
+    for color in $(running_colors "$stage"); do
+      stage_compose "$stage" "$color" down --remove-orphans -t 15
+    done
+  done
+  left=$(docker ps -aq --filter label=com.enkisys.stage | wc -l)
+  if ((left == 0)); then
+    edge_compose down --remove-orphans -t 15
+  else
+    log "edge kept: $left stage container(s) still exist"
+  fi
+  for stage in "${stages[@]}"; do
+    if docker network inspect "enkisys-$stage-ingress" >/dev/null 2>&1 &&
+      [[ $(docker network inspect -f '{{len .Containers}}' "enkisys-$stage-ingress") == 0 ]]; then
+      docker network rm "enkisys-$stage-ingress" >/dev/null
+    fi
+    if ((purge)); then
+      for svc in "${DATA_SERVICES[@]}"; do
+        docker volume rm -f "enkisys-$stage-$svc-data" >/dev/null
+      done
+    fi
+  done
+}
+
+case ${1:-} in
+  up) shift && cmd_up "$@" ;;
+  down) shift && cmd_down "$@" ;;
+  compose)
+    (($# >= 3)) || die "usage: $0 compose STAGE COLOR ARGS..."
+    check_stage "$2"
+    shift && stage_compose "$@"
+    ;;
+  edge) shift && edge_compose "$@" ;;
+  *)
+    sed -n '2,6s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    exit 2
+    ;;
+esac
