@@ -15,7 +15,6 @@ source "$ROOT/tests/e2e/lib.sh"
 
 cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
-export GATEWAY_ADDRESS=127.0.0.1
 export GATEWAY_PORT=${GATEWAY_PORT:-$(free_port)}
 export LOG_LEVEL=debug
 IMAGE=enkisys/tools:$ENKISYS_TAG
