@@ -23,11 +23,18 @@ PROJECT ?= enkisys-dev
 DOCKER_BUILD_FLAGS ?=
 # Folders holding project C++ (checked by lint-format).
 CXX_DIRS := libs services cli fuzz bench
+# The stages of a host (deploy/README.md) and the npm linters, pinned, installed once under build/.
+STAGES := prod staging dev1 dev2
+LINT_NPM := build/lint-npm
+DCLINT_VERSION := 3.1.0
+DOCKERFILE_UTILS_VERSION := 0.16.3
+LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-utils-$(DOCKERFILE_UTILS_VERSION)
 
 export ENKISYS_TAG := $(TAG)
+comma := ,
 
-.PHONY: help deps deps-host build test e2e images base-image up down down-clean bench \
-        lint lint-format lint-shell lint-compose fuzz clean
+.PHONY: help deps deps-host build test e2e images base-image up down down-clean up-host down-host \
+        bench lint lint-format lint-shell lint-compose lint-dockerfile fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -48,12 +55,15 @@ test: build ## build, then run unit + integration tests (throwaway PostgreSQL un
 	@scripts/apt-install.sh deps/apt-test.txt
 	scripts/run-tests.sh $(PRESET)
 
-e2e: ## compose-level end-to-end tests against the images (skipped without a Docker engine)
+e2e: ## images, then end-to-end: local stage (tests/e2e/run.sh), four stages + edge (stages.sh)
 	@if ! scripts/ensure-docker.sh --check; then \
 	  echo "e2e: no Docker engine reachable — skipped"; exit 0; \
 	fi; \
 	$(MAKE) images; \
-	tests/e2e/run.sh
+	rc=0; \
+	echo "== e2e: local stage (compose.yaml)"; tests/e2e/run.sh || rc=1; \
+	echo "== e2e: host with four stages (deploy/)"; tests/e2e/stages.sh || rc=1; \
+	exit $$rc
 
 base-image: ## make sure the debian:bookworm base exists: local, else pull, else debootstrap it
 	@docker image inspect $(BASE_IMAGE) >/dev/null 2>&1 \
@@ -84,13 +94,23 @@ down: ## stop the dev stack, keep its volumes
 down-clean: ## stop the dev stack and delete its volumes (data!)
 	$(COMPOSE) -p $(PROJECT) down -v --remove-orphans
 
+up-host: ## edge gateway + the four stages (blue) on the local engine, like a deploy host; wait healthy
+	@scripts/apt-install.sh deps/apt-run.txt
+	scripts/ensure-docker.sh
+	$(MAKE) images
+	deploy/host.sh up
+	@echo "up-host: http://127.0.0.1:$${EDGE_PORT:-8080}/{$(subst $() ,$(comma),$(STAGES))}/health; admin on 127.0.0.1:9901"
+
+down-host: ## stop the four stages and the edge; keeps the stages' data unless PURGE=1 (data!)
+	deploy/host.sh down $(if $(filter 1,$(PURGE)),--purge)
+
 bench: build ## benchmarks: tools vs its Flask twin, then every enkisys-*-bench binary
 	bench/tools_bench.sh
 	@for b in build/release/bin/enkisys-*-bench; do \
 	  [[ -x $$b ]] || continue; echo "== $$b"; "$$b"; \
 	done
 
-lint: lint-format lint-shell lint-compose ## every linter
+lint: lint-format lint-shell lint-compose lint-dockerfile ## every linter
 
 lint-format: ## clang-format check of the C++ sources
 	@dirs=$$(ls -d $(CXX_DIRS) 2>/dev/null || true); \
@@ -107,9 +127,29 @@ lint-shell: ## shellcheck every shell script and .ci/run
 	shellcheck -x $$files .ci/run; \
 	echo "lint-shell: $$(wc -w <<<"$$files .ci/run") files ok"
 
-lint-compose: ## validate compose.yaml
-	@$(COMPOSE) -f compose.yaml config -q
-	@echo "lint-compose: compose.yaml ok"
+# The npm linters, installed once per pinned version (CI and developers reuse build/lint-npm).
+$(LINT_NPM_STAMP):
+	@command -v npm >/dev/null || { echo "lint: npm (Node.js) is needed for dclint and dockerfile-utils" >&2; exit 1; }
+	rm -rf $(LINT_NPM) && mkdir -p $(LINT_NPM)
+	npm install --prefix $(LINT_NPM) --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+	  dclint@$(DCLINT_VERSION) dockerfile-utils@$(DOCKERFILE_UTILS_VERSION)
+	@touch $@
+
+lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, stages x colors, edge) + dclint
+	@n=0; \
+	$(COMPOSE) -f compose.yaml config -q; n=$$((n + 1)); \
+	for s in $(STAGES); do for c in blue green; do \
+	  deploy/host.sh compose $$s $$c config -q; n=$$((n + 1)); \
+	done; done; \
+	deploy/host.sh edge config -q; n=$$((n + 1)); \
+	echo "lint-compose: compose config: $$n combinations ok"
+	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
+	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml
+	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
+
+lint-dockerfile: $(LINT_NPM_STAMP) ## dockerfile-utils + the project's Dockerfile rules
+	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint Dockerfile
+	@scripts/lint-dockerfile.sh Dockerfile $(SERVICES)
 
 fuzz: ## build the libFuzzer targets (clang) into build/fuzz
 	cmake --preset fuzz
