@@ -105,8 +105,9 @@ class Session {
     s.project_dir = project_dir();
     s.admin_url = admin_url_;
     s.gateway_url = gateway_url_;
-    s.admin_token_file =
-        g_.token_file.empty() ? s.project_dir + "/deploy/edge/secrets/admin-token" : g_.token_file;
+    s.admin_token_file = g_.token_file.empty()
+                             ? s.project_dir + "/deploy/edge/secrets/gateway_admin_token"
+                             : g_.token_file;
     s.compose = flavour;
     return s;
   }
@@ -365,7 +366,7 @@ int main(int argc, char** argv) {
                  "default: . locally, /opt/enkisys remotely)");
   app.add_option("--admin-token-file", g.token_file,
                  "gateway admin token file on the host ($ENKISYS_ADMIN_TOKEN_FILE; default "
-                 "PROJECT/deploy/edge/secrets/admin-token)");
+                 "PROJECT/deploy/edge/secrets/gateway_admin_token)");
   app.add_option("--identity", g.identity, "ssh private key ($ENKISYS_SSH_KEY)");
   app.add_option("--known-hosts", g.known_hosts, "ssh known_hosts file ($ENKISYS_SSH_KNOWN_HOSTS)");
   app.add_option("--admin-port", g.admin_port, "gateway admin port on the host")

@@ -48,6 +48,8 @@ std::optional<ComposeModel> parse_compose_config(const std::string& yaml, std::s
     }
     ComposeModel m;
     for (const auto& kv : root["services"]) {
+      // Services behind a profile (e.g. the local-only gateway) never start in host mode.
+      if (kv.second.IsMap() && kv.second["profiles"] && kv.second["profiles"].size() > 0) continue;
       ComposeModel::Service s;
       s.name = kv.first.as<std::string>();
       if (kv.second.IsMap() && kv.second["image"]) s.image = kv.second["image"].as<std::string>();

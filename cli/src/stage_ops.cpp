@@ -28,7 +28,8 @@ Argv StageOps::compose(const std::string& color, const std::string& version,
   for (auto& w : compose_prefix(s_.compose)) a.push_back(w);
   const auto& d = s_.project_dir;
   a.insert(a.end(),
-           {"-p", project(color), "--project-directory", d, "-f", d + "/compose.yaml", "-f",
+           {"-p", project(color), "--project-directory", d, "--env-file",
+            d + "/deploy/" + s_.stage + "/stage.env", "-f", d + "/compose.yaml", "-f",
             d + "/deploy/compose.stage.yaml", "-f", d + "/deploy/compose." + s_.stage + ".yaml"});
   a.insert(a.end(), args.begin(), args.end());
   return a;

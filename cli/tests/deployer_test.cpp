@@ -20,7 +20,7 @@ class DeployerTest : public ::testing::Test {
     DeployConfig c;
     c.stage.stage = "dev1";
     c.stage.project_dir = "/srv/enkisys";
-    c.stage.admin_token_file = "/srv/enkisys/deploy/edge/secrets/admin-token";
+    c.stage.admin_token_file = "/srv/enkisys/deploy/edge/secrets/gateway_admin_token";
     c.stage.compose = ComposeFlavour::kV1;
     c.health_timeout = 60s;
     c.confirm_timeout = 10s;
@@ -90,6 +90,7 @@ TEST_F(DeployerTest, FirstDeployStartsGreenSwitchesAndRecords) {
   EXPECT_EQ(Argv(up->begin(), up->begin() + 6),
             (Argv{"env", "STAGE=dev1", "COLOR=green", "ENKISYS_TAG=v1", "docker-compose", "-p"}));
   EXPECT_TRUE(contains(*up, "/srv/enkisys/deploy/compose.dev1.yaml"));
+  EXPECT_TRUE(contains(*up, "/srv/enkisys/deploy/dev1/stage.env"));
   EXPECT_TRUE(contains(*up, "enkisys-dev1-green"));
 }
 

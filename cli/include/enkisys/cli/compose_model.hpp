@@ -3,7 +3,8 @@
 //
 // Contract: parse_compose_config() is pure; it returns nullopt and *error for text that is not
 // a compose document with a `services` mapping. External resources are reported by their real
-// name (`name:`, the legacy `external: {name: ...}`, or else the key). Thread-safe.
+// name (`name:`, the legacy `external: {name: ...}`, or else the key). Services with
+// `profiles` are left out: the CLI never enables a profile. Thread-safe.
 #pragma once
 
 #include <optional>

@@ -5,7 +5,8 @@
 // Contract:
 //  * Every command is an argv run through the Target; compose runs as
 //    `env STAGE=S COLOR=C ENKISYS_TAG=V <compose> -p enkisys-S-C --project-directory DIR
-//     -f DIR/compose.yaml -f DIR/deploy/compose.stage.yaml -f DIR/deploy/compose.S.yaml ...`.
+//     --env-file DIR/deploy/S/stage.env -f DIR/compose.yaml -f DIR/deploy/compose.stage.yaml
+//     -f DIR/deploy/compose.S.yaml ...` (the environment wins over the env file).
 //  * Containers are found by the compose project label, so v1 and v2 behave the same.
 //  * The admin token is read from a file on the target and kept in memory only; it is never
 //    printed. Admin/health calls go to admin_url/gateway_url (a tunnel when remote).
