@@ -288,6 +288,10 @@ bool Deployer::wait_healthy(Run& run) {
       }
       if (std::all_of(cs->begin(), cs->end(), [](auto& c) { return c.ready(); })) break;
     }
+    if (auto s = run.lock->renew_if_due(); !s.ok) {
+      run.rel.message = s.message;
+      return false;
+    }
     if (env_.clock->now() >= deadline) {
       auto slow = std::find_if(last.begin(), last.end(), [](auto& c) { return !c.ready(); });
       failing = slow != last.end() ? *slow : ContainerState{"", "(missing)", "absent", "none"};

@@ -159,6 +159,11 @@ Status StageLock::renew() {
   return store_->replace(kFile, me_.to_json());
 }
 
+Status StageLock::renew_if_due() {
+  if (held_ && me_.expires - clock_->now() > ttl_ / 2) return {};
+  return renew();
+}
+
 Status StageLock::release() {
   if (!held_) return {};
   held_ = false;

@@ -137,6 +137,30 @@ TEST_F(DeployerTest, CrashingContainerFailsTheGateFast) {
   EXPECT_LT(clock.now() - t0, 10s);  // no waiting for the 60 s health timeout
 }
 
+TEST_F(DeployerTest, ASlowHealthGateKeepsTheLeaseAlive) {
+  auto c = config();
+  c.lock_ttl = 10s;
+  c.health_timeout = 30s;
+  host.unhealthy_versions = {};
+  host.exiting_versions = {};
+  // Containers stay "starting" for the whole health timeout: the lease must still be ours.
+  host.starting_versions = {"v1"};
+  Lease rival_lease;
+  rival_lease.holder = "rival";
+  StageLock rival(state, clock, rival_lease, 10s);
+  bool stolen = false;
+  host.on_inspect = [&] {
+    Lease holder;
+    std::string error;
+    stolen |= rival.try_acquire(&holder, &error) == StageLock::Outcome::kAcquired;
+  };
+  auto out = deploy("v1", c);
+  EXPECT_FALSE(stolen);
+  EXPECT_EQ(out.release.result, "failed");
+  EXPECT_NE(out.release.message.find("health gate failed"), std::string::npos);
+  EXPECT_EQ(out.release.message.find("lease lost"), std::string::npos);
+}
+
 TEST_F(DeployerTest, FailureAfterTheSwitchSwitchesBack) {
   ASSERT_EQ(deploy("v1").exit_code, 0);
   host.gateway_unhealthy_versions = {"v2"};

@@ -120,12 +120,15 @@ CommandResult FakeHost::run(const Command& command) {
     return {0, false, running.count(project) ? "id-" + project + "\n" : "", ""};
   }
   if (a[1] == "inspect") {
+    if (on_inspect) on_inspect();
     std::string out;
     for (std::size_t i = 4; i < a.size(); ++i) {
       auto project = a[i].substr(3);
       auto version = running[project];
       std::string status = exiting_versions.count(version) ? "restarting" : "running";
-      std::string health = unhealthy_versions.count(version) ? "unhealthy" : "healthy";
+      std::string health = unhealthy_versions.count(version)  ? "unhealthy"
+                           : starting_versions.count(version) ? "starting"
+                                                              : "healthy";
       out += a[i] + "|/" + project + "-tools-1|" + status + "|" + health + "\n";
     }
     return {0, false, out, ""};

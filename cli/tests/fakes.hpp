@@ -51,10 +51,12 @@ class FakeHost final : public CommandRunner, public HttpClient {
   HttpResponse send(const HttpRequest& request) override;
 
   // Scripted behaviour.
-  std::set<std::string> unhealthy_versions;          // containers of these versions go unhealthy
-  std::set<std::string> exiting_versions;            // containers of these versions exit
-  bool fail_switch_to_new = false;                   // PUT color=<not current> answers 500 once
+  std::set<std::string> unhealthy_versions;  // containers of these versions go unhealthy
+  std::set<std::string> exiting_versions;    // containers of these versions exit
+  std::set<std::string> starting_versions;   // containers of these versions never get healthy
+  bool fail_switch_to_new = false;           // PUT color=<not current> answers 500 once
   std::set<std::string> gateway_unhealthy_versions;  // /S/health 503 while serving these
+  std::function<void()> on_inspect;                  // called on every `docker inspect`
   std::set<std::string> images = {"enkisys/tools:v1", "enkisys/tools:v2", "enkisys/tools:v3"};
 
   // State.

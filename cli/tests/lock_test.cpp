@@ -71,6 +71,23 @@ TEST(StageLock, RenewExtendsTheLease) {
   EXPECT_EQ(b.try_acquire(&holder, &error), StageLock::Outcome::kHeld);
 }
 
+TEST(StageLock, RenewIfDueOnlyWritesInTheSecondHalfOfTheTtl) {
+  MemoryStateStore store;
+  FakeClock clock;
+  StageLock a(store, clock, who("alice"), 60s);
+  Lease holder;
+  std::string error;
+  ASSERT_EQ(a.try_acquire(&holder, &error), StageLock::Outcome::kAcquired);
+  auto first = store.files.at("lock");
+  clock.sleep_for(20s);
+  ASSERT_TRUE(a.renew_if_due().ok);
+  EXPECT_EQ(store.files.at("lock"), first);
+  clock.sleep_for(20s);
+  ASSERT_TRUE(a.renew_if_due().ok);
+  EXPECT_NE(store.files.at("lock"), first);
+  EXPECT_EQ(Lease::parse(store.files.at("lock"))->expires, clock.now() + 60s);
+}
+
 TEST(StageLock, WaitIsBoundedAndSucceedsWhenTheLeaseExpires) {
   MemoryStateStore store;
   FakeClock clock;

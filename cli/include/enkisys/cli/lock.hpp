@@ -49,6 +49,8 @@ class StageLock {
   Outcome try_acquire(Lease* holder, std::string* error);
   Outcome acquire(std::chrono::seconds wait, Lease* holder, std::string* error);
   Status renew();
+  // renew() when less than half of the TTL is left; cheap to call in polling loops.
+  Status renew_if_due();
   Status release();
   bool held() const { return held_; }
   const Lease& lease() const { return me_; }
