@@ -86,7 +86,7 @@ up: ## start the dev stack with compose (installs and starts the engine if neede
 	$(MAKE) images
 	$(COMPOSE) -p $(PROJECT) up -d --no-build
 	scripts/wait-healthy.sh -t 120 $$($(COMPOSE) -p $(PROJECT) ps -q)
-	@echo "up: tools at http://127.0.0.1:$${TOOLS_PORT:-5001}/health"
+	@echo "up: stage dev at http://127.0.0.1:$${GATEWAY_PORT:-8080}/dev/ (health: /dev/health)"
 
 down: ## stop the dev stack, keep its volumes
 	$(COMPOSE) -p $(PROJECT) down --remove-orphans
