@@ -36,8 +36,9 @@ FROM toolchain AS build
 ARG CMAKE_ARGS=""
 WORKDIR /src
 COPY . .
+# Service binaries only: the tests are compiled by the `test` target, on top of this layer.
 RUN set -eux; \
-    cmake --preset static $CMAKE_ARGS; \
+    cmake --preset static -DENKISYS_TESTS=OFF -DENKISYS_BENCH=OFF $CMAKE_ARGS; \
     cmake --build --preset static -j2; \
     for bin in build/static/bin/enkisys-*; do \
         name=$(basename "$bin"); svc=${name#enkisys-}; \
@@ -96,5 +97,10 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/
 ENTRYPOINT ["/usr/local/bin/enkisys-gateway"]
 
 # --- test: the unit tests against the static build (PostgreSQL tests skip without a server) ---
+# Reconfigures the same build tree with the tests on: only the test sources compile here.
 FROM build AS test
-RUN ctest --test-dir build/static --output-on-failure -j2 --timeout 300
+ARG CMAKE_ARGS=""
+RUN set -eux; \
+    cmake --preset static -DENKISYS_TESTS=ON $CMAKE_ARGS; \
+    cmake --build --preset static -j2; \
+    ctest --preset static

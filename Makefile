@@ -33,7 +33,7 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host build test e2e images base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host build test e2e images image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-dockerfile fuzz clean
 
 help: ## list the targets
@@ -70,8 +70,14 @@ base-image: ## make sure the debian:bookworm base exists: local, else pull, else
 	  || timeout 120 docker pull -q $(BASE_IMAGE) \
 	  || scripts/build-base-image.sh $(BASE_IMAGE)
 
-images: base-image ## build enkisys/<svc>:TAG for every service, and the test image (runs tests)
-	@for target in test $(SERVICES); do \
+images: base-image ## build enkisys/<svc>:TAG for every service (one compile for all of them)
+	@$(MAKE) image-targets TARGETS="$(SERVICES)"
+
+image-test: base-image ## build the test image: the unit tests compiled and run inside the build image
+	@$(MAKE) image-targets TARGETS=test
+
+image-targets:
+	@for target in $(TARGETS); do \
 	  echo "images: building enkisys/$$target:$(TAG)"; \
 	  docker build --force-rm --target $$target -t enkisys/$$target:$(TAG) \
 	    --build-arg REVISION=$(REVISION) --build-arg VERSION=$(VERSION) \
