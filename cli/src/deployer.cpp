@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -59,7 +60,13 @@ Deployer::Deployer(DeployEnv env, DeployConfig config)
 
 std::ostream& Deployer::log() {
   auto& o = env_.log ? *env_.log : std::cerr;
-  return o << "enkisys " << cfg_.stage.stage << ": ";
+  auto now = env_.clock->now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  auto stamp = format_time(now);  // ...T20:41:05Z
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms % 1000));
+  stamp.insert(stamp.size() - 1, frac);
+  return o << stamp << " enkisys " << cfg_.stage.stage << ": ";
 }
 
 std::int64_t Deployer::since_ms(system_clock::time_point t) {

@@ -223,7 +223,7 @@ enkisys() {
 }
 DEPLOY_FLAGS=(--health-timeout 60 --drain 2 --lock-ttl "$LOCK_TTL")
 RUNS=0
-last_release() { jq -c "$1" <<<"$(tail -n 1 "$WORK/state/dev1/releases.jsonl")"; }
+last_release() { jq -rc "$1" <<<"$(tail -n 1 "$WORK/state/dev1/releases.jsonl")"; }
 serving_tag() { # the ENKISYS image tag of dev1's live color's tools container
   local color
   color=$(curl -s -H "Authorization: Bearer $(cat "$ADMIN_TOKEN_FILE")" \
@@ -259,7 +259,7 @@ figure "deploy v2 (ledger duration): $(last_release .duration_ms) ms, steps $(la
 phase "deploy broken v3" 1 deploy --stage dev1 --version v3 "${DEPLOY_FLAGS[@]}"
 check "broken v3: ledger says rolled_back to v2" \
   test "$(last_release '[.result, .rolled_back_to] | join(" ")')" = "rolled_back v2"
-check "broken v3: failing container's logs printed" grep -q "logs of enkisys-dev1-.*-tools" "$WORK/deploy broken v3.err"
+check "broken v3: failing container's logs printed" grep -qE "logs of enkisys-dev1-green[_-]tools" "$WORK/deploy broken v3.err"
 check "broken v3: dev1 serves v2" test "$(serving_tag)" = v2
 check "broken v3: gateway /dev1/health 200" \
   test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EDGE_PORT/dev1/health")" = 200
@@ -338,7 +338,16 @@ check "job summary written" grep -q "rolled_back" "$GITHUB_STEP_SUMMARY"
 check "dev2 kept serving throughout: $(load $DEV2_PATH ok) ok, $(load $DEV2_PATH fail) failed" \
   test "$(load $DEV2_PATH fail)" -eq 0
 figure "load: dev1 $(load $DEV1_PATH ok) ok / $(load $DEV1_PATH fail) failed at ${LOAD_RPS_DEV1} rps; dev2 $(load $DEV2_PATH ok) ok / $(load $DEV2_PATH fail) failed at ${LOAD_RPS_DEV2} rps"
-if [[ -s $WORK/load-failures.log ]]; then head -n 20 "$WORK/load-failures.log"; fi
+if [[ -s $WORK/load-failures.log ]]; then
+  echo "--- failed requests (UTC) and the gateway's 5xx lines"
+  while read -r ts rest; do echo "$(date -u -d "@$ts" +%H:%M:%S.%3N) $rest"; done <"$WORK/load-failures.log" | head -n 20
+  docker logs "$(docker ps -q --filter label=com.docker.compose.project=enkisys-edge | head -n 1)" 2>&1 |
+    grep -E '"status":5[0-9][0-9]' | grep '"stage":"dev1"' | head -n 20 || true
+  for f in "$WORK"/*.err; do
+    echo "--- ${f##*/}"
+    grep -E "enkisys dev1" "$f" | tail -n 30 || true
+  done
+fi
 
 echo "--- figures"
 printf '%s\n' "${FIGURES[@]}"
