@@ -33,7 +33,7 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host build test e2e images image-test image-targets base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host build test e2e e2e-deploy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-dockerfile fuzz clean
 
 help: ## list the targets
@@ -64,6 +64,14 @@ e2e: ## images, then end-to-end: local stage (tests/e2e/run.sh), four stages + e
 	echo "== e2e: local stage (compose.yaml)"; tests/e2e/run.sh || rc=1; \
 	echo "== e2e: host with four stages (deploy/)"; tests/e2e/stages.sh || rc=1; \
 	exit $$rc
+
+e2e-deploy: build ## blue/green deploys over ssh on this machine (sshd :2222, dev1+dev2 behind the edge)
+	@if ! scripts/ensure-docker.sh --check; then echo "e2e-deploy: no Docker engine reachable — skipped"; exit 0; fi; \
+	$(MAKE) images; \
+	ENKISYS_BIN=$(CURDIR)/build/bin/enkisys tests/e2e/deploy.sh
+
+lint-workflows: ## validate .github/workflows/*.yml (@action-validator/cli, pinned, cached in build/npm)
+	scripts/validate-workflows.sh
 
 base-image: ## make sure the debian:bookworm base exists: local, else pull, else debootstrap it
 	@docker image inspect $(BASE_IMAGE) >/dev/null 2>&1 \
