@@ -6,7 +6,8 @@
 #
 #   services/gateway/bench/run.sh                     # ROUNDS=3 DURATION=10 CONNS=64
 #   GATEWAY=build/release/bin/enkisys-gateway CASES="nginx haproxy gw gw_miss" ./run.sh
-# Cases: nginx | haproxy | gw (cache hit) | gw_miss (a new token on every request) | direct.
+# Cases: nginx | haproxy | gw (cache hit) | gw_miss (a new token on every request) | direct |
+#        gw_base (the cache-hit case with another build, GATEWAY_BASE=..., for before/after).
 # Also measures the gateway's RSS with IDLE_CONNS idle keep-alive connections.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -64,9 +65,9 @@ trap cleanup EXIT INT TERM
 start_backend() {
   taskset -c "$1" nginx -p "$WORK/" -c "$HARNESS/backend_nginx.conf" -e "$WORK/logs/backend_error.log" &
   BACKEND_PID=$!; wait_port 18080; }
-start_gateway() {  # $1 = config
+start_gateway() {  # $1 = config [$2 = binary]
   PORT=$GW_PORT ADMIN_PORT=0 ACCESS_LOG=off THREADS=1 LOG_LEVEL=warn \
-    taskset -c "$SUT_CPU" "$GATEWAY" --config "$1" > "$WORK/logs/gateway.log" 2>&1 &
+    taskset -c "$SUT_CPU" "${2:-$GATEWAY}" --config "$1" > "$WORK/logs/gateway.log" 2>&1 &
   PROXY_PID=$!; wait_port "$GW_PORT"; }
 
 run_case() {  # $1 = case, $2 = round
@@ -79,6 +80,7 @@ run_case() {  # $1 = case, $2 = round
     haproxy) start_backend "$LOAD_CPU"
              taskset -c "$SUT_CPU" haproxy -db -f "$HARNESS/proxy_haproxy.cfg" & PROXY_PID=$!; wait_port 18082; port=18082 ;;
     gw)      start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_hit.yaml"; port=$GW_PORT ;;
+    gw_base) start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_hit.yaml" "${GATEWAY_BASE:?set GATEWAY_BASE}"; port=$GW_PORT ;;
     gw_miss) start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_miss.yaml"; port=$GW_PORT
              extra=(--script "$HERE/tokens.lua") ;;
   esac

@@ -1,6 +1,7 @@
-// libFuzzer target: request parsing (Beast parser with the gateway's limits), target
-// normalisation + stage/route matching, header serialization, and JWT verification of
-// attacker-controlled tokens. Built only with ENKISYS_FUZZ=ON (clang).
+// libFuzzer target: request parsing (the proxy's Beast parser with pooled fields and the
+// gateway's limits), target normalisation + stage/route matching, request and response head
+// serialization, and JWT verification of attacker-controlled tokens (shared cache and the
+// per-connection memo). Built only with ENKISYS_FUZZ=ON (clang). Seeds: fuzz/corpus/.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "enkisys/gateway/auth.hpp"
+#include "enkisys/gateway/field_pool.hpp"
 #include "enkisys/gateway/headers.hpp"
 #include "enkisys/gateway/path.hpp"
 #include "enkisys/gateway/route_table.hpp"
@@ -53,7 +55,7 @@ gw::Authenticator& authenticator() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
   // 1. Request parsing with the gateway's limits.
-  http::request_parser<http::string_body> parser;
+  http::request_parser<http::string_body, gw::PoolAllocator<char>> parser;
   parser.header_limit(8 * 1024);
   parser.body_limit(64 * 1024);
   parser.eager(true);
@@ -84,8 +86,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
-  // 3. JWT verification of arbitrary tokens.
+  // 3. The same bytes as an upstream response: the head sent to the client never carries
+  //    hop-by-hop headers and always ends with a blank line.
+  {
+    http::response_parser<http::buffer_body, gw::PoolAllocator<char>> rp;
+    rp.header_limit(8 * 1024);
+    boost::beast::error_code rec;
+    rp.put(boost::asio::buffer(input), rec);
+    if (rp.is_header_done()) {
+      gw::ClientResponseHead h;
+      h.request_id = "fuzz";
+      h.chunked = !rp.content_length().has_value();
+      gw::serialize_client_response_head(rp.get().base(), h, head);
+      if (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) __builtin_trap();
+      if (head.find("\r\nKeep-Alive:") != std::string::npos) __builtin_trap();
+    }
+  }
+  // 4. JWT verification of arbitrary tokens, through the cache and a connection's memo (a
+  //    refused token never lands in the memo).
   const char* why = nullptr;
   (void)authenticator().authenticate("Bearer " + input, &why);
+  static gw::TokenMemo memo;
+  const std::string bearer = "Bearer " + input;
+  for (int i = 0; i < 2; ++i) {
+    const auto* claims = authenticator().authenticate(bearer, memo, &why);
+    if (!claims && memo.claims) __builtin_trap();
+  }
   return 0;
 }

@@ -49,6 +49,16 @@ StageConfig* find_stage(GatewayConfig& c, std::string_view name) {
   return nullptr;
 }
 
+json::object upstream_health(const Upstream& up, Upstream::Clock::time_point now) {
+  const char* active = "unknown";
+  if (up.active() == Upstream::Active::kHealthy) active = "healthy";
+  if (up.active() == Upstream::Active::kUnhealthy) active = "unhealthy";
+  return json::object{{"active", active},
+                      {"ejected", up.ejected(now)},
+                      {"last_probe_status", up.last_probe_status()},
+                      {"probes", up.probes()}};
+}
+
 json::object describe(const Generation& gen) {
   json::array stages;
   const auto now = Upstream::Clock::now();
@@ -71,9 +81,14 @@ json::object describe(const Generation& gen) {
                       {"name", r.name},
                       {"jwt", r.jwt},
                       {"upstream", r.primary.url},
-                      {"healthy", !r.primary.upstream->ejected(now)},
+                      {"healthy", r.primary.upstream->healthy(now)},
+                      {"health", upstream_health(*r.primary.upstream, now)},
                       {"consecutive_failures", r.primary.upstream->consecutive_failures()}};
-      if (r.canary.upstream) ro["canary_upstream"] = r.canary.url;
+      if (r.canary.upstream) {
+        ro["canary_upstream"] = r.canary.url;
+        ro["canary_healthy"] = r.canary.upstream->healthy(now);
+        ro["canary_health"] = upstream_health(*r.canary.upstream, now);
+      }
       routes.push_back(std::move(ro));
     }
     o["routes"] = std::move(routes);

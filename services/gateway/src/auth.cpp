@@ -43,6 +43,36 @@ void Authenticator::set_jwks_keys(const security::KeySet& keys) {
   auto next = std::make_shared<const sec::KeySet>(std::move(all));
   std::lock_guard lock(keys_mu_);
   keys_ = std::move(next);
+  keys_version_.fetch_add(1, std::memory_order_release);
+}
+
+const security::Claims* Authenticator::authenticate(std::string_view authorization, TokenMemo& memo,
+                                                    const char** error) {
+  const std::uint64_t version = keys_version_.load(std::memory_order_acquire);
+  if (memo.claims && memo.keys_version == version && authorization == memo.authorization) {
+    // Same bytes as the last accepted request on this connection: the signature and the key
+    // were checked then; time (exp/nbf) and the route's rules are checked now.
+    const auto err = sec::check_claims(*memo.claims, options_, sec::unix_seconds(clock_.now()));
+    if (!err) return memo.claims.get();
+    memo.claims.reset();
+    *error = err->code == sec::VerifyError::kExpired ? "token_expired" : "invalid_token";
+    if (err->code == sec::VerifyError::kNotYetValid) *error = "token_not_yet_valid";
+    return nullptr;
+  }
+  auto claims = authenticate(authorization, error);
+  if (!claims) {
+    memo.claims.reset();
+    return nullptr;
+  }
+  memo.authorization.assign(authorization);
+  memo.keys_version = version;
+  memo.roles.clear();
+  for (const auto& role : claims->roles) {
+    if (!memo.roles.empty()) memo.roles.push_back(',');
+    memo.roles += role;
+  }
+  memo.claims = std::move(claims);
+  return memo.claims.get();
 }
 
 std::shared_ptr<const security::Claims> Authenticator::authenticate(std::string_view authorization,

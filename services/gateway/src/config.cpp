@@ -145,8 +145,24 @@ bool valid_stage_name(const std::string& s) {
 
 GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
   if (!root.IsMap()) fail(root, "top level must be a mapping");
-  check_keys(root, {"limits", "jwt", "rate_limits", "cors", "routes", "stages", "trusted_proxies"});
+  check_keys(root, {"limits", "health_checks", "jwt", "rate_limits", "cors", "routes", "stages",
+                    "trusted_proxies"});
   GatewayConfig c;
+  if (const auto h = root["health_checks"]) {
+    check_keys(
+        h, {"enabled", "interval_ms", "timeout_ms", "healthy_threshold", "unhealthy_threshold"});
+    auto& H = c.health_checks;
+    using ms = std::chrono::milliseconds;
+    if (h["enabled"]) H.enabled = scalar<bool>(h["enabled"], "enabled");
+    if (h["interval_ms"]) H.interval = ms(positive(h["interval_ms"], "interval_ms", 10));
+    if (h["timeout_ms"]) H.timeout = ms(positive(h["timeout_ms"], "timeout_ms", 1));
+    if (h["healthy_threshold"])
+      H.healthy_threshold =
+          static_cast<int>(positive(h["healthy_threshold"], "healthy_threshold", 1, 100));
+    if (h["unhealthy_threshold"])
+      H.unhealthy_threshold =
+          static_cast<int>(positive(h["unhealthy_threshold"], "unhealthy_threshold", 1, 100));
+  }
   if (const auto l = root["limits"]) {
     check_keys(l, {"max_header_bytes", "max_body_bytes", "header_timeout_ms", "body_timeout_ms",
                    "idle_timeout_ms", "upstream_connect_timeout_ms", "upstream_timeout_ms",

@@ -41,8 +41,8 @@ asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket sock
   const std::string client_ip = remote.address().to_string();
   RequestScratch s;  // per-connection reusable strings
   beast::flat_buffer buf;
-  std::optional<http::request_parser<http::string_body>> parser;
-  std::optional<http::response_parser<http::buffer_body>> rp;
+  std::optional<RequestParser> parser;
+  std::optional<ResponseParser> rp;
 
   for (;;) {
     std::shared_ptr<const Generation> gen = w.generation(shared.deps.state);
@@ -62,7 +62,14 @@ asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket sock
     parser->header_limit(static_cast<std::uint32_t>(L.max_header_bytes));
     parser->body_limit(L.max_body_bytes);
     ctl.expire_in(L.header_timeout, false);
-    auto [hec, hn] = co_await http::async_read_header(socket, buf, *parser, kTok);
+    // Parse what is buffered on the spot (usually the whole request): only an incomplete header
+    // takes the composed read, which would otherwise cost an extra trip through the event loop.
+    error_code hec;
+    buf.consume(parser->put(buf.data(), hec));
+    if (hec == http::error::need_more) {
+      auto [rec, rn] = co_await http::async_read_header(socket, buf, *parser, kTok);
+      hec = rec;
+    }
     RequestContext rc{w, shared, ctl, socket, client_ip, s};
     rc.gen = std::move(gen);
     rc.start = Clock::now();

@@ -71,7 +71,8 @@ namespace {
 struct ConnectionTokens {
   std::array<std::string_view, 16> tok;
   std::size_t n = 0;
-  explicit ConnectionTokens(const http::fields& f) {
+  template <class Fields>
+  explicit ConnectionTokens(const Fields& f) {
     const auto it = f.find(http::field::connection);
     if (it == f.end()) return;
     for_each_token(std::string_view(it->value()), [&](std::string_view t) {
@@ -104,7 +105,8 @@ bool hop_by_hop(http::field f) {
   }
 }
 
-bool gateway_owned(const http::fields::value_type& f) {
+template <class Field>
+bool gateway_owned(const Field& f) {
   switch (f.name()) {
     case http::field::host:
     case http::field::expect:
@@ -140,7 +142,8 @@ void append_number(std::string& out, std::size_t v) {
 
 }  // namespace
 
-void serialize_upstream_request(const http::header<true>& req, const ForwardedRequest& fwd,
+template <class Fields>
+void serialize_upstream_request(const http::header<true, Fields>& req, const ForwardedRequest& fwd,
                                 std::string& out) {
   out.clear();
   out.append(req.method_string());
@@ -178,8 +181,9 @@ void serialize_upstream_request(const http::header<true>& req, const ForwardedRe
   out.append("\r\n");
 }
 
-void serialize_client_response_head(const http::header<false>& res, const ClientResponseHead& h,
-                                    std::string& out) {
+template <class Fields>
+void serialize_client_response_head(const http::header<false, Fields>& res,
+                                    const ClientResponseHead& h, std::string& out) {
   out.clear();
   out.append(h.version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
   append_number(out, res.result_int());
@@ -217,11 +221,29 @@ void serialize_client_response_head(const http::header<false>& res, const Client
   out.append("\r\n");
 }
 
-bool is_websocket_upgrade(const http::fields& fields) {
+namespace {
+template <class Fields>
+bool websocket_upgrade(const Fields& fields) {
   const auto up = fields.find(http::field::upgrade);
   if (up == fields.end() || !iequals(trim(up->value()), "websocket")) return false;
   const auto conn = fields.find(http::field::connection);
   return conn != fields.end() && has_token(conn->value(), "upgrade");
+}
+}  // namespace
+
+template void serialize_upstream_request(const http::header<true, http::fields>&,
+                                         const ForwardedRequest&, std::string&);
+template void serialize_upstream_request(const http::header<true, PooledFields>&,
+                                         const ForwardedRequest&, std::string&);
+template void serialize_client_response_head(const http::header<false, http::fields>&,
+                                             const ClientResponseHead&, std::string&);
+template void serialize_client_response_head(const http::header<false, PooledFields>&,
+                                             const ClientResponseHead&, std::string&);
+bool is_websocket_upgrade(const http::fields& f) {
+  return websocket_upgrade(f);
+}
+bool is_websocket_upgrade(const PooledFields& f) {
+  return websocket_upgrade(f);
 }
 
 bool valid_request_id(std::string_view id) {

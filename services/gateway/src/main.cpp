@@ -16,6 +16,7 @@
 #include "enkisys/core/metrics.hpp"
 #include "enkisys/core/server.hpp"
 #include "enkisys/gateway/admin.hpp"
+#include "enkisys/gateway/health_checker.hpp"
 #include "enkisys/gateway/proxy_server.hpp"
 
 namespace core = enkisys::core;
@@ -193,6 +194,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   proxy.start();
+  gw::HealthChecker health(state);
+  health.start();
   std::thread admin_thread([&] { admin.run(); });
   log.info("gateway started", {{"port", proxy.port()},
                                {"admin_port", aopt.port},
@@ -220,6 +223,7 @@ int main(int argc, char** argv) {
   signals.async_wait(on_signal);
   std::thread control_thread([&] { control.run(); });
   proxy.join();
+  health.stop();
   admin.stop();
   admin_thread.join();
   control.stop();

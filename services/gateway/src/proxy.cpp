@@ -92,7 +92,7 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
   if (claims) {
     fwd.identity = true;
     fwd.user_id = claims->sub;
-    fwd.user_roles = s.roles;
+    fwd.user_roles = s.token.roles;
   }
   fwd.websocket = ws;
   fwd.body_size = r.body().size();
@@ -101,7 +101,7 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
   const std::array<asio::const_buffer, 2> request_bufs{asio::buffer(s.head),
                                                        asio::buffer(r.body())};
 
-  if (up.ejected(Clock::now())) {
+  if (!up.healthy(start)) {  // passively ejected or failing its active health check
     co_await reply_error(http::status::service_unavailable, "upstream_unavailable",
                          "no healthy upstream for this route", true);
     co_return keep_alive;
@@ -109,6 +109,14 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
   std::unique_ptr<UpstreamConn> conn;
   auto& pool = up.idle(w.index);
   const bool retry_connect = idempotent(r.method());
+  int connect_failures = 0;
+  // A pooled connection found dead means the upstream restarted or moved (a blue/green color
+  // brought back gets new addresses): drop the other idle connections and the cached
+  // addresses, so the next try resolves and connects afresh instead of burning its retries.
+  auto forget_stale = [&] {
+    pool.clear();
+    up.set_endpoints({});
+  };
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     if (!pool.empty()) {
@@ -120,7 +128,7 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
       if (!conn) {
         const bool timed_out = ctl.timed_out;
         up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
-        if (retry_connect && attempt < 1 && !up.ejected(Clock::now())) continue;
+        if (retry_connect && ++connect_failures <= 1 && !up.ejected(Clock::now())) continue;
         if (timed_out) {
           co_await reply_error(http::status::gateway_timeout, "upstream_timeout",
                                "upstream connect timed out", true);
@@ -150,15 +158,20 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
       }
       // A pooled connection the upstream had closed: nothing was processed, try a fresh one.
       if (reused && attempt < 2 &&
-          (hec == http::error::end_of_stream || hec == asio::error::connection_reset))
+          (hec == http::error::end_of_stream || hec == asio::error::connection_reset)) {
+        forget_stale();
         continue;
+      }
       ctl.upstream = nullptr;
       up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
       co_await reply_error(http::status::bad_gateway, "bad_upstream_response",
                            "invalid response from upstream", true);
       co_return keep_alive;
     }
-    if (reused && attempt < 2) continue;  // write to a dead pooled connection
+    if (reused && attempt < 2) {  // write to a dead pooled connection
+      forget_stale();
+      continue;
+    }
     ctl.upstream = nullptr;
     up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
     co_await reply_error(http::status::bad_gateway, "upstream_write_failed",
@@ -188,14 +201,7 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
   s.extra.clear();
   if (!origin.empty()) {
     head.own_cors = true;
-    http::fields cors;
-    add_cors(cors);
-    for (const auto& f : cors) {
-      s.extra.append(f.name_string());
-      s.extra.append(": ");
-      s.extra.append(f.value());
-      s.extra.append("\r\n");
-    }
+    append_cors_lines(s.extra);
   }
   if (set_canary_cookie >= 0) {
     s.extra += "Set-Cookie: ";
@@ -218,10 +224,23 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
     if (!rp->is_done()) {
       res.body().data = relay.get();
       res.body().size = kRelayBufferSize;
-      ctl.upstream = &conn->socket;
-      ctl.expire_in(route->timeout, true);
-      auto [rec, rn] = co_await http::async_read_some(conn->socket, conn->buffer, *rp, kTok);
-      if (rec == http::error::need_buffer) rec = {};
+      error_code rec;
+      // Body bytes that arrived with the header are parsed on the spot (no event-loop trip).
+      if (conn->buffer.size() > 0) {
+        const auto used = rp->put(conn->buffer.data(), rec);
+        conn->buffer.consume(used);
+        if (rec == http::error::need_buffer || rec == http::error::need_more) rec = {};
+        if (!rec && used == 0 && !rp->is_done()) rec = http::error::need_more;  // read more
+      } else {
+        rec = http::error::need_more;
+      }
+      if (rec == http::error::need_more) {
+        ctl.upstream = &conn->socket;
+        ctl.expire_in(route->timeout, true);
+        auto [aec, rn] = co_await http::async_read_some(conn->socket, conn->buffer, *rp, kTok);
+        rec = aec;
+        if (rec == http::error::need_buffer) rec = {};
+      }
       if (rec) {
         error = ctl.timed_out ? "upstream_timeout" : "upstream_body_error";
         ok = upstream_keep = false;

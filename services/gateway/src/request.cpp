@@ -14,11 +14,11 @@ namespace beast = boost::beast;
 namespace {
 constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
 
-std::string_view header(const http::fields& f, std::string_view name) {
+std::string_view header(const PooledFields& f, std::string_view name) {
   const auto it = f.find(name);
   return it == f.end() ? std::string_view{} : std::string_view(it->value());
 }
-std::string_view header(const http::fields& f, http::field name) {
+std::string_view header(const PooledFields& f, http::field name) {
   const auto it = f.find(name);
   return it == f.end() ? std::string_view{} : std::string_view(it->value());
 }
@@ -53,6 +53,24 @@ void RequestContext::add_cors(http::fields& f) const {
   if (c.policy->credentials) f.set(http::field::access_control_allow_credentials, "true");
   if (!c.expose_headers.empty())
     f.set(http::field::access_control_expose_headers, c.expose_headers);
+}
+
+void RequestContext::append_cors_lines(std::string& out) const {
+  if (origin.empty() || !stage) return;
+  const auto& c = stage->cors;
+  if (c.any_origin && !c.policy->credentials) {
+    out += "Access-Control-Allow-Origin: *\r\n";
+  } else {
+    out += "Access-Control-Allow-Origin: ";
+    out += origin;
+    out += "\r\nVary: Origin\r\n";
+  }
+  if (c.policy->credentials) out += "Access-Control-Allow-Credentials: true\r\n";
+  if (!c.expose_headers.empty()) {
+    out += "Access-Control-Expose-Headers: ";
+    out += c.expose_headers;
+    out += "\r\n";
+  }
 }
 
 void RequestContext::finish() {
@@ -186,7 +204,7 @@ asio::awaitable<bool> RequestContext::handle(RequestParser& parser, beast::flat_
   }
   // Rate limits: stage policies, then the route's.
   if (!stage->rate_limits.empty() || !route->rate_limits.empty()) {
-    const auto now = Clock::now();
+    const auto now = start;
     const auto api_key = header(r, "X-Api-Key");
     auto check = [&](int idx, int scope) {
       const auto& pol = gen->policies[static_cast<std::size_t>(idx)].second;
@@ -209,15 +227,10 @@ asio::awaitable<bool> RequestContext::handle(RequestParser& parser, beast::flat_
   if (route->jwt) {
     const char* why = "no_verifier";
     if (shared.deps.auth)
-      claims = shared.deps.auth->authenticate(header(r, http::field::authorization), &why);
+      claims = shared.deps.auth->authenticate(header(r, http::field::authorization), s.token, &why);
     if (!claims) {
       co_await reply_error(http::status::unauthorized, "unauthorized", why, !body_pending);
       co_return keep_alive;
-    }
-    s.roles.clear();
-    for (const auto& role : claims->roles) {
-      if (!s.roles.empty()) s.roles.push_back(',');
-      s.roles += role;
     }
   }
   // Body: refuse early on a declared oversize, else read it within the route's limit.

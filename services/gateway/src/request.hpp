@@ -17,15 +17,16 @@ namespace http = boost::beast::http;
 struct RequestScratch {
   std::string path;    // normalised path when the target needed rewriting
   std::string target;  // forwarded target
-  std::string roles;
+  TokenMemo token;     // last accepted credentials of this connection
   std::string head;    // serialized upstream request head, then the client response head
   std::string extra;   // CORS / Set-Cookie lines for the response head
   std::string origin;  // copy of an allowed Origin
   std::string retry;   // Retry-After value
 };
 
-using RequestParser = http::request_parser<http::string_body>;
-using ResponseParser = http::response_parser<http::buffer_body>;
+using RequestParser = http::request_parser<http::string_body, PoolAllocator<char>>;
+using ResponseParser = http::response_parser<http::buffer_body, PoolAllocator<char>>;
+using Request = http::request<http::string_body, PooledFields>;
 
 struct RequestContext {
   RequestContext(Worker& wk, Shared& sh, ConnCtl& c, tcp::socket& cl, const std::string& ip,
@@ -39,7 +40,7 @@ struct RequestContext {
   RequestScratch& s;
 
   std::shared_ptr<const Generation> gen;
-  http::request<http::string_body>* req = nullptr;
+  Request* req = nullptr;
   bool keep_alive = true;
   Clock::time_point start{};
   const CompiledStage* stage = nullptr;
@@ -51,8 +52,8 @@ struct RequestContext {
   int set_canary_cookie = -1;  // -1 none, 0/1 value to set
   unsigned status = 0;
   std::uint64_t bytes_out = 0;
-  std::string_view error;                          // short reason for the access log
-  std::shared_ptr<const security::Claims> claims;  // set on jwt routes
+  std::string_view error;                    // short reason for the access log
+  const security::Claims* claims = nullptr;  // set on jwt routes (owned by s.token)
 
   // Returns false when the connection must close.
   boost::asio::awaitable<bool> handle(RequestParser& parser, boost::beast::flat_buffer& buf,
@@ -66,6 +67,7 @@ struct RequestContext {
   boost::asio::awaitable<void> stage_health();
   boost::asio::awaitable<bool> write_small(http::response<http::string_body>& res);
   void add_cors(http::fields& f) const;
+  void append_cors_lines(std::string& out) const;  // same headers as "Name: value\r\n" lines
   void finish();
 };
 

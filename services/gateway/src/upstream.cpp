@@ -48,7 +48,26 @@ void Upstream::record_failure(Clock::time_point now, int eject_after,
   if (n >= eject_after) {
     ejected_until_.store((now + eject_for).time_since_epoch().count(), std::memory_order_relaxed);
     failures_.store(0, std::memory_order_relaxed);
+    probe_ok_streak_.store(0, std::memory_order_relaxed);  // lifting needs fresh successes
   }
+}
+
+void Upstream::record_probe(bool ok, int status, int healthy_threshold, int unhealthy_threshold) {
+  last_probe_status_.store(status, std::memory_order_relaxed);
+  probes_.fetch_add(1, std::memory_order_relaxed);
+  if (ok) {
+    probe_fail_streak_.store(0, std::memory_order_relaxed);
+    const int n = probe_ok_streak_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const Active a = active();
+    if (a == Active::kUnknown || n >= healthy_threshold) {
+      active_.store(Active::kHealthy, std::memory_order_relaxed);
+      if (n >= healthy_threshold) ejected_until_.store(0, std::memory_order_relaxed);
+    }
+    return;
+  }
+  probe_ok_streak_.store(0, std::memory_order_relaxed);
+  const int n = probe_fail_streak_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n >= unhealthy_threshold) active_.store(Active::kUnhealthy, std::memory_order_relaxed);
 }
 
 std::vector<boost::asio::ip::tcp::endpoint> Upstream::endpoints() const {

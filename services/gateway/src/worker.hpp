@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <random>
@@ -20,6 +21,15 @@ namespace enkisys::gateway::detail {
 
 using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+
+// steady_clock's epoch (CLOCK_MONOTONIC) read at tick resolution (a few ms, no rdtsc): enough for
+// connection deadlines, which the sweeper checks every few ms anyway.
+inline Clock::time_point coarse_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
 
 // Deadline bookkeeping for one client connection, scanned by the worker's sweeper. On expiry in
 // the upstream phase the upstream socket/resolver is cancelled (the connection answers 504);
@@ -36,7 +46,7 @@ struct ConnCtl {
   ConnCtl* next = nullptr;
 
   void expire_in(std::chrono::milliseconds d, bool upstream_side) {
-    deadline = Clock::now() + d;
+    deadline = coarse_now() + d;
     upstream_phase = upstream_side;
   }
   void clear() { deadline = {}; }

@@ -113,7 +113,9 @@ TEST(CanaryTest, SplitIsWithinToleranceAndSticky) {
 class AdminApiTest : public ::testing::Test {
  protected:
   AdminApiTest()
-      : gw_(config_with_url(blue_.url())),
+      : gw_("health_checks: {interval_ms: 20, timeout_ms: 300, healthy_threshold: 1, "
+            "unhealthy_threshold: 1}\n" +
+            config_with_url(blue_.url())),
         log_("gateway-test", enkisys::core::LogLevel::kError),
         deps_{gw_.state(), gw_.metrics(), log_, "secret-admin-token-123",
               [] { return std::optional<std::string>("no file"); }} {
@@ -157,6 +159,31 @@ TEST_F(AdminApiTest, RequiresTheBearerToken) {
   EXPECT_EQ(ok.result_int(), 200);
   EXPECT_NE(ok.body().find("\"name\":\"dev\""), std::string::npos);
   EXPECT_EQ(admin(http::verb::get, "/metrics", {}, false).result_int(), 200);
+}
+
+TEST_F(AdminApiTest, StagesShowActiveUpstreamHealth) {
+  auto health_of = [&] {
+    auto r = admin(http::verb::get, "/admin/stages");
+    const auto route = boost::json::parse(r.body()).at("stages").at(0).at("routes").at(0);
+    return std::make_pair(route.at("healthy").as_bool(),
+                          std::string(route.at("health").at("active").as_string()));
+  };
+  auto wait_for = [&](bool healthy, const char* active) {
+    for (int i = 0; i < 500; ++i) {  // bounded: 500 polls of the admin API
+      if (health_of() == std::make_pair(healthy, std::string(active))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_for(true, "healthy"));
+  blue_.set_health_status(503);
+  EXPECT_TRUE(wait_for(false, "unhealthy"));
+  auto body = boost::json::parse(admin(http::verb::get, "/admin/stages").body());
+  EXPECT_EQ(body.at("stages").at(0).at("routes").at(0).at("health").at("last_probe_status"), 503);
+  EXPECT_EQ(get(gw_.port(), "/dev/x").result_int(), 503);
+  blue_.set_health_status(200);
+  EXPECT_TRUE(wait_for(true, "healthy"));
+  EXPECT_EQ(get(gw_.port(), "/dev/x").result_int(), 200);
 }
 
 TEST_F(AdminApiTest, PutVariablesSwitchesTrafficAtomically) {

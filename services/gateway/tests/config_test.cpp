@@ -28,6 +28,30 @@ TEST(ConfigTest, ParsesStagesRoutesAndVariables) {
   EXPECT_EQ((*gen.value)->stages[0].routes[0].primary.upstream->authority(), "tools-blue.dev:5001");
 }
 
+TEST(ConfigTest, HealthChecksHaveDefaultsAndAreValidated) {
+  auto d = load_config_text(kMinimal);
+  ASSERT_TRUE(d.ok()) << d.error;
+  EXPECT_TRUE(d.value->health_checks.enabled);
+  EXPECT_EQ(d.value->health_checks.interval, std::chrono::milliseconds(5000));
+  EXPECT_EQ(d.value->health_checks.timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(d.value->health_checks.healthy_threshold, 2);
+  EXPECT_EQ(d.value->health_checks.unhealthy_threshold, 3);
+  auto c = load_config_text(std::string("health_checks: {interval_ms: 250, timeout_ms: 100, "
+                                        "healthy_threshold: 1, unhealthy_threshold: 4}\n") +
+                            kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error;
+  EXPECT_EQ(c.value->health_checks.interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.value->health_checks.timeout, std::chrono::milliseconds(100));
+  EXPECT_EQ(c.value->health_checks.healthy_threshold, 1);
+  EXPECT_EQ(c.value->health_checks.unhealthy_threshold, 4);
+  auto bad = load_config_text(std::string("health_checks:\n  interval_ms: 1\n") + kMinimal);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("line 2"), std::string::npos) << bad.error;
+  auto unknown = load_config_text(std::string("health_checks: {path: /x}\n") + kMinimal);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error.find("path"), std::string::npos) << unknown.error;
+}
+
 TEST(ConfigTest, ErrorsNameTheLine) {
   const char* yaml =
       "stages:\n  dev:\n    routes:\n      - {prefix: /x, upstream: \"http://a:1\", bogus: 1}\n";

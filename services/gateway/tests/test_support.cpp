@@ -21,9 +21,11 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-FakeUpstream::FakeUpstream(std::string name) : name_(std::move(name)), acceptor_(ioc_) {
-  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+FakeUpstream::FakeUpstream(std::string name, unsigned short port)
+    : name_(std::move(name)), acceptor_(ioc_) {
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
   acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(ep);
   acceptor_.listen();
   port_ = acceptor_.local_endpoint().port();
@@ -35,10 +37,14 @@ FakeUpstream::FakeUpstream(std::string name) : name_(std::move(name)), acceptor_
       if (ec) return;
       std::lock_guard lock(mu_);
       if (stopping_) return;
-      connections_++;
       auto sp = std::make_shared<tcp::socket>(std::move(s));
       conns_.push_back(sp);
-      conn_threads_.emplace_back([this, sp] { serve(std::move(*sp)); });
+      // The socket stays in conns_ so that the destructor can shut it down under a blocked read.
+      conn_threads_.emplace_back([this, sp] {
+        serve(*sp);
+        boost::system::error_code ignored;
+        sp->shutdown(tcp::socket::shutdown_both, ignored);  // the peer sees the close at once
+      });
     }
   });
 }
@@ -73,7 +79,7 @@ void FakeUpstream::release_stream() {
   cv_.notify_all();
 }
 
-void FakeUpstream::serve(tcp::socket sock) {
+void FakeUpstream::serve(tcp::socket& sock) {
   beast::flat_buffer buf;
   boost::system::error_code ec;
   for (int n = 0; n < 10000; ++n) {
@@ -82,7 +88,13 @@ void FakeUpstream::serve(tcp::socket sock) {
     http::read(sock, buf, p, ec);
     if (ec) return;
     auto req = p.release();
-    requests_++;
+    // The gateway's active health probes are counted apart from proxied traffic.
+    if (req[http::field::user_agent] == "enkisys-gateway-health") {
+      health_probes_++;
+    } else {
+      requests_++;
+      if (n == 0) connections_++;
+    }
     const std::string target(req.target());
     if (beast::websocket::is_upgrade(req)) {
       beast::websocket::stream<tcp::socket&> ws(sock);
@@ -156,7 +168,7 @@ GatewayConfig parse_or_die(const std::string& yaml) {
   return std::move(*c.value);
 }
 
-Gateway::Gateway(const std::string& yaml, unsigned threads) {
+Gateway::Gateway(const std::string& yaml, unsigned threads, const security::Clock* clock) {
   telemetry_ = std::make_unique<Telemetry>(metrics_, false);
   upstreams_ = std::make_unique<UpstreamRegistry>(threads);
   state_ = std::make_unique<GatewayState>(*upstreams_,
@@ -164,7 +176,16 @@ Gateway::Gateway(const std::string& yaml, unsigned threads) {
   auto cfg = parse_or_die(yaml);
   const auto jwt = cfg.jwt;
   if (auto err = state_->apply(std::move(cfg))) throw std::runtime_error(*err);
-  if (jwt.enabled) auth_ = std::make_unique<Authenticator>(jwt);
+  if (jwt.enabled) {
+    auth_ =
+        std::make_unique<Authenticator>(jwt, clock ? *clock : security::SystemClock::instance());
+  }
+  if (jwt.enabled && !jwt.jwks_url.empty()) {
+    jwks_ = std::make_unique<JwksRefresher>(
+        jwt.jwks_url, *auth_, std::chrono::seconds(1), [](const std::string&) {},
+        JwksRefresher::http_get, /*start=*/false);
+    if (auto err = jwks_->refresh_now(); !err.empty()) throw std::runtime_error(err);
+  }
   limiter_ = std::make_unique<RateLimiter>();
   ProxyOptions o;
   o.address = "127.0.0.1";
@@ -175,9 +196,12 @@ Gateway::Gateway(const std::string& yaml, unsigned threads) {
       o, ProxyDeps{*state_, *limiter_, auth_.get(), telemetry_.get()});
   server_->listen();
   server_->start();
+  health_ = std::make_unique<HealthChecker>(*state_);
+  health_->start();
 }
 
 Gateway::~Gateway() {
+  health_->stop();
   server_->stop();
   server_->join();
   server_.reset();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "enkisys/core/metrics.hpp"
+#include "enkisys/gateway/health_checker.hpp"
 #include "enkisys/gateway/proxy_server.hpp"
 
 namespace enkisys::gateway::testing {
@@ -28,20 +29,23 @@ using StringResponse = http::response<http::string_body>;
 //   /stream         → chunked: "first\n", then waits for release_stream() (max 5 s), "second\n"
 //   /ws             → WebSocket echo
 //   /close          → closes the connection without answering
+//   /health         → set_health_status() (default 200)
 //   anything else   → 200 JSON {"method","target","headers":{lower-case name: value},"body","name"}
 class FakeUpstream {
  public:
-  explicit FakeUpstream(std::string name = "up");
+  // port 0: an OS-chosen port; a given port lets a test bring an upstream back where it was.
+  explicit FakeUpstream(std::string name = "up", unsigned short port = 0);
   ~FakeUpstream();
   unsigned short port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int requests() const { return requests_.load(); }
-  int connections() const { return connections_.load(); }
+  int connections() const { return connections_.load(); }  // excluding health probes
+  int health_probes() const { return health_probes_.load(); }
   void set_health_status(int s) { health_status_ = s; }
   void release_stream();
 
  private:
-  void serve(boost::asio::ip::tcp::socket sock);
+  void serve(boost::asio::ip::tcp::socket& sock);
   std::string name_;
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -53,13 +57,16 @@ class FakeUpstream {
   bool stopping_ = false;
   std::vector<std::thread> conn_threads_;
   std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> conns_;
-  std::atomic<int> requests_{0}, connections_{0}, health_status_{200};
+  std::atomic<int> requests_{0}, connections_{0}, health_probes_{0}, health_status_{200};
 };
 
 // A gateway on 127.0.0.1:port() for `yaml` (with "{UP}" replaced by `upstream_url`).
 class Gateway {
  public:
-  explicit Gateway(const std::string& yaml, unsigned threads = 1);
+  // With a `jwt.jwks_url`, the key set is fetched (synchronously) before the gateway starts;
+  // `clock` (default: the system clock) is the time the JWT checks use.
+  explicit Gateway(const std::string& yaml, unsigned threads = 1,
+                   const security::Clock* clock = nullptr);
   ~Gateway();
   unsigned short port() const { return server_->port(); }
   GatewayState& state() { return *state_; }
@@ -73,8 +80,10 @@ class Gateway {
   std::unique_ptr<UpstreamRegistry> upstreams_;
   std::unique_ptr<GatewayState> state_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<JwksRefresher> jwks_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<ProxyServer> server_;
+  std::unique_ptr<HealthChecker> health_;
 };
 
 inline std::string replace_all(std::string s, const std::string& from, const std::string& to) {

@@ -8,6 +8,11 @@
 //    by JwksRefresher. A token whose kid is unknown triggers a refetch, rate limited to one per
 //    `min_refetch_interval`; that request itself is refused (401).
 //  * The key set is swapped atomically; in-flight verifications keep their snapshot.
+//  * TokenMemo: a connection's memo of its last accepted Authorization header. When the next
+//    request on that connection sends byte-identical credentials and the key set has not changed,
+//    authenticate(.., memo, ..) skips the hash and the shared cache and only re-checks the claims
+//    (exp/nbf/iss/aud) against the current time. A memo belongs to one connection (not
+//    thread-safe) and must not outlive the Authenticator.
 #pragma once
 
 #include <atomic>
@@ -26,6 +31,14 @@
 
 namespace enkisys::gateway {
 
+// The last accepted credentials of one client connection (see the contract above).
+struct TokenMemo {
+  std::string authorization;  // header value as received
+  std::shared_ptr<const security::Claims> claims;
+  std::string roles;  // claims->roles joined with ','
+  std::uint64_t keys_version = 0;
+};
+
 class Authenticator {
  public:
   explicit Authenticator(const JwtConfig& config,
@@ -35,6 +48,10 @@ class Authenticator {
   // nullptr and sets *error to a short static reason ("missing_token", "expired", ...).
   std::shared_ptr<const security::Claims> authenticate(std::string_view authorization,
                                                        const char** error);
+  // Same decision, remembered per connection: returns the memo's claims (valid until the next
+  // call with this memo) or nullptr with *error set. A refusal clears the memo.
+  const security::Claims* authenticate(std::string_view authorization, TokenMemo& memo,
+                                       const char** error);
 
   // Replaces the asymmetric keys (JWKS); the HS256 secret, if configured, stays.
   void set_jwks_keys(const security::KeySet& keys);
@@ -49,6 +66,7 @@ class Authenticator {
   std::vector<security::VerifyKey> static_keys_;
   mutable std::mutex keys_mu_;
   std::shared_ptr<const security::KeySet> keys_;
+  std::atomic<std::uint64_t> keys_version_{1};  // bumped by set_jwks_keys()
   security::VerificationCache cache_;
   std::function<void()> unknown_kid_hook_;
 };

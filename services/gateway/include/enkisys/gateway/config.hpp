@@ -91,8 +91,21 @@ struct Limits {
   std::chrono::milliseconds eject_for{10'000};
 };
 
+// Active health checks: every upstream that some route probes (its `health` path) gets a
+// periodic GET; `unhealthy_threshold` consecutive failures (no answer within `timeout`, or a
+// status outside 2xx) mark it unhealthy (503 at once), `healthy_threshold` consecutive 2xx mark
+// it healthy again (also lifting a passive ejection).
+struct HealthCheckConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{5'000};
+  std::chrono::milliseconds timeout{1'000};
+  int healthy_threshold = 2;
+  int unhealthy_threshold = 3;
+};
+
 struct GatewayConfig {
   Limits limits;
+  HealthCheckConfig health_checks;
   JwtConfig jwt;
   std::map<std::string, RateLimitPolicy> rate_limits;
   std::map<std::string, CorsPolicy> cors;

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "enkisys/gateway/field_pool.hpp"
+
 namespace enkisys::gateway {
 
 namespace http = boost::beast::http;
@@ -45,7 +47,9 @@ struct ForwardedRequest {
 // (RFC 9110 §7.6.1, incl. those named in Connection), framing headers, Expect, and every header
 // the gateway owns (Host, X-Forwarded-*, X-Stage, X-Request-Id, X-User-Id, X-User-Roles) are
 // dropped; the gateway's values are appended. Always HTTP/1.1 keep-alive.
-void serialize_upstream_request(const http::header<true>& req, const ForwardedRequest& fwd,
+// Instantiated for http::fields and PooledFields (the functions below too).
+template <class Fields>
+void serialize_upstream_request(const http::header<true, Fields>& req, const ForwardedRequest& fwd,
                                 std::string& out);
 
 struct ClientResponseHead {
@@ -60,11 +64,13 @@ struct ClientResponseHead {
 
 // Serializes the response head for the client from the upstream's parsed header: hop-by-hop and
 // framing headers are dropped (Content-Length kept unless re-chunking), X-Request-Id replaced.
-void serialize_client_response_head(const http::header<false>& res, const ClientResponseHead& h,
-                                    std::string& out);
+template <class Fields>
+void serialize_client_response_head(const http::header<false, Fields>& res,
+                                    const ClientResponseHead& h, std::string& out);
 
 // True if the request asks for a WebSocket upgrade.
 bool is_websocket_upgrade(const http::fields& fields);
+bool is_websocket_upgrade(const PooledFields& fields);
 
 // Same rule as the rest of the platform: 1..128 chars of [A-Za-z0-9._:-].
 bool valid_request_id(std::string_view id);

@@ -6,6 +6,9 @@
 //  * idle(worker) is touched only by that worker's thread (no locking on the hot path).
 //  * Health counters are atomics, safe from any thread. After `eject_after_failures`
 //    consecutive connect errors/5xx the upstream is ejected for `eject_for`; a success resets.
+//  * Active health (HealthChecker, health_checker.hpp) is written by the checker thread through
+//    record_probe() and read anywhere. An upstream is routable (healthy()) when it is neither
+//    passively ejected nor actively unhealthy; one never probed counts as healthy.
 #pragma once
 
 #include <atomic>
@@ -57,6 +60,18 @@ class Upstream {
   void record_failure(Clock::time_point now, int eject_after, std::chrono::milliseconds eject_for);
   int consecutive_failures() const { return failures_.load(std::memory_order_relaxed); }
 
+  enum class Active { kUnknown, kHealthy, kUnhealthy };
+  bool healthy(Clock::time_point now) const {
+    return !ejected(now) && active() != Active::kUnhealthy;
+  }
+  Active active() const { return active_.load(std::memory_order_relaxed); }
+  // One active probe result (`status` 0 = no answer). `unhealthy_threshold` consecutive failures
+  // mark the upstream unhealthy; `healthy_threshold` consecutive successes mark it healthy again
+  // and lift a passive ejection that started before them.
+  void record_probe(bool ok, int status, int healthy_threshold, int unhealthy_threshold);
+  int last_probe_status() const { return last_probe_status_.load(std::memory_order_relaxed); }
+  std::uint64_t probes() const { return probes_.load(std::memory_order_relaxed); }
+
   // Last successful resolution (thread-safe copy).
   std::vector<boost::asio::ip::tcp::endpoint> endpoints() const;
   void set_endpoints(std::vector<boost::asio::ip::tcp::endpoint> eps);
@@ -69,6 +84,9 @@ class Upstream {
   std::vector<Pool> idle_;
   std::atomic<int> failures_{0};
   std::atomic<Clock::rep> ejected_until_{0};
+  std::atomic<Active> active_{Active::kUnknown};
+  std::atomic<int> probe_ok_streak_{0}, probe_fail_streak_{0}, last_probe_status_{0};
+  std::atomic<std::uint64_t> probes_{0};
   mutable std::mutex ep_mu_;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
 };
