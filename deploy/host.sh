@@ -7,7 +7,7 @@
 # `up` creates what the stages share across colors (ingress networks, data volumes, secrets),
 # starts each stage as compose project enkisys-<stage>-<color>, waits until every container
 # is healthy, then starts the edge (enkisys-edge) and waits until the gateway reports each
-# stage healthy (GET /<stage>/health → 200). `down` stops the stages (all colors), then the
+# stage healthy (GET /<stage>/health → 200) and is healthy itself. `down` stops the stages (all colors), then the
 # edge when no stage is left, and removes the ingress networks that nothing uses any more.
 # --purge also deletes the stages' data volumes (their databases and JWT keys!).
 # Images: enkisys/<service>:$ENKISYS_TAG (default dev). Conventions: deploy/README.md.
@@ -44,12 +44,15 @@ check_stage() {
   [[ -f $DEPLOY/$1/stage.env && -f $DEPLOY/compose.$1.yaml ]] || die "unknown stage '$1'"
 }
 
-# ensure_shared STAGE: the ingress network and the data volumes, shared by both colors.
-ensure_shared() {
+# ensure_ingress STAGE: the stage's ingress network (the edge joins all four).
+ensure_ingress() {
+  docker network inspect "enkisys-$1-ingress" >/dev/null 2>&1 ||
+    docker network create --internal --label com.enkisys.stage="$1" "enkisys-$1-ingress" >/dev/null
+}
+
+# ensure_volumes STAGE: the stage's data volumes, shared by both colors.
+ensure_volumes() {
   local stage=$1 svc
-  docker network inspect "enkisys-$stage-ingress" >/dev/null 2>&1 ||
-    docker network create --internal --label com.enkisys.stage="$stage" \
-      "enkisys-$stage-ingress" >/dev/null
   for svc in "${DATA_SERVICES[@]}"; do
     docker volume inspect "enkisys-$stage-$svc-data" >/dev/null 2>&1 ||
       docker volume create --label com.enkisys.stage="$stage" \
@@ -87,7 +90,8 @@ cmd_up() {
   for stage in "${stages[@]}"; do check_stage "$stage"; done
 
   "$DEPLOY/gen-secrets.sh" "${stages[@]}"
-  for stage in "${ALL_STAGES[@]}"; do ensure_shared "$stage"; done
+  for stage in "${ALL_STAGES[@]}"; do ensure_ingress "$stage"; done
+  for stage in "${stages[@]}"; do ensure_volumes "$stage"; done
   # The stages start side by side; each compose run logs to its own file.
   local logs
   logs=$(mktemp -d /tmp/enkisys-host.XXXXXX)
@@ -111,6 +115,8 @@ cmd_up() {
   # The edge starts once the stages answer, so that it fetches their JWKS at once.
   edge_compose up -d --no-build --remove-orphans
   wait_gateway_healthy "$limit" "${stages[@]}"
+  mapfile -t ids < <(edge_compose ps -q)
+  "$ROOT/scripts/wait-healthy.sh" -t "$limit" "${ids[@]}"
   log "up: ${stages[*]} ($color, tag $ENKISYS_TAG) behind http://127.0.0.1:$EDGE_PORT/<stage>/"
 }
 
@@ -139,17 +145,22 @@ cmd_down() {
       stage_compose "$stage" "$color" down --remove-orphans -t 15
     done
   done
+  # The edge goes when no stage is left; then every unused ingress network goes too.
+  local nets=("${stages[@]}")
   left=$(docker ps -aq --filter label=com.enkisys.stage | wc -l)
   if ((left == 0)); then
     edge_compose down --remove-orphans -t 15
+    nets=("${ALL_STAGES[@]}")
   else
     log "edge kept: $left stage container(s) still exist"
   fi
-  for stage in "${stages[@]}"; do
+  for stage in "${nets[@]}"; do
     if docker network inspect "enkisys-$stage-ingress" >/dev/null 2>&1 &&
       [[ $(docker network inspect -f '{{len .Containers}}' "enkisys-$stage-ingress") == 0 ]]; then
       docker network rm "enkisys-$stage-ingress" >/dev/null
     fi
+  done
+  for stage in "${stages[@]}"; do
     if ((purge)); then
       for svc in "${DATA_SERVICES[@]}"; do
         docker volume rm -f "enkisys-$stage-$svc-data" >/dev/null
