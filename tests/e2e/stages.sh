@@ -252,6 +252,29 @@ t_dev1_signup_tool() {
     fail "invoke $TOOL: HTTP $code, want a JSON error (no egress): $(head -c 300 "$WORK/body")"
 }
 
+# Each stage's auth signs with keys of its own, so a token of one stage fails every other
+# stage's verification: auth's own check (/api/auth/me) here, the gateway's in the next test.
+t_own_keys_per_stage() {
+  local token code s kids all=""
+  [[ -s $WORK/dev1.token ]] || fail "no dev1 token (previous test failed)"
+  token=$(cat "$WORK/dev1.token")
+  for s in "${STAGES[@]}"; do
+    code=$(api GET "/$s/api/auth/.well-known/jwks.json")
+    expect_status 200 "$code" "JWKS of $s"
+    kids=$(body_json '[.keys[].kid] | sort | join(",")')
+    [[ -n $kids ]] || fail "$s publishes no key"
+    [[ $all != *"$kids"* ]] || fail "$s publishes keys of another stage: $kids"
+    all+="$s=$kids "
+  done
+  info "kids: $all"
+  code=$(api GET /dev1/api/auth/me "" "$token")
+  expect_status 200 "$code" "the dev1 token at dev1's auth"
+  for s in prod staging dev2; do
+    code=$(api GET "/$s/api/auth/me" "" "$token")
+    expect_status 401 "$code" "the dev1 token at $s's auth"
+  done
+}
+
 t_token_refused_elsewhere() {
   local token code s gap
   [[ -s $WORK/dev1.token ]] || fail "no dev1 token (previous test failed)"
@@ -262,8 +285,6 @@ t_token_refused_elsewhere() {
   for s in prod staging dev2; do
     code=$(api GET "/$s/api/tools" "" "$token")
     expect_status 401 "$code" "dev1 token on /$s/api/tools"
-    code=$(api GET "/$s/api/auth/me" "" "$token")
-    expect_status 401 "$code" "dev1 token on /$s/api/auth/me"
   done
 }
 
@@ -541,7 +562,8 @@ else
   run_test "figures: image sizes, idle stage memory <= ${STAGE_RSS_TARGET_MB} MiB" t_figures
   run_test "read-only, uid 10001, no capabilities, limits, restart policy, healthy" t_hardening
   run_test "dev1: signup, login, create a tool and invoke tools with that token" t_dev1_signup_tool
-  run_test "the dev1 token is refused in prod, staging and dev2" t_token_refused_elsewhere
+  run_test "each stage signs with its own keys: the dev1 token fails auth of prod, staging, dev2" t_own_keys_per_stage
+  run_test "the gateway refuses the dev1 token on /api/tools of prod, staging, dev2" t_token_refused_elsewhere
   run_test "dev1's user does not exist in staging (separate databases)" t_users_absent_in_staging
   run_test "dev1's tool does not exist in staging" t_tools_absent_in_staging
   run_test "dev1 containers cannot resolve or connect to prod/staging containers" t_stage_isolation
