@@ -44,7 +44,7 @@ class Telemetry {
 
  private:
   RouteMetrics* get(const std::string& stage, const std::string& route);
-  enkisys::core::MetricsRegistry& registry_;
+  [[maybe_unused]] enkisys::core::MetricsRegistry& registry_;
   enkisys::core::Family<enkisys::core::Counter>& requests_;
   enkisys::core::Family<enkisys::core::Histogram>& latency_;
   bool access_log_;
