@@ -57,8 +57,7 @@ void Logger::log(LogLevel level, std::string_view msg, boost::json::object field
   write_line(level, msg, fields);
 }
 
-namespace {
-std::string timestamp_now() {
+std::string utc_timestamp_now() {
   using namespace std::chrono;
   const auto now = system_clock::now();
   const auto secs = time_point_cast<seconds>(now);
@@ -71,12 +70,11 @@ std::string timestamp_now() {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
-}  // namespace
 
 void Logger::write_line(LogLevel level, std::string_view msg, const boost::json::object& fields) {
   boost::json::object line;
   line.reserve(fields.size() + 4);
-  line["ts"] = timestamp_now();
+  line["ts"] = utc_timestamp_now();
   line["level"] = to_string(level);
   line["service"] = service_;
   line["msg"] = msg;

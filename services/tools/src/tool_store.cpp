@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "enkisys/core/log.hpp"
 #include "enkisys/db/migrate.hpp"
 #include "enkisys/security/secrets.hpp"
 
@@ -14,66 +15,39 @@ namespace enkisys::tools {
 namespace json = boost::json;
 
 namespace {
-std::string now_rfc3339() {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  const std::time_t t = system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+
+// The schema for both backends; they differ only in how the audit id is generated.
+std::string tools_schema(std::string_view id_column) {
+  std::string sql = R"sql(
+CREATE TABLE tools (
+  name TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  builtin BIGINT NOT NULL DEFAULT 0,
+  etag TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE tool_invocations (
+  id @ID@,
+  tool TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error_code TEXT NOT NULL DEFAULT '',
+  duration_ms DOUBLE PRECISION NOT NULL,
+  arguments_sha256 TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX tool_invocations_by_tool ON tool_invocations (tool, id);
+)sql";
+  sql.replace(sql.find("@ID@"), 4, id_column);
+  return sql;
 }
 
 const std::vector<db::Migration>& migrations() {
   static const std::vector<db::Migration> m{
-      {1, "tools and invocation audit",
-       R"sql(
-CREATE TABLE tools (
-  name TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  definition TEXT NOT NULL,
-  builtin BIGINT NOT NULL DEFAULT 0,
-  etag TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE tool_invocations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  tool TEXT NOT NULL,
-  caller TEXT NOT NULL,
-  status TEXT NOT NULL,
-  error_code TEXT NOT NULL DEFAULT '',
-  duration_ms DOUBLE PRECISION NOT NULL,
-  arguments_sha256 TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE INDEX tool_invocations_by_tool ON tool_invocations (tool, id);
-)sql",
-       R"sql(
-CREATE TABLE tools (
-  name TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  definition TEXT NOT NULL,
-  builtin BIGINT NOT NULL DEFAULT 0,
-  etag TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE tool_invocations (
-  id BIGSERIAL PRIMARY KEY,
-  tool TEXT NOT NULL,
-  caller TEXT NOT NULL,
-  status TEXT NOT NULL,
-  error_code TEXT NOT NULL DEFAULT '',
-  duration_ms DOUBLE PRECISION NOT NULL,
-  arguments_sha256 TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-CREATE INDEX tool_invocations_by_tool ON tool_invocations (tool, id);
-)sql"},
+      {1, "tools and invocation audit", tools_schema("INTEGER PRIMARY KEY AUTOINCREMENT"),
+       tools_schema("BIGSERIAL PRIMARY KEY")},
   };
   return m;
 }
@@ -103,7 +77,7 @@ constexpr const char* kSelect =
 
 void ToolStore::migrate(const std::vector<ToolDefinition>& builtins) {
   db::migrate(db_, migrations());
-  const std::string now = now_rfc3339();
+  const std::string now = core::utc_timestamp_now();
   db_.transaction([&](db::Tx& tx) {
     for (const auto& b : builtins) {
       // Keeps built-ins current with the binary: insert, or refresh the stored definition.
@@ -158,7 +132,7 @@ WriteOutcome ToolStore::create(const ToolDefinition& def) {
 
 WriteOutcome ToolStore::create_all(const std::vector<ToolDefinition>& defs, std::string* clash) {
   struct Clash {};
-  const std::string now = now_rfc3339();
+  const std::string now = core::utc_timestamp_now();
   try {
     db_.transaction([&](db::Tx& tx) {
       for (const auto& d : defs) {
@@ -193,8 +167,8 @@ WriteOutcome ToolStore::update(const ToolDefinition& def) {
     }
     tx.exec(
         "UPDATE tools SET kind = $2, definition = $3, updated_at = $4, etag = $5 WHERE name = $1",
-        {def.name, std::string(to_string(def.kind)), json::serialize(to_json(def)), now_rfc3339(),
-         new_etag()});
+        {def.name, std::string(to_string(def.kind)), json::serialize(to_json(def)),
+         core::utc_timestamp_now(), new_etag()});
     outcome = WriteOutcome::kOk;
   });
   return outcome;
@@ -219,7 +193,7 @@ WriteOutcome ToolStore::remove(const std::string& name) {
 }
 
 void ToolStore::record_all(const std::vector<Invocation>& rows) {
-  const std::string now = now_rfc3339();
+  const std::string now = core::utc_timestamp_now();
   db_.transaction([&](db::Tx& tx) {
     for (const auto& inv : rows) {
       tx.exec(

@@ -23,6 +23,9 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 bool parse_log_level(std::string_view text, LogLevel* out);
 std::string_view to_string(LogLevel level);
 
+// Now as RFC 3339 UTC with milliseconds ("2026-11-27T21:40:00.123Z"): log lines and records.
+std::string utc_timestamp_now();
+
 // One key/value of a log line; the value is anything boost::json::value_from accepts.
 struct LogField {
   template <typename T>
