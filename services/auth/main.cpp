@@ -4,6 +4,7 @@
 
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
+#include "service_database.hpp"
 #include "src/auth_api.hpp"
 #include "src/auth_service.hpp"
 
@@ -42,9 +43,7 @@ int main(int argc, char** argv) {
       "tokens, JWKS, API keys";
   spec.default_port = 5002;
   spec.declare = [](core::EnvConfig& c) {
-    c.add({"DATABASE_URL", "sqlite:///path or postgres://user@host/db", "sqlite:///data/auth.db",
-           false, true});
-    c.add({"DB_POOL_SIZE", "database connections", "4", false, false, core::integer_in(1, 64)});
+    db::declare_database(c, "sqlite:///data/auth.db");
     c.add({"AUTH_ISSUER", "iss of the access tokens", "enkisys-auth"});
     c.add({"AUTH_AUDIENCE", "aud of the access tokens", "enkisys"});
     c.add({"AUTH_JWT_ALG", "access-token signature: EdDSA | RS256", "EdDSA", false, false,
@@ -80,12 +79,9 @@ int main(int argc, char** argv) {
   spec.wire = [](core::ServiceEnv& env) -> std::shared_ptr<void> {
     auto s = std::make_shared<AuthProcess>();
     const auto& cfg = env.config;
-    db::Options opts;
-    opts.pool_size = static_cast<std::size_t>(cfg.get_int("DB_POOL_SIZE"));
-    s->database = db::Database::open(cfg.get("DATABASE_URL"), opts);
+    s->database = db::open_service_database(env);
     s->store = std::make_unique<auth::AuthStore>(*s->database);
     s->store->migrate();
-    env.log.info("database ready", {{"url", s->database->redacted_url()}});
 
     auth::AuthConfig ac;
     ac.issuer = cfg.get("AUTH_ISSUER");
@@ -137,12 +133,6 @@ int main(int argc, char** argv) {
     s->api = std::make_unique<auth::AuthApi>(
         *s->service, env.metrics, std::chrono::seconds(cfg.get_int("AUTH_JWKS_MAX_AGE_SECONDS")));
     s->api->add_routes(env.router);
-    db::Database* database = s->database.get();
-    env.health.add("database", [database] {
-      std::string why;
-      const bool ok = database->healthy(&why);
-      return core::CheckResult{ok, ok ? "" : why};
-    });
     auth::KeyManager* keys = s->keys.get();
     env.health.add("signing_key", [keys] {
       try {

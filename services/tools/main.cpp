@@ -2,6 +2,7 @@
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
 #include "enkisys/tools/builtins.hpp"
+#include "service_database.hpp"
 #include "src/tool_runner.hpp"
 #include "src/tool_store.hpp"
 #include "src/tools_api.hpp"
@@ -33,9 +34,7 @@ int main(int argc, char** argv) {
   spec.summary = "Tool Manager: tool registry, JSON-Schema-checked invocation, OpenAI tool format";
   spec.default_port = 5001;
   spec.declare = [](core::EnvConfig& c) {
-    c.add({"DATABASE_URL", "sqlite:///path or postgres://user@host/db", "sqlite:///data/tools.db",
-           false, true});
-    c.add({"DB_POOL_SIZE", "database connections", "4", false, false, core::integer_in(1, 64)});
+    db::declare_database(c, "sqlite:///data/tools.db");
     c.add({"TOOLS_EGRESS_ALLOWLIST",
            "comma-separated hosts (api.example.com, *.corp.example) and CIDRs that http tools may "
            "reach even on private/loopback addresses",
@@ -45,12 +44,9 @@ int main(int argc, char** argv) {
   };
   spec.wire = [](core::ServiceEnv& env) -> std::shared_ptr<void> {
     auto s = std::make_shared<ToolsService>();
-    db::Options opts;
-    opts.pool_size = static_cast<std::size_t>(env.config.get_int("DB_POOL_SIZE"));
-    s->database = db::Database::open(env.config.get("DATABASE_URL"), opts);
+    s->database = db::open_service_database(env);
     s->store = std::make_unique<tools::ToolStore>(*s->database);
     s->store->migrate(tools::builtin_tool_definitions());
-    env.log.info("database ready", {{"url", s->database->redacted_url()}});
 
     tools::RunnerConfig rc;
     rc.http_tools =
@@ -65,12 +61,6 @@ int main(int argc, char** argv) {
     s->api = std::make_unique<tools::ToolsApi>(*s->store, *s->audit, *s->runner, env.metrics);
     s->api->add_routes(env.router);
 
-    db::Database* database = s->database.get();
-    env.health.add("database", [database] {
-      std::string why;
-      const bool ok = database->healthy(&why);
-      return core::CheckResult{ok, ok ? "" : why};
-    });
     return s;
   };
   return core::run_service(spec, argc, argv);
