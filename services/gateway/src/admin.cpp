@@ -4,6 +4,7 @@
 
 #include "enkisys/core/http.hpp"
 #include "enkisys/core/server.hpp"
+#include "enkisys/gateway/auth.hpp"
 #include "enkisys/security/secrets.hpp"
 
 namespace enkisys::gateway {
@@ -92,6 +93,18 @@ json::object describe(const Generation& gen) {
       routes.push_back(std::move(ro));
     }
     o["routes"] = std::move(routes);
+    if (s.auth) {  // where this stage's token keys come from, and whether they arrived
+      const auto st = s.auth->status();
+      json::object jo{{"issuer", s.jwt.issuer}, {"audience", s.jwt.audience}};
+      if (!st.url.empty()) {
+        jo["jwks_url"] = st.url;
+        jo["keys"] = st.keys;
+        jo["fetches_ok"] = st.fetches_ok;
+        jo["fetch_attempts"] = st.attempts;
+        jo["last_error"] = st.last_error;
+      }
+      o["jwt"] = std::move(jo);
+    }
     stages.push_back(std::move(o));
   }
   return json::object{{"generation", gen.number}, {"stages", std::move(stages)}};

@@ -6,6 +6,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "enkisys/gateway/route_table.hpp"
 #include "enkisys/gateway/upstream.hpp"
 #include "enkisys/security/jwks.hpp"
 
@@ -13,8 +14,18 @@ namespace enkisys::gateway {
 
 namespace sec = enkisys::security;
 
+namespace {
+// Key-set versions are unique across every Authenticator of the process (see TokenMemo).
+std::atomic<std::uint64_t> g_next_keys_version{1};
+std::uint64_t next_keys_version() {
+  return g_next_keys_version.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
 Authenticator::Authenticator(const JwtConfig& config, const security::Clock& clock)
-    : clock_(clock),
+    : config_(config),
+      clock_(clock),
+      keys_version_(next_keys_version()),
       cache_(sec::VerificationCache::Options{std::max<std::size_t>(16, config.cache_entries),
                                              config.cache_ttl, 16}) {
   if (!config.issuer.empty()) options_.issuers.push_back(config.issuer);
@@ -40,10 +51,41 @@ void Authenticator::set_jwks_keys(const security::KeySet& keys) {
   for (const auto& k : keys.keys()) {
     if (!k.is_symmetric() && k.kid() != "hs256") all.push_back(k);
   }
+  const std::size_t jwks = all.size() - static_keys_.size();
   auto next = std::make_shared<const sec::KeySet>(std::move(all));
   std::lock_guard lock(keys_mu_);
   keys_ = std::move(next);
-  keys_version_.fetch_add(1, std::memory_order_release);
+  jwks_keys_ = jwks;
+  keys_version_.store(next_keys_version(), std::memory_order_release);
+}
+
+void Authenticator::refresh_finished(const std::string& error) {
+  {
+    std::lock_guard lock(keys_mu_);
+    if (error.empty()) ++fetches_ok_;
+    last_error_ = error;
+  }
+  attempts_.fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard lock(waiters_mu_);
+  for (auto& [id, fn] : waiters_) fn();
+}
+
+std::uint64_t Authenticator::on_refresh(std::function<void()> fn) {
+  std::lock_guard lock(waiters_mu_);
+  const auto id = next_waiter_++;
+  waiters_.emplace(id, std::move(fn));
+  return id;
+}
+
+void Authenticator::forget(std::uint64_t id) {
+  std::lock_guard lock(waiters_mu_);
+  waiters_.erase(id);
+}
+
+KeySourceStatus Authenticator::status() const {
+  std::lock_guard lock(keys_mu_);
+  return KeySourceStatus{config_.jwks_url, jwks_keys_, fetches_ok_,
+                         attempts_.load(std::memory_order_acquire), last_error_};
 }
 
 const security::Claims* Authenticator::authenticate(std::string_view authorization, TokenMemo& memo,
@@ -104,8 +146,7 @@ std::shared_ptr<const security::Claims> Authenticator::authenticate(std::string_
       *error = "bad_audience";
       break;
     case sec::VerifyError::kUnknownKid:
-      *error = "unknown_key";
-      if (unknown_kid_hook_) unknown_kid_hook_();
+      *error = unknown_kid_hook_ && unknown_kid_hook_() ? kAwaitingKeys : "unknown_key";
       break;
     default:
       *error = "invalid_token";
@@ -114,19 +155,62 @@ std::shared_ptr<const security::Claims> Authenticator::authenticate(std::string_
   return nullptr;
 }
 
-JwksRefresher::JwksRefresher(std::string url, Authenticator& auth,
-                             std::chrono::seconds min_interval,
+struct JwksRefresher::State {
+  using SteadyClock = std::chrono::steady_clock;
+  explicit State(Schedule s) : schedule(s) {}
+  const Schedule schedule;
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  mutable bool wanted = true;  // the first fetch
+  bool stop = false;
+  bool fetching = false;
+  bool ever_ok = false;
+  int failures = 0;  // consecutive
+  SteadyClock::time_point last_attempt{}, last_ok{};
+
+  // Earliest time a requested (unknown kid) fetch may start. REQUIRES: mu held.
+  SteadyClock::time_point requested_due() const {
+    if (failures > 0 || !ever_ok) return last_attempt + schedule.retry_min;
+    return last_ok + schedule.min_interval;
+  }
+  // When the next fetch starts without being asked. REQUIRES: mu held.
+  SteadyClock::time_point scheduled_due() const {
+    if (failures > 0) {
+      const auto backoff = std::min<std::chrono::seconds>(
+          std::chrono::seconds(1LL << std::min(failures - 1, 10)), schedule.min_interval);
+      return last_attempt + backoff;
+    }
+    return last_ok + schedule.refresh_interval;
+  }
+  bool request() const {
+    std::lock_guard lock(mu);
+    if (stop) return false;
+    wanted = true;
+    cv.notify_all();
+    return fetching || SteadyClock::now() >= requested_due();
+  }
+};
+
+JwksRefresher::JwksRefresher(std::string url, Authenticator& auth, Schedule schedule,
                              std::function<void(const std::string&)> on_error, Fetch fetch,
                              bool start)
     : url_(std::move(url)),
       auth_(auth),
-      min_interval_(min_interval),
       on_error_(std::move(on_error)),
-      fetch_(std::move(fetch)) {
+      fetch_(std::move(fetch)),
+      state_(std::make_shared<State>(schedule)) {
   if (start) thread_ = std::thread([this] { loop(); });
 }
 
-std::string JwksRefresher::refresh_now() {
+bool JwksRefresher::request() const {
+  return state_->request();
+}
+
+std::function<bool()> JwksRefresher::requester() const {
+  return [st = state_] { return st->request(); };
+}
+
+std::string JwksRefresher::fetch_and_install() {
   std::string err;
   if (auto body = fetch_(url_, &err)) {
     auto jwks = sec::Jwks::parse(*body);
@@ -139,35 +223,57 @@ std::string JwksRefresher::refresh_now() {
   return err;
 }
 
+void JwksRefresher::record(const std::string& err) {
+  {
+    std::lock_guard lock(state_->mu);
+    State& st = *state_;
+    st.fetching = false;
+    st.last_attempt = State::SteadyClock::now();
+    if (err.empty()) {
+      st.ever_ok = true;
+      st.failures = 0;
+      st.last_ok = st.last_attempt;
+    } else {
+      ++st.failures;
+    }
+  }
+  auth_.refresh_finished(err);  // waiters see the new schedule when they ask again
+}
+
+std::string JwksRefresher::refresh_now() {
+  const std::string err = fetch_and_install();
+  record(err);
+  return err;
+}
+
 JwksRefresher::~JwksRefresher() {
   {
-    std::lock_guard lock(mu_);
-    stop_ = true;
+    std::lock_guard lock(state_->mu);
+    state_->stop = true;
   }
-  cv_.notify_all();
+  state_->cv.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
-void JwksRefresher::request() {
-  {
-    std::lock_guard lock(mu_);
-    wanted_ = true;
-  }
-  cv_.notify_all();
-}
-
 void JwksRefresher::loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    cv_.wait(lock, [&] { return stop_ || wanted_; });
-    if (stop_) break;
-    wanted_ = false;
+  State& st = *state_;
+  std::string last_reported;
+  std::unique_lock lock(st.mu);
+  while (!st.stop) {
+    const auto due =
+        st.wanted ? std::min(st.requested_due(), st.scheduled_due()) : st.scheduled_due();
+    if (State::SteadyClock::now() < due) {
+      st.cv.wait_until(lock, due);
+      continue;  // re-evaluate: stopped, asked earlier, or due now
+    }
+    st.wanted = false;
+    st.fetching = true;
     lock.unlock();
-    const std::string err = refresh_now();
-    if (!err.empty() && on_error_) on_error_(err);
+    const std::string err = fetch_and_install();
+    record(err);
+    if (err != last_reported && on_error_) on_error_(err);  // a new error, or "" on recovery
+    last_reported = err;
     lock.lock();
-    // Rate limit: wait out the interval (requests arriving meanwhile are coalesced).
-    cv_.wait_for(lock, min_interval_, [&] { return stop_; });
   }
 }
 
@@ -203,6 +309,109 @@ std::optional<std::string> JwksRefresher::http_get(const std::string& url, std::
     *error = std::string("jwks fetch: ") + e.what();
     return std::nullopt;
   }
+}
+
+}  // namespace enkisys::gateway
+
+namespace enkisys::gateway {
+
+namespace {
+std::string settings_key(const JwtConfig& c) {
+  std::string k;
+  for (const std::string* part : {&c.jwks_url, &c.issuer, &c.audience, &c.hs256_secret}) {
+    k += std::to_string(part->size());
+    k += ':';
+    k += *part;
+  }
+  for (const long long n :
+       {static_cast<long long>(c.leeway.count()), static_cast<long long>(c.cache_entries),
+        static_cast<long long>(c.cache_ttl.count()),
+        static_cast<long long>(c.jwks_refetch_min.count()),
+        static_cast<long long>(c.jwks_refresh.count()),
+        static_cast<long long>(c.jwks_retry_min.count())}) {
+    k += std::to_string(n);
+    k += ',';
+  }
+  return k;
+}
+}  // namespace
+
+Verifiers::Verifiers(Options options) : options_(std::move(options)) {}
+
+Verifiers::~Verifiers() {
+  std::lock_guard lock(mu_);
+  entries_.clear();  // stops the refreshers
+}
+
+std::optional<std::string> Verifiers::attach(Generation& g) {
+  std::map<std::string, std::shared_ptr<Authenticator>> chosen;  // key → verifier, for g
+  std::map<std::string, Entry> fresh;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& st : g.stages) {
+      if (!g.config.jwt.enabled) break;
+      const auto key = settings_key(st.jwt);
+      if (chosen.count(key)) continue;
+      if (auto it = entries_.find(key); it != entries_.end()) {
+        chosen.emplace(key, it->second.auth);
+        continue;
+      }
+      try {
+        chosen.emplace(key, std::make_shared<Authenticator>(st.jwt, *options_.clock));
+      } catch (const std::exception& e) {
+        return "stage '" + st.name + "': " + e.what();
+      }
+      fresh.emplace(key, Entry{chosen.at(key), nullptr});
+    }
+  }
+  for (auto& [key, e] : fresh) {
+    const auto& c = e.auth->config();
+    if (c.jwks_url.empty()) continue;
+    auto report = [cb = options_.on_fetch_state, url = c.jwks_url](const std::string& err) {
+      if (cb) cb(url, err);
+    };
+    e.refresher = std::make_unique<JwksRefresher>(
+        c.jwks_url, *e.auth,
+        JwksRefresher::Schedule{c.jwks_refetch_min, c.jwks_refresh, c.jwks_retry_min},
+        std::move(report), options_.fetch);
+    e.auth->set_unknown_kid_hook(e.refresher->requester());
+  }
+  for (auto& st : g.stages) {
+    st.auth = g.config.jwt.enabled ? chosen.at(settings_key(st.jwt)) : nullptr;
+  }
+  std::map<std::string, Entry> retired;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, e] : fresh) entries_.emplace(key, std::move(e));
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (chosen.count(it->first)) {
+        ++it;
+      } else {
+        retired.emplace(it->first, std::move(it->second));
+        it = entries_.erase(it);
+      }
+    }
+  }
+  return std::nullopt;  // `retired` stops its refreshers here, outside the lock
+}
+
+std::string Verifiers::refresh_all_now() {
+  std::vector<std::pair<std::string, JwksRefresher*>> todo;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, e] : entries_) {
+      if (e.refresher) todo.emplace_back(e.auth->config().jwks_url, e.refresher.get());
+    }
+  }
+  for (auto& [url, r] : todo) {
+    if (auto err = r->refresh_now(); !err.empty()) return url + ": " + err;
+  }
+  return "";
+}
+
+std::size_t Verifiers::size() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
 }
 
 }  // namespace enkisys::gateway

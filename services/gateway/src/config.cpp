@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "enkisys/gateway/upstream.hpp"
+#include "enkisys/security/keys.hpp"
 
 namespace enkisys::gateway {
 namespace {
@@ -194,10 +195,15 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
     if (l["eject_for_ms"]) L.eject_for = ms(positive(l["eject_for_ms"], "eject_for_ms"));
   }
   if (const auto j = root["jwt"]) {
-    check_keys(j, {"hs256_secret_file", "jwks_url", "issuer", "audience", "leeway_s",
-                   "cache_entries", "cache_ttl_s"});
+    check_keys(j,
+               {"hs256_secret_file", "jwks_url", "issuer", "audience", "leeway_s", "cache_entries",
+                "cache_ttl_s", "jwks_refetch_min_s", "jwks_refresh_s", "jwks_retry_min_ms"});
     c.jwt.enabled = true;
-    if (j["hs256_secret_file"]) c.jwt.hs256_secret = read_secret(j["hs256_secret_file"], base_dir);
+    if (j["hs256_secret_file"]) {
+      c.jwt.hs256_secret = read_secret(j["hs256_secret_file"], base_dir);
+      if (auto k = security::VerifyKey::from_secret(c.jwt.hs256_secret, "hs256"); !k.ok())
+        fail(j["hs256_secret_file"], "hs256_secret_file: " + k.error());
+    }
     if (j["jwks_url"]) c.jwt.jwks_url = scalar<std::string>(j["jwks_url"], "jwks_url");
     if (c.jwt.hs256_secret.empty() && c.jwt.jwks_url.empty()) {
       fail(j, "jwt needs hs256_secret_file or jwks_url");
@@ -209,6 +215,15 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
     if (j["cache_entries"]) c.jwt.cache_entries = positive(j["cache_entries"], "cache_entries", 0);
     if (j["cache_ttl_s"])
       c.jwt.cache_ttl = std::chrono::seconds(positive(j["cache_ttl_s"], "cache_ttl_s"));
+    if (j["jwks_refetch_min_s"])
+      c.jwt.jwks_refetch_min =
+          std::chrono::seconds(positive(j["jwks_refetch_min_s"], "jwks_refetch_min_s", 1, 86400));
+    if (j["jwks_refresh_s"])
+      c.jwt.jwks_refresh =
+          std::chrono::seconds(positive(j["jwks_refresh_s"], "jwks_refresh_s", 1, 86400));
+    if (j["jwks_retry_min_ms"])
+      c.jwt.jwks_retry_min = std::chrono::milliseconds(
+          positive(j["jwks_retry_min_ms"], "jwks_retry_min_ms", 0, 60000));
   }
   if (const auto rl = root["rate_limits"]) {
     if (!rl.IsMap()) fail(rl, "rate_limits: expected a mapping of named policies");
@@ -327,6 +342,10 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
                             "' canary: " + sub2.error);
       }
     }
+    if (auto j = stage_jwt(c.jwt, stage); !j.ok()) {
+      throw ConfigError("line " + std::to_string(stage.line) + ": stage '" + stage.name +
+                        "': " + j.error);
+    }
     c.stages.push_back(std::move(stage));
   }
   return c;
@@ -382,6 +401,24 @@ Result<GatewayConfig> load_config_file(const std::string& path) {
   auto r = load_config_text(ss.str(), dir.empty() ? "/" : dir);
   if (!r.ok()) r.error = path + ": " + r.error;
   return r;
+}
+
+Result<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st) {
+  JwtConfig j = base;
+  if (!j.enabled) return Result<JwtConfig>::Ok(std::move(j));
+  const std::pair<const char*, std::string*> fields[] = {
+      {"jwks_url", &j.jwks_url}, {"issuer", &j.issuer}, {"audience", &j.audience}};
+  for (const auto& [field, value] : fields) {
+    auto v = substitute(*value, st.name, st.variables);
+    if (!v.ok()) return Result<JwtConfig>::Err(std::string("jwt.") + field + ": " + v.error);
+    *value = std::move(*v.value);
+  }
+  if (!j.jwks_url.empty()) {
+    auto u = parse_upstream_url(j.jwks_url);
+    if (!u.ok())
+      return Result<JwtConfig>::Err("jwt.jwks_url: " + u.error + " ('" + j.jwks_url + "')");
+  }
+  return Result<JwtConfig>::Ok(std::move(j));
 }
 
 }  // namespace enkisys::gateway

@@ -137,30 +137,30 @@ int main(int argc, char** argv) {
   core::MetricsRegistry metrics;
   gw::Telemetry telemetry(metrics, env.get("ACCESS_LOG") == "on");
   gw::UpstreamRegistry upstreams(threads);
-  gw::GatewayState state(upstreams, [&](gw::Generation& g) { telemetry.prepare(g); });
-  const gw::JwtConfig jwt = loaded.value->jwt;
+  // One verifier per stage JWT setting (jwks_url with ${stage}/${color} → that stage's keys).
+  gw::Verifiers::Options vopt;
+  vopt.on_fetch_state = [&log](const std::string& url, const std::string& e) {
+    if (e.empty())
+      log.info("jwks keys fetched", {{"url", url}});
+    else
+      log.warn("jwks fetch failed, retrying", {{"url", url}, {"error", e}});
+  };
+  gw::Verifiers verifiers(vopt);
+  gw::GatewayState state(upstreams, [&](gw::Generation& g) -> std::optional<std::string> {
+    if (auto e = verifiers.attach(g)) return e;
+    telemetry.prepare(g);
+    return std::nullopt;
+  });
   if (auto e = state.apply(std::move(*loaded.value))) {
     log.error("invalid configuration", {{"error", *e}});
     return 2;
-  }
-  std::unique_ptr<gw::Authenticator> auth;
-  std::unique_ptr<gw::JwksRefresher> jwks;
-  if (jwt.enabled) {
-    auth = std::make_unique<gw::Authenticator>(jwt);
-    if (!jwt.jwks_url.empty()) {
-      jwks = std::make_unique<gw::JwksRefresher>(jwt.jwks_url, *auth, std::chrono::seconds(30),
-                                                 [&log](const std::string& e) {
-                                                   log.warn("jwks refresh failed", {{"error", e}});
-                                                 });
-      auth->set_unknown_kid_hook([r = jwks.get()] { r->request(); });
-    }
   }
   gw::RateLimiter limiter;
   gw::ProxyOptions popt;
   popt.address = env.get("LISTEN_ADDRESS");
   popt.port = static_cast<unsigned short>(env.get_int("PORT"));
   popt.threads = threads;
-  gw::ProxyServer proxy(popt, gw::ProxyDeps{state, limiter, auth.get(), &telemetry});
+  gw::ProxyServer proxy(popt, gw::ProxyDeps{state, limiter, &telemetry});
 
   std::string token;
   if (env.is_set("ADMIN_TOKEN_FILE") && !env.get("ADMIN_TOKEN_FILE").empty()) {

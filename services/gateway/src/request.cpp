@@ -2,6 +2,8 @@
 #include "request.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -13,6 +15,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace {
 constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
+// Longest a request waits for its stage's key refetch before it is refused (401 unknown_key).
+constexpr std::chrono::seconds kKeyRefreshWait{3};
 
 std::string_view header(const PooledFields& f, std::string_view name) {
   const auto it = f.find(name);
@@ -118,6 +122,17 @@ asio::awaitable<void> RequestContext::reply_error(http::status st, std::string_v
     res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
   if (st == http::status::too_many_requests) res.set(http::field::retry_after, s.retry);
   co_await write_small(res);
+}
+
+asio::awaitable<void> RequestContext::await_key_refresh(Authenticator& auth,
+                                                        std::uint64_t seen_attempts,
+                                                        Clock::time_point until) {
+  auto timer = std::make_shared<asio::steady_timer>(w.ioc, until);
+  const auto id =
+      auth.on_refresh([timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+  // The cancel is posted to this thread, so it cannot run before the wait below starts.
+  if (auth.refresh_attempts() == seen_attempts) co_await timer->async_wait(kTok);
+  auth.forget(id);
 }
 
 asio::awaitable<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf,
@@ -226,8 +241,23 @@ asio::awaitable<bool> RequestContext::handle(RequestParser& parser, beast::flat_
   // Identity headers are only ever set by the gateway (client copies are never forwarded).
   if (route->jwt) {
     const char* why = "no_verifier";
-    if (shared.deps.auth)
-      claims = shared.deps.auth->authenticate(header(r, http::field::authorization), s.token, &why);
+    if (Authenticator* auth = stage->auth.get()) {
+      const auto authorization = header(r, http::field::authorization);
+      const auto attempts = auth->refresh_attempts();
+      claims = auth->authenticate(authorization, s.token, &why);
+      // Unknown kid while the stage's keys are being refetched (rotation, a new color, a
+      // gateway that started before the stage): wait for the fetch (bounded), then decide.
+      const auto wait_until = Clock::now() + kKeyRefreshWait;
+      for (auto seen = attempts; !claims && why == Authenticator::kAwaitingKeys;) {
+        if (Clock::now() >= wait_until) {
+          why = "unknown_key";
+          break;
+        }
+        co_await await_key_refresh(*auth, seen, wait_until);
+        seen = auth->refresh_attempts();
+        claims = auth->authenticate(authorization, s.token, &why);
+      }
+    }
     if (!claims) {
       co_await reply_error(http::status::unauthorized, "unauthorized", why, !body_pending);
       co_return keep_alive;

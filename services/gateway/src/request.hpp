@@ -65,6 +65,9 @@ struct RequestContext {
   boost::asio::awaitable<bool> proxy(boost::beast::flat_buffer& buf,
                                      std::optional<ResponseParser>& rp);
   boost::asio::awaitable<void> stage_health();
+  // Waits until `auth` has finished more than `seen_attempts` key fetches, or `until`.
+  boost::asio::awaitable<void> await_key_refresh(Authenticator& auth, std::uint64_t seen_attempts,
+                                                 Clock::time_point until);
   boost::asio::awaitable<bool> write_small(http::response<http::string_body>& res);
   void add_cors(http::fields& f) const;
   void append_cors_lines(std::string& out) const;  // same headers as "Name: value\r\n" lines

@@ -84,6 +84,9 @@ Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, Upstream
     cs.id = static_cast<int>(gen->stages.size());
     cs.canary_cookie = "enk_canary_" + st.name;
     for (const auto& n : st.rate_limits) cs.rate_limits.push_back(policy_index(n));
+    auto jwt = stage_jwt(config.jwt, st);
+    if (!jwt.ok()) return R::Err("stage '" + st.name + "': " + jwt.error);
+    cs.jwt = std::move(*jwt.value);
     if (!st.cors.empty()) {
       const auto it = config.cors.find(st.cors);
       if (it == config.cors.end()) return R::Err("stage '" + st.name + "': unknown cors policy");

@@ -12,7 +12,9 @@ std::optional<std::string> GatewayState::apply_locked(GatewayConfig config) {
   auto compiled = compile(std::move(config), upstreams_, next);
   if (!compiled.ok()) return compiled.error;
   auto gen = std::const_pointer_cast<Generation>(*compiled.value);
-  if (prepare_) prepare_(*gen);
+  if (prepare_) {
+    if (auto err = prepare_(*gen)) return err;
+  }
   {
     std::lock_guard lock(mu_);
     current_ = std::move(gen);

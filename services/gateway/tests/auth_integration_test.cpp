@@ -113,5 +113,40 @@ TEST_F(AuthIntegrationTest, ExpiredTokenIsRefusedAlsoOnAKeptAliveConnection) {
   EXPECT_EQ(error_message(fresh), "token_expired");
 }
 
+// Two stages, each with its own real auth service: the edge verifies each stage's tokens with
+// that stage's keys (jwks_url substituted per stage), so a token is good in its stage only.
+TEST(PerStageAuthTest, EachStageAcceptsOnlyItsOwnAuthsTokens) {
+  AuthFixture dev1(db::Backend::kSqlite);
+  AuthFixture prod(db::Backend::kSqlite);
+  FakeUpstream up;
+  const std::string yaml = replace_all(replace_all(replace_all(R"(
+jwt:
+  jwks_url: "http://127.0.0.1:${auth_port}/api/auth/.well-known/jwks.json"
+  issuer: enkisys-auth
+  audience: enkisys
+routes:
+  - {prefix: /api/tools, upstream: "{UP}", jwt: true}
+stages:
+  dev1: {variables: {auth_port: "{DEV1}"}}
+  prod: {variables: {auth_port: "{PROD}"}}
+)",
+                                                               "{UP}", up.url()),
+                                                   "{DEV1}", std::to_string(dev1.port())),
+                                       "{PROD}", std::to_string(prod.port()));
+  Gateway gw(yaml, 1, &dev1.clock());  // both fixtures start at the same instant
+  const std::string dev1_token = access_token(dev1, "dana@example.com");
+  const std::string prod_token = access_token(prod, "pat@example.com");
+  auto call = [&](const std::string& stage, const std::string& token) {
+    return get(gw.port(), "/" + stage + "/api/tools/list", {{"Authorization", "Bearer " + token}});
+  };
+  EXPECT_EQ(call("dev1", dev1_token).result_int(), 200);
+  EXPECT_EQ(call("prod", prod_token).result_int(), 200);
+  auto crossed = call("prod", dev1_token);
+  EXPECT_EQ(crossed.result_int(), 401) << crossed.body();
+  EXPECT_EQ(error_message(crossed), "unknown_key");
+  EXPECT_EQ(call("dev1", prod_token).result_int(), 401);
+  EXPECT_EQ(up.requests(), 2);
+}
+
 }  // namespace
 }  // namespace enkisys::gateway

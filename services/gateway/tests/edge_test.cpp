@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <fstream>
+#include <map>
+#include <mutex>
 
 #include "enkisys/security/jwks.hpp"
 #include "test_support.hpp"
@@ -164,14 +167,17 @@ TEST(JwksTest, AsymmetricKeysFromJwksAndRefetchOnUnknownKid) {
   std::vector<sec::VerifyKey> published{k1.verify_key()};
   int fetches = 0;
   JwksRefresher refresher(
-      cfg.jwks_url, auth, std::chrono::seconds(30), nullptr,
+      cfg.jwks_url, auth, JwksRefresher::Schedule{}, nullptr,
       [&](const std::string&, std::string*) -> std::optional<std::string> {
         ++fetches;
         return sec::Jwks::serialize(published);
       },
       /*start=*/false);
   int refetch_requests = 0;
-  auth.set_unknown_kid_hook([&] { ++refetch_requests; });
+  auth.set_unknown_kid_hook([&] {
+    ++refetch_requests;
+    return false;  // rate limited: refused at once
+  });
   ASSERT_EQ(refresher.refresh_now(), "");
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -194,6 +200,202 @@ TEST(JwksTest, AsymmetricKeysFromJwksAndRefetchOnUnknownKid) {
   // HS256 tokens are never accepted against a JWKS-only configuration.
   const auto hs = sec::SigningKey::from_secret("0123456789abcdef0123456789abcdef-x", "hs256");
   EXPECT_FALSE(auth.authenticate("Bearer " + sec::sign(hs.value(), claims), &why));
+}
+
+// A JWKS server stand-in: per URL, the keys it publishes (or an outage); thread-safe.
+class FakeJwks {
+ public:
+  void publish(const std::string& url, std::vector<sec::VerifyKey> keys) {
+    std::lock_guard lock(mu_);
+    keys_[url] = std::move(keys);
+  }
+  void take_down(const std::string& url) {
+    std::lock_guard lock(mu_);
+    keys_.erase(url);
+  }
+  int fetches(const std::string& url) {
+    std::lock_guard lock(mu_);
+    return fetches_[url];
+  }
+  JwksRefresher::Fetch fetch() {
+    return [this](const std::string& url, std::string* error) -> std::optional<std::string> {
+      std::lock_guard lock(mu_);
+      ++fetches_[url];
+      const auto it = keys_.find(url);
+      if (it == keys_.end()) {
+        *error = "connection refused";
+        return std::nullopt;
+      }
+      return sec::Jwks::serialize(it->second);
+    };
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<sec::VerifyKey>> keys_;
+  std::map<std::string, int> fetches_;
+};
+
+std::string bearer(const sec::SigningKey& key, const std::string& sub) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return "Bearer " + sec::sign(key, boost::json::object{{"sub", sub},
+                                                        {"iss", "enkisys-auth"},
+                                                        {"exp", now + 600},
+                                                        {"roles", {"user"}}});
+}
+
+// Blocks (at most 10 s) until `auth` has finished `n` key fetch attempts.
+bool wait_for_attempts(Authenticator& auth, std::uint64_t n) {
+  std::mutex mu;
+  std::condition_variable cv;
+  const auto id = auth.on_refresh([&] {
+    std::lock_guard lock(mu);
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  const bool ok =
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return auth.refresh_attempts() >= n; });
+  lock.unlock();
+  auth.forget(id);
+  return ok;
+}
+
+std::string stage_keys_config(const FakeUpstream& up, const std::string& extra = "") {
+  return replace_all(R"(
+jwt:
+  jwks_url: "http://auth.${stage}-${color}:5002/api/auth/.well-known/jwks.json"
+  issuer: enkisys-auth
+)" + extra + R"(
+routes:
+  - {prefix: /api/tools, upstream: "{UP}", jwt: true}
+stages:
+  dev1: {variables: {color: blue}}
+  prod: {variables: {color: blue}}
+)",
+                     "{UP}", up.url());
+}
+
+const std::string kDev1Blue = "http://auth.dev1-blue:5002/api/auth/.well-known/jwks.json";
+const std::string kProdBlue = "http://auth.prod-blue:5002/api/auth/.well-known/jwks.json";
+const std::string kProdGreen = "http://auth.prod-green:5002/api/auth/.well-known/jwks.json";
+
+TEST(StageKeysTest, EachStageVerifiesWithItsOwnKeysAndForeignTokensAreRefused) {
+  FakeUpstream up;
+  FakeJwks jwks;
+  const auto dev1_key = sec::SigningKey::generate(sec::Alg::kEdDSA);
+  const auto prod_key = sec::SigningKey::generate(sec::Alg::kEdDSA);
+  jwks.publish(kDev1Blue, {dev1_key.verify_key()});
+  jwks.publish(kProdBlue, {prod_key.verify_key()});
+  Gateway gw(stage_keys_config(up), GatewayOptions{1, nullptr, jwks.fetch(), true});
+  ASSERT_NE(gw.auth("dev1"), nullptr);
+  EXPECT_NE(gw.auth("dev1"), gw.auth("prod"));  // one verifier (and key cache) per stage
+  EXPECT_EQ(gw.auth("dev1")->config().jwks_url, kDev1Blue);
+  const auto dev1_token = bearer(dev1_key, "d1");
+  const auto prod_token = bearer(prod_key, "p1");
+  EXPECT_EQ(get(gw.port(), "/dev1/api/tools", {{"Authorization", dev1_token}}).result_int(), 200);
+  EXPECT_EQ(get(gw.port(), "/prod/api/tools", {{"Authorization", prod_token}}).result_int(), 200);
+  // Crossed: refused by the other stage, at once (its keys are fresh: no wait, no refetch
+  // beyond the rate limit however many foreign tokens arrive).
+  const int prod_fetches = jwks.fetches(kProdBlue);
+  for (int i = 0; i < 20; ++i) {
+    auto r = get(gw.port(), "/prod/api/tools", {{"Authorization", dev1_token}});
+    ASSERT_EQ(r.result_int(), 401) << r.body();
+    EXPECT_NE(r.body().find("unknown_key"), std::string::npos);
+  }
+  EXPECT_LE(jwks.fetches(kProdBlue), prod_fetches + 1);
+  EXPECT_EQ(get(gw.port(), "/dev1/api/tools", {{"Authorization", prod_token}}).result_int(), 401);
+  EXPECT_EQ(up.requests(), 2);
+}
+
+TEST(StageKeysTest, SwitchingColorVerifiesWithTheNewColorsKeysWithoutRefusals) {
+  FakeUpstream up;
+  FakeJwks jwks;
+  const auto blue = sec::SigningKey::generate(sec::Alg::kEdDSA);
+  const auto green = sec::SigningKey::generate(sec::Alg::kEdDSA);
+  const auto dev1 = sec::SigningKey::generate(sec::Alg::kEdDSA);
+  jwks.publish(kDev1Blue, {dev1.verify_key()});
+  jwks.publish(kProdBlue, {blue.verify_key()});
+  jwks.publish(kProdGreen, {green.verify_key()});
+  Gateway gw(stage_keys_config(up), GatewayOptions{1, nullptr, jwks.fetch(), true});
+  Authenticator* const dev1_auth = gw.auth("dev1");
+  ASSERT_EQ(get(gw.port(), "/prod/api/tools", {{"Authorization", bearer(blue, "b")}}).result_int(),
+            200);
+  // The deploy's switch: prod → green. The new verifier fetches green's keys; the first
+  // request does not race it into a 401 but waits for that fetch.
+  ASSERT_EQ(gw.state().update([](GatewayConfig& c) -> std::optional<std::string> {
+    for (auto& st : c.stages) {
+      if (st.name == "prod") st.variables["color"] = "green";
+    }
+    return std::nullopt;
+  }),
+            std::nullopt);
+  EXPECT_EQ(gw.auth("prod")->config().jwks_url, kProdGreen);
+  auto r = get(gw.port(), "/prod/api/tools", {{"Authorization", bearer(green, "g")}});
+  EXPECT_EQ(r.result_int(), 200) << r.body();
+  EXPECT_EQ(get(gw.port(), "/prod/api/tools", {{"Authorization", bearer(blue, "b")}}).result_int(),
+            401);
+  EXPECT_EQ(gw.auth("dev1"), dev1_auth);  // other stages keep their verifier and cache
+}
+
+TEST(StageKeysTest, GatewayStartedBeforeTheStagesAuthWaitsForTheKeysInsteadOfRefusing) {
+  FakeUpstream up;
+  FakeJwks jwks;  // nothing published yet: auth is not up
+  Gateway gw(stage_keys_config(up, "  jwks_retry_min_ms: 0\n"),
+             GatewayOptions{1, nullptr, jwks.fetch(), /*fetch_keys_first=*/false});
+  Authenticator* auth = gw.auth("dev1");
+  ASSERT_TRUE(wait_for_attempts(*auth, 1));  // the first fetch failed
+  EXPECT_EQ(auth->status().fetches_ok, 0u);
+  EXPECT_EQ(auth->status().last_error, "connection refused");
+  const auto key = sec::SigningKey::generate(sec::Alg::kEdDSA);
+  jwks.publish(kDev1Blue, {key.verify_key()});  // the stage's auth comes up
+  auto r = get(gw.port(), "/dev1/api/tools", {{"Authorization", bearer(key, "u")}});
+  EXPECT_EQ(r.result_int(), 200) << r.body();
+  EXPECT_EQ(auth->status().keys, 1u);
+  // Auth down again and a token with a kid never published: refused within the wait bound.
+  jwks.take_down(kDev1Blue);
+  const auto stranger = sec::SigningKey::generate(sec::Alg::kEdDSA);
+  auto refused = get(gw.port(), "/dev1/api/tools", {{"Authorization", bearer(stranger, "x")}});
+  EXPECT_EQ(refused.result_int(), 401);
+  EXPECT_NE(refused.body().find("unknown_key"), std::string::npos);
+  EXPECT_EQ(up.requests(), 1);
+}
+
+TEST(StageKeysTest, JwtSettingsAreSubstitutedPerStageAndValidated) {
+  FakeUpstream up;
+  auto bad = load_config_text(replace_all(R"(
+jwt: {jwks_url: "http://auth.${stage}-${colour}:5002/jwks"}
+routes:
+  - {prefix: /api/tools, upstream: "{UP}", jwt: true}
+stages:
+  dev1: {variables: {color: blue}}
+)",
+                                          "{UP}", up.url()));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error.find("line 6"), std::string::npos) << bad.error;
+  EXPECT_NE(bad.error.find("colour"), std::string::npos) << bad.error;
+  auto not_http = load_config_text(R"(
+jwt: {jwks_url: "ftp://auth/jwks"}
+routes:
+  - {prefix: /a, upstream: "http://a:1", jwt: true}
+stages:
+  dev1: {}
+)");
+  EXPECT_FALSE(not_http.ok());
+  auto per_stage = load_config_text(R"(
+jwt: {jwks_url: "http://auth.${stage}:5002/jwks", issuer: "enkisys-${stage}", audience: "${aud}"}
+routes:
+  - {prefix: /a, upstream: "http://a:1", jwt: true}
+stages:
+  dev1: {variables: {aud: web}}
+)");
+  ASSERT_TRUE(per_stage.ok()) << per_stage.error;
+  auto j = stage_jwt(per_stage.value->jwt, per_stage.value->stages.at(0));
+  ASSERT_TRUE(j.ok()) << j.error;
+  EXPECT_EQ(j.value->jwks_url, "http://auth.dev1:5002/jwks");
+  EXPECT_EQ(j.value->issuer, "enkisys-dev1");
+  EXPECT_EQ(j.value->audience, "web");
 }
 
 }  // namespace

@@ -168,23 +168,27 @@ GatewayConfig parse_or_die(const std::string& yaml) {
   return std::move(*c.value);
 }
 
-Gateway::Gateway(const std::string& yaml, unsigned threads, const security::Clock* clock) {
+Gateway::Gateway(const std::string& yaml, unsigned threads, const security::Clock* clock)
+    : Gateway(yaml, GatewayOptions{threads, clock, nullptr, true}) {}
+
+Gateway::Gateway(const std::string& yaml, GatewayOptions options) {
+  const unsigned threads = options.threads;
   telemetry_ = std::make_unique<Telemetry>(metrics_, false);
   upstreams_ = std::make_unique<UpstreamRegistry>(threads);
+  Verifiers::Options vopt;
+  if (options.clock) vopt.clock = options.clock;
+  if (options.fetch) vopt.fetch = options.fetch;
+  verifiers_ = std::make_unique<Verifiers>(vopt);
   state_ = std::make_unique<GatewayState>(*upstreams_,
-                                          [this](Generation& g) { telemetry_->prepare(g); });
+                                          [this](Generation& g) -> std::optional<std::string> {
+                                            if (auto e = verifiers_->attach(g)) return e;
+                                            telemetry_->prepare(g);
+                                            return std::nullopt;
+                                          });
   auto cfg = parse_or_die(yaml);
-  const auto jwt = cfg.jwt;
   if (auto err = state_->apply(std::move(cfg))) throw std::runtime_error(*err);
-  if (jwt.enabled) {
-    auth_ =
-        std::make_unique<Authenticator>(jwt, clock ? *clock : security::SystemClock::instance());
-  }
-  if (jwt.enabled && !jwt.jwks_url.empty()) {
-    jwks_ = std::make_unique<JwksRefresher>(
-        jwt.jwks_url, *auth_, std::chrono::seconds(1), [](const std::string&) {},
-        JwksRefresher::http_get, /*start=*/false);
-    if (auto err = jwks_->refresh_now(); !err.empty()) throw std::runtime_error(err);
+  if (options.fetch_keys_first) {
+    if (auto err = verifiers_->refresh_all_now(); !err.empty()) throw std::runtime_error(err);
   }
   limiter_ = std::make_unique<RateLimiter>();
   ProxyOptions o;
@@ -192,12 +196,19 @@ Gateway::Gateway(const std::string& yaml, unsigned threads, const security::Cloc
   o.port = 0;
   o.threads = threads;
   o.drain_timeout = std::chrono::milliseconds(2000);
-  server_ = std::make_unique<ProxyServer>(
-      o, ProxyDeps{*state_, *limiter_, auth_.get(), telemetry_.get()});
+  server_ = std::make_unique<ProxyServer>(o, ProxyDeps{*state_, *limiter_, telemetry_.get()});
   server_->listen();
   server_->start();
   health_ = std::make_unique<HealthChecker>(*state_);
   health_->start();
+}
+
+Authenticator* Gateway::auth(const std::string& stage) {
+  const auto gen = state_->current();
+  for (const auto& st : gen->stages) {
+    if (st.name == stage) return st.auth.get();  // kept alive by the verifiers
+  }
+  return nullptr;
 }
 
 Gateway::~Gateway() {

@@ -60,17 +60,27 @@ class FakeUpstream {
   std::atomic<int> requests_{0}, connections_{0}, health_probes_{0}, health_status_{200};
 };
 
+struct GatewayOptions {
+  unsigned threads = 1;
+  const security::Clock* clock = nullptr;  // default: the system clock
+  JwksRefresher::Fetch fetch;              // default: HTTP GET of the stage's jwks_url
+  bool fetch_keys_first = true;            // every stage's keys fetched before the first request
+};
+
 // A gateway on 127.0.0.1:port() for `yaml` (with "{UP}" replaced by `upstream_url`).
 class Gateway {
  public:
-  // With a `jwt.jwks_url`, the key set is fetched (synchronously) before the gateway starts;
+  Gateway(const std::string& yaml, GatewayOptions options);
+  // With a `jwt.jwks_url`, every stage's key set is fetched (synchronously) before the gateway
+  // starts; its refreshers keep running (unknown kid → refetch);
   // `clock` (default: the system clock) is the time the JWT checks use.
   explicit Gateway(const std::string& yaml, unsigned threads = 1,
                    const security::Clock* clock = nullptr);
   ~Gateway();
   unsigned short port() const { return server_->port(); }
   GatewayState& state() { return *state_; }
-  Authenticator* auth() { return auth_.get(); }
+  // The verifier of stage `stage` (null without a jwt section).
+  Authenticator* auth(const std::string& stage = "dev");
   enkisys::core::MetricsRegistry& metrics() { return metrics_; }
   ProxyServer& server() { return *server_; }
 
@@ -78,9 +88,8 @@ class Gateway {
   enkisys::core::MetricsRegistry metrics_;
   std::unique_ptr<Telemetry> telemetry_;
   std::unique_ptr<UpstreamRegistry> upstreams_;
+  std::unique_ptr<Verifiers> verifiers_;
   std::unique_ptr<GatewayState> state_;
-  std::unique_ptr<Authenticator> auth_;
-  std::unique_ptr<JwksRefresher> jwks_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<ProxyServer> server_;
   std::unique_ptr<HealthChecker> health_;

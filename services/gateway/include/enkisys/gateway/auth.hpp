@@ -4,22 +4,31 @@
 //  * authenticate() is thread-safe and never throws on untrusted input. Cache hits (the
 //    security library's VerificationCache, keyed by a keyed hash of the token) cost a hash
 //    and a claims re-check; misses run the full signature verification.
-//  * Keys: the HS256 secret from the config, and/or a JWKS document fetched from `jwks_url`
-//    by JwksRefresher. A token whose kid is unknown triggers a refetch, rate limited to one per
-//    `min_refetch_interval`; that request itself is refused (401).
+//  * Keys: the HS256 secret from the config, and/or a JWKS document fetched from the stage's
+//    `jwks_url` by a JwksRefresher. A token whose kid is unknown asks the refresher for a
+//    refetch; when one is due (see JwksRefresher) authenticate() reports kAwaitingKeys and the
+//    caller may wait (bounded) for refresh_attempts() to move, then try once more.
 //  * The key set is swapped atomically; in-flight verifications keep their snapshot.
 //  * TokenMemo: a connection's memo of its last accepted Authorization header. When the next
-//    request on that connection sends byte-identical credentials and the key set has not changed,
-//    authenticate(.., memo, ..) skips the hash and the shared cache and only re-checks the claims
-//    (exp/nbf/iss/aud) against the current time. A memo belongs to one connection (not
-//    thread-safe) and must not outlive the Authenticator.
+//    request on that connection sends byte-identical credentials to the same Authenticator and
+//    its key set has not changed, authenticate(.., memo, ..) skips the hash and the shared cache
+//    and only re-checks the claims (exp/nbf/iss/aud) against the current time. Key-set versions
+//    are unique across all Authenticators of the process, so a memo made by one is never taken
+//    for another's. A memo belongs to one connection (not thread-safe).
+//  * Verifiers: one Authenticator (with its own key cache and refresher) per distinct stage JWT
+//    setting after ${stage}/${var} substitution, so each stage verifies with its own auth's keys
+//    and a token signed for one stage is refused by every other.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -31,6 +40,8 @@
 
 namespace enkisys::gateway {
 
+struct Generation;  // route_table.hpp
+
 // The last accepted credentials of one client connection (see the contract above).
 struct TokenMemo {
   std::string authorization;  // header value as received
@@ -39,13 +50,27 @@ struct TokenMemo {
   std::uint64_t keys_version = 0;
 };
 
+// What the JWKS source of an Authenticator is doing (admin API, tests).
+struct KeySourceStatus {
+  std::string url;
+  std::size_t keys = 0;          // asymmetric keys installed
+  std::uint64_t fetches_ok = 0;  // successful fetches so far
+  std::uint64_t attempts = 0;    // fetch attempts so far
+  std::string last_error;        // of the last attempt ("" when it succeeded)
+};
+
 class Authenticator {
  public:
+  // Error reported for a token whose kid is unknown while a key refetch is due: the caller may
+  // wait for refresh_attempts() to change and retry once. Its text is "unknown_key".
+  // Compare by address: the text is the same as the plain refusal's.
+  static constexpr char kAwaitingKeys[] = "unknown_key";
+
   explicit Authenticator(const JwtConfig& config,
                          const security::Clock& clock = security::SystemClock::instance());
 
   // `authorization` is the Authorization header value ("Bearer <jwt>"). On failure returns
-  // nullptr and sets *error to a short static reason ("missing_token", "expired", ...).
+  // nullptr and sets *error to a short static reason ("missing_token", "token_expired", ...).
   std::shared_ptr<const security::Claims> authenticate(std::string_view authorization,
                                                        const char** error);
   // Same decision, remembered per connection: returns the memo's claims (valid until the next
@@ -55,51 +80,123 @@ class Authenticator {
 
   // Replaces the asymmetric keys (JWKS); the HS256 secret, if configured, stays.
   void set_jwks_keys(const security::KeySet& keys);
-  // Called (from a request thread) when a token names an unknown kid.
-  void set_unknown_kid_hook(std::function<void()> hook) { unknown_kid_hook_ = std::move(hook); }
+  // Called (from a request thread) when a token names an unknown kid; returns true when a
+  // refetch will start at once (then authenticate() reports kAwaitingKeys).
+  void set_unknown_kid_hook(std::function<bool()> hook) { unknown_kid_hook_ = std::move(hook); }
+
+  // Fetch attempts finished so far; the refresher bumps it (and runs the waiters) after each.
+  std::uint64_t refresh_attempts() const { return attempts_.load(std::memory_order_acquire); }
+  void refresh_finished(const std::string& error);
+  // Runs `fn` (under a lock: keep it short, e.g. post to an executor) after every finished
+  // attempt until forget(id) returns; forget() guarantees `fn` is not running and never will.
+  std::uint64_t on_refresh(std::function<void()> fn);
+  void forget(std::uint64_t id);
+
+  KeySourceStatus status() const;
   const security::VerificationCache& cache() const { return cache_; }
+  const JwtConfig& config() const { return config_; }
 
  private:
   std::shared_ptr<const security::KeySet> keys() const;
+  const JwtConfig config_;
   const security::Clock& clock_;
   security::VerifyOptions options_;
   std::vector<security::VerifyKey> static_keys_;
   mutable std::mutex keys_mu_;
   std::shared_ptr<const security::KeySet> keys_;
-  std::atomic<std::uint64_t> keys_version_{1};  // bumped by set_jwks_keys()
+  std::size_t jwks_keys_ = 0;                // guarded by keys_mu_
+  std::uint64_t fetches_ok_ = 0;             // guarded by keys_mu_
+  std::string last_error_;                   // guarded by keys_mu_
+  std::atomic<std::uint64_t> keys_version_;  // unique in the process, new per key set
+  std::atomic<std::uint64_t> attempts_{0};
+  std::mutex waiters_mu_;
+  std::map<std::uint64_t, std::function<void()>> waiters_;
+  std::uint64_t next_waiter_ = 1;
   security::VerificationCache cache_;
-  std::function<void()> unknown_kid_hook_;
+  std::function<bool()> unknown_kid_hook_;
 };
 
-// Fetches a JWKS URL (http:// only, inside the platform network) on its own thread: once at
-// start, then whenever request() is called but at most once per `min_interval`.
+// Fetches a JWKS URL (http:// only, inside the platform network) on its own thread.
+// Schedule: at once on start; after a failure, again after 1, 2, 4 … s (capped at
+// `min_interval`); after a success, every `refresh_interval` (so keys removed from the JWKS
+// stop being accepted). request() (an unknown kid) asks for an earlier fetch, granted when the
+// last attempt failed or no fetch succeeded yet (at most one per `retry_min`), or when the last
+// success is older than `min_interval`; requests arriving meanwhile are coalesced.
 class JwksRefresher {
  public:
   using Fetch =
       std::function<std::optional<std::string>(const std::string& url, std::string* error)>;
+  struct Schedule {
+    std::chrono::seconds min_interval{30};
+    std::chrono::seconds refresh_interval{300};
+    std::chrono::milliseconds retry_min{1000};
+  };
   // With start = false no background thread runs (tests drive refresh_now() themselves).
-  JwksRefresher(std::string url, Authenticator& auth, std::chrono::seconds min_interval,
+  JwksRefresher(std::string url, Authenticator& auth, Schedule schedule,
                 std::function<void(const std::string&)> on_error, Fetch fetch = http_get,
                 bool start = true);
   ~JwksRefresher();
-  // Asks the background thread for a refetch (coalesced, at most one per min_interval).
-  void request();
+  JwksRefresher(const JwksRefresher&) = delete;
+  JwksRefresher& operator=(const JwksRefresher&) = delete;
+
+  // Asks for a refetch; true when one starts at once (not rate limited). Thread-safe; the
+  // returned function does the same and stays safe to call after the refresher is gone.
+  bool request() const;
+  std::function<bool()> requester() const;
   // Fetches and installs the keys now, on the calling thread. Returns an error message or "".
   std::string refresh_now();
   // Blocking GET with a 5 s timeout; returns the body of a 200 response.
   static std::optional<std::string> http_get(const std::string& url, std::string* error);
 
+  struct State;  // shared with requester()
+
  private:
   void loop();
+  std::string fetch_and_install();
+  void record(const std::string& err);  // schedule bookkeeping, then the Authenticator's waiters
   std::string url_;
   Authenticator& auth_;
-  std::chrono::seconds min_interval_;
   std::function<void(const std::string&)> on_error_;
   Fetch fetch_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool wanted_ = true, stop_ = false;
+  std::shared_ptr<State> state_;
   std::thread thread_;
+};
+
+// All verifiers of the gateway, keyed by their substituted settings (see the contract above).
+class Verifiers {
+ public:
+  struct Options {
+    const security::Clock* clock = &security::SystemClock::instance();
+    JwksRefresher::Fetch fetch = JwksRefresher::http_get;
+    // Called from a refresher thread on a failed fetch (not repeated while the error stays the
+    // same) and on the recovery after one ("" as error).
+    std::function<void(const std::string& url, const std::string& error)> on_fetch_state;
+  };
+  Verifiers() : Verifiers(Options{}) {}
+  explicit Verifiers(Options options);
+  ~Verifiers();
+  Verifiers(const Verifiers&) = delete;
+  Verifiers& operator=(const Verifiers&) = delete;
+
+  // Gives each stage of `g` (when jwt is configured) its Authenticator: the one already
+  // serving identical settings, or a new one whose refresher starts fetching at once. Retires
+  // the verifiers no stage of `g` uses (their refresher stops; generations still holding them
+  // keep verifying with the keys they have). Returns an error, and changes nothing, when a
+  // setting is unusable (e.g. a too-short HS256 secret). Not thread-safe (GatewayState
+  // serialises it).
+  std::optional<std::string> attach(Generation& g);
+  // Fetches every verifier's keys now on the calling thread; returns the first error or "".
+  std::string refresh_all_now();
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<Authenticator> auth;
+    std::unique_ptr<JwksRefresher> refresher;
+  };
+  Options options_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // key: the substituted settings
 };
 
 }  // namespace enkisys::gateway

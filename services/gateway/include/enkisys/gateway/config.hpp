@@ -70,12 +70,17 @@ struct StageConfig {
 struct JwtConfig {
   bool enabled = false;
   std::string hs256_secret;  // raw secret bytes (from hs256_secret_file)
-  std::string jwks_url;      // reserved for asymmetric keys (see README)
-  std::string issuer;        // "" = not checked
-  std::string audience;      // "" = not checked
+  std::string jwks_url;      // may use ${stage} and stage variables (one key set per stage)
+  std::string issuer;        // "" = not checked; may use ${stage} and stage variables
+  std::string audience;      // "" = not checked; may use ${stage} and stage variables
   std::chrono::seconds leeway{30};
   std::size_t cache_entries = 10000;
   std::chrono::seconds cache_ttl{300};
+  std::chrono::seconds jwks_refetch_min{30};  // unknown kid → refetch at most this often
+  std::chrono::seconds jwks_refresh{300};     // periodic refetch after a success
+  // While no fetch has succeeded (or the last one failed), an unknown kid may trigger a
+  // refetch at most this often.
+  std::chrono::milliseconds jwks_retry_min{1000};
 };
 
 struct Limits {
@@ -121,5 +126,9 @@ Result<GatewayConfig> load_config_file(const std::string& path);
 // Substitutes ${stage} and ${name} from `vars`. Unknown names → error naming the placeholder.
 Result<std::string> substitute(const std::string& text, const std::string& stage,
                                const std::map<std::string, std::string>& vars);
+
+// The jwt section as stage `st` uses it: ${stage} and its variables substituted into jwks_url,
+// issuer and audience (the URL checked to be an http:// URL).
+Result<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st);
 
 }  // namespace enkisys::gateway

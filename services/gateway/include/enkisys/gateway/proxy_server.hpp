@@ -34,7 +34,6 @@ struct ProxyOptions {
 struct ProxyDeps {
   GatewayState& state;
   RateLimiter& limiter;
-  Authenticator* auth = nullptr;  // null: routes with jwt: true answer 401
   Telemetry* telemetry = nullptr;
 };
 

@@ -19,6 +19,7 @@
 namespace enkisys::gateway {
 
 struct RouteMetrics;  // telemetry.hpp
+class Authenticator;  // auth.hpp
 
 struct Target {  // where a route sends traffic (primary or canary variable set)
   std::shared_ptr<Upstream> upstream;
@@ -56,6 +57,9 @@ struct CompiledStage {
   std::vector<int> rate_limits;
   std::string canary_cookie;  // "enk_canary_<stage>"
   int id = 0;
+  JwtConfig jwt;  // the jwt section with this stage's variables substituted
+  // This stage's verifier (Verifiers::attach); null when no jwt section is configured.
+  std::shared_ptr<Authenticator> auth;
 
   const CompiledRoute* match(std::string_view rest) const;  // rest starts with '/'
 };

@@ -20,8 +20,9 @@ namespace enkisys::gateway {
 
 class GatewayState {
  public:
-  // Called on every new generation before it is published (e.g. to prepare metrics).
-  using Prepare = std::function<void(Generation&)>;
+  // Called on every new generation before it is published (metrics, verifiers); an error
+  // refuses the generation like a compile error.
+  using Prepare = std::function<std::optional<std::string>(Generation&)>;
   explicit GatewayState(UpstreamRegistry& upstreams, Prepare prepare = {})
       : upstreams_(upstreams), prepare_(std::move(prepare)) {}
 
