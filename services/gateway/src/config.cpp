@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "enkisys/gateway/client_address.hpp"
 #include "enkisys/gateway/upstream.hpp"
 #include "enkisys/security/keys.hpp"
 
@@ -268,8 +269,13 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
     }
   }
   if (root["routes"]) c.routes = parse_routes(root["routes"]);
-  if (root["trusted_proxies"])
-    c.trusted_proxies = string_list(root["trusted_proxies"], "trusted_proxies");
+  if (const auto tp = root["trusted_proxies"]) {
+    c.trusted_proxies = string_list(tp, "trusted_proxies");
+    for (const auto& t : c.trusted_proxies) {
+      if (!parse_network(t))
+        fail(tp, "trusted_proxies: '" + t + "' is not an address or CIDR network");
+    }
+  }
   const auto st = root["stages"];
   if (!st || !st.IsMap() || st.size() == 0)
     fail(st ? st : root, "'stages' must be a non-empty mapping");

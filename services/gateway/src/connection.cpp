@@ -38,7 +38,8 @@ asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket sock
   socket.set_option(tcp::no_delay(true), ec);
   const auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
-  const std::string client_ip = remote.address().to_string();
+  const auto peer = remote.address();
+  const std::string peer_ip = peer.to_string();
   RequestScratch s;  // per-connection reusable strings
   beast::flat_buffer buf;
   std::optional<RequestParser> parser;
@@ -70,7 +71,7 @@ asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket sock
       auto [rec, rn] = co_await http::async_read_header(socket, buf, *parser, kTok);
       hec = rec;
     }
-    RequestContext rc{w, shared, ctl, socket, client_ip, s};
+    RequestContext rc{w, shared, ctl, socket, peer, peer_ip, s};
     rc.gen = std::move(gen);
     rc.start = Clock::now();
     if (hec) {

@@ -160,8 +160,16 @@ void serialize_upstream_request(const http::header<true, Fields>& req, const For
   }
   append_field(out, "Host", fwd.host);
   append_field(out, "X-Request-Id", fwd.request_id);
-  append_field(out, "X-Forwarded-For", fwd.client_ip);
-  append_field(out, "X-Forwarded-Proto", "http");
+  if (fwd.forwarded_for.empty()) {
+    append_field(out, "X-Forwarded-For", fwd.client_ip);
+  } else {
+    out.append("X-Forwarded-For: ");
+    out.append(fwd.forwarded_for);
+    out.append(", ");
+    out.append(fwd.peer_ip);
+    out.append("\r\n");
+  }
+  append_field(out, "X-Forwarded-Proto", fwd.proto);
   if (!original_host.empty()) append_field(out, "X-Forwarded-Host", original_host);
   append_field(out, "X-Forwarded-Prefix", fwd.stage_prefix);
   append_field(out, "X-Stage", fwd.stage);

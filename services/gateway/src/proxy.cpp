@@ -87,6 +87,12 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
   fwd.host = up.authority();
   fwd.request_id = request_id;
   fwd.client_ip = client_ip;
+  if (via_trusted_proxy) {
+    fwd.forwarded_for = s.forwarded_for;
+    fwd.peer_ip = peer_ip;
+    const auto proto = r["X-Forwarded-Proto"];
+    if (proto == "https" || proto == "http") fwd.proto = proto;
+  }
   fwd.stage = stage->name;
   fwd.stage_prefix = stage->prefix;
   if (claims) {

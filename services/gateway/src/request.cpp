@@ -147,6 +147,18 @@ asio::awaitable<bool> RequestContext::handle(RequestParser& parser, beast::flat_
     w.ids.next(rid_buf);
     request_id = std::string_view(rid_buf, 32);
   }
+  // Behind a trusted proxy the client is named by X-Forwarded-For (rate limits, logs, upstream).
+  if (!gen->trusted.empty() && gen->trusted.trusts(peer_addr)) {
+    via_trusted_proxy = true;
+    s.forwarded_for.clear();
+    const auto [first, last] = r.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+      if (!s.forwarded_for.empty()) s.forwarded_for += ", ";
+      s.forwarded_for += it->value();
+    }
+    s.client = gen->trusted.client_address(peer_addr, s.forwarded_for);
+    client_ip = s.client;
+  }
   const bool body_pending = !parser.is_done();
   // No smuggling: Beast already refuses Content-Length together with chunked and conflicting
   // lengths; refuse any other transfer coding too (we only speak chunked).

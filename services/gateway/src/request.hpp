@@ -15,13 +15,15 @@ namespace http = boost::beast::http;
 
 // Strings reused across the requests of one connection (no per-request allocation once warm).
 struct RequestScratch {
-  std::string path;    // normalised path when the target needed rewriting
-  std::string target;  // forwarded target
-  TokenMemo token;     // last accepted credentials of this connection
-  std::string head;    // serialized upstream request head, then the client response head
-  std::string extra;   // CORS / Set-Cookie lines for the response head
-  std::string origin;  // copy of an allowed Origin
-  std::string retry;   // Retry-After value
+  std::string path;           // normalised path when the target needed rewriting
+  std::string target;         // forwarded target
+  TokenMemo token;            // last accepted credentials of this connection
+  std::string head;           // serialized upstream request head, then the client response head
+  std::string extra;          // CORS / Set-Cookie lines for the response head
+  std::string origin;         // copy of an allowed Origin
+  std::string retry;          // Retry-After value
+  std::string client;         // client address taken from X-Forwarded-For (trusted peer)
+  std::string forwarded_for;  // X-Forwarded-For received from a trusted peer (fields joined)
 };
 
 using RequestParser = http::request_parser<http::string_body, PoolAllocator<char>>;
@@ -29,15 +31,26 @@ using ResponseParser = http::response_parser<http::buffer_body, PoolAllocator<ch
 using Request = http::request<http::string_body, PooledFields>;
 
 struct RequestContext {
-  RequestContext(Worker& wk, Shared& sh, ConnCtl& c, tcp::socket& cl, const std::string& ip,
+  RequestContext(Worker& wk, Shared& sh, ConnCtl& c, tcp::socket& cl,
+                 const boost::asio::ip::address& peer, const std::string& peer_text,
                  RequestScratch& sc)
-      : w(wk), shared(sh), ctl(c), client(cl), client_ip(ip), s(sc) {}
+      : w(wk),
+        shared(sh),
+        ctl(c),
+        client(cl),
+        peer_addr(peer),
+        peer_ip(peer_text),
+        client_ip(peer_text),
+        s(sc) {}
   Worker& w;
   Shared& shared;
   ConnCtl& ctl;
   tcp::socket& client;
-  const std::string& client_ip;
+  const boost::asio::ip::address& peer_addr;  // the TCP peer
+  std::string_view peer_ip;
+  std::string_view client_ip;  // the peer, or from X-Forwarded-For when the peer is trusted
   RequestScratch& s;
+  bool via_trusted_proxy = false;
 
   std::shared_ptr<const Generation> gen;
   Request* req = nullptr;

@@ -68,6 +68,13 @@ Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, Upstream
   using R = Result<std::shared_ptr<const Generation>>;
   auto gen = std::make_shared<Generation>();
   gen->number = number;
+  std::vector<IpNetwork> trusted;
+  for (const auto& t : config.trusted_proxies) {
+    auto n = parse_network(t);
+    if (!n) return R::Err("trusted_proxies: '" + t + "' is not an address or CIDR network");
+    trusted.push_back(*n);
+  }
+  gen->trusted = TrustedProxies(std::move(trusted));
   for (const auto& [name, pol] : config.rate_limits) gen->policies.emplace_back(name, pol);
   auto policy_index = [&](const std::string& name) {
     for (std::size_t i = 0; i < gen->policies.size(); ++i) {

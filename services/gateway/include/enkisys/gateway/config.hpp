@@ -114,9 +114,11 @@ struct GatewayConfig {
   JwtConfig jwt;
   std::map<std::string, RateLimitPolicy> rate_limits;
   std::map<std::string, CorsPolicy> cors;
-  std::vector<RouteConfig> routes;           // default routes for stages without their own
-  std::vector<StageConfig> stages;           // in file order
-  std::vector<std::string> trusted_proxies;  // reserved: X-Forwarded-For is always rewritten
+  std::vector<RouteConfig> routes;  // default routes for stages without their own
+  std::vector<StageConfig> stages;  // in file order
+  // Peers (addresses or CIDR networks) whose X-Forwarded-For names the client
+  // (client_address.hpp); from any other peer X-Forwarded-For is replaced.
+  std::vector<std::string> trusted_proxies;
 };
 
 // Parses YAML text. `base_dir` resolves relative secret-file paths.

@@ -28,10 +28,15 @@ void strip_hop_by_hop(http::fields& fields, bool keep_upgrade);
 
 // What the gateway adds to a forwarded request.
 struct ForwardedRequest {
-  std::string_view target;        // path (+ query) for the upstream
-  std::string_view host;          // upstream authority → Host
-  std::string_view request_id;    // → X-Request-Id
-  std::string_view client_ip;     // → X-Forwarded-For (always rewritten, never appended)
+  std::string_view target;      // path (+ query) for the upstream
+  std::string_view host;        // upstream authority → Host
+  std::string_view request_id;  // → X-Request-Id
+  std::string_view client_ip;   // → X-Forwarded-For (rewritten) unless `forwarded_for`
+  // From a trusted proxy: its X-Forwarded-For, sent on as "<forwarded_for>, <peer_ip>", and its
+  // X-Forwarded-Proto (http or https) kept.
+  std::string_view forwarded_for;
+  std::string_view peer_ip;
+  std::string_view proto = "http";
   std::string_view stage;         // → X-Stage
   std::string_view stage_prefix;  // → X-Forwarded-Prefix
   std::string_view user_id;       // → X-User-Id when `identity`

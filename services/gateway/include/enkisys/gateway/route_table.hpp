@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "enkisys/gateway/client_address.hpp"
 #include "enkisys/gateway/config.hpp"
 #include "enkisys/gateway/upstream.hpp"
 
@@ -68,6 +69,7 @@ struct Generation {
   GatewayConfig config;
   std::vector<CompiledStage> stages;
   std::vector<std::pair<std::string, RateLimitPolicy>> policies;
+  TrustedProxies trusted;  // config.trusted_proxies
   std::uint64_t number = 0;
   // Filled before publishing (GatewayState::Prepare), indexed by CompiledRoute::id; entries may
   // be null when no telemetry is attached.
