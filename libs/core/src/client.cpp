@@ -1,9 +1,12 @@
 #include "enkisys/core/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -27,6 +30,35 @@ using boost::system::error_code;
 
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// getaddrinfo() cannot be interrupted (cancelling Asio's resolver still waits for it), so a
+// lookup runs detached with its own state and the caller waits on a timer only: a DNS server
+// that never answers costs the connect timeout, not the resolver's retries.
+struct Lookup {
+  explicit Lookup(const asio::strand<asio::any_io_executor>& s) : resolver(s), timer(s) {}
+  tcp::resolver resolver;
+  asio::steady_timer timer;
+  std::mutex mu;  // the results may arrive after the waiter gave up
+  bool done = false;
+  boost::system::error_code ec;
+  std::vector<tcp::endpoint> endpoints;
+};
+
+// Runs on the lookup's strand; returns when the lookup is done or `limit` has passed.
+asio::awaitable<void> resolve_with_deadline(std::shared_ptr<Lookup> lookup, std::string host,
+                                            std::string port, std::chrono::milliseconds limit) {
+  lookup->timer.expires_after(limit);
+  lookup->resolver.async_resolve(
+      host, port,
+      [lookup](const boost::system::error_code& ec, const tcp::resolver::results_type& rs) {
+        std::lock_guard lock(lookup->mu);
+        lookup->done = true;
+        lookup->ec = ec;
+        for (const auto& r : rs) lookup->endpoints.push_back(r.endpoint());
+        lookup->timer.cancel();
+      });
+  co_await lookup->timer.async_wait(kTuple);
+}
 
 struct Target {
   bool tls = false;
@@ -126,14 +158,24 @@ struct HttpClient::Impl {
                                                        ClientError* err) {
     // I/O objects live on the caller's executor, so the client needs no io_context of its own.
     auto ex = co_await asio::this_coro::executor;
-    tcp::resolver resolver(ex);
-    auto [rec, results] = co_await resolver.async_resolve(t.host, t.port, kTuple);
-    if (rec) {
-      *err = {ClientError::Code::kResolve, "cannot resolve " + t.host + ": " + rec.message()};
+    // Timer and resolver live on a strand (the caller's io_context may run on several threads).
+    const auto strand = asio::make_strand(ex);
+    auto lookup = std::make_shared<Lookup>(strand);
+    co_await asio::co_spawn(strand,
+                            resolve_with_deadline(lookup, t.host, t.port, o.connect_timeout),
+                            asio::use_awaitable);
+    std::unique_lock lock(lookup->mu);
+    if (!lookup->done) {
+      *err = {ClientError::Code::kTimeout, "resolving " + t.host + " timed out"};
       co_return nullptr;
     }
-    std::vector<tcp::endpoint> eps;
-    for (const auto& r : results) eps.push_back(r.endpoint());
+    if (lookup->ec) {
+      *err = {ClientError::Code::kResolve,
+              "cannot resolve " + t.host + ": " + lookup->ec.message()};
+      co_return nullptr;
+    }
+    std::vector<tcp::endpoint> eps = std::move(lookup->endpoints);
+    lock.unlock();
     if (vetter) {
       if (auto why = vetter(t.host, eps)) {
         *err = {ClientError::Code::kRefused, *why};
