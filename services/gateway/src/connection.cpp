@@ -17,7 +17,6 @@ namespace enkisys::gateway::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using beast::error_code;
-constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
@@ -30,7 +29,7 @@ struct CtlGuard {
 
 }  // namespace
 
-asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket socket) {
+Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
   ConnCtl ctl;
   CtlGuard guard(w, ctl);
   ctl.client = &socket;
@@ -99,7 +98,7 @@ asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket sock
     ctl.clear();
     if (!ok || !rc.keep_alive || w.stopping) {
       error_code ignored;
-      socket.shutdown(tcp::socket::shutdown_send, ignored);
+      socket.shutdown(IoSocket::shutdown_send, ignored);
       co_return;
     }
   }

@@ -17,7 +17,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using beast::error_code;
 namespace {
-constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 
 bool idempotent(http::verb m) {
@@ -26,7 +25,7 @@ bool idempotent(http::verb m) {
 }
 
 // A fresh connection to `up` (resolving on first use or after a failure). Null on failure.
-asio::awaitable<std::unique_ptr<UpstreamConn>> connect(Worker& w, ConnCtl& ctl, Upstream& up,
+Task<std::unique_ptr<UpstreamConn>> connect(Worker& w, ConnCtl& ctl, Upstream& up,
                                                        std::chrono::milliseconds timeout) {
   auto eps = up.endpoints();
   if (eps.empty()) {
@@ -52,7 +51,7 @@ asio::awaitable<std::unique_ptr<UpstreamConn>> connect(Worker& w, ConnCtl& ctl, 
   co_return conn;
 }
 
-asio::awaitable<void> pump(tcp::socket& from, beast::flat_buffer& pending, tcp::socket& to,
+Task<> pump(IoSocket& from, beast::flat_buffer& pending, IoSocket& to,
                            ConnCtl& ctl, std::chrono::milliseconds idle) {
   if (pending.size() > 0) {
     auto [ec, n] = co_await asio::async_write(to, pending.data(), kTok);
@@ -68,12 +67,12 @@ asio::awaitable<void> pump(tcp::socket& from, beast::flat_buffer& pending, tcp::
     if (wec) break;
   }
   error_code ignored;
-  to.shutdown(tcp::socket::shutdown_send, ignored);
+  to.shutdown(IoSocket::shutdown_send, ignored);
 }
 
 }  // namespace
 
-asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
+Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
                                             std::optional<ResponseParser>& rp) {
   using namespace asio::experimental::awaitable_operators;
   auto& r = *req;
@@ -306,7 +305,7 @@ asio::awaitable<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
   co_return ok&& keep_alive;
 }
 
-asio::awaitable<void> RequestContext::stage_health() {
+Task<> RequestContext::stage_health() {
   boost::json::object services;
   bool all_ok = true;
   std::vector<std::string> seen;

@@ -25,9 +25,9 @@ struct ProxyServer::Impl {
   std::atomic<bool> stopped{false};
   std::chrono::milliseconds sweep_every{250};
 
-  asio::awaitable<void> accept_loop(Worker& w) {
+  detail::Task<> accept_loop(Worker& w) {
     for (;;) {
-      auto [ec, sock] = co_await w.acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+      auto [ec, sock] = co_await w.acceptor->async_accept(detail::kTok);
       if (ec) {
         if (ec == asio::error::operation_aborted || w.stopping) co_return;
         continue;  // EMFILE etc.: keep accepting
@@ -36,10 +36,10 @@ struct ProxyServer::Impl {
     }
   }
 
-  asio::awaitable<void> sweep_loop(Worker& w) {
+  detail::Task<> sweep_loop(Worker& w) {
     for (;;) {
       w.sweeper.expires_after(sweep_every);
-      co_await w.sweeper.async_wait(asio::as_tuple(asio::use_awaitable));  // cancel = sweep now
+      co_await w.sweeper.async_wait(detail::kTok);  // cancel = sweep now
       const auto now = Clock::now();
       const bool drain_over = w.stopping && now >= w.drain_deadline;
       for (auto* s = w.conns.next; s != &w.conns; s = s->next) {
@@ -108,7 +108,7 @@ void ProxyServer::listen() {
     auto w = std::make_unique<Worker>(i);
     tcp::endpoint ep(addr, port);
     try {
-      w->acceptor.emplace(w->ioc);
+      w->acceptor.emplace(w->ioc.get_executor());
       w->acceptor->open(ep.protocol());
       w->acceptor->set_option(asio::socket_base::reuse_address(true));
       int one = 1;

@@ -14,7 +14,6 @@ namespace enkisys::gateway::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace {
-constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
 // Longest a request waits for its stage's key refetch before it is refused (401 unknown_key).
 constexpr std::chrono::seconds kKeyRefreshWait{3};
 
@@ -99,7 +98,7 @@ void RequestContext::finish() {
   t->record(r, m);
 }
 
-asio::awaitable<bool> RequestContext::write_small(http::response<http::string_body>& res) {
+Task<bool> RequestContext::write_small(http::response<http::string_body>& res) {
   status = res.result_int();
   ctl.expire_in(gen->config.limits.body_timeout, false);
   auto [ec, n] = co_await http::async_write(client, res, kTok);
@@ -108,7 +107,7 @@ asio::awaitable<bool> RequestContext::write_small(http::response<http::string_bo
   co_return !ec;
 }
 
-asio::awaitable<void> RequestContext::reply_error(http::status st, std::string_view code,
+Task<> RequestContext::reply_error(http::status st, std::string_view code,
                                                   std::string_view message, bool keep) {
   if (request_id.empty()) {
     w.ids.next(rid_buf);
@@ -124,10 +123,10 @@ asio::awaitable<void> RequestContext::reply_error(http::status st, std::string_v
   co_await write_small(res);
 }
 
-asio::awaitable<void> RequestContext::await_key_refresh(Authenticator& auth,
+Task<> RequestContext::await_key_refresh(Authenticator& auth,
                                                         std::uint64_t seen_attempts,
                                                         Clock::time_point until) {
-  auto timer = std::make_shared<asio::steady_timer>(w.ioc, until);
+  auto timer = std::make_shared<IoTimer>(w.ioc.get_executor(), until);
   const auto id =
       auth.on_refresh([timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
   // The cancel is posted to this thread, so it cannot run before the wait below starts.
@@ -135,7 +134,7 @@ asio::awaitable<void> RequestContext::await_key_refresh(Authenticator& auth,
   auth.forget(id);
 }
 
-asio::awaitable<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf,
+Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf,
                                              std::optional<ResponseParser>& rp) {
   auto& r = *req;
   const Limits& L = gen->config.limits;

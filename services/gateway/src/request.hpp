@@ -31,7 +31,7 @@ using ResponseParser = http::response_parser<http::buffer_body, PoolAllocator<ch
 using Request = http::request<http::string_body, PooledFields>;
 
 struct RequestContext {
-  RequestContext(Worker& wk, Shared& sh, ConnCtl& c, tcp::socket& cl,
+  RequestContext(Worker& wk, Shared& sh, ConnCtl& c, IoSocket& cl,
                  const boost::asio::ip::address& peer, const std::string& peer_text,
                  RequestScratch& sc)
       : w(wk),
@@ -45,7 +45,7 @@ struct RequestContext {
   Worker& w;
   Shared& shared;
   ConnCtl& ctl;
-  tcp::socket& client;
+  IoSocket& client;
   const boost::asio::ip::address& peer_addr;  // the TCP peer
   std::string_view peer_ip;
   std::string_view client_ip;  // the peer, or from X-Forwarded-For when the peer is trusted
@@ -69,19 +69,19 @@ struct RequestContext {
   const security::Claims* claims = nullptr;  // set on jwt routes (owned by s.token)
 
   // Returns false when the connection must close.
-  boost::asio::awaitable<bool> handle(RequestParser& parser, boost::beast::flat_buffer& buf,
+  Task<bool> handle(RequestParser& parser, boost::beast::flat_buffer& buf,
                                       std::optional<ResponseParser>& rp);
-  boost::asio::awaitable<void> reply_error(http::status status, std::string_view code,
+  Task<> reply_error(http::status status, std::string_view code,
                                            std::string_view message, bool keep);
 
  private:
-  boost::asio::awaitable<bool> proxy(boost::beast::flat_buffer& buf,
+  Task<bool> proxy(boost::beast::flat_buffer& buf,
                                      std::optional<ResponseParser>& rp);
-  boost::asio::awaitable<void> stage_health();
+  Task<> stage_health();
   // Waits until `auth` has finished more than `seen_attempts` key fetches, or `until`.
-  boost::asio::awaitable<void> await_key_refresh(Authenticator& auth, std::uint64_t seen_attempts,
+  Task<> await_key_refresh(Authenticator& auth, std::uint64_t seen_attempts,
                                                  Clock::time_point until);
-  boost::asio::awaitable<bool> write_small(http::response<http::string_body>& res);
+  Task<bool> write_small(http::response<http::string_body>& res);
   void add_cors(http::fields& f) const;
   void append_cors_lines(std::string& out) const;  // same headers as "Name: value\r\n" lines
   void finish();

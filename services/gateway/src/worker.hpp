@@ -5,7 +5,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <ctime>
 #include <memory>
@@ -21,6 +23,13 @@ namespace enkisys::gateway::detail {
 
 using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+// Coroutines and I/O objects of the proxy, on the concrete executor (see upstream.hpp).
+template <class T = void>
+using Task = boost::asio::awaitable<T, IoExecutor>;
+using IoTimer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, IoExecutor>;
+using IoResolver = boost::asio::ip::basic_resolver<tcp, IoExecutor>;
+using IoAcceptor = boost::asio::basic_socket_acceptor<tcp, IoExecutor>;
+inline constexpr auto kTok = boost::asio::as_tuple(boost::asio::use_awaitable_t<IoExecutor>{});
 
 // steady_clock's epoch (CLOCK_MONOTONIC) read at tick resolution (a few ms, no rdtsc): enough for
 // connection deadlines, which the sweeper checks every few ms anyway.
@@ -35,9 +44,9 @@ inline Clock::time_point coarse_now() {
 // the upstream phase the upstream socket/resolver is cancelled (the connection answers 504);
 // otherwise the client socket is closed.
 struct ConnCtl {
-  tcp::socket* client = nullptr;
-  tcp::socket* upstream = nullptr;
-  tcp::resolver* resolver = nullptr;
+  IoSocket* client = nullptr;
+  IoSocket* upstream = nullptr;
+  IoResolver* resolver = nullptr;
   Clock::time_point deadline{};  // epoch = none
   bool upstream_phase = false;
   bool timed_out = false;
@@ -55,14 +64,15 @@ struct ConnCtl {
 inline constexpr std::size_t kRelayBufferSize = 16 * 1024;
 
 struct Worker {
-  explicit Worker(unsigned i) : index(i), ioc(1), sweeper(ioc), resolver(ioc) {
+  explicit Worker(unsigned i)
+      : index(i), ioc(1), sweeper(ioc.get_executor()), resolver(ioc.get_executor()) {
     conns.next = conns.prev = &conns;
   }
   unsigned index;
   boost::asio::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
-  boost::asio::steady_timer sweeper;
-  tcp::resolver resolver;
+  std::optional<IoAcceptor> acceptor;
+  IoTimer sweeper;
+  IoResolver resolver;
   ConnCtl conns;  // sentinel of a circular list
   std::atomic<std::size_t> connection_count{0};
   std::vector<std::unique_ptr<char[]>> free_buffers;
@@ -112,6 +122,6 @@ struct Shared {
   std::string health_body;  // the gateway's own /health
 };
 
-boost::asio::awaitable<void> run_connection(Worker& w, Shared& shared, tcp::socket socket);
+Task<> run_connection(Worker& w, Shared& shared, IoSocket socket);
 
 }  // namespace enkisys::gateway::detail

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
@@ -32,10 +33,15 @@ struct UpstreamUrl {
 };
 Result<UpstreamUrl> parse_upstream_url(const std::string& url);
 
+// The proxy's I/O objects are bound to the concrete io_context executor (no type-erased
+// any_io_executor on the hot path).
+using IoExecutor = boost::asio::io_context::executor_type;
+using IoSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, IoExecutor>;
+
 // A kept-alive connection to an upstream, with its read buffer.
 struct UpstreamConn {
-  explicit UpstreamConn(boost::asio::any_io_executor ex) : socket(std::move(ex)) {}
-  boost::asio::ip::tcp::socket socket;
+  explicit UpstreamConn(const IoExecutor& ex) : socket(ex) {}
+  IoSocket socket;
   boost::beast::flat_buffer buffer;
 };
 
