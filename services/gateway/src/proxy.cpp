@@ -26,7 +26,7 @@ bool idempotent(http::verb m) {
 
 // A fresh connection to `up` (resolving on first use or after a failure). Null on failure.
 Task<std::unique_ptr<UpstreamConn>> connect(Worker& w, ConnCtl& ctl, Upstream& up,
-                                                       std::chrono::milliseconds timeout) {
+                                            std::chrono::milliseconds timeout) {
   auto eps = up.endpoints();
   if (eps.empty()) {
     ctl.resolver = &w.resolver;
@@ -51,8 +51,8 @@ Task<std::unique_ptr<UpstreamConn>> connect(Worker& w, ConnCtl& ctl, Upstream& u
   co_return conn;
 }
 
-Task<> pump(IoSocket& from, beast::flat_buffer& pending, IoSocket& to,
-                           ConnCtl& ctl, std::chrono::milliseconds idle) {
+Task<> pump(IoSocket& from, beast::flat_buffer& pending, IoSocket& to, ConnCtl& ctl,
+            std::chrono::milliseconds idle) {
   if (pending.size() > 0) {
     auto [ec, n] = co_await asio::async_write(to, pending.data(), kTok);
     if (ec) co_return;
@@ -72,8 +72,7 @@ Task<> pump(IoSocket& from, beast::flat_buffer& pending, IoSocket& to,
 
 }  // namespace
 
-Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf,
-                                            std::optional<ResponseParser>& rp) {
+Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<ResponseParser>& rp) {
   using namespace asio::experimental::awaitable_operators;
   auto& r = *req;
   const Limits& L = gen->config.limits;

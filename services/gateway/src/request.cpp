@@ -107,8 +107,8 @@ Task<bool> RequestContext::write_small(http::response<http::string_body>& res) {
   co_return !ec;
 }
 
-Task<> RequestContext::reply_error(http::status st, std::string_view code,
-                                                  std::string_view message, bool keep) {
+Task<> RequestContext::reply_error(http::status st, std::string_view code, std::string_view message,
+                                   bool keep) {
   if (request_id.empty()) {
     w.ids.next(rid_buf);
     request_id = std::string_view(rid_buf, 32);
@@ -123,9 +123,8 @@ Task<> RequestContext::reply_error(http::status st, std::string_view code,
   co_await write_small(res);
 }
 
-Task<> RequestContext::await_key_refresh(Authenticator& auth,
-                                                        std::uint64_t seen_attempts,
-                                                        Clock::time_point until) {
+Task<> RequestContext::await_key_refresh(Authenticator& auth, std::uint64_t seen_attempts,
+                                         Clock::time_point until) {
   auto timer = std::make_shared<IoTimer>(w.ioc.get_executor(), until);
   const auto id =
       auth.on_refresh([timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
@@ -135,7 +134,7 @@ Task<> RequestContext::await_key_refresh(Authenticator& auth,
 }
 
 Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf,
-                                             std::optional<ResponseParser>& rp) {
+                                  std::optional<ResponseParser>& rp) {
   auto& r = *req;
   const Limits& L = gen->config.limits;
   // Request id: the client's if valid (copied: headers may be rewritten below), else a new one.

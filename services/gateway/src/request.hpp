@@ -70,17 +70,16 @@ struct RequestContext {
 
   // Returns false when the connection must close.
   Task<bool> handle(RequestParser& parser, boost::beast::flat_buffer& buf,
-                                      std::optional<ResponseParser>& rp);
-  Task<> reply_error(http::status status, std::string_view code,
-                                           std::string_view message, bool keep);
+                    std::optional<ResponseParser>& rp);
+  Task<> reply_error(http::status status, std::string_view code, std::string_view message,
+                     bool keep);
 
  private:
-  Task<bool> proxy(boost::beast::flat_buffer& buf,
-                                     std::optional<ResponseParser>& rp);
+  Task<bool> proxy(boost::beast::flat_buffer& buf, std::optional<ResponseParser>& rp);
   Task<> stage_health();
   // Waits until `auth` has finished more than `seen_attempts` key fetches, or `until`.
   Task<> await_key_refresh(Authenticator& auth, std::uint64_t seen_attempts,
-                                                 Clock::time_point until);
+                           Clock::time_point until);
   Task<bool> write_small(http::response<http::string_body>& res);
   void add_cors(http::fields& f) const;
   void append_cors_lines(std::string& out) const;  // same headers as "Name: value\r\n" lines

@@ -2,11 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <ctime>
@@ -26,7 +26,8 @@ using Clock = std::chrono::steady_clock;
 // Coroutines and I/O objects of the proxy, on the concrete executor (see upstream.hpp).
 template <class T = void>
 using Task = boost::asio::awaitable<T, IoExecutor>;
-using IoTimer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, IoExecutor>;
+using IoTimer =
+    boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, IoExecutor>;
 using IoResolver = boost::asio::ip::basic_resolver<tcp, IoExecutor>;
 using IoAcceptor = boost::asio::basic_socket_acceptor<tcp, IoExecutor>;
 inline constexpr auto kTok = boost::asio::as_tuple(boost::asio::use_awaitable_t<IoExecutor>{});
