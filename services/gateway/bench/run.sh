@@ -7,6 +7,7 @@
 #   services/gateway/bench/run.sh                     # ROUNDS=3 DURATION=10 CONNS=64
 #   GATEWAY=build/release/bin/enkisys-gateway CASES="nginx haproxy gw gw_miss" ./run.sh
 # Cases: nginx | haproxy | gw (cache hit) | gw_miss (a new token on every request) | direct |
+#        nginx_eq (nginx doing the gateway's header work: nginx_equivalent.conf) |
 #        gw_base (the cache-hit case with another build, GATEWAY_BASE=..., for before/after).
 # Also measures the gateway's RSS with IDLE_CONNS idle keep-alive connections.
 set -euo pipefail
@@ -77,6 +78,9 @@ run_case() {  # $1 = case, $2 = round
     nginx)   start_backend "$LOAD_CPU"
              taskset -c "$SUT_CPU" nginx -p "$WORK/" -c "$HARNESS/proxy_nginx.conf" -e "$WORK/logs/proxy_nginx_error.log" &
              PROXY_PID=$!; wait_port 18081; port=18081 ;;
+    nginx_eq) start_backend "$LOAD_CPU"
+             taskset -c "$SUT_CPU" nginx -p "$WORK/" -c "$HERE/nginx_equivalent.conf" -e "$WORK/logs/proxy_nginx_eq_error.log" &
+             PROXY_PID=$!; wait_port 18084; port=18084 ;;
     haproxy) start_backend "$LOAD_CPU"
              taskset -c "$SUT_CPU" haproxy -db -f "$HARNESS/proxy_haproxy.cfg" & PROXY_PID=$!; wait_port 18082; port=18082 ;;
     gw)      start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_hit.yaml"; port=$GW_PORT ;;
