@@ -33,7 +33,7 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host build test e2e e2e-deploy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host build test e2e e2e-deploy bench-gateway lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-dockerfile fuzz clean
 
 help: ## list the targets
@@ -123,6 +123,9 @@ bench: build ## benchmarks: tools vs its Flask twin, then every enkisys-*-bench 
 	@for b in build/release/bin/enkisys-*-bench; do \
 	  [[ -x $$b ]] || continue; echo "== $$b"; "$$b"; \
 	done
+
+bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on loopback (nginx, haproxy, wrk)
+	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
 lint: lint-format lint-shell lint-compose lint-dockerfile ## every linter
 

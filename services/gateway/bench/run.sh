@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Gateway benchmark against nginx and HAProxy on loopback, same topology and wrk settings as the
-# shared proxy harness (bench/gateway in the shared folder: backend, nginx and HAProxy configs,
-# summarize.py). Our gateway runs with JWT verification (HS256, cache-hit path), CORS and a rate
-# limit ENABLED on the measured route; nginx/HAProxy receive the same request headers.
+# Gateway benchmark against nginx and HAProxy on loopback (`make bench-gateway`): a tiny nginx
+# backend and wrk on one CPU, the proxy under test alone on the other, interleaved rounds; the
+# peers' configurations are in peers/. Our gateway runs with JWT verification (HS256, cache-hit
+# path), CORS and a rate limit ENABLED on the measured route; nginx/HAProxy receive the same
+# request headers.
 #
 #   services/gateway/bench/run.sh                     # ROUNDS=3 DURATION=10 CONNS=64
 #   GATEWAY=build/release/bin/enkisys-gateway CASES="nginx haproxy gw gw_miss" ./run.sh
 # Cases: nginx | haproxy | gw (cache hit) | gw_miss (a new token on every request) | direct |
-#        nginx_eq (nginx doing the gateway's header work: nginx_equivalent.conf) |
+#        nginx_eq (nginx doing the gateway's header work: peers/nginx_equivalent.conf) |
 #        gw_base (the cache-hit case with another build, GATEWAY_BASE=..., for before/after).
 # Also measures the gateway's RSS with IDLE_CONNS idle keep-alive connections.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
-HARNESS="${HARNESS:-$REPO/../shared/bench/gateway}"
-[ -f "$HARNESS/backend_nginx.conf" ] || { echo "harness not found at $HARNESS (set HARNESS=)" >&2; exit 2; }
+PEERS="${PEERS:-$HERE/peers}"   # backend_nginx.conf, proxy_nginx.conf, proxy_haproxy.cfg, nginx_equivalent.conf
+[ -f "$PEERS/backend_nginx.conf" ] || { echo "peer configs not found in $PEERS (set PEERS=)" >&2; exit 2; }
 GATEWAY="${GATEWAY:-$REPO/build/release/bin/enkisys-gateway}"
 [ -x "$GATEWAY" ] || { echo "gateway binary not found: $GATEWAY (set GATEWAY=)" >&2; exit 2; }
 WORK="${WORK:-/tmp/gwbench-gateway}"
@@ -23,7 +24,7 @@ DURATION="${DURATION:-10}"
 CONNS="${CONNS:-64}"
 SUT_CPU="${SUT_CPU:-1}"
 LOAD_CPU="${LOAD_CPU:-0}"
-CASES="${CASES:-nginx haproxy gw gw_miss}"
+CASES="${CASES:-nginx nginx_eq haproxy gw gw_miss}"
 IDLE_CONNS="${IDLE_CONNS:-1000}"
 QUIET_MAX_WAIT="${QUIET_MAX_WAIT:-180}"   # bench_one waits (max this many s) for an idle box
 OUT="${OUT:-$WORK/results_$(date +%Y%m%d_%H%M%S).jsonl}"
@@ -64,7 +65,7 @@ cleanup() { stop_pid "$PROXY_PID"; PROXY_PID=""; stop_pid "$BACKEND_PID"; BACKEN
 trap cleanup EXIT INT TERM
 
 start_backend() {
-  taskset -c "$1" nginx -p "$WORK/" -c "$HARNESS/backend_nginx.conf" -e "$WORK/logs/backend_error.log" &
+  taskset -c "$1" nginx -p "$WORK/" -c "$PEERS/backend_nginx.conf" -e "$WORK/logs/backend_error.log" &
   BACKEND_PID=$!; wait_port 18080; }
 start_gateway() {  # $1 = config [$2 = binary]
   PORT=$GW_PORT ADMIN_PORT=0 ACCESS_LOG=off THREADS=1 LOG_LEVEL=warn \
@@ -76,13 +77,13 @@ run_case() {  # $1 = case, $2 = round
   case "$c" in
     direct)  start_backend "$SUT_CPU"; port=18080; sut="$(pids_of "$BACKEND_PID")"; be="" ;;
     nginx)   start_backend "$LOAD_CPU"
-             taskset -c "$SUT_CPU" nginx -p "$WORK/" -c "$HARNESS/proxy_nginx.conf" -e "$WORK/logs/proxy_nginx_error.log" &
+             taskset -c "$SUT_CPU" nginx -p "$WORK/" -c "$PEERS/proxy_nginx.conf" -e "$WORK/logs/proxy_nginx_error.log" &
              PROXY_PID=$!; wait_port 18081; port=18081 ;;
     nginx_eq) start_backend "$LOAD_CPU"
-             taskset -c "$SUT_CPU" nginx -p "$WORK/" -c "$HERE/nginx_equivalent.conf" -e "$WORK/logs/proxy_nginx_eq_error.log" &
+             taskset -c "$SUT_CPU" nginx -p "$WORK/" -c "$PEERS/nginx_equivalent.conf" -e "$WORK/logs/proxy_nginx_eq_error.log" &
              PROXY_PID=$!; wait_port 18084; port=18084 ;;
     haproxy) start_backend "$LOAD_CPU"
-             taskset -c "$SUT_CPU" haproxy -db -f "$HARNESS/proxy_haproxy.cfg" & PROXY_PID=$!; wait_port 18082; port=18082 ;;
+             taskset -c "$SUT_CPU" haproxy -db -f "$PEERS/proxy_haproxy.cfg" & PROXY_PID=$!; wait_port 18082; port=18082 ;;
     gw)      start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_hit.yaml"; port=$GW_PORT ;;
     gw_base) start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_hit.yaml" "${GATEWAY_BASE:?set GATEWAY_BASE}"; port=$GW_PORT ;;
     gw_miss) start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_miss.yaml"; port=$GW_PORT
@@ -100,7 +101,7 @@ run_case() {  # $1 = case, $2 = round
 
 echo "# $(date -Is) conns=$CONNS duration=${DURATION}s nginx=$(nginx -v 2>&1 | cut -d/ -f2) haproxy=$(haproxy -v | head -1 | awk '{print $3}') cpus=$(nproc) gateway=$GATEWAY" >&2
 for r in $(seq 1 "$ROUNDS"); do for c in $CASES; do run_case "$c" "$r"; done; done
-python3 "$HARNESS/summarize.py" "$OUT"
+python3 "$HERE/summarize.py" "$OUT"
 
 # Memory: RSS with IDLE_CONNS idle keep-alive client connections (after one request each).
 start_backend "$LOAD_CPU"; start_gateway "$WORK/gw_hit.yaml"
