@@ -80,6 +80,7 @@ t_health_endpoint() {
   code=$(http GET "$BASE/api/tools" "" -)
   expect_status 401 "$code" "GET /api/tools without a token"
   code=$(http GET "$BASE/health")
+  expect_status 200 "$code" "the stage's /dev/health (every routed service healthy)"
   [[ $(body_json .services.tools.status) == ok ]] ||
     fail "gateway's /dev/health: tools is $(body_json .services.tools.status), want ok (HTTP $code)"
   [[ $(body_json .services.auth.status) == ok ]] ||
