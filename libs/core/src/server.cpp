@@ -52,7 +52,8 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket);
-  asio::awaitable<Response> dispatch(Request& req, RequestContext& ctx);
+  // `m` is the router's match for req (matched once per request by the session).
+  asio::awaitable<Response> dispatch(Request& req, RequestContext& ctx, const RouteMatch& m);
   void begin_stop();
   void record(const Request& req, const Response& res, const std::string& route,
               const RequestContext& ctx, std::chrono::steady_clock::time_point start);
@@ -171,7 +172,11 @@ void HttpServer::Impl::begin_stop() {
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+    // With several threads each connection runs on a strand of its own; with one thread the
+    // strand would only add a lock and an executor indirection to every operation.
+    asio::any_io_executor conn_ex = ioc.get_executor();
+    if (opt.threads > 1) conn_ex = asio::make_strand(ioc);
+    auto [ec, socket] = co_await acceptor.async_accept(conn_ex, kTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       log.warn("accept failed", {{"error", ec.message()}});
@@ -196,13 +201,13 @@ std::string_view query_of(std::string_view target) {
 }
 }  // namespace
 
-asio::awaitable<Response> HttpServer::Impl::dispatch(Request& req, RequestContext& ctx) {
+asio::awaitable<Response> HttpServer::Impl::dispatch(Request& req, RequestContext& ctx,
+                                                     const RouteMatch& m) {
   const std::string_view target = req.target();
   if (target.empty() || target.front() != '/') {
     co_return error_response(http::status::bad_request, "invalid_target",
                              "request target must be an absolute path", ctx.request_id());
   }
-  RouteMatch m = router.match(req.method(), path_of(target));
   if (m.kind == RouteMatch::Kind::kNotFound) {
     co_return error_response(http::status::not_found, "not_found",
                              "no route for " + std::string(path_of(target)), ctx.request_id());
@@ -340,7 +345,7 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
       RouteMatch m = router.match(req.method(), path_of(req.target()));
       if (m.kind != RouteMatch::Kind::kNotFound) route = m.pattern;
       ctx.params_ = std::move(m.params);
-      res = co_await dispatch(req, ctx);
+      res = co_await dispatch(req, ctx, m);
     } catch (const ApiError& e) {
       res = error_response(e.status(), e.code(), e.what(), request_id, req.version(), true,
                            e.details());

@@ -83,10 +83,19 @@ class SqliteConn {
     if (rc != SQLITE_OK) throw sqlite_error(db_, rc, sql_excerpt(sql));
   }
 
+  // Runs one parameterless statement (BEGIN, COMMIT) through the statement cache: no SQL
+  // parsing on the per-transaction path.
+  void run_cached(std::string_view sql) {
+    sqlite3_stmt* stmt = prepare(sql);
+    const int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) throw sqlite_error(db_, rc, sql_excerpt(sql));
+  }
+
   // A cached prepared statement for one SQL statement, or nullptr when sql holds no statement.
   sqlite3_stmt* prepare(std::string_view sql) {
+    if (auto it = cache_.find(sql); it != cache_.end()) return it->second;
     std::string key(sql);
-    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
     const int rc = sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size() + 1),
@@ -115,7 +124,11 @@ class SqliteConn {
  private:
   static constexpr std::size_t kCacheCapacity = 128;
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  struct Hash {  // lookups by string_view, without building a std::string
+    using is_transparent = void;
+    std::size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, Hash, std::equal_to<>> cache_;
 };
 
 // Parses a parameter name "$N" into N (1-based); 0 when it is not of that form.
@@ -293,11 +306,15 @@ class SqliteDatabase final : public Database {
  private:
   void run_once(const std::function<void(Tx&)>& fn, bool read_only) {
     auto conn = pool_.acquire();
-    conn->run(read_only ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE");
+    if (read_only) {
+      conn->run_cached("BEGIN DEFERRED");
+    } else {
+      conn->run_cached("BEGIN IMMEDIATE");
+    }
     try {
       SqliteTx tx(*conn, read_only);
       fn(tx);
-      conn->run("COMMIT");
+      conn->run_cached("COMMIT");
     } catch (...) {
       if (!sqlite3_get_autocommit(conn->handle())) {
         sqlite3_exec(conn->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
