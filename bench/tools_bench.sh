@@ -3,7 +3,8 @@
 # same machine, same SQLite-backed data, same wrk load, on loopback ports the OS picked.
 #   bench/tools_bench.sh            (after `make build`; needs wrk, gunicorn, python3-flask)
 # Env: ENKISYS_TOOLS_BIN (default build/release/bin/enkisys-tools), BENCH_DURATION (10s),
-#      BENCH_CONNECTIONS (64), FLASK_WORKERS ("2 4": each is measured, the best is compared).
+#      BENCH_CONNECTIONS (64), FLASK_WORKERS ("2 4": each is measured, the best is compared),
+#      FLASK_AUDIT (1: also measure the twin committing an audit row per invoke, as ours does).
 # Prints a markdown table (req/s, p99 latency, peak RSS of the server's process tree) and the
 # ratios ours/flask. Without the tools binary only the Flask half runs.
 set -euo pipefail
@@ -198,6 +199,19 @@ for workers in $FLASK_WORKERS; do
   kill -TERM "${PIDS[-1]}"
 done
 
+# --- the twin doing the same durable work on invoke (an audit row committed per request) ---
+if [[ ${FLASK_AUDIT:-1} == 1 ]]; then
+  workers=${FLASK_WORKERS%% *}
+  port=$(free_port)
+  TWIN_AUDIT=1 TOOLS_DB=$WORK/flask-audit.db "${SERVER_CPU[@]}" gunicorn -w "$workers" -k sync \
+    -b "127.0.0.1:$port" --chdir "$ROOT/bench/peers/flask_tools" --log-level warning app:app \
+    >"$WORK/flask-audit.log" 2>&1 &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$port/health" "${PIDS[-1]}"
+  measure "flask audit (gunicorn -w $workers)" "${PIDS[-1]}" "http://127.0.0.1:$port"
+  kill -TERM "${PIDS[-1]}"
+fi
+
 # --- report ---
 echo
 echo "tools vs Flask twin: wrk -t2 -c$CONNECTIONS -d$DURATION on $(nproc) cores${SERVER_CPU[*]:+ (servers pinned to CPU 1, wrk to CPU 0)}, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -207,6 +221,7 @@ echo "|---|---|---:|---:|---:|---:|"
 awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$RESULTS"
 awk -F'\t' '
   $1 == "enkisys-tools" { ours[$2] = $0; order[++n] = $2; next }
+  $1 ~ /^flask audit/ { audit[$2] = $0; next }
   { total[$1] += $3; rows[$1, $2] = $0; servers[$1] = 1 }
   END {
     best = ""; for (s in servers) if (best == "" || total[s] > total[best]) best = s
@@ -216,6 +231,15 @@ awk -F'\t' '
     print "|---|---:|---:|---:|---:|"
     for (i = 1; i <= n; i++) {
       e = order[i]; split(ours[e], o, "\t"); split(rows[best, e], f, "\t")
+      printf "| %s | %.1fx | %.2fx | %.2fx | %.1fx |\n", e, (f[3] > 0 ? o[3] / f[3] : 0),
+        (f[4] > 0 ? o[4] / f[4] : 0), (f[5] > 0 ? o[5] / f[5] : 0), (o[6] > 0 ? f[6] / o[6] : 0)
+    }
+    e = "POST /api/tools/calculator/invoke"
+    if ((e in audit) && (e in ours)) {
+      split(ours[e], o, "\t"); split(audit[e], f, "\t")
+      printf "\nsame work (the twin also commits an audit row per invoke, WAL + synchronous=FULL):\n\n"
+      print "| endpoint | req/s ratio | p99 ratio | RSS ratio | CPU per request: flask / ours |"
+      print "|---|---:|---:|---:|---:|"
       printf "| %s | %.1fx | %.2fx | %.2fx | %.1fx |\n", e, (f[3] > 0 ? o[3] / f[3] : 0),
         (f[4] > 0 ? o[4] / f[4] : 0), (f[5] > 0 ? o[5] / f[5] : 0), (o[6] > 0 ? f[6] / o[6] : 0)
     }

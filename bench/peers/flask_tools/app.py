@@ -6,21 +6,27 @@ routes as the C++ service (ARCHITECTURE.md section 2):
   POST /api/tools                      create a tool (201)
   GET  /api/tools/<name>               read one tool
   POST /api/tools/<name>/invoke        {"arguments": {...}} -> {"result": ...}; builtin calculator
-The calculator walks the expression's AST (no eval). Run it under gunicorn:
+The calculator walks the expression's AST (no eval). With TWIN_AUDIT=1 every invocation also
+commits an audit row (tool, caller, status, duration, SHA-256 of the arguments) before
+answering, with the same durability as the C++ service (WAL, synchronous=FULL) — the way a
+Flask app records it: one INSERT committed per request. Run it under gunicorn:
   TOOLS_DB=/tmp/tools.db gunicorn -w 2 -k sync -b 127.0.0.1:8000 --chdir bench/peers/flask_tools app:app
 """
 
 import ast
+import hashlib
 import json
 import operator
 import os
 import sqlite3
+import time
 import uuid
 
 from flask import Flask, g, jsonify, request
 
 DB_PATH = os.environ.get("TOOLS_DB", "tools.db")
 MAX_EXPRESSION = 256
+AUDIT = os.environ.get("TWIN_AUDIT") == "1"
 
 app = Flask(__name__)
 
@@ -31,6 +37,17 @@ CREATE TABLE IF NOT EXISTS tools (
   parameters TEXT NOT NULL,
   kind TEXT NOT NULL CHECK (kind IN ('builtin', 'http')),
   http TEXT
+)"""
+
+AUDIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS invocations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tool TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  status TEXT NOT NULL,
+  duration_ms REAL NOT NULL,
+  arguments_sha256 TEXT NOT NULL,
+  created_at TEXT NOT NULL
 )"""
 
 CALCULATOR = {
@@ -53,7 +70,10 @@ def db():
         _connection = sqlite3.connect(DB_PATH, isolation_level=None, check_same_thread=False)
         _connection.execute("PRAGMA journal_mode=WAL")
         _connection.execute("PRAGMA busy_timeout=5000")
+        _connection.execute("PRAGMA synchronous=FULL")
         _connection.execute(SCHEMA)
+        if AUDIT:
+            _connection.execute(AUDIT_SCHEMA)
         _connection.execute(
             "INSERT OR IGNORE INTO tools (name, description, parameters, kind, http) VALUES (?, ?, ?, ?, NULL)",
             (CALCULATOR["name"], CALCULATOR["description"], json.dumps(CALCULATOR["parameters"]), "builtin"),
@@ -162,7 +182,16 @@ def invoke_tool(name):
         return error(400, "invalid_arguments", "body must be {\"arguments\": {...}}")
     if tool["kind"] != "builtin" or name != "calculator":
         return error(501, "not_implemented", "only the calculator is invocable in the benchmark twin")
+    started = time.monotonic()
     try:
-        return jsonify({"result": calculate(arguments.get("expression"))})
+        result = calculate(arguments.get("expression"))
     except (ValueError, SyntaxError, ZeroDivisionError, OverflowError) as exc:
         return error(400, "invalid_arguments", str(exc))
+    if AUDIT:
+        digest = hashlib.sha256(json.dumps(arguments, sort_keys=True).encode()).hexdigest()
+        db().execute(
+            "INSERT INTO invocations (tool, caller, status, duration_ms, arguments_sha256, created_at)"
+            " VALUES (?, ?, 'ok', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            (name, request.headers.get("X-User-Id", "anonymous"), (time.monotonic() - started) * 1000, digest),
+        )
+    return jsonify({"result": result})
