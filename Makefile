@@ -33,7 +33,7 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host build test e2e e2e-deploy bench-gateway lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host build test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-dockerfile fuzz clean
 
 help: ## list the targets
@@ -128,6 +128,14 @@ bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on lo
 	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
 lint: lint-format lint-shell lint-compose lint-dockerfile ## every linter
+
+lint-tidy: build ## clang-tidy (.clang-tidy) over the non-test C++ sources of the release build; any finding fails
+	@files=$$(find libs services cli -type d \( -name tests -o -name fuzz -o -name bench -o -name build \) -prune \
+	  -o -type f -name '*.cpp' -print | sort); \
+	run-clang-tidy -p build/$(PRESET) -j $(JOBS) -quiet -extra-arg=-Wno-unknown-warning-option $$files \
+	  > build/clang-tidy.log 2>&1 || { grep -E 'warning:|error:' build/clang-tidy.log | sort -u; \
+	  echo "lint-tidy: findings above (full log: build/clang-tidy.log)"; exit 1; }; \
+	echo "lint-tidy: $$(wc -w <<<"$$files") files clean"
 
 lint-format: ## clang-format check of the C++ sources
 	@dirs=$$(ls -d $(CXX_DIRS) 2>/dev/null || true); \

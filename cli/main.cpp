@@ -21,7 +21,8 @@ namespace {
 
 std::string env_or(const char* name, std::string fallback = {}) {
   const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
+  if (v && *v) return std::string(v);
+  return fallback;
 }
 
 int free_port() {

@@ -120,9 +120,9 @@ std::string new_request_id() {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(32, '0');
   std::uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 16; ++i) {
-    id[static_cast<std::size_t>(i)] = kHex[(a >> (i * 4)) & 0xF];
-    id[static_cast<std::size_t>(16 + i)] = kHex[(b >> (i * 4)) & 0xF];
+  for (std::size_t i = 0; i < 16; ++i) {
+    id[i] = kHex[(a >> (i * 4)) & 0xF];
+    id[16 + i] = kHex[(b >> (i * 4)) & 0xF];
   }
   return id;
 }

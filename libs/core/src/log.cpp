@@ -52,7 +52,7 @@ void Logger::log(LogLevel level, std::string_view msg, std::initializer_list<Log
   write_line(level, msg, obj);
 }
 
-void Logger::log(LogLevel level, std::string_view msg, boost::json::object fields) {
+void Logger::log(LogLevel level, std::string_view msg, const boost::json::object& fields) {
   if (!enabled(level)) return;
   write_line(level, msg, fields);
 }

@@ -264,7 +264,7 @@ class SqliteTx final : public Tx {
 
 class SqliteDatabase final : public Database {
  public:
-  SqliteDatabase(std::string url, std::string filename, int flags, std::size_t pool_size,
+  SqliteDatabase(std::string url, const std::string& filename, int flags, std::size_t pool_size,
                  const Options& options)
       : url_(std::move(url)),
         options_(options),

@@ -241,7 +241,7 @@ void JwksRefresher::record(const std::string& err) {
 }
 
 std::string JwksRefresher::refresh_now() {
-  const std::string err = fetch_and_install();
+  std::string err = fetch_and_install();
   record(err);
   return err;
 }

@@ -330,7 +330,7 @@ Task<> RequestContext::stage_health() {
         http::response_parser<http::string_body> p;
         p.body_limit(64 * 1024);
         auto [rec, rn] = co_await http::async_read(conn->socket, conn->buffer, p, kTok);
-        if (!rec) code = p.get().result_int();
+        if (!rec) code = static_cast<int>(p.get().result_int());
       }
       ctl.upstream = nullptr;
     }

@@ -11,7 +11,7 @@
 
 namespace enkisys::core::testing {
 
-TestServer::TestServer(std::function<void(Router&)> wire, ServerOptions opts) {
+TestServer::TestServer(const std::function<void(Router&)>& wire, ServerOptions opts) {
   wire(router_);
   opts.address = "127.0.0.1";
   opts.port = 0;

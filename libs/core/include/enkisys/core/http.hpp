@@ -21,7 +21,7 @@ using Response = http::response<http::string_body>;
 // placed next to code/message (e.g. {"path":"/arguments/x"}).
 class ApiError : public std::runtime_error {
  public:
-  ApiError(http::status status, std::string code, std::string message,
+  ApiError(http::status status, std::string code, const std::string& message,
            boost::json::value details = nullptr)
       : std::runtime_error(message),
         status_(status),

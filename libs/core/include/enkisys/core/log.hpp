@@ -44,7 +44,7 @@ class Logger {
 
   void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
   // For callers that build fields dynamically (e.g. the access log).
-  void log(LogLevel level, std::string_view msg, boost::json::object fields);
+  void log(LogLevel level, std::string_view msg, const boost::json::object& fields);
 
   void debug(std::string_view msg, std::initializer_list<LogField> f = {}) {
     log(LogLevel::kDebug, msg, f);

@@ -35,7 +35,7 @@ class RateLimiter {
 
  private:
   struct Bucket {
-    double tokens;
+    double tokens = 0;
     Clock::time_point last;
   };
   struct Shard {

@@ -12,7 +12,7 @@ namespace enkisys::core::testing {
 
 class TestServer {
  public:
-  TestServer(std::function<void(Router&)> wire, ServerOptions opts = {});
+  TestServer(const std::function<void(Router&)>& wire, ServerOptions opts = {});
   ~TestServer();
   unsigned short port() const { return port_; }
   HttpServer& server() { return *server_; }
