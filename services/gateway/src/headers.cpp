@@ -254,16 +254,6 @@ bool is_websocket_upgrade(const PooledFields& f) {
   return websocket_upgrade(f);
 }
 
-bool valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 RequestIdGenerator::RequestIdGenerator() {
   std::random_device rd;
   a_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "enkisys/core/http.hpp"
 #include "enkisys/gateway/field_pool.hpp"
 
 namespace enkisys::gateway {
@@ -77,8 +78,8 @@ void serialize_client_response_head(const http::header<false, Fields>& res,
 bool is_websocket_upgrade(const http::fields& fields);
 bool is_websocket_upgrade(const PooledFields& fields);
 
-// Same rule as the rest of the platform: 1..128 chars of [A-Za-z0-9._:-].
-bool valid_request_id(std::string_view id);
+// The platform's rule (libs/core): 1..128 chars of [A-Za-z0-9._:-].
+using core::valid_request_id;
 
 // Fast, unique-per-process request ids (32 lower-case hex chars) from a per-thread generator
 // seeded from the OS; ids are identifiers, not secrets.
