@@ -23,6 +23,18 @@ json::object pair_json(const TokenPair& t) {
           {"token_type", "Bearer"},
           {"expires_in", t.expires_in}};
 }
+// The {"email", "password"} body of signup and login (400 on anything else).
+struct Credentials {
+  std::string email;
+  std::string password;
+};
+Credentials credentials_of(const Request& req) {
+  const json::object body = core::parse_json_object(req);
+  api::only_fields(body, {"email", "password"});
+  return {*api::string_field(body, "email", kMaxEmail),
+          *api::string_field(body, "password", kMaxPassword)};
+}
+
 }  // namespace
 
 AuthApi::AuthApi(AuthService& service, core::MetricsRegistry& metrics,
@@ -53,13 +65,10 @@ awaitable<AuthResult<Principal>> AuthApi::principal(Request& req, RequestContext
 void AuthApi::add_routes(core::Router& r) {
   r.add(http::verb::post, "/api/auth/signup",
         [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          const json::object body = core::parse_json_object(req);
-          api::only_fields(body, {"email", "password"});
-          const std::string email = *api::string_field(body, "email", kMaxEmail);
-          const std::string password = *api::string_field(body, "password", kMaxPassword);
+          const Credentials creds = credentials_of(req);
           const Caller who = caller(req, ctx);
           auto user = co_await ctx.blocking(
-              [this, &email, &password, &who] { return service_.signup(email, password, who); });
+              [this, &creds, &who] { return service_.signup(creds.email, creds.password, who); });
           if (!user) co_return api::error_reply(user.error(), ctx);
           Response res = core::json_response(http::status::created, api::user_json(*user));
           res.set(http::field::location, "/api/auth/me");
@@ -68,13 +77,10 @@ void AuthApi::add_routes(core::Router& r) {
 
   r.add(http::verb::post, "/api/auth/login",
         [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          const json::object body = core::parse_json_object(req);
-          api::only_fields(body, {"email", "password"});
-          const std::string email = *api::string_field(body, "email", kMaxEmail);
-          const std::string password = *api::string_field(body, "password", kMaxPassword);
+          const Credentials creds = credentials_of(req);
           const Caller who = caller(req, ctx);
           auto tokens = co_await ctx.blocking(
-              [this, &email, &password, &who] { return service_.login(email, password, who); });
+              [this, &creds, &who] { return service_.login(creds.email, creds.password, who); });
           if (!tokens) {
             logins_.with({tokens.error().kind == AuthError::kThrottled ? "throttled" : "failed"})
                 .inc();
