@@ -311,11 +311,8 @@ std::optional<std::string> JwksRefresher::http_get(const std::string& url, std::
   }
 }
 
-}  // namespace enkisys::gateway
-
-namespace enkisys::gateway {
-
 namespace {
+// Identity of a verifier: every setting that changes how tokens are verified.
 std::string settings_key(const JwtConfig& c) {
   std::string k;
   for (const std::string* part : {&c.jwks_url, &c.issuer, &c.audience, &c.hs256_secret}) {
@@ -348,20 +345,24 @@ std::optional<std::string> Verifiers::attach(Generation& g) {
   std::map<std::string, Entry> fresh;
   {
     std::lock_guard lock(mu_);
-    for (const auto& st : g.stages) {
-      if (!g.config.jwt.enabled) break;
+    for (auto& st : g.stages) {
+      st.auth = nullptr;
+      if (!g.config.jwt.enabled) continue;
       const auto key = settings_key(st.jwt);
-      if (chosen.count(key)) continue;
-      if (auto it = entries_.find(key); it != entries_.end()) {
-        chosen.emplace(key, it->second.auth);
-        continue;
+      auto& verifier = chosen[key];
+      if (!verifier) {
+        if (auto it = entries_.find(key); it != entries_.end()) {
+          verifier = it->second.auth;
+        } else {
+          try {
+            verifier = std::make_shared<Authenticator>(st.jwt, *options_.clock);
+          } catch (const std::exception& e) {
+            return "stage '" + st.name + "': " + e.what();  // g is not published
+          }
+          fresh.emplace(key, Entry{verifier, nullptr});
+        }
       }
-      try {
-        chosen.emplace(key, std::make_shared<Authenticator>(st.jwt, *options_.clock));
-      } catch (const std::exception& e) {
-        return "stage '" + st.name + "': " + e.what();
-      }
-      fresh.emplace(key, Entry{chosen.at(key), nullptr});
+      st.auth = verifier;
     }
   }
   for (auto& [key, e] : fresh) {
@@ -375,9 +376,6 @@ std::optional<std::string> Verifiers::attach(Generation& g) {
         JwksRefresher::Schedule{c.jwks_refetch_min, c.jwks_refresh, c.jwks_retry_min},
         std::move(report), options_.fetch);
     e.auth->set_unknown_kid_hook(e.refresher->requester());
-  }
-  for (auto& st : g.stages) {
-    st.auth = g.config.jwt.enabled ? chosen.at(settings_key(st.jwt)) : nullptr;
   }
   std::map<std::string, Entry> retired;
   {
