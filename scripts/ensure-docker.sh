@@ -27,22 +27,87 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-echo "ensure-docker: starting dockerd (log: $log)"
-setsid nohup dockerd >"$log" 2>&1 </dev/null &
-pid=$!
-deadline=$((SECONDS + wait_s))
-while ((SECONDS < deadline)); do
-  if engine_up; then
-    echo "ensure-docker: engine ready after $((SECONDS + wait_s - deadline))s (dockerd pid $pid)"
-    exit 0
+# pid_of_name FILE NAME: the pid FILE names when that process is alive and is NAME, else empty.
+pid_of_name() {
+  local pid
+  [[ -r $1 ]] || return 0
+  pid=$(tr -dc 0-9 <"$1")
+  [[ -n $pid && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$2" ]] && echo "$pid"
+  return 0
+}
+
+# A dockerd that was killed (machine or session stop) leaves its pid files behind. dockerd
+# then takes a recycled pid for a live containerd, waits for a socket nobody creates and gives
+# up; an orphaned containerd of its own holds the state directory. Clear both before a start.
+clear_stale_state() {
+  local cpidfile=/var/run/docker/containerd/containerd.pid cpid i
+  cpid=$(pid_of_name "$cpidfile" containerd)
+  if [[ -n $cpid ]]; then
+    echo "ensure-docker: stopping orphaned containerd (pid $cpid)"
+    kill "$cpid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$cpid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$cpid" 2>/dev/null || true
   fi
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "ensure-docker: dockerd exited; last log lines:" >&2
-    tail -n 20 "$log" >&2 || true
+  if [[ -e $cpidfile ]]; then
+    echo "ensure-docker: removing stale $cpidfile"
+    rm -f "$cpidfile"
+  fi
+  if [[ -e /var/run/docker.pid && -z $(pid_of_name /var/run/docker.pid dockerd) ]]; then
+    echo "ensure-docker: removing stale /var/run/docker.pid"
+    rm -f /var/run/docker.pid
+  fi
+}
+
+# start_and_wait: 0 when the engine answers, 2 when dockerd exited early, 1 on timeout.
+start_and_wait() {
+  local pid deadline
+  echo "ensure-docker: starting dockerd (log: $log)"
+  setsid nohup dockerd >"$log" 2>&1 </dev/null &
+  pid=$!
+  deadline=$((SECONDS + wait_s))
+  while ((SECONDS < deadline)); do
+    if engine_up; then
+      echo "ensure-docker: engine ready after $((SECONDS + wait_s - deadline))s (dockerd pid $pid)"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "ensure-docker: dockerd exited; last log lines:" >&2
+      tail -n 20 "$log" >&2 || true
+      return 2
+    fi
+    sleep 1
+  done
+  echo "ensure-docker: engine not ready after ${wait_s}s; last log lines:" >&2
+  tail -n 20 "$log" >&2 || true
+  return 1
+}
+
+running=$(pgrep -x dockerd || true)
+if [[ -n $running ]]; then
+  # A dockerd is starting or stuck: give it the wait rather than racing a second one.
+  echo "ensure-docker: dockerd already running (pid ${running//$'\n'/ }); waiting for it"
+  deadline=$((SECONDS + wait_s))
+  while ((SECONDS < deadline)); do
+    engine_up && exit 0
+    pgrep -x dockerd >/dev/null || break
+    sleep 1
+  done
+  if pgrep -x dockerd >/dev/null; then
+    echo "ensure-docker: the running dockerd does not answer after ${wait_s}s" >&2
     exit 1
   fi
-  sleep 1
-done
-echo "ensure-docker: engine not ready after ${wait_s}s; last log lines:" >&2
-tail -n 20 "$log" >&2 || true
-exit 1
+fi
+
+clear_stale_state
+rc=0
+start_and_wait || rc=$?
+if ((rc == 2)); then
+  # One more try after clearing again (a containerd it started may have been left behind).
+  clear_stale_state
+  rc=0
+  start_and_wait || rc=$?
+fi
+exit "$rc"
