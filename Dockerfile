@@ -14,6 +14,12 @@ RUN set -eux; \
     apt-get install -y -q --no-install-recommends $(sed -e 's/#.*//' /tmp/apt-build.txt); \
     rm -rf /var/lib/apt/lists/*
 
+# --- libpq: PostgreSQL's client library from Debian's source, static, without Kerberos/LDAP ---
+# (Debian's libpq would pull ~9 MB of krb5/OpenLDAP/GnuTLS libraries into every image.)
+FROM toolchain AS libpq
+COPY scripts/build-libpq.sh /tmp/build-libpq.sh
+RUN /tmp/build-libpq.sh /opt/libpq && rm -rf /var/lib/apt/lists/*
+
 # --- runtime-base: the root filesystem every service image starts from ---
 FROM toolchain AS runtime-base
 RUN set -eux; \
@@ -34,11 +40,13 @@ RUN set -eux; \
 FROM toolchain AS build
 # Extra configure arguments, e.g. --build-arg CMAKE_ARGS=-DENKISYS_WERROR=OFF
 ARG CMAKE_ARGS=""
+COPY --from=libpq /opt/libpq /opt/libpq
 WORKDIR /src
 COPY . .
 # Service binaries only: the tests are compiled by the `test` target, on top of this layer.
 RUN set -eux; \
-    cmake --preset static -DENKISYS_TESTS=OFF -DENKISYS_BENCH=OFF $CMAKE_ARGS; \
+    cmake --preset static -DENKISYS_TESTS=OFF -DENKISYS_BENCH=OFF \
+        -DENKISYS_LIBPQ_PREFIX=/opt/libpq $CMAKE_ARGS; \
     cmake --build --preset static -j2; \
     for bin in build/static/bin/enkisys-*; do \
         name=$(basename "$bin"); svc=${name#enkisys-}; \
@@ -101,6 +109,6 @@ ENTRYPOINT ["/usr/local/bin/enkisys-gateway"]
 FROM build AS test
 ARG CMAKE_ARGS=""
 RUN set -eux; \
-    cmake --preset static -DENKISYS_TESTS=ON $CMAKE_ARGS; \
+    cmake --preset static -DENKISYS_TESTS=ON -DENKISYS_LIBPQ_PREFIX=/opt/libpq $CMAKE_ARGS; \
     cmake --build --preset static -j2; \
     ctest --preset static

@@ -12,10 +12,10 @@ target_compile_definitions(enkisys_warnings INTERFACE
   ENKISYS_VERSION="${ENKISYS_VERSION}")
 
 # enkisys_link_static(TARGET): with ENKISYS_STATIC, a service binary carries its C++ runtime and
-# every library that has a usable static archive (Boost, SQLite, libsodium); glibc, OpenSSL and
-# libpq stay shared, because Debian's libpq.a cannot be linked statically (it needs static
-# Kerberos/LDAP that Debian does not ship) and libpq needs the shared OpenSSL anyway. The image
-# build copies exactly that shared-library closure (scripts/collect-runtime-libs.sh).
+# every library that has a usable static archive (Boost, SQLite, libsodium; in the images also
+# libpq, built without Kerberos/LDAP by scripts/build-libpq.sh, see ENKISYS_LIBPQ_PREFIX in
+# libs/db). glibc and OpenSSL stay shared. The image build copies exactly that shared-library
+# closure (scripts/collect-runtime-libs.sh).
 function(enkisys_link_static target)
   if(ENKISYS_STATIC)
     target_link_options(${target} PRIVATE -static-libgcc -static-libstdc++)
