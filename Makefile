@@ -55,7 +55,7 @@ test: build ## build, then run unit + integration tests (throwaway PostgreSQL un
 	@scripts/apt-install.sh deps/apt-test.txt
 	scripts/run-tests.sh $(PRESET)
 
-e2e: ## images, then end-to-end: local stage (tests/e2e/run.sh), four stages + edge (stages.sh)
+e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stages.sh), images on PostgreSQL (postgres.sh)
 	@if ! scripts/ensure-docker.sh --check; then \
 	  echo "e2e: no Docker engine reachable — skipped"; exit 0; \
 	fi; \
@@ -63,6 +63,7 @@ e2e: ## images, then end-to-end: local stage (tests/e2e/run.sh), four stages + e
 	rc=0; \
 	echo "== e2e: local stage (compose.yaml)"; tests/e2e/run.sh || rc=1; \
 	echo "== e2e: host with four stages (deploy/)"; tests/e2e/stages.sh || rc=1; \
+	echo "== e2e: service images on PostgreSQL (TLS + SCRAM)"; tests/e2e/postgres.sh || rc=1; \
 	exit $$rc
 
 e2e-deploy: build ## blue/green deploys over ssh on this machine (sshd :2222, dev1+dev2 behind the edge)

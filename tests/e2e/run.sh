@@ -19,7 +19,7 @@ export GATEWAY_PORT=${GATEWAY_PORT:-$(free_port)}
 export LOG_LEVEL=debug
 IMAGE=enkisys/tools:$ENKISYS_TAG
 BASE=http://127.0.0.1:$GATEWAY_PORT/dev
-MAX_IMAGE_MB=30
+MAX_IMAGE_MB=20
 
 teardown() {
   local rc=$?
@@ -215,12 +215,15 @@ t_sigterm_exit_code() {
 }
 
 t_image_size() {
-  local bytes mb
-  bytes=$(docker image inspect -f '{{.Size}}' "$IMAGE")
-  mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
-  echo "image $IMAGE: $mb MB" >&3
-  awk -v b="$bytes" -v m="$MAX_IMAGE_MB" 'BEGIN { exit !(b <= m * 1000000) }' ||
-    fail "image is $mb MB, limit $MAX_IMAGE_MB MB"
+  local bytes mb svc image
+  for svc in tools auth gateway; do
+    image=enkisys/$svc:$ENKISYS_TAG
+    bytes=$(docker image inspect -f '{{.Size}}' "$image")
+    mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
+    echo "image $image: $mb MB" >&3
+    awk -v b="$bytes" -v m="$MAX_IMAGE_MB" 'BEGIN { exit !(b <= m * 1000000) }' ||
+      fail "image $image is $mb MB, limit $MAX_IMAGE_MB MB"
+  done
 }
 
 t_no_secrets_in_history() {
@@ -244,7 +247,7 @@ run_test "writes land only in the /data volume" t_writes_only_data
 run_test "data survives 'compose restart tools'" t_survives_restart
 run_test "killed process is restarted healthy, data kept" t_crash_recovery
 run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
-run_test "image size <= ${MAX_IMAGE_MB} MB" t_image_size
+run_test "tools, auth and gateway images <= ${MAX_IMAGE_MB} MB each" t_image_size
 run_test "no secrets in docker history or image config" t_no_secrets_in_history
 
 if ((E2E_FAILED > 0)); then
