@@ -18,7 +18,8 @@ cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
 PG_DIR=$WORK/pg
 ROLE=enkisys_e2e
-DB=enkisys_images
+# One database per service, as in production (each keeps its own migrations).
+DBS=(enkisys_tools enkisys_auth)
 PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
 teardown() {
@@ -54,10 +55,11 @@ hostssl all $ROLE 127.0.0.1/32 scram-sha-256
 host all $ROLE 127.0.0.1/32 reject
 host all postgres 127.0.0.1/32 trust
 HBA
-psql_admin <<SQL
+psql_admin >/dev/null <<SQL
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD';
-CREATE DATABASE $DB OWNER $ROLE;
+CREATE DATABASE ${DBS[0]} OWNER $ROLE;
+CREATE DATABASE ${DBS[1]} OWNER $ROLE;
 ALTER SYSTEM SET ssl = on;
 SELECT pg_reload_conf();
 SQL
@@ -66,7 +68,8 @@ for ((i = 0; i < 50; i++)); do
   [[ $(psql_admin -c 'SHOW ssl') == on ]] && break
   sleep 0.1
 done
-SERVICE_URL="postgres://$ROLE:$PASSWORD@127.0.0.1:$PG_PORT/$DB?sslmode=require"
+# service_url DB [PASSWORD]
+service_url() { echo "postgres://$ROLE:${2:-$PASSWORD}@127.0.0.1:$PG_PORT/$1?sslmode=require"; }
 echo "e2e-pg: PostgreSQL on 127.0.0.1:$PG_PORT (TLS, SCRAM-SHA-256 for $ROLE), images :$ENKISYS_TAG"
 
 # run_service SVC PORT URL: starts the image on the host network; prints the container name.
@@ -78,11 +81,13 @@ run_service() {
   echo "$name"
 }
 
-# wait_http_ok URL SECONDS: polls until URL answers 200 (bounded).
+# wait_http_ok URL SECONDS CONTAINER: polls until URL answers 200 (bounded; gives up at once
+# when the container has exited).
 wait_http_ok() {
   local deadline=$((SECONDS + $2))
   while ((SECONDS < deadline)); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true) == 200 ]] && return 0
+    [[ $(docker inspect -f '{{.State.Running}}' "$3" 2>/dev/null) == true ]] || return 1
     sleep 0.2
   done
   return 1
@@ -97,18 +102,18 @@ ssl_sessions() {
 t_tools_on_postgres() {
   local port name code rows
   port=$(free_port)
-  name=$(run_service tools "$port" "$SERVICE_URL")
+  name=$(run_service tools "$port" "$(service_url "${DBS[0]}")")
   echo "$name" >>"$WORK/containers"
-  wait_http_ok "http://127.0.0.1:$port/health" 60 || fail "tools not healthy: $(docker logs "$name" 2>&1 | tail -5)"
+  wait_http_ok "http://127.0.0.1:$port/health" 60 "$name" || fail "tools not healthy: $(docker logs "$name" 2>&1 | tail -5)"
   code=$(http POST "http://127.0.0.1:$port/api/tools" \
     '{"name":"pg_echo","description":"kept in PostgreSQL","kind":"http","parameters":{"type":"object"},
       "http":{"method":"GET","url":"http://example.invalid/","headers":{},"timeout_ms":1000,"max_response_bytes":1024}}' -)
   expect_status 201 "$code" "create a tool"
   code=$(http POST "http://127.0.0.1:$port/api/tools/calculator/invoke" '{"arguments":{"expression":"6*7"}}' -)
   expect_status 200 "$code" "invoke the calculator"
-  rows=$(psql_admin -d "$DB" -c "SELECT count(*) FROM tools WHERE name = 'pg_echo'")
+  rows=$(psql_admin -d "${DBS[0]}" -c "SELECT count(*) FROM tools WHERE name = 'pg_echo'")
   [[ $rows == 1 ]] || fail "the tool is not in PostgreSQL (rows: $rows)"
-  rows=$(psql_admin -d "$DB" -c "SELECT count(*) FROM tool_invocations WHERE tool = 'calculator'")
+  rows=$(psql_admin -d "${DBS[0]}" -c "SELECT count(*) FROM tool_invocations WHERE tool = 'calculator'")
   [[ $rows -ge 1 ]] || fail "the invocation was not audited in PostgreSQL"
   ssl_sessions >"$WORK/ssl"
   grep -q t "$WORK/ssl" || fail "no TLS session of $ROLE (pg_stat_ssl: $(tr '\n' ' ' <"$WORK/ssl"))"
@@ -118,20 +123,20 @@ t_tools_on_postgres() {
 t_auth_on_postgres() {
   local port name code rows
   port=$(free_port)
-  name=$(run_service auth "$port" "$SERVICE_URL")
+  name=$(run_service auth "$port" "$(service_url "${DBS[1]}")")
   echo "$name" >>"$WORK/containers"
-  wait_http_ok "http://127.0.0.1:$port/health" 60 || fail "auth not healthy: $(docker logs "$name" 2>&1 | tail -5)"
+  wait_http_ok "http://127.0.0.1:$port/health" 60 "$name" || fail "auth not healthy: $(docker logs "$name" 2>&1 | tail -5)"
   code=$(http POST "http://127.0.0.1:$port/api/auth/signup" \
     '{"email":"Pg.User@Example.com","password":"a long enough pg passphrase"}' -)
   expect_status 201 "$code" "signup"
-  rows=$(psql_admin -d "$DB" -c "SELECT count(*) FROM users WHERE email = 'pg.user@example.com'")
+  rows=$(psql_admin -d "${DBS[1]}" -c "SELECT count(*) FROM users WHERE email = 'pg.user@example.com'")
   [[ $rows == 1 ]] || fail "the account is not in PostgreSQL (rows: $rows)"
 }
 
 t_wrong_password_refused() {
   local port name wrong=not-the-$PASSWORD-either logs
   port=$(free_port)
-  name=$(run_service tools "$port" "postgres://$ROLE:$wrong@127.0.0.1:$PG_PORT/$DB?sslmode=require")
+  name=$(run_service tools "$port" "$(service_url "${DBS[0]}" "$wrong")")
   echo "$name" >>"$WORK/containers"
   # The service gives up after its bounded connection retries and exits non-zero.
   timeout 120 docker wait "$name" >"$WORK/exit" || fail "still running with a wrong password"
