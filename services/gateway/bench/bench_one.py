@@ -102,7 +102,9 @@ def main():
     wall = time.monotonic() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     c1, s1, b1 = cpu_ticks(), pid_ticks(sut), pid_ticks(be)
-    res = {"label": a.label, "run": a.run, "cmd": " ".join(cmd),
+    # Recorded without credentials: result files are committed.
+    shown = re.sub(r"(Authorization: Bearer )\S+", r"\1<token>", " ".join(cmd))
+    res = {"label": a.label, "run": a.run, "cmd": shown,
            "quiet_waited_s": waited, "pre_busy_cpu_pct": pre_busy}
     res.update(parse_wrk(out))
     res["sut_cpu_pct"] = round(100.0 * (s1 - s0) / HZ / wall, 1)
