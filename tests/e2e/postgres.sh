@@ -75,6 +75,7 @@ echo "e2e-pg: PostgreSQL on 127.0.0.1:$PG_PORT (TLS, SCRAM-SHA-256 for $ROLE), i
 # run_service SVC PORT URL: starts the image on the host network; prints the container name.
 run_service() {
   local svc=$1 port=$2 url=$3 name=$PROJECT-$1-$RANDOM
+  echo "$name" >>"$WORK/containers" # for the teardown
   docker run -d --name "$name" --network host --read-only --tmpfs /data:uid=10001,gid=10001 \
     --cap-drop ALL -e PORT="$port" -e DATABASE_URL="$url" -e LOG_LEVEL=info \
     "enkisys/$svc:$ENKISYS_TAG" >/dev/null
@@ -99,12 +100,19 @@ ssl_sessions() {
                  WHERE a.usename = '$ROLE'"
 }
 
-t_tools_on_postgres() {
-  local port name code rows
+# start_healthy SVC DB: runs SVC's image on a free port against DB and waits until it is
+# healthy; sets port.
+start_healthy() {
+  local name
   port=$(free_port)
-  name=$(run_service tools "$port" "$(service_url "${DBS[0]}")")
-  echo "$name" >>"$WORK/containers"
-  wait_http_ok "http://127.0.0.1:$port/health" 60 "$name" || fail "tools not healthy: $(docker logs "$name" 2>&1 | tail -5)"
+  name=$(run_service "$1" "$port" "$(service_url "$2")")
+  wait_http_ok "http://127.0.0.1:$port/health" 60 "$name" ||
+    fail "$1 not healthy: $(docker logs "$name" 2>&1 | tail -5)"
+}
+
+t_tools_on_postgres() {
+  local port code rows
+  start_healthy tools "${DBS[0]}"
   code=$(http POST "http://127.0.0.1:$port/api/tools" \
     '{"name":"pg_echo","description":"kept in PostgreSQL","kind":"http","parameters":{"type":"object"},
       "http":{"method":"GET","url":"http://example.invalid/","headers":{},"timeout_ms":1000,"max_response_bytes":1024}}' -)
@@ -121,11 +129,8 @@ t_tools_on_postgres() {
 }
 
 t_auth_on_postgres() {
-  local port name code rows
-  port=$(free_port)
-  name=$(run_service auth "$port" "$(service_url "${DBS[1]}")")
-  echo "$name" >>"$WORK/containers"
-  wait_http_ok "http://127.0.0.1:$port/health" 60 "$name" || fail "auth not healthy: $(docker logs "$name" 2>&1 | tail -5)"
+  local port code rows
+  start_healthy auth "${DBS[1]}"
   code=$(http POST "http://127.0.0.1:$port/api/auth/signup" \
     '{"email":"Pg.User@Example.com","password":"a long enough pg passphrase"}' -)
   expect_status 201 "$code" "signup"
@@ -137,7 +142,6 @@ t_wrong_password_refused() {
   local port name wrong=not-the-$PASSWORD-either logs
   port=$(free_port)
   name=$(run_service tools "$port" "$(service_url "${DBS[0]}" "$wrong")")
-  echo "$name" >>"$WORK/containers"
   # The service gives up after its bounded connection retries and exits non-zero.
   timeout 120 docker wait "$name" >"$WORK/exit" || fail "still running with a wrong password"
   [[ $(cat "$WORK/exit") != 0 ]] || fail "exit code 0 with a wrong password"
