@@ -61,44 +61,46 @@ clear_stale_state() {
   fi
 }
 
-# start_and_wait: 0 when the engine answers, 2 when dockerd exited early, 1 on timeout.
-start_and_wait() {
-  local pid deadline
-  echo "ensure-docker: starting dockerd (log: $log)"
-  setsid nohup dockerd >"$log" 2>&1 </dev/null &
-  pid=$!
-  deadline=$((SECONDS + wait_s))
+# wait_engine PID: waits for the engine while dockerd PID lives. 0 when the engine answers, 2 when
+# that dockerd exited, 1 after $wait_s seconds.
+wait_engine() {
+  local pid=$1 deadline=$((SECONDS + wait_s))
   while ((SECONDS < deadline)); do
     if engine_up; then
       echo "ensure-docker: engine ready after $((SECONDS + wait_s - deadline))s (dockerd pid $pid)"
       return 0
     fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "ensure-docker: dockerd exited; last log lines:" >&2
-      tail -n 20 "$log" >&2 || true
-      return 2
-    fi
+    kill -0 "$pid" 2>/dev/null || return 2
     sleep 1
   done
-  echo "ensure-docker: engine not ready after ${wait_s}s; last log lines:" >&2
-  tail -n 20 "$log" >&2 || true
   return 1
 }
 
-running=$(pgrep -x dockerd || true)
+# start_and_wait: starts dockerd, then as wait_engine (explaining a failure with its log).
+start_and_wait() {
+  local rc=0
+  echo "ensure-docker: starting dockerd (log: $log)"
+  setsid nohup dockerd >"$log" 2>&1 </dev/null &
+  wait_engine $! || rc=$?
+  case $rc in
+    2) echo "ensure-docker: dockerd exited; last log lines:" >&2 ;;
+    1) echo "ensure-docker: engine not ready after ${wait_s}s; last log lines:" >&2 ;;
+  esac
+  ((rc == 0)) || tail -n 20 "$log" >&2 || true
+  return "$rc"
+}
+
+running=$(pgrep -o -x dockerd || true)
 if [[ -n $running ]]; then
   # A dockerd is starting or stuck: give it the wait rather than racing a second one.
-  echo "ensure-docker: dockerd already running (pid ${running//$'\n'/ }); waiting for it"
-  deadline=$((SECONDS + wait_s))
-  while ((SECONDS < deadline)); do
-    engine_up && exit 0
-    pgrep -x dockerd >/dev/null || break
-    sleep 1
-  done
-  if pgrep -x dockerd >/dev/null; then
+  echo "ensure-docker: dockerd already running (pid $running); waiting for it"
+  rc=0
+  wait_engine "$running" || rc=$?
+  if ((rc == 1)); then
     echo "ensure-docker: the running dockerd does not answer after ${wait_s}s" >&2
     exit 1
   fi
+  ((rc == 0)) && exit 0
 fi
 
 clear_stale_state

@@ -20,6 +20,7 @@ export LOG_LEVEL=debug
 IMAGE=enkisys/tools:$ENKISYS_TAG
 BASE=http://127.0.0.1:$GATEWAY_PORT/dev
 MAX_IMAGE_MB=20
+SERVICES=(tools auth gateway)
 
 teardown() {
   local rc=$?
@@ -29,7 +30,7 @@ teardown() {
 }
 trap teardown EXIT
 
-for svc in tools auth gateway; do
+for svc in "${SERVICES[@]}"; do
   docker image inspect "enkisys/$svc:$ENKISYS_TAG" >/dev/null 2>&1 || {
     echo "e2e: image enkisys/$svc:$ENKISYS_TAG missing (run: make images)" >&2
     exit 1
@@ -216,7 +217,7 @@ t_sigterm_exit_code() {
 
 t_image_size() {
   local bytes mb svc image
-  for svc in tools auth gateway; do
+  for svc in "${SERVICES[@]}"; do
     image=enkisys/$svc:$ENKISYS_TAG
     bytes=$(docker image inspect -f '{{.Size}}' "$image")
     mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
