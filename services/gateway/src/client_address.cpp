@@ -1,7 +1,5 @@
 #include "enkisys/gateway/client_address.hpp"
 
-#include <charconv>
-
 namespace enkisys::gateway {
 
 namespace ip = boost::asio::ip;
@@ -38,44 +36,6 @@ std::optional<ip::address> parse_address(std::string_view text) {
 }
 
 }  // namespace
-
-bool IpNetwork::contains(const ip::address& raw) const {
-  const ip::address a = unmapped(raw);
-  if (a.is_v4() != base.is_v4()) return false;
-  if (a.is_v4()) {
-    const std::uint32_t mask = prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
-    return (a.to_v4().to_uint() & mask) == (base.to_v4().to_uint() & mask);
-  }
-  const auto x = a.to_v6().to_bytes();
-  const auto y = base.to_v6().to_bytes();
-  unsigned bits = prefix;
-  for (std::size_t i = 0; i < x.size() && bits > 0; ++i) {
-    const unsigned take = bits >= 8 ? 8 : bits;
-    const auto mask = static_cast<unsigned char>(0xFF00u >> take);
-    if ((x[i] & mask) != (y[i] & mask)) return false;
-    bits -= take;
-  }
-  return true;
-}
-
-std::optional<IpNetwork> parse_network(std::string_view text) {
-  text = trim(text);
-  const auto slash = text.find('/');
-  boost::system::error_code ec;
-  const auto a = ip::make_address(std::string(text.substr(0, slash)), ec);
-  if (ec) return std::nullopt;
-  IpNetwork n{unmapped(a), 0};
-  const unsigned max = n.base.is_v4() ? 32 : 128;
-  if (slash == std::string_view::npos) {
-    n.prefix = max;
-    return n;
-  }
-  const auto bits = text.substr(slash + 1);
-  const auto [end, err] = std::from_chars(bits.data(), bits.data() + bits.size(), n.prefix);
-  if (err != std::errc{} || end != bits.data() + bits.size() || bits.empty() || n.prefix > max)
-    return std::nullopt;
-  return n;
-}
 
 bool TrustedProxies::trusts(const ip::address& a) const {
   for (const auto& n : nets_) {

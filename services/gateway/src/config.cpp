@@ -272,7 +272,7 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
   if (const auto tp = root["trusted_proxies"]) {
     c.trusted_proxies = string_list(tp, "trusted_proxies");
     for (const auto& t : c.trusted_proxies) {
-      if (!parse_network(t))
+      if (!core::Cidr::parse(t))
         fail(tp, "trusted_proxies: '" + t + "' is not an address or CIDR network");
     }
   }

@@ -68,9 +68,9 @@ Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, Upstream
   using R = Result<std::shared_ptr<const Generation>>;
   auto gen = std::make_shared<Generation>();
   gen->number = number;
-  std::vector<IpNetwork> trusted;
+  std::vector<core::Cidr> trusted;
   for (const auto& t : config.trusted_proxies) {
-    auto n = parse_network(t);
+    auto n = core::Cidr::parse(t);
     if (!n) return R::Err("trusted_proxies: '" + t + "' is not an address or CIDR network");
     trusted.push_back(*n);
   }

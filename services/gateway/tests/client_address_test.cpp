@@ -15,9 +15,9 @@ using namespace testing;
 namespace ip = boost::asio::ip;
 
 TrustedProxies trusted(std::initializer_list<const char*> nets) {
-  std::vector<IpNetwork> v;
+  std::vector<core::Cidr> v;
   for (const char* n : nets) {
-    auto p = parse_network(n);
+    auto p = core::Cidr::parse(n);
     EXPECT_TRUE(p) << n;
     if (p) v.push_back(*p);
   }
@@ -25,24 +25,24 @@ TrustedProxies trusted(std::initializer_list<const char*> nets) {
 }
 
 TEST(ClientAddressTest, NetworksMatchByPrefixAcrossFamiliesAndMappedAddresses) {
-  const auto ten = parse_network("10.0.0.0/8");
+  const auto ten = core::Cidr::parse("10.0.0.0/8");
   ASSERT_TRUE(ten);
   EXPECT_TRUE(ten->contains(ip::make_address("10.255.1.2")));
   EXPECT_FALSE(ten->contains(ip::make_address("11.0.0.1")));
   EXPECT_TRUE(ten->contains(ip::make_address("::ffff:10.1.2.3")));  // IPv4-mapped peer
   EXPECT_FALSE(ten->contains(ip::make_address("fd00::1")));
-  const auto v6 = parse_network("fd00:ab::/33");
+  const auto v6 = core::Cidr::parse("fd00:ab::/33");
   ASSERT_TRUE(v6);
   EXPECT_TRUE(v6->contains(ip::make_address("fd00:ab:7fff::1")));
   EXPECT_FALSE(v6->contains(ip::make_address("fd00:ab:8000::1")));
-  const auto host = parse_network("192.0.2.7");
+  const auto host = core::Cidr::parse("192.0.2.7");
   ASSERT_TRUE(host);
-  EXPECT_EQ(host->prefix, 32u);
+  EXPECT_EQ(host->prefix(), 32u);
   EXPECT_FALSE(host->contains(ip::make_address("192.0.2.8")));
-  EXPECT_TRUE(parse_network("0.0.0.0/0")->contains(ip::make_address("8.8.8.8")));
+  EXPECT_TRUE(core::Cidr::parse("0.0.0.0/0")->contains(ip::make_address("8.8.8.8")));
   for (const char* bad : {"", "10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/8x",
                           "example.com", "10.0.0/8", "/8"}) {
-    EXPECT_FALSE(parse_network(bad)) << bad;
+    EXPECT_FALSE(core::Cidr::parse(bad)) << bad;
   }
 }
 

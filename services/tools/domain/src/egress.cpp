@@ -148,48 +148,6 @@ AddressClass classify(const ip::address& address) {
   return classify_v6(address.to_v6());
 }
 
-std::optional<Cidr> Cidr::parse(std::string_view text) {
-  const auto slash = text.find('/');
-  boost::system::error_code ec;
-  const auto addr = ip::make_address(std::string(text.substr(0, slash)), ec);
-  if (ec) return std::nullopt;
-  const unsigned max = addr.is_v4() ? 32 : 128;
-  unsigned prefix = max;
-  if (slash != std::string_view::npos) {
-    const auto digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3 ||
-        !std::all_of(digits.begin(), digits.end(),
-                     [](unsigned char c) { return std::isdigit(c); })) {
-      return std::nullopt;
-    }
-    prefix = static_cast<unsigned>(std::stoul(std::string(digits)));
-    if (prefix > max) return std::nullopt;
-  }
-  Cidr c;
-  c.network_ = addr;
-  c.prefix_ = prefix;
-  return c;
-}
-
-bool Cidr::contains(const ip::address& address) const {
-  ip::address a = address;
-  if (a.is_v6() && a.to_v6().is_v4_mapped() && network_.is_v4()) {
-    a = ip::make_address_v4(ip::v4_mapped, a.to_v6());
-  }
-  if (a.is_v4() != network_.is_v4()) return false;
-  if (a.is_v4()) return in_prefix(a.to_v4().to_uint(), network_.to_v4().to_uint(), prefix_);
-  const auto x = a.to_v6().to_bytes(), n = network_.to_v6().to_bytes();
-  for (unsigned k = 0; k < prefix_; ++k) {
-    const unsigned byte = k / 8, bit = 7 - k % 8;
-    if (((x[byte] >> bit) & 1u) != ((n[byte] >> bit) & 1u)) return false;
-  }
-  return true;
-}
-
-std::string Cidr::to_string() const {
-  return network_.to_string() + "/" + std::to_string(prefix_);
-}
-
 EgressPolicy EgressPolicy::for_http_get(std::vector<std::string> hosts) {
   EgressPolicy p;
   p.allowed_hosts = std::move(hosts);

@@ -1,8 +1,8 @@
 // Who the client is when the gateway sits behind trusted proxies (a load balancer, a CDN).
 //
 // Contract:
-//  * parse_network() accepts "10.0.0.0/8", "fd00::/8" or a bare address (a /32 or /128);
-//    IPv4-mapped IPv6 peers (::ffff:a.b.c.d) match IPv4 networks.
+//  * Networks are core::Cidr ("10.0.0.0/8", "fd00::/8" or a bare address); IPv4-mapped IPv6
+//    peers (::ffff:a.b.c.d) match IPv4 networks.
 //  * client_address(): when the TCP peer is not trusted, the client is the peer and the
 //    request's X-Forwarded-For is ignored (spoofing it changes nothing). When the peer is
 //    trusted, X-Forwarded-For is read from the right: trusted hops are skipped and the first
@@ -17,20 +17,14 @@
 #include <string_view>
 #include <vector>
 
+#include "enkisys/core/cidr.hpp"
+
 namespace enkisys::gateway {
-
-struct IpNetwork {
-  boost::asio::ip::address base;
-  unsigned prefix = 0;
-  bool contains(const boost::asio::ip::address& a) const;
-};
-
-std::optional<IpNetwork> parse_network(std::string_view text);
 
 class TrustedProxies {
  public:
   TrustedProxies() = default;
-  explicit TrustedProxies(std::vector<IpNetwork> nets) : nets_(std::move(nets)) {}
+  explicit TrustedProxies(std::vector<core::Cidr> nets) : nets_(std::move(nets)) {}
   bool empty() const { return nets_.empty(); }
   bool trusts(const boost::asio::ip::address& a) const;
 
@@ -40,7 +34,7 @@ class TrustedProxies {
                              std::string_view forwarded_for) const;
 
  private:
-  std::vector<IpNetwork> nets_;
+  std::vector<core::Cidr> nets_;
 };
 
 }  // namespace enkisys::gateway

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "enkisys/core/cidr.hpp"
 #include "enkisys/tools/result.hpp"
 
 namespace enkisys::tools {
@@ -52,17 +53,8 @@ std::string_view to_string(AddressClass c);
 
 AddressClass classify(const boost::asio::ip::address& address);
 
-class Cidr {
- public:
-  // "10.0.0.0/8", "fd00::/8", or a bare address (a /32 or /128). nullopt when malformed.
-  static std::optional<Cidr> parse(std::string_view text);
-  bool contains(const boost::asio::ip::address& address) const;
-  std::string to_string() const;
-
- private:
-  boost::asio::ip::address network_;
-  unsigned prefix_ = 0;
-};
+// Networks of the allow-list (libs/core).
+using core::Cidr;
 
 struct Decision {
   bool allowed = false;
