@@ -257,9 +257,12 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
       claims = auth->authenticate(authorization, s.token, &why);
       // Unknown kid while the stage's keys are being refetched (rotation, a new color, a
       // gateway that started before the stage): wait for the fetch (bounded), then decide.
-      const auto wait_until = Clock::now() + kKeyRefreshWait;
+      // (The deadline is taken only then: the clock stays off the path of known keys.)
+      Clock::time_point wait_until{};
       for (auto seen = attempts; !claims && why == Authenticator::kAwaitingKeys;) {
-        if (Clock::now() >= wait_until) {
+        if (wait_until == Clock::time_point{}) {
+          wait_until = Clock::now() + kKeyRefreshWait;
+        } else if (Clock::now() >= wait_until) {
           why = "unknown_key";
           break;
         }
