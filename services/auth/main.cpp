@@ -5,8 +5,8 @@
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
 #include "service_database.hpp"
-#include "src/auth_api.hpp"
-#include "src/auth_service.hpp"
+#include "enkisys/auth/auth_api.hpp"
+#include "enkisys/auth/auth_service.hpp"
 
 namespace {
 

@@ -3,9 +3,9 @@
 #include "enkisys/db/database.hpp"
 #include "enkisys/tools/builtins.hpp"
 #include "service_database.hpp"
-#include "src/tool_runner.hpp"
-#include "src/tool_store.hpp"
-#include "src/tools_api.hpp"
+#include "enkisys/tools/tool_runner.hpp"
+#include "enkisys/tools/tool_store.hpp"
+#include "enkisys/tools/tools_api.hpp"
 
 namespace {
 

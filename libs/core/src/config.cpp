@@ -1,6 +1,7 @@
 #include "enkisys/core/config.hpp"
 
 #include <charconv>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -107,6 +108,39 @@ std::string EnvConfig::help_text() const {
     out << "\n";
   }
   return out.str();
+}
+
+Expected<std::string> read_secret_file(std::string_view variable, const std::string& path,
+                                       std::size_t min_bytes) {
+  const std::string var(variable);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return make_error(ErrorKind::kInvalidArgument, "secret_unreadable",
+                      var + ": cannot read " + path);
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string s = std::move(ss).str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (s.empty()) {
+    return make_error(ErrorKind::kInvalidArgument, "secret_empty", var + ": " + path + " is empty");
+  }
+  if (s.size() < min_bytes) {
+    return make_error(
+        ErrorKind::kInvalidArgument, "secret_too_short",
+        var + ": " + path + " must hold at least " + std::to_string(min_bytes) + " characters");
+  }
+  return s;
+}
+
+std::optional<std::string> EnvConfig::secret_file(std::string_view name,
+                                                  std::size_t min_bytes) const {
+  if (!is_set(name)) return std::nullopt;
+  const std::string path = get(name);
+  if (path.empty()) return std::nullopt;
+  auto s = read_secret_file(name, path, min_bytes);
+  if (!s) throw std::runtime_error(s.error().message);
+  return std::move(s).value();
 }
 
 }  // namespace enkisys::core

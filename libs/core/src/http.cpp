@@ -32,6 +32,27 @@ Response error_response(http::status status, std::string_view code, std::string_
   return res;
 }
 
+ApiError::ApiError(const Error& e)
+    : std::runtime_error(e.message),
+      status_(static_cast<http::status>(http_status_of(e.kind))),
+      code_(e.code_or_default()),
+      details_(e.field.empty() ? json::value(nullptr)
+                               : json::value(json::object{{"path", e.field}})),
+      retry_after_s_(e.retry_after_s) {}
+
+Response error_response(const ApiError& e, std::string_view request_id, unsigned version,
+                        bool keep_alive) {
+  Response res =
+      error_response(e.status(), e.code(), e.what(), request_id, version, keep_alive, e.details());
+  if (e.retry_after_s() > 0) res.set(http::field::retry_after, std::to_string(e.retry_after_s()));
+  return res;
+}
+
+Response error_response(const Error& e, std::string_view request_id, unsigned version,
+                        bool keep_alive) {
+  return error_response(ApiError(e), request_id, version, keep_alive);
+}
+
 json::object parse_json_object(const Request& req) {
   const auto ct = req[http::field::content_type];
   if (!ct.empty()) {

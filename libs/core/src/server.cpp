@@ -347,8 +347,7 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
       ctx.params_ = std::move(m.params);
       res = co_await dispatch(req, ctx, m);
     } catch (const ApiError& e) {
-      res = error_response(e.status(), e.code(), e.what(), request_id, req.version(), true,
-                           e.details());
+      res = error_response(e, request_id, req.version(), true);
     } catch (const std::exception& e) {
       log.error("unhandled error", {{"request_id", request_id}, {"error", e.what()}});
       res = error_response(http::status::internal_server_error, "internal",

@@ -103,13 +103,19 @@ Expected<SigningKey, std::string> SigningKey::load_pem_file(const std::filesyste
   return key;
 }
 
+namespace {
+Error io_error(std::string message) {
+  return make_error(core::ErrorKind::kInternal, "io_error", std::move(message));
+}
+}  // namespace
+
 Status SigningKey::save_pem_file(const std::filesystem::path& path) const {
   std::string pem = private_pem();
   const std::string target = path.string();
   const std::string tmp = target + ".tmp-" + hex_encode(random_bytes(6));
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) {
-    return Status::Error("cannot create " + tmp + ": " + errno_text(errno));
+    return io_error("cannot create " + tmp + ": " + errno_text(errno));
   }
   const bool written =
       write_all(fd.get(), pem) && ::fchmod(fd.get(), 0600) == 0 && ::fsync(fd.get()) == 0;
@@ -117,12 +123,12 @@ Status SigningKey::save_pem_file(const std::filesystem::path& path) const {
   sodium_memzero(pem.data(), pem.size());
   if (::close(fd.release()) != 0 || !written) {
     ::unlink(tmp.c_str());
-    return Status::Error("cannot write " + tmp + ": " + errno_text(err));
+    return io_error("cannot write " + tmp + ": " + errno_text(err));
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int rename_err = errno;
     ::unlink(tmp.c_str());
-    return Status::Error("cannot rename " + tmp + " to " + target + ": " + errno_text(rename_err));
+    return io_error("cannot rename " + tmp + " to " + target + ": " + errno_text(rename_err));
   }
   // Make the rename durable; failure here does not undo the (already visible) new file.
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
@@ -130,7 +136,7 @@ Status SigningKey::save_pem_file(const std::filesystem::path& path) const {
   if (dfd.get() >= 0) {
     ::fsync(dfd.get());
   }
-  return Status::Ok();
+  return core::ok_status();
 }
 
 }  // namespace enkisys::security

@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "auth_service.hpp"
+#include "enkisys/auth/auth_service.hpp"
 #include "enkisys/security/jwks.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "access_tokens.hpp"
+#include "enkisys/auth/access_tokens.hpp"
 
 #include <algorithm>
 #include <boost/json/array.hpp>

@@ -1,10 +1,10 @@
-#include "api_support.hpp"
+#include "enkisys/auth/api_support.hpp"
 
 #include <boost/json/array.hpp>
 #include <charconv>
 #include <ctime>
 
-#include "password_policy.hpp"
+#include "enkisys/auth/password_policy.hpp"
 
 namespace enkisys::auth::api {
 

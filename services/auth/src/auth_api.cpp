@@ -1,8 +1,8 @@
-#include "auth_api.hpp"
+#include "enkisys/auth/auth_api.hpp"
 
 #include <boost/json/array.hpp>
 
-#include "api_support.hpp"
+#include "enkisys/auth/api_support.hpp"
 #include "enkisys/security/secrets.hpp"
 
 namespace enkisys::auth {

@@ -1,8 +1,8 @@
 // AuthApi: the admin routes (users, audit, signing keys, API keys).
 #include <boost/json/array.hpp>
 
-#include "api_support.hpp"
-#include "auth_api.hpp"
+#include "enkisys/auth/api_support.hpp"
+#include "enkisys/auth/auth_api.hpp"
 
 namespace enkisys::auth {
 

@@ -1,9 +1,9 @@
 // AuthService: accounts and sessions.
-#include "auth_service.hpp"
+#include "enkisys/auth/auth_service.hpp"
 
 #include <stdexcept>
 
-#include "email.hpp"
+#include "enkisys/auth/email.hpp"
 #include "enkisys/security/secrets.hpp"
 
 namespace enkisys::auth {

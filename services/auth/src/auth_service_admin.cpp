@@ -1,5 +1,5 @@
 // AuthService: administration, API keys, introspection.
-#include "auth_service.hpp"
+#include "enkisys/auth/auth_service.hpp"
 #include "enkisys/security/secrets.hpp"
 
 namespace enkisys::auth {

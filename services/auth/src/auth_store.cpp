@@ -1,4 +1,4 @@
-#include "auth_store.hpp"
+#include "enkisys/auth/auth_store.hpp"
 
 #include <algorithm>
 #include <boost/json/parse.hpp>

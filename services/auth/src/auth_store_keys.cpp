@@ -2,7 +2,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "auth_store.hpp"
+#include "enkisys/auth/auth_store.hpp"
 
 namespace enkisys::auth {
 

@@ -1,4 +1,4 @@
-#include "email.hpp"
+#include "enkisys/auth/email.hpp"
 
 #include <algorithm>
 #include <cstring>

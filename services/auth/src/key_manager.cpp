@@ -1,4 +1,4 @@
-#include "key_manager.hpp"
+#include "enkisys/auth/key_manager.hpp"
 
 #include <sys/stat.h>
 
@@ -127,7 +127,7 @@ std::string KeyManager::generate_locked() {
   auto key = security::SigningKey::generate(options_.alg);
   const fs::path path = options_.dir / (std::to_string(now) + "-" + key.kid() + ".pem");
   auto saved = key.save_pem_file(path);
-  if (!saved) throw std::runtime_error("cannot save a new signing key: " + saved.message());
+  if (!saved) throw std::runtime_error("cannot save a new signing key: " + saved.error().message);
   keys_.push_back({std::move(key), now});
   publish_locked(unix_seconds(clock_.now()));
   return keys_.back().key.kid();

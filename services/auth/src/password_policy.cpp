@@ -1,4 +1,4 @@
-#include "password_policy.hpp"
+#include "enkisys/auth/password_policy.hpp"
 
 #include <algorithm>
 

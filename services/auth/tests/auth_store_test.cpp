@@ -1,5 +1,5 @@
 // AuthStore on both backends.
-#include "auth_store.hpp"
+#include "enkisys/auth/auth_store.hpp"
 
 #include <gtest/gtest.h>
 

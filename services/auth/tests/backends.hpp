@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "auth_api.hpp"
-#include "auth_service.hpp"
+#include "enkisys/auth/auth_api.hpp"
+#include "enkisys/auth/auth_service.hpp"
 #include "db_fixture.hpp"
 #include "enkisys/core/testing.hpp"
 

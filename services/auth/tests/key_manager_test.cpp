@@ -1,4 +1,4 @@
-#include "key_manager.hpp"
+#include "enkisys/auth/key_manager.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

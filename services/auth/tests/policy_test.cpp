@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "email.hpp"
-#include "password_policy.hpp"
+#include "enkisys/auth/email.hpp"
+#include "enkisys/auth/password_policy.hpp"
 
 namespace enkisys::auth {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "login_throttle.hpp"
+#include "enkisys/auth/login_throttle.hpp"
 
 namespace enkisys::auth {
 namespace {

@@ -1,4 +1,4 @@
-#include "audit_log.hpp"
+#include "enkisys/tools/audit_log.hpp"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>

@@ -1,4 +1,4 @@
-#include "tool_runner.hpp"
+#include "enkisys/tools/tool_runner.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>

@@ -1,4 +1,4 @@
-#include "tool_store.hpp"
+#include "enkisys/tools/tool_store.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

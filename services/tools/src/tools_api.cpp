@@ -1,4 +1,4 @@
-#include "tools_api.hpp"
+#include "enkisys/tools/tools_api.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <charconv>

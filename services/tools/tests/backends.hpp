@@ -8,9 +8,9 @@
 
 #include "db_fixture.hpp"
 #include "enkisys/core/testing.hpp"
-#include "tool_runner.hpp"
-#include "tool_store.hpp"
-#include "tools_api.hpp"
+#include "enkisys/tools/tool_runner.hpp"
+#include "enkisys/tools/tool_store.hpp"
+#include "enkisys/tools/tools_api.hpp"
 
 namespace enkisys::tools::testing {
 

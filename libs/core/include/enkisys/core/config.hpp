@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "enkisys/core/expected.hpp"
+
 namespace enkisys::core {
 
 struct EnvVar {
@@ -30,6 +32,12 @@ std::function<std::optional<std::string>(std::string_view)> integer_in(std::int6
                                                                        std::int64_t hi);
 std::function<std::optional<std::string>(std::string_view)> one_of(std::vector<std::string> values);
 
+// The contents of a secret file (a *_FILE variable: Docker/compose secrets) without its trailing
+// line break(s). Errors name the variable and the path, never the contents: a file that cannot
+// be read, an empty one, or one shorter than `min_bytes`. The one reader of secret files.
+Expected<std::string> read_secret_file(std::string_view variable, const std::string& path,
+                                       std::size_t min_bytes = 1);
+
 class EnvConfig {
  public:
   using Getenv = std::function<const char*(const char*)>;
@@ -44,6 +52,9 @@ class EnvConfig {
   std::string get(std::string_view name) const;  // REQUIRES: declared
   std::int64_t get_int(std::string_view name) const;
   bool is_set(std::string_view name) const;
+  // read_secret_file() of the path held by `name`; nullopt when the variable is unset or empty.
+  // Throws std::runtime_error with the reader's message when the file is unusable (at start).
+  std::optional<std::string> secret_file(std::string_view name, std::size_t min_bytes = 1) const;
   std::string help_text() const;
 
  private:

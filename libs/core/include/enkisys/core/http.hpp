@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "enkisys/core/expected.hpp"
+
 namespace enkisys::core {
 
 namespace http = boost::beast::http;
@@ -27,20 +29,32 @@ class ApiError : public std::runtime_error {
         status_(status),
         code_(std::move(code)),
         details_(std::move(details)) {}
+  // The answer for an Error value: status from http_status_of(kind), {"path": field} as
+  // details when the error names a field, Retry-After when it carries a delay.
+  explicit ApiError(const Error& e);
   http::status status() const { return status_; }
   const std::string& code() const { return code_; }
   const boost::json::value& details() const { return details_; }
+  std::int64_t retry_after_s() const { return retry_after_s_; }
 
  private:
   http::status status_;
   std::string code_;
   boost::json::value details_;
+  std::int64_t retry_after_s_ = 0;
 };
 
 // Builds the error response (JSON body, content-type, X-Request-Id).
 Response error_response(http::status status, std::string_view code, std::string_view message,
                         std::string_view request_id, unsigned version = 11, bool keep_alive = true,
                         const boost::json::value& details = nullptr);
+
+// The error response for `e` (adds Retry-After when the error carries a delay).
+Response error_response(const ApiError& e, std::string_view request_id, unsigned version = 11,
+                        bool keep_alive = true);
+// The error response for an Error value.
+Response error_response(const Error& e, std::string_view request_id, unsigned version = 11,
+                        bool keep_alive = true);
 
 // A JSON response with the given status.
 Response json_response(http::status status, const boost::json::value& body, unsigned version = 11,

@@ -18,12 +18,12 @@
 #include <string>
 #include <unordered_map>
 
-#include "audit_log.hpp"
+#include "enkisys/tools/audit_log.hpp"
 #include "enkisys/core/metrics.hpp"
 #include "enkisys/core/router.hpp"
 #include "enkisys/core/server.hpp"
-#include "tool_runner.hpp"
-#include "tool_store.hpp"
+#include "enkisys/tools/tool_runner.hpp"
+#include "enkisys/tools/tool_store.hpp"
 
 namespace enkisys::tools {
 

@@ -22,7 +22,7 @@
 
 #include <chrono>
 
-#include "auth_service.hpp"
+#include "enkisys/auth/auth_service.hpp"
 #include "enkisys/core/metrics.hpp"
 #include "enkisys/core/router.hpp"
 #include "enkisys/core/server.hpp"

@@ -18,7 +18,7 @@
 #include <mutex>
 #include <thread>
 
-#include "tool_store.hpp"
+#include "enkisys/tools/tool_store.hpp"
 
 namespace enkisys::tools {
 

@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "access_tokens.hpp"
-#include "auth_store.hpp"
+#include "enkisys/auth/access_tokens.hpp"
+#include "enkisys/auth/auth_store.hpp"
 #include "enkisys/security/password.hpp"
-#include "login_throttle.hpp"
-#include "password_policy.hpp"
+#include "enkisys/auth/login_throttle.hpp"
+#include "enkisys/auth/password_policy.hpp"
 
 namespace enkisys::auth {
 

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "login_throttle.hpp"
+#include "enkisys/auth/login_throttle.hpp"
 
 namespace enkisys::auth {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "auth_service.hpp"
+#include "enkisys/auth/auth_service.hpp"
 #include "enkisys/core/http.hpp"
 #include "enkisys/core/server.hpp"
 

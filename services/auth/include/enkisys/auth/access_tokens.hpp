@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "auth_config.hpp"
+#include "enkisys/auth/auth_config.hpp"
 #include "enkisys/security/jwt.hpp"
-#include "key_manager.hpp"
+#include "enkisys/auth/key_manager.hpp"
 
 namespace enkisys::auth {
 
