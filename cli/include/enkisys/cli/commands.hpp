@@ -21,7 +21,6 @@
 #include <string>
 
 #include "enkisys/cli/env.hpp"
-#include "enkisys/cli/lock.hpp"
 #include "enkisys/cli/process.hpp"
 #include "enkisys/cli/session.hpp"
 #include "enkisys/cli/state.hpp"
