@@ -14,6 +14,8 @@
 set -euo pipefail
 
 DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deploy/lib/stage.sh
+. "$DEPLOY/lib/stage.sh"
 stages=("$@")
 ((${#stages[@]} > 0)) || stages=(prod staging dev1 dev2)
 
@@ -34,7 +36,7 @@ secret_file() {
 }
 
 for s in "${stages[@]}"; do
-  [[ $s =~ ^[a-z0-9][a-z0-9_-]*$ && -f $DEPLOY/$s/stage.env ]] || {
+  { valid_stage_name "$s" && [[ -f $DEPLOY/$s/stage.env ]]; } || {
     echo "gen-secrets: unknown stage '$s' (no deploy/$s/stage.env)" >&2
     exit 2
   }

@@ -15,6 +15,8 @@ set -euo pipefail
 
 DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$DEPLOY")
+# shellcheck source=deploy/lib/stage.sh
+. "$DEPLOY/lib/stage.sh"
 ALL_STAGES=(prod staging dev1 dev2)
 # Services that keep data in a volume enkisys-<stage>-<service>-data.
 DATA_SERVICES=(tools auth)
@@ -41,7 +43,8 @@ edge_compose() {
 }
 
 check_stage() {
-  [[ -f $DEPLOY/$1/stage.env && -f $DEPLOY/compose.$1.yaml ]] || die "unknown stage '$1'"
+  { valid_stage_name "$1" && [[ -f $DEPLOY/$1/stage.env && -f $DEPLOY/compose.$1.yaml ]]; } ||
+    die "unknown stage '$1'"
 }
 
 # ensure_ingress STAGE: the stage's ingress network (the edge joins all four).

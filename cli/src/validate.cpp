@@ -3,6 +3,8 @@
 #include <charconv>
 #include <regex>
 
+#include "enkisys/core/stage.hpp"
+
 namespace enkisys::cli {
 namespace {
 
@@ -13,14 +15,9 @@ bool matches(std::string_view s, const std::regex& re) {
 }  // namespace
 
 std::optional<std::string> check_stage(std::string_view stage) {
-  static const std::regex re("[a-z][a-z0-9]{1,15}");
-  if (!matches(stage, re)) {
-    return "invalid stage '" + std::string(stage) + "': must match ^[a-z][a-z0-9]{1,15}$";
-  }
-  if (stage == "health" || stage == "metrics" || stage == "admin") {
-    return "invalid stage '" + std::string(stage) + "': reserved by the gateway";
-  }
-  return std::nullopt;
+  if (core::valid_stage_name(stage)) return std::nullopt;
+  return "invalid stage '" + std::string(stage) + "': must match " +
+         std::string(core::kStageNameRule);
 }
 
 std::optional<std::string> check_version(std::string_view version) {

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "enkisys/core/stage.hpp"
 #include "enkisys/gateway/client_address.hpp"
 #include "enkisys/gateway/upstream.hpp"
 #include "enkisys/security/keys.hpp"
@@ -134,15 +135,6 @@ std::vector<RouteConfig> parse_routes(const YAML::Node& n) {
     }
   }
   return out;
-}
-
-bool valid_stage_name(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return s != "health" && s != "metrics" && s != "admin";
 }
 
 GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
@@ -296,9 +288,9 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
     StageConfig stage;
     stage.name = kv.first.as<std::string>();
     stage.line = kv.first.Mark().line + 1;
-    if (!valid_stage_name(stage.name))
+    if (!core::valid_stage_name(stage.name))
       fail(kv.first,
-           "invalid stage name '" + stage.name + "' ([a-z0-9_-], not health/metrics/admin)");
+           "invalid stage name '" + stage.name + "' (" + std::string(core::kStageNameRule) + ")");
     if (!s.IsNull()) {
       check_keys(s, {"variables", "routes", "cors", "rate_limit", "paused", "canary"});
       if (s["variables"]) stage.variables = string_map(s["variables"], "variables");

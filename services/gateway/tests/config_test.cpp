@@ -97,6 +97,13 @@ TEST(ConfigTest, RejectsBadValues) {
       load_config_text(
           "stages:\n  health:\n    routes:\n      - {prefix: /, upstream: \"http://a:1\"}\n")
           .ok());
+  // The platform's stage-name rule (core::valid_stage_name), the same as the CLI's.
+  for (const char* bad : {"dev-1", "dev_1", "1dev", "d", "aaaaaaaaaaaaaaaaa"}) {
+    EXPECT_FALSE(load_config_text(std::string("stages:\n  ") + bad +
+                                  ":\n    routes:\n      - {prefix: /, upstream: \"http://a:1\"}\n")
+                     .ok())
+        << bad;
+  }
   EXPECT_FALSE(load_config_text("stages:\n  dev:\n    routes:\n      - {prefix: /a, upstream: "
                                 "\"http://a:1\"}\n      - {prefix: /a, upstream: \"http://b:1\"}\n")
                    .ok());

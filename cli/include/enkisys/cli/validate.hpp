@@ -10,7 +10,7 @@
 
 namespace enkisys::cli {
 
-// Stage: ^[a-z][a-z0-9]{1,15}$ and not a gateway-reserved word (health, metrics, admin).
+// Stage: core::valid_stage_name (^[a-z][a-z0-9]{1,15}$, not health, metrics or admin).
 std::optional<std::string> check_stage(std::string_view stage);
 // Version = image tag: ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (Docker's tag grammar).
 std::optional<std::string> check_version(std::string_view version);

@@ -1,0 +1,74 @@
+// The CLI's commands (deploy, rollback, releases, status, lock show|release), each a function
+// of its parsed arguments and an injected CommandEnv; main.cpp only parses options into these
+// structs and returns what they return.
+//
+// Contract:
+//  * Every argument is validated (stage, version, REGISTRY, paths) before anything runs;
+//    invalid input → kInvalidInput and one `enkisys: ...` line on env.err.
+//  * Results go to env.out, progress, warnings and errors to env.err. Secrets (admin token,
+//    webhook URL) are never printed.
+//  * Exit codes: kSucceeded, kFailed (failed, rolled back, or host unreachable), kInvalidInput,
+//    kLocked (deploy/rollback only: the stage is locked by someone else).
+//  * Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "enkisys/cli/env.hpp"
+#include "enkisys/cli/process.hpp"
+#include "enkisys/cli/session.hpp"
+#include "enkisys/cli/state.hpp"
+
+namespace enkisys::cli {
+
+enum ExitCode : int { kSucceeded = 0, kFailed = 1, kInvalidInput = 2, kLocked = 3 };
+
+struct CommandEnv {
+  CommandRunner* runner = nullptr;  // runs local programs and ssh
+  HttpClient* http = nullptr;
+  Clock* clock = nullptr;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+  // The process environment: the value of a variable, "" when unset or empty.
+  std::function<std::string(const char*)> getenv;
+  // The stage's state directory on the target (production: TargetStateStore).
+  std::function<std::unique_ptr<StateStore>(Target&, const std::string& dir)> state;
+  std::string hostname;  // of the machine the CLI runs on, for the lease
+  long pid = 0;
+};
+
+struct DeployRequest {
+  std::string stage;
+  std::string version;  // deploy: required; rollback: empty = the previous good release
+  int health_timeout = 120;
+  int confirm_timeout = 20;
+  int drain = 5;
+  int lock_ttl = 900;
+  int wait = 0;
+  std::size_t keep = 5;
+};
+
+// The global options' own rules (absolute paths); nullopt when valid, else the reason.
+std::optional<std::string> check_session_options(const SessionOptions& options);
+
+// action: "deploy" or "rollback".
+int run_deploy(CommandEnv& env, const SessionOptions& options, const DeployRequest& request,
+               const std::string& action);
+int run_releases(CommandEnv& env, const SessionOptions& options, const std::string& stage,
+                 bool as_json);
+// only: one stage; empty = prod, staging, dev1, dev2.
+int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only);
+// what: "show" or "release".
+int run_lock(CommandEnv& env, const SessionOptions& options, const std::string& what,
+             const std::string& stage);
+
+// The actor of this run: "github:$GITHUB_ACTOR", else $USER, $LOGNAME, "unknown".
+std::string actor_from(const std::function<std::string(const char*)>& getenv);
+
+}  // namespace enkisys::cli

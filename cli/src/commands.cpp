@@ -1,0 +1,166 @@
+#include "enkisys/cli/commands.hpp"
+
+#include <vector>
+
+#include "enkisys/cli/deployer.hpp"
+#include "enkisys/cli/notify.hpp"
+#include "enkisys/cli/report.hpp"
+#include "enkisys/cli/validate.hpp"
+
+namespace enkisys::cli {
+namespace {
+
+int fail(CommandEnv& env, const std::string& message, int code = kInvalidInput) {
+  *env.err << "enkisys: " << message << "\n";
+  return code;
+}
+
+Lease lease_of_this_run(CommandEnv& env) {
+  Lease l;
+  l.holder = actor_from(env.getenv);
+  auto run = env.getenv("GITHUB_RUN_ID");
+  if (!run.empty()) l.holder += " run " + run;
+  l.host = env.hostname;
+  l.pid = env.pid;
+  return l;
+}
+
+// Validation of deploy/rollback input; the message when invalid.
+std::optional<std::string> check_request(const DeployRequest& r, const std::string& action,
+                                         const std::string& registry) {
+  if (auto e = check_stage(r.stage)) return e;
+  if (!(action == "rollback" && r.version.empty())) {
+    if (auto e = check_version(r.version)) return e;
+  }
+  if (!registry.empty()) return check_registry(registry);
+  return std::nullopt;
+}
+
+Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
+                  const std::string& action, const std::string& registry) {
+  Outcome out;
+  if (auto s = session.open(true); !s.ok) {
+    out.error = s.message;
+    return out;
+  }
+  std::string error;
+  auto flavour = detect_compose(session.target(), &error);
+  if (!flavour) {
+    out.error = error;
+    return out;
+  }
+  auto state = env.state(session.target(), session.state_dir(r.stage));
+  DeployConfig cfg;
+  cfg.stage = session.settings(r.stage, *flavour);
+  cfg.registry = registry;
+  cfg.health_timeout = std::chrono::seconds(r.health_timeout);
+  cfg.confirm_timeout = std::chrono::seconds(r.confirm_timeout);
+  cfg.drain = std::chrono::seconds(r.drain);
+  cfg.lock_ttl = std::chrono::seconds(r.lock_ttl);
+  cfg.lock_wait = std::chrono::seconds(r.wait);
+  cfg.keep = r.keep;
+  cfg.me = lease_of_this_run(env);
+  cfg.actor = actor_from(env.getenv);
+  cfg.run_url = run_url_from(env.getenv);
+  Deployer deployer({&session.target(), env.runner, env.clock, env.http, state.get(), env.err},
+                    cfg);
+  return action == "deploy" ? deployer.deploy(r.version) : deployer.rollback(r.version);
+}
+
+}  // namespace
+
+std::string actor_from(const std::function<std::string(const char*)>& getenv) {
+  auto gh = getenv("GITHUB_ACTOR");
+  if (!gh.empty()) return "github:" + gh;
+  for (const char* name : {"USER", "LOGNAME"}) {
+    auto v = getenv(name);
+    if (!v.empty()) return v;
+  }
+  return "unknown";
+}
+
+std::optional<std::string> check_session_options(const SessionOptions& o) {
+  if (!o.project_dir.empty() && o.project_dir.front() != '/') {
+    return "--project-dir must be absolute";
+  }
+  if (o.state_dir.empty() || o.state_dir.front() != '/') return "--state-dir must be absolute";
+  return std::nullopt;
+}
+
+int run_deploy(CommandEnv& env, const SessionOptions& options, const DeployRequest& r,
+               const std::string& action) {
+  const auto registry = env.getenv("REGISTRY");
+  if (auto e = check_request(r, action, registry)) return fail(env, *e);
+  Session session(options, *env.runner, *env.clock);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Outcome out = deploy_in(env, session, r, action, registry);
+  if (!out.error.empty() && out.release.result.empty())
+    *env.err << "enkisys: " << out.error << "\n";
+  Notice n;
+  n.stage = r.stage;
+  n.version = out.release.version.empty() ? (r.version.empty() ? "previous" : r.version)
+                                          : out.release.version;
+  n.action = action;
+  n.result = out.release.result.empty() ? "failed" : out.release.result;
+  n.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  n.message = out.error;
+  n.actor = actor_from(env.getenv);
+  n.run_url = run_url_from(env.getenv);
+  n.rolled_back_to = out.release.rolled_back_to;
+  for (const auto& w :
+       notify(*env.http, env.getenv("NOTIFY_WEBHOOK_URL"), env.getenv("GITHUB_STEP_SUMMARY"), n)) {
+    *env.err << "enkisys: warning: " << w << "\n";
+  }
+  if (out.exit_code == kSucceeded) {
+    *env.out << action << " " << n.version << " to " << r.stage << ": succeeded\n";
+  }
+  return out.exit_code;
+}
+
+int run_releases(CommandEnv& env, const SessionOptions& options, const std::string& stage,
+                 bool as_json) {
+  if (auto e = check_stage(stage)) return fail(env, *e);
+  Session session(options, *env.runner, *env.clock);
+  if (auto s = session.open(false); !s.ok) return fail(env, s.message, kFailed);
+  auto state = env.state(session.target(), session.state_dir(stage));
+  ReleaseLedger ledger(*state);
+  std::vector<Release> releases;
+  std::size_t skipped = 0;
+  if (auto s = ledger.read(&releases, &skipped); !s.ok) return fail(env, s.message, kFailed);
+  write_releases(*env.out, releases, as_json);
+  if (skipped) *env.err << "enkisys: " << skipped << " unreadable ledger line(s) skipped\n";
+  return kSucceeded;
+}
+
+int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only) {
+  std::vector<std::string> stages = {"prod", "staging", "dev1", "dev2"};
+  if (!only.empty()) {
+    if (auto e = check_stage(only)) return fail(env, *e);
+    stages = {only};
+  }
+  Session session(options, *env.runner, *env.clock);
+  if (auto s = session.open(true); !s.ok) return fail(env, s.message, kFailed);
+  std::string error;
+  auto flavour = detect_compose(session.target(), &error).value_or(ComposeFlavour::kV1);
+  for (const auto& stage : stages) {
+    StageOps ops(session.target(), *env.http, session.settings(stage, flavour));
+    auto state = env.state(session.target(), session.state_dir(stage));
+    write_stage_status(*env.out, ops, *state);
+  }
+  return kSucceeded;
+}
+
+int run_lock(CommandEnv& env, const SessionOptions& options, const std::string& what,
+             const std::string& stage) {
+  if (auto e = check_stage(stage)) return fail(env, *e);
+  Session session(options, *env.runner, *env.clock);
+  if (auto s = session.open(false); !s.ok) return fail(env, s.message, kFailed);
+  auto state = env.state(session.target(), session.state_dir(stage));
+  const Status s = what == "show" ? write_lock_show(*env.out, stage, *state, env.clock->now())
+                                  : lock_release(*env.out, stage, *state);
+  return s.ok ? kSucceeded : fail(env, s.message, kFailed);
+}
+
+}  // namespace enkisys::cli
