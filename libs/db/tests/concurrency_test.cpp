@@ -1,5 +1,8 @@
 // The pool under concurrent use: many threads, many small transactions, an exact count.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "db_fixture.hpp"
@@ -38,22 +41,91 @@ TEST_P(ConcurrencyTest, EightThreadsInsertingLoseNothing) {
   for (const auto& row : per_thread) EXPECT_EQ(row.i64(1), kPerThread);
 }
 
-TEST_P(ConcurrencyTest, ReadersRunWhileAWriterWaits) {
+// Waits until `pred` holds or `deadline` passes; returns pred().
+template <class Pred>
+bool wait_for(std::mutex& m, std::condition_variable& cv, std::chrono::seconds deadline,
+              Pred pred) {
+  std::unique_lock lock(m);
+  return cv.wait_for(lock, deadline, pred);
+}
+
+// The contract: read() transactions run while a write transaction is open (SQLite WAL readers
+// never wait for the writer; PostgreSQL MVCC), and they see the last committed state. A writer
+// holds its transaction open until the readers are done: if reads were serialised behind the
+// writer, none could finish and the bounded wait below fails (the writer is then released so
+// the test ends).
+TEST_P(ConcurrencyTest, ReadersRunWhileAWriterHoldsItsTransaction) {
   db_->query("CREATE TABLE kv (k TEXT PRIMARY KEY, v BIGINT)");
   db_->query("INSERT INTO kv (k, v) VALUES ('a', 1)");
+  std::mutex m;
+  std::condition_variable cv;
+  bool writer_inside = false;
+  bool release_writer = false;
+  int readers_done = 0;
+  std::vector<std::int64_t> seen;
+
+  std::thread writer([&] {
+    db_->transaction([&](Tx& tx) {
+      tx.exec("UPDATE kv SET v = 2 WHERE k = 'a'");
+      std::unique_lock lock(m);
+      writer_inside = true;
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(20), [&] { return release_writer; });
+    });
+  });
+  ASSERT_TRUE(wait_for(m, cv, std::chrono::seconds(20), [&] { return writer_inside; }));
+
+  constexpr int kReaders = 4;
   std::vector<std::thread> readers;
-  std::atomic<int> seen{0};
-  for (int r = 0; r < 4; ++r) {
+  for (int r = 0; r < kReaders; ++r) {
     readers.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) {
-        db_->read(
-            [&](Tx& tx) { seen += static_cast<int>(tx.exec("SELECT v FROM kv").one().i64(0)); });
-      }
+      std::int64_t v = -1;
+      db_->read([&](Tx& tx) { v = tx.exec("SELECT v FROM kv WHERE k = 'a'").one().i64(0); });
+      std::lock_guard lock(m);
+      seen.push_back(v);
+      ++readers_done;
+      cv.notify_all();
     });
   }
-  for (int i = 0; i < 50; ++i) db_->query("UPDATE kv SET v = 1 WHERE k = 'a'");
+  const bool overlapped =
+      wait_for(m, cv, std::chrono::seconds(10), [&] { return readers_done == kReaders; });
+  {
+    std::lock_guard lock(m);
+    release_writer = true;
+    cv.notify_all();
+  }
+  writer.join();
   for (auto& t : readers) t.join();
-  EXPECT_EQ(seen.load(), 200);
+  EXPECT_TRUE(overlapped) << "read() waited for the open write transaction";
+  for (const auto v : seen) EXPECT_EQ(v, 1) << "a reader saw an uncommitted write";
+  std::int64_t after = 0;
+  db_->read([&](Tx& tx) { after = tx.exec("SELECT v FROM kv WHERE k = 'a'").one().i64(0); });
+  EXPECT_EQ(after, 2);
+}
+
+// Two read() transactions are open at the same time: each waits inside its transaction until
+// the other has entered its own. Serialised reads would never meet (bounded wait fails).
+TEST_P(ConcurrencyTest, ReadTransactionsOverlap) {
+  db_->query("CREATE TABLE kv (k TEXT PRIMARY KEY, v BIGINT)");
+  db_->query("INSERT INTO kv (k, v) VALUES ('a', 1)");
+  std::mutex m;
+  std::condition_variable cv;
+  int inside = 0;
+  std::atomic<int> met{0};
+  auto reader = [&] {
+    db_->read([&](Tx& tx) {
+      (void)tx.exec("SELECT v FROM kv").one();
+      std::unique_lock lock(m);
+      ++inside;
+      cv.notify_all();
+      if (cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside >= 2; })) ++met;
+    });
+  };
+  std::thread a(reader);
+  std::thread b(reader);
+  a.join();
+  b.join();
+  EXPECT_EQ(met.load(), 2) << "read() transactions did not run concurrently";
 }
 
 ENKISYS_DB_ON_BOTH_BACKENDS(ConcurrencyTest);
