@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <random>
 
+#include "enkisys/core/utf8.hpp"
+
 namespace enkisys::core {
 
 namespace json = boost::json;
@@ -22,7 +24,8 @@ Response json_response(http::status status, const json::value& body, unsigned ve
 Response error_response(http::status status, std::string_view code, std::string_view message,
                         std::string_view request_id, unsigned version, bool keep_alive,
                         const json::value& details) {
-  json::object err{{"code", code}, {"message", message}, {"request_id", request_id}};
+  // Messages may quote client input: the answer stays valid UTF-8 whatever the input was.
+  json::object err{{"code", code}, {"message", to_valid_utf8(message)}, {"request_id", request_id}};
   if (details.is_object()) {
     for (const auto& kv : details.as_object()) err[kv.key()] = kv.value();
   }
