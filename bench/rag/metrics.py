@@ -25,6 +25,21 @@ def doc_ranking(chunk_doc_ids):
     return out
 
 
+def load_pool(path):
+    """Reads a pool TSV: query_id <TAB> reviewed_id[,reviewed_id...]; returns {query_id: set}."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2:
+                raise ValueError(f"{path}:{lineno}: expected 2 tab-separated fields")
+            out[parts[0]] = set(parts[1].split(","))
+    return out
+
+
 def mrr_at(ranking, qrels, k=10):
     """Reciprocal rank of the first relevant id within the top k (0 when there is none).
 
@@ -80,6 +95,23 @@ def ndcg_at(ranking, qrels, k=10):
     return dcg([qrels.get(doc, 0) for doc in ranking[:k]]) / ideal
 
 
+def judged_at(ranking, reviewed, k=10):
+    """Share of the top k that a judge reviewed (judged relevant or seen and left out).
+
+    A low value means the scores rest on unreviewed documents counted as not relevant: review
+    them before trusting a comparison. 1.0 for an empty ranking.
+
+    >>> judged_at(["a", "x", "b", "y"], {"a", "b", "c"})
+    0.5
+    >>> judged_at([], {"a"})
+    1.0
+    """
+    top = ranking[:k]
+    if not top:
+        return 1.0
+    return sum(1 for doc in top if doc in reviewed) / len(top)
+
+
 def evaluate(runs, qrels_by_query, k=10):
     """Means of MRR@k, nDCG@k and recall@k over every judged query (a query with no run scores 0).
 
@@ -117,4 +149,19 @@ def load_queries(path):
                     raise ValueError(f"{path}:{lineno}: bad judgement {item!r}")
                 qrels[doc] = int(grade)
             out.append((parts[0], parts[1], qrels))
+    return out
+
+
+def load_pool(path):
+    """Reads a pool TSV: query_id <TAB> reviewed_id[,reviewed_id...]; returns {query_id: set}."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2:
+                raise ValueError(f"{path}:{lineno}: expected 2 tab-separated fields")
+            out[parts[0]] = set(parts[1].split(","))
     return out

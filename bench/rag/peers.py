@@ -6,7 +6,8 @@
 Reads corpus.{en,es}.jsonl (made by corpus.sh) and queries.{en,es}.tsv (beside this file),
 indexes each corpus in each system, runs every query and prints MRR@10, nDCG@10 and
 recall@10 per system and language as a Markdown table; the per-query rankings and scores go
-to the JSON file.
+to the JSON file. judged@10 is the share of the top 10 that were reviewed when the set was
+judged (pool.{en,es}.tsv): where it is low, unreviewed documents were counted as not relevant.
 
 Indexing: "whole" indexes each document as one unit (title and text fields). Each value N of
 --chunk-words (default: 300) adds a chunked variant: a document's text is cut at paragraph
@@ -138,7 +139,7 @@ class Xapian:
         return [m.document.get_data().decode() for m in self.enquire.get_mset(0, depth)]
 
 
-def run_one(system_cls, lang, docs, queries, chunk_words, workdir):
+def run_one(system_cls, lang, docs, queries, pool, chunk_words, workdir):
     stop = load_stopwords(LANGS[lang]["stop"])
     path = os.path.join(workdir, f"{system_cls.name}-{lang}-{chunk_words}")
     system = system_cls(lang, stop, path + (".sqlite" if system_cls is Fts5 else ".xapian"))
@@ -153,6 +154,8 @@ def run_one(system_cls, lang, docs, queries, chunk_words, workdir):
     query_ms = (time.perf_counter() - t0) * 1000 / max(1, len(queries))
     qrels = {qid: q for qid, _t, q in queries}
     summary = metrics.evaluate(runs, qrels, DEPTH)
+    summary["judged"] = sum(metrics.judged_at(runs[q], pool.get(q, set()) | set(qrels[q]), DEPTH)
+                            for q in runs) / max(1, len(runs))
     per_query = {qid: {"ranking": runs[qid],
                        "mrr": metrics.mrr_at(runs[qid], qrels[qid], DEPTH),
                        "ndcg": metrics.ndcg_at(runs[qid], qrels[qid], DEPTH),
@@ -188,16 +191,17 @@ def main():
             docs = load_corpus(os.path.join(args.corpus_dir, f"corpus.{lang}.jsonl"))
             queries = metrics.load_queries(os.path.join(HERE, f"queries.{lang}.tsv"))
             check_judgements(lang, docs, queries)
+            pool = metrics.load_pool(os.path.join(HERE, f"pool.{lang}.tsv"))
             for chunk_words in [0] + [c for c in args.chunk_words if c > 0]:
                 for cls in (Fts5, Xapian):
-                    results.append(run_one(cls, lang, docs, queries, chunk_words, workdir))
+                    results.append(run_one(cls, lang, docs, queries, pool, chunk_words, workdir))
     print("| lang | system | indexing | docs | units | queries | MRR@10 | nDCG@10 | recall@10 "
-          "| ms/query |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| judged@10 | ms/query |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['lang']} | {r['system']} | {r['indexing']} | {r['documents']} | {r['units']} "
               f"| {r['queries']} | {r['mrr']:.3f} | {r['ndcg']:.3f} | {r['recall']:.3f} "
-              f"| {r['ms_per_query']:.1f} |")
+              f"| {r['judged']:.3f} | {r['ms_per_query']:.1f} |")
     out = args.out or os.path.join(args.corpus_dir, "peers.json")
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"xapian": xapian.version_string(), "sqlite": sqlite3.sqlite_version,
