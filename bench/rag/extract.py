@@ -26,6 +26,7 @@ BLOCK = {
     "br", "hr", "section", "figure", "caption", "thead", "tbody", "title",
 }
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+PRE_START, PRE_END = "\x02", "\x03"  # marks <pre> text, whose indentation is kept
 DROP_CLASSES = {"navheader", "navfooter", "toc", "list-of-tables", "list-of-figures",
                 "list-of-examples"}
 
@@ -50,10 +51,14 @@ def render(el, out, pre=False):
         in_pre = pre or tag == "pre"
         if tag in BLOCK:
             out.append("\n")
+        if tag == "pre" and not pre:
+            out.append(PRE_START)
         if el.text:
             out.append(el.text if in_pre else re.sub(r"\s+", " ", el.text))
         for child in el:
             render(child, out, in_pre)
+        if tag == "pre" and not pre:
+            out.append(PRE_END)
         if tag in BLOCK:
             out.append("\n")
     if el.tail:
@@ -63,11 +68,14 @@ def render(el, out, pre=False):
 def to_text(el):
     out = []
     render(el, out)
-    lines = [ln.rstrip() for ln in "".join(out).split("\n")]
-    text, blank = [], 0
-    for ln in lines:  # bounded by the number of lines
+    text, blank, in_pre = [], 0, False
+    for ln in "".join(out).split("\n"):  # bounded by the number of lines
+        starts, ends = PRE_START in ln, PRE_END in ln
+        ln = ln.replace(PRE_START, "").replace(PRE_END, "").rstrip()
+        keep_indent = in_pre or starts
+        in_pre = (in_pre or starts) and not ends
         if ln.strip():
-            text.append(ln if ln.startswith(" ") and not ln.strip().startswith("#") else ln.strip())
+            text.append(ln if keep_indent else ln.strip())
             blank = 0
         else:
             blank += 1
@@ -89,18 +97,12 @@ def english():
         }
 
 
-def _leaf_sections(el):
-    """Sections of a Debian Reference chapter whose own text (minus subsections) is kept."""
-    for sec in el.iterfind(".//div[@class='section']"):
-        yield sec
-
-
 def spanish():
     files = sorted(glob.glob(os.path.join(DEBREF, "ch*.es.html"))) + sorted(
         glob.glob(os.path.join(DEBREF, "ap*.es.html")))
     for path in files:
         root = lxml.html.parse(path).getroot()
-        for sec in _leaf_sections(root):
+        for sec in root.iterfind(".//div[@class='section']"):
             heading = sec.find("./div[@class='titlepage']")
             anchor = sec.xpath("./div[@class='titlepage']//h2/a/@id | "
                                "./div[@class='titlepage']//h3/a/@id | "

@@ -25,21 +25,6 @@ def doc_ranking(chunk_doc_ids):
     return out
 
 
-def load_pool(path):
-    """Reads a pool TSV: query_id <TAB> reviewed_id[,reviewed_id...]; returns {query_id: set}."""
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise ValueError(f"{path}:{lineno}: expected 2 tab-separated fields")
-            out[parts[0]] = set(parts[1].split(","))
-    return out
-
-
 def mrr_at(ranking, qrels, k=10):
     """Reciprocal rank of the first relevant id within the top k (0 when there is none).
 
