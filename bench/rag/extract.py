@@ -27,7 +27,7 @@ BLOCK = {
 }
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 PRE_START, PRE_END = "\x02", "\x03"  # marks <pre> text, whose indentation is kept
-DROP_CLASSES = {"navheader", "navfooter", "toc", "list-of-tables", "list-of-figures",
+DROP_CLASSES = {"navheader", "navfooter", "list-of-tables", "list-of-figures",
                 "list-of-examples"}
 
 
