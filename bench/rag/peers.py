@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Runs the judged retrieval sets against the two peer baselines: SQLite FTS5 and Xapian.
 
-  peers.py [--corpus-dir build/rag] [--out build/rag/peers.json] [--chunk-words N ...]
+  peers.py [--corpus-dir DIR] [--out FILE] [--chunk-words N ...] [--langs en es]
+
+DIR defaults to build/rag of the repository, FILE to DIR/peers.json.
 
 Reads corpus.{en,es}.jsonl (made by corpus.sh) and queries.{en,es}.tsv (beside this file),
 indexes each corpus in each system, runs every query and prints MRR@10, nDCG@10 and
@@ -180,7 +182,7 @@ def check_judgements(lang, docs, queries):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus-dir", default="build/rag")
+    ap.add_argument("--corpus-dir", default=os.path.join(HERE, "..", "..", "build", "rag"))
     ap.add_argument("--out", default=None, help="JSON results (default CORPUS_DIR/peers.json)")
     ap.add_argument("--chunk-words", type=int, nargs="*", default=[300])
     ap.add_argument("--langs", nargs="*", default=["en", "es"])
