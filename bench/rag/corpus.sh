@@ -42,7 +42,8 @@ mkdir -p "$OUT"
 {
   printf '{\n  "packages": {'
   sep=''
-  for pkg in postgresql-doc-15 debian-reference-es python3 python3-xapian python3-lxml libsqlite3-0 postgresql-15; do
+  for pkg in postgresql-doc-15 debian-reference-es python3 python3-xapian python3-lxml \
+    libsqlite3-0 postgresql-15; do
     printf '%s"%s": "%s"' "$sep" "$pkg" "$(dpkg-query -W -f='${Version}' "$pkg")"
     sep=', '
   done

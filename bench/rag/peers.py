@@ -182,7 +182,8 @@ def check_judgements(lang, docs, queries):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus-dir", default=os.path.normpath(os.path.join(HERE, "..", "..", "build", "rag")))
+    default_dir = os.path.normpath(os.path.join(HERE, "..", "..", "build", "rag"))
+    ap.add_argument("--corpus-dir", default=default_dir)
     ap.add_argument("--out", default=None, help="JSON results (default CORPUS_DIR/peers.json)")
     ap.add_argument("--chunk-words", type=int, nargs="*", default=[300])
     ap.add_argument("--langs", nargs="*", default=["en", "es"])
