@@ -59,6 +59,9 @@ TEST(ValueOrThrow, AnErrorBecomesAnApiErrorWithItsStatus) {
     EXPECT_EQ(e.status(), http::status::not_found);
     EXPECT_EQ(e.code(), "no_tool");
   }
+  const auto fails = []() -> Status { return make_error(ErrorKind::kConflict, "", "taken"); };
+  EXPECT_THROW(value_or_throw(fails()), ApiError);
+  EXPECT_NO_THROW(value_or_throw(ok_status()));
 }
 
 }  // namespace

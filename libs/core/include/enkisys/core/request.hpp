@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "enkisys/core/expected.hpp"
 #include "enkisys/core/http.hpp"
@@ -31,7 +32,7 @@ std::int64_t query_int(const std::map<std::string, std::string>& query, const st
 
 // Throws ApiError(error) when `e` holds one; otherwise returns its value.
 template <class T>
-T value_or_throw(Expected<T>&& e) {
+requires(!std::is_void_v<T>) T value_or_throw(Expected<T>&& e) {
   if (!e.ok()) throw ApiError(e.error());
   return std::move(e).value();
 }
