@@ -3,16 +3,15 @@
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <ctime>
-#include <memory>
 
 #include "enkisys/auth/auth_service.hpp"
+#include "enkisys/auth/email.hpp"
 #include "enkisys/auth/password_policy.hpp"
 
 namespace enkisys::auth::api {
 
 namespace json = boost::json;
 namespace http = core::http;
-using boost::asio::awaitable;
 using core::ApiError;
 
 namespace {
@@ -21,16 +20,6 @@ namespace {
                                   std::move(message), "/" + std::string(name)));
 }
 
-awaitable<core::Response> answer(std::shared_ptr<const core::Handler> handler, core::Request& req,
-                                 core::RequestContext& ctx) {
-  std::optional<core::Response> failed;
-  try {
-    co_return co_await (*handler)(req, ctx);
-  } catch (const ApiError& e) {
-    failed = error_reply(e, ctx);
-  }
-  co_return std::move(*failed);
-}
 }  // namespace
 
 void only_fields(const json::object& body, std::initializer_list<std::string_view> allowed) {
@@ -59,6 +48,26 @@ std::optional<std::string> string_field(const json::object& body, std::string_vi
   return std::string(s);
 }
 
+Credentials credentials_of(const core::Request& req) {
+  const json::object body = core::parse_json_object(req);
+  only_fields(body, {"email", "password"});
+  return {*string_field(body, "email", kMaxEmailBytes),
+          *string_field(body, "password", kMaxPasswordBytes)};
+}
+
+std::string refresh_token_of(const core::Request& req) {
+  const json::object body = core::parse_json_object(req);
+  only_fields(body, {"refresh_token"});
+  return *string_field(body, "refresh_token", kMaxTokenBytes);
+}
+
+PasswordChange password_change_of(const core::Request& req) {
+  const json::object body = core::parse_json_object(req);
+  only_fields(body, {"current_password", "new_password"});
+  return {*string_field(body, "current_password", kMaxPasswordBytes),
+          *string_field(body, "new_password", kMaxPasswordBytes)};
+}
+
 std::string client_ip(const core::Request& req, const core::RequestContext& ctx, bool trust_proxy) {
   if (trust_proxy) {
     std::string_view xff = req["X-Forwarded-For"];
@@ -68,24 +77,6 @@ std::string client_ip(const core::Request& req, const core::RequestContext& ctx,
     if (!xff.empty() && xff.size() <= 64) return std::string(xff);
   }
   return ctx.client_ip();
-}
-
-core::Response error_reply(const ApiError& e, const core::RequestContext& ctx) {
-  core::Response res = core::error_response(e, ctx.request_id());
-  if (e.status() == http::status::unauthorized) {
-    const bool bad_token = e.code() == "invalid_token" || e.code() == "token_revoked";
-    res.set(http::field::www_authenticate, bad_token ? "Bearer error=\"invalid_token\"" : "Bearer");
-  }
-  res.set(http::field::cache_control, "no-store");
-  return res;
-}
-
-void add_route(core::Router& router, http::verb method, std::string_view pattern,
-               core::Handler handler) {
-  auto shared = std::make_shared<const core::Handler>(std::move(handler));
-  router.add(method, pattern, [shared](core::Request& req, core::RequestContext& ctx) {
-    return answer(shared, req, ctx);
-  });
 }
 
 core::Response no_store(http::status status, const json::value& body) {

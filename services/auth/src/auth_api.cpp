@@ -4,7 +4,6 @@
 #include <boost/json/serialize.hpp>
 
 #include "enkisys/auth/api_support.hpp"
-#include "enkisys/auth/email.hpp"
 #include "enkisys/core/request.hpp"
 #include "enkisys/security/secrets.hpp"
 
@@ -19,7 +18,7 @@ using core::Response;
 using core::value_or_throw;
 
 namespace {
-constexpr std::size_t kMaxPassword = 1024, kMaxToken = 8192;
+using api::kMaxTokenBytes;
 // How often the gateway should poll the revocation feed (the contract's poll_s).
 constexpr std::int64_t kRevocationPollSeconds = 5;
 
@@ -29,18 +28,6 @@ json::object pair_json(const TokenPair& t) {
           {"token_type", "Bearer"},
           {"expires_in", t.expires_in}};
 }
-// The {"email", "password"} body of signup and login (400 on anything else).
-struct Credentials {
-  std::string email;
-  std::string password;
-};
-Credentials credentials_of(const Request& req) {
-  const json::object body = core::parse_json_object(req);
-  api::only_fields(body, {"email", "password"});
-  return {*api::string_field(body, "email", kMaxEmailBytes),
-          *api::string_field(body, "password", kMaxPassword)};
-}
-
 // If-None-Match matches `etag` (weak comparison, RFC 9110 §13.1.2).
 bool none_match(std::string_view header, std::string_view etag) {
   while (!header.empty()) {
@@ -106,7 +93,7 @@ std::pair<std::string, std::string> AuthApi::revocation_feed(const RevokedSessio
 void AuthApi::add_routes(core::Router& r) {
   api::add_route(r, http::verb::post, "/api/auth/signup",
                  [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-                   const Credentials creds = credentials_of(req);
+                   const api::Credentials creds = api::credentials_of(req);
                    const Caller who = caller(req, ctx);
                    const User user = co_await ctx.blocking([this, &creds, &who] {
                      return value_or_throw(service_.signup(creds.email, creds.password, who));
@@ -118,7 +105,7 @@ void AuthApi::add_routes(core::Router& r) {
 
   api::add_route(r, http::verb::post, "/api/auth/login",
                  [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-                   const Credentials creds = credentials_of(req);
+                   const api::Credentials creds = api::credentials_of(req);
                    const Caller who = caller(req, ctx);
                    const TokenPair tokens = co_await ctx.blocking([this, &creds, &who] {
                      auto out = service_.login(creds.email, creds.password, who);
@@ -131,9 +118,7 @@ void AuthApi::add_routes(core::Router& r) {
 
   api::add_route(r, http::verb::post, "/api/auth/refresh",
                  [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-                   const json::object body = core::parse_json_object(req);
-                   api::only_fields(body, {"refresh_token"});
-                   const std::string token = *api::string_field(body, "refresh_token", kMaxToken);
+                   const std::string token = api::refresh_token_of(req);
                    const Caller who = caller(req, ctx);
                    const TokenPair tokens = co_await ctx.blocking([this, &token, &who] {
                      auto out = service_.refresh(token, who);
@@ -143,23 +128,22 @@ void AuthApi::add_routes(core::Router& r) {
                    co_return api::no_store(http::status::ok, pair_json(tokens));
                  });
 
-  api::add_route(r, http::verb::post, "/api/auth/logout",
-                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-                   std::string refresh;
-                   if (!req.body().empty()) {
-                     const json::object body = core::parse_json_object(req);
-                     api::only_fields(body, {"refresh_token"});
-                     refresh =
-                         api::string_field(body, "refresh_token", kMaxToken, false).value_or("");
-                   }
-                   std::optional<Principal> p;
-                   if (refresh.empty()) p = co_await principal(req, ctx, false);
-                   const Caller c = caller(req, ctx);
-                   co_await ctx.blocking([this, &refresh, &p, &c] {
-                     service_.logout(refresh, p ? &*p : nullptr, c);
-                   });
-                   co_return Response{http::status::no_content, 11};
-                 });
+  api::add_route(
+      r, http::verb::post, "/api/auth/logout",
+      [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+        std::string refresh;
+        if (!req.body().empty()) {
+          const json::object body = core::parse_json_object(req);
+          api::only_fields(body, {"refresh_token"});
+          refresh = api::string_field(body, "refresh_token", kMaxTokenBytes, false).value_or("");
+        }
+        std::optional<Principal> p;
+        if (refresh.empty()) p = co_await principal(req, ctx, false);
+        const Caller c = caller(req, ctx);
+        co_await ctx.blocking(
+            [this, &refresh, &p, &c] { service_.logout(refresh, p ? &*p : nullptr, c); });
+        co_return Response{http::status::no_content, 11};
+      });
 
   api::add_route(r, http::verb::get, "/api/auth/me",
                  [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
@@ -171,15 +155,12 @@ void AuthApi::add_routes(core::Router& r) {
 
   api::add_route(r, http::verb::post, "/api/auth/password",
                  [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-                   const json::object body = core::parse_json_object(req);
-                   api::only_fields(body, {"current_password", "new_password"});
-                   const std::string current =
-                       *api::string_field(body, "current_password", kMaxPassword);
-                   const std::string next = *api::string_field(body, "new_password", kMaxPassword);
+                   const api::PasswordChange change = api::password_change_of(req);
                    const Principal p = co_await principal(req, ctx, false);
                    const Caller who = caller(req, ctx);
-                   co_await ctx.blocking([this, &p, &current, &next, &who] {
-                     const core::Status done = service_.change_password(p, current, next, who);
+                   co_await ctx.blocking([this, &p, &change, &who] {
+                     const core::Status done =
+                         service_.change_password(p, change.current, change.next, who);
                      value_or_throw(done);
                    });
                    co_return api::no_store(http::status::ok, json::object{{"changed", true}});
@@ -202,7 +183,7 @@ void AuthApi::add_routes(core::Router& r) {
                    require_gateway_secret(req);
                    const json::object body = core::parse_json_object(req);
                    api::only_fields(body, {"token"});
-                   const std::string token = *api::string_field(body, "token", kMaxToken);
+                   const std::string token = *api::string_field(body, "token", kMaxTokenBytes);
                    const Introspection in =
                        co_await ctx.blocking([this, &token] { return service_.introspect(token); });
                    if (!in.active)

@@ -27,6 +27,20 @@ void only_fields(const boost::json::object& body, std::initializer_list<std::str
 std::optional<std::string> string_field(const boost::json::object& body, std::string_view name,
                                         std::size_t max_bytes, bool required = true);
 
+// The request bodies of the account routes, checked strictly (only these fields, strings within
+// their limits, valid UTF-8). Throw ApiError 400/415 otherwise; the values are not yet
+// normalised (normalize_email) nor checked against the password policy.
+inline constexpr std::size_t kMaxPasswordBytes = 1024, kMaxTokenBytes = 8192;
+struct Credentials {  // signup, login
+  std::string email, password;
+};
+Credentials credentials_of(const core::Request& req);
+std::string refresh_token_of(const core::Request& req);  // refresh
+struct PasswordChange {                                  // password
+  std::string current, next;
+};
+PasswordChange password_change_of(const core::Request& req);
+
 // The client IP: X-Forwarded-For's first hop when trust_proxy, else the socket address.
 std::string client_ip(const core::Request& req, const core::RequestContext& ctx, bool trust_proxy);
 
