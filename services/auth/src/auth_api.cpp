@@ -1,8 +1,10 @@
 #include "enkisys/auth/auth_api.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "enkisys/auth/api_support.hpp"
+#include "enkisys/core/request.hpp"
 #include "enkisys/security/secrets.hpp"
 
 namespace enkisys::auth {
@@ -13,9 +15,12 @@ using boost::asio::awaitable;
 using core::Request;
 using core::RequestContext;
 using core::Response;
+using core::value_or_throw;
 
 namespace {
-constexpr std::size_t kMaxEmail = 320, kMaxPassword = 1024, kMaxToken = 8192;
+using api::kMaxTokenBytes;
+// How often the gateway should poll the revocation feed (the contract's poll_s).
+constexpr std::int64_t kRevocationPollSeconds = 5;
 
 json::object pair_json(const TokenPair& t) {
   return {{"access_token", t.access_token},
@@ -23,18 +28,19 @@ json::object pair_json(const TokenPair& t) {
           {"token_type", "Bearer"},
           {"expires_in", t.expires_in}};
 }
-// The {"email", "password"} body of signup and login (400 on anything else).
-struct Credentials {
-  std::string email;
-  std::string password;
-};
-Credentials credentials_of(const Request& req) {
-  const json::object body = core::parse_json_object(req);
-  api::only_fields(body, {"email", "password"});
-  return {*api::string_field(body, "email", kMaxEmail),
-          *api::string_field(body, "password", kMaxPassword)};
+// If-None-Match matches `etag` (weak comparison, RFC 9110 §13.1.2).
+bool none_match(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    std::string_view tag = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
 }
-
 }  // namespace
 
 AuthApi::AuthApi(AuthService& service, core::MetricsRegistry& metrics,
@@ -49,146 +55,168 @@ Caller AuthApi::caller(const Request& req, const RequestContext& ctx) const {
   return Caller{api::client_ip(req, ctx, service_.config().trust_proxy), ctx.request_id()};
 }
 
-awaitable<AuthResult<Principal>> AuthApi::principal(Request& req, RequestContext& ctx, bool admin) {
-  const std::string token = api::bearer_token(req);
-  if (token.empty()) {
-    co_return security::unexpected(
-        AuthError{AuthError::kInvalidToken, "a Bearer access token is required", 0});
-  }
-  auto p = co_await ctx.blocking([this, &token] { return service_.authenticate(token); });
-  if (p && admin && !p->has_role("admin")) {
-    co_return security::unexpected(AuthError{AuthError::kForbidden, "admin role required", 0});
-  }
+awaitable<Principal> AuthApi::principal(Request& req, RequestContext& ctx, bool admin) {
+  const auto bearer = core::bearer_token(req);
+  if (!bearer) throw core::ApiError(errors::invalid_token("a Bearer access token is required"));
+  const std::string token(*bearer);
+  Principal p = co_await ctx.blocking(
+      [this, &token] { return value_or_throw(service_.authenticate(token)); });
+  if (admin && !p.has_role("admin")) throw core::ApiError(errors::forbidden("admin role required"));
   co_return p;
 }
 
+void AuthApi::require_gateway_secret(const Request& req) const {
+  const std::string& secret = service_.config().introspect_token;
+  if (secret.empty()) return;
+  if (!security::constant_time_equal(core::bearer_token(req).value_or(""), secret)) {
+    throw core::ApiError(
+        errors::invalid_token("this route needs the bearer secret of AUTH_INTROSPECT_TOKEN_FILE"));
+  }
+}
+
+std::pair<std::string, std::string> AuthApi::revocation_feed(const RevokedSessions& list) {
+  json::array revoked;
+  for (const auto& s : list.sessions)
+    revoked.push_back(json::object{{"sid", s.sid}, {"exp", s.exp}});
+  std::string listed = json::serialize(revoked);
+  std::lock_guard lock(feed_mu_);
+  if (listed != feed_list_ || feed_body_.empty()) {
+    feed_etag_ = "\"" + security::sha256_hex(listed).substr(0, 32) + "\"";
+    feed_body_ = json::serialize(json::object{{"revoked", std::move(revoked)},
+                                              {"generated_at", list.generated_at},
+                                              {"poll_s", kRevocationPollSeconds}});
+    feed_list_ = std::move(listed);
+  }
+  return {feed_body_, feed_etag_};
+}
+
 void AuthApi::add_routes(core::Router& r) {
-  r.add(http::verb::post, "/api/auth/signup",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          const Credentials creds = credentials_of(req);
-          const Caller who = caller(req, ctx);
-          auto user = co_await ctx.blocking(
-              [this, &creds, &who] { return service_.signup(creds.email, creds.password, who); });
-          if (!user) co_return api::error_reply(user.error(), ctx);
-          Response res = core::json_response(http::status::created, api::user_json(*user));
-          res.set(http::field::location, "/api/auth/me");
-          co_return res;
-        });
+  api::add_route(r, http::verb::post, "/api/auth/signup",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   const api::Credentials creds = api::credentials_of(req);
+                   const Caller who = caller(req, ctx);
+                   const User user = co_await ctx.blocking([this, &creds, &who] {
+                     return value_or_throw(service_.signup(creds.email, creds.password, who));
+                   });
+                   Response res = core::json_response(http::status::created, api::user_json(user));
+                   res.set(http::field::location, "/api/auth/me");
+                   co_return res;
+                 });
 
-  r.add(http::verb::post, "/api/auth/login",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          const Credentials creds = credentials_of(req);
-          const Caller who = caller(req, ctx);
-          auto tokens = co_await ctx.blocking(
-              [this, &creds, &who] { return service_.login(creds.email, creds.password, who); });
-          if (!tokens) {
-            logins_.with({tokens.error().kind == AuthError::kThrottled ? "throttled" : "failed"})
-                .inc();
-            co_return api::error_reply(tokens.error(), ctx);
-          }
-          logins_.with({"ok"}).inc();
-          co_return api::no_store(http::status::ok, pair_json(*tokens));
-        });
+  api::add_route(r, http::verb::post, "/api/auth/login",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   const api::Credentials creds = api::credentials_of(req);
+                   const Caller who = caller(req, ctx);
+                   const TokenPair tokens = co_await ctx.blocking([this, &creds, &who] {
+                     auto out = service_.login(creds.email, creds.password, who);
+                     const bool throttled = !out && out.error().code == "too_many_attempts";
+                     logins_.with({out ? "ok" : (throttled ? "throttled" : "failed")}).inc();
+                     return value_or_throw(std::move(out));
+                   });
+                   co_return api::no_store(http::status::ok, pair_json(tokens));
+                 });
 
-  r.add(http::verb::post, "/api/auth/refresh",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+  api::add_route(r, http::verb::post, "/api/auth/refresh",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   const std::string token = api::refresh_token_of(req);
+                   const Caller who = caller(req, ctx);
+                   const TokenPair tokens = co_await ctx.blocking([this, &token, &who] {
+                     auto out = service_.refresh(token, who);
+                     refreshes_.with({out ? "ok" : "failed"}).inc();
+                     return value_or_throw(std::move(out));
+                   });
+                   co_return api::no_store(http::status::ok, pair_json(tokens));
+                 });
+
+  api::add_route(
+      r, http::verb::post, "/api/auth/logout",
+      [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+        std::string refresh;
+        if (!req.body().empty()) {
           const json::object body = core::parse_json_object(req);
           api::only_fields(body, {"refresh_token"});
-          const std::string token = *api::string_field(body, "refresh_token", kMaxToken);
-          const Caller who = caller(req, ctx);
-          auto tokens =
-              co_await ctx.blocking([this, &token, &who] { return service_.refresh(token, who); });
-          refreshes_.with({tokens ? "ok" : "failed"}).inc();
-          if (!tokens) co_return api::error_reply(tokens.error(), ctx);
-          co_return api::no_store(http::status::ok, pair_json(*tokens));
-        });
+          refresh = api::string_field(body, "refresh_token", kMaxTokenBytes, false).value_or("");
+        }
+        std::optional<Principal> p;
+        if (refresh.empty()) p = co_await principal(req, ctx, false);
+        const Caller c = caller(req, ctx);
+        co_await ctx.blocking(
+            [this, &refresh, &p, &c] { service_.logout(refresh, p ? &*p : nullptr, c); });
+        co_return Response{http::status::no_content, 11};
+      });
 
-  r.add(http::verb::post, "/api/auth/logout",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          std::string refresh;
-          if (!req.body().empty()) {
-            const json::object body = core::parse_json_object(req);
-            api::only_fields(body, {"refresh_token"});
-            refresh = api::string_field(body, "refresh_token", kMaxToken, false).value_or("");
-          }
-          std::optional<Principal> p;
-          if (refresh.empty()) {
-            auto who = co_await principal(req, ctx, false);
-            if (!who) co_return api::error_reply(who.error(), ctx);
-            p = *who;
-          }
-          const Caller c = caller(req, ctx);
-          co_await ctx.blocking([this, &refresh, &p, &c] {
-            service_.logout(refresh, p ? &*p : nullptr, c);
-            return true;
-          });
-          co_return Response{http::status::no_content, 11};
-        });
+  api::add_route(r, http::verb::get, "/api/auth/me",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   const Principal p = co_await principal(req, ctx, false);
+                   const User user =
+                       co_await ctx.blocking([this, &p] { return value_or_throw(service_.me(p)); });
+                   co_return api::no_store(http::status::ok, api::user_json(user));
+                 });
 
-  r.add(http::verb::get, "/api/auth/me",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          auto p = co_await principal(req, ctx, false);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          auto user = co_await ctx.blocking([this, &p] { return service_.me(*p); });
-          if (!user) co_return api::error_reply(user.error(), ctx);
-          co_return api::no_store(http::status::ok, api::user_json(*user));
-        });
+  api::add_route(r, http::verb::post, "/api/auth/password",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   const api::PasswordChange change = api::password_change_of(req);
+                   const Principal p = co_await principal(req, ctx, false);
+                   const Caller who = caller(req, ctx);
+                   co_await ctx.blocking([this, &p, &change, &who] {
+                     const core::Status done =
+                         service_.change_password(p, change.current, change.next, who);
+                     value_or_throw(done);
+                   });
+                   co_return api::no_store(http::status::ok, json::object{{"changed", true}});
+                 });
 
-  r.add(http::verb::post, "/api/auth/password",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          const json::object body = core::parse_json_object(req);
-          api::only_fields(body, {"current_password", "new_password"});
-          const std::string current = *api::string_field(body, "current_password", kMaxPassword);
-          const std::string next = *api::string_field(body, "new_password", kMaxPassword);
-          auto p = co_await principal(req, ctx, false);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          const Caller who = caller(req, ctx);
-          auto done = co_await ctx.blocking([this, &p, &current, &next, &who] {
-            return service_.change_password(*p, current, next, who);
-          });
-          if (!done) co_return api::error_reply(done.error(), ctx);
-          co_return api::no_store(http::status::ok, json::object{{"changed", true}});
-        });
+  api::add_route(r, http::verb::get, "/api/auth/.well-known/jwks.json",
+                 [this](Request&, RequestContext& ctx) -> awaitable<Response> {
+                   std::string doc = co_await ctx.blocking([this] { return service_.jwks(); });
+                   Response res{http::status::ok, 11};
+                   res.set(http::field::content_type, "application/json");
+                   res.set(http::field::cache_control,
+                           "public, max-age=" + std::to_string(jwks_max_age_.count()));
+                   res.body() = std::move(doc);
+                   res.prepare_payload();
+                   co_return res;
+                 });
 
-  r.add(http::verb::get, "/api/auth/.well-known/jwks.json",
-        [this](Request&, RequestContext& ctx) -> awaitable<Response> {
-          std::string doc = co_await ctx.blocking([this] { return service_.jwks(); });
-          Response res{http::status::ok, 11};
-          res.set(http::field::content_type, "application/json");
-          res.set(http::field::cache_control,
-                  "public, max-age=" + std::to_string(jwks_max_age_.count()));
-          res.body() = std::move(doc);
-          res.prepare_payload();
-          co_return res;
-        });
+  api::add_route(r, http::verb::post, "/api/auth/introspect",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   require_gateway_secret(req);
+                   const json::object body = core::parse_json_object(req);
+                   api::only_fields(body, {"token"});
+                   const std::string token = *api::string_field(body, "token", kMaxTokenBytes);
+                   const Introspection in =
+                       co_await ctx.blocking([this, &token] { return service_.introspect(token); });
+                   if (!in.active)
+                     co_return api::no_store(http::status::ok, json::object{{"active", false}});
+                   json::array roles, scopes;
+                   for (const auto& x : in.roles) roles.emplace_back(x);
+                   for (const auto& x : in.scopes) scopes.emplace_back(x);
+                   json::object out{{"active", true},
+                                    {"sub", in.sub},
+                                    {"roles", std::move(roles)},
+                                    {"scopes", std::move(scopes)},
+                                    {"token_kind", in.kind}};
+                   out["exp"] = in.exp ? json::value(*in.exp) : json::value(nullptr);
+                   co_return api::no_store(http::status::ok, out);
+                 });
 
-  r.add(http::verb::post, "/api/auth/introspect",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          const std::string& secret = service_.config().introspect_token;
-          if (!secret.empty() && !security::constant_time_equal(api::bearer_token(req), secret)) {
-            co_return api::error_reply(
-                AuthError{AuthError::kInvalidToken,
-                          "introspection needs the bearer secret of AUTH_INTROSPECT_TOKEN_FILE", 0},
-                ctx);
-          }
-          const json::object body = core::parse_json_object(req);
-          api::only_fields(body, {"token"});
-          const std::string token = *api::string_field(body, "token", kMaxToken);
-          const Introspection in =
-              co_await ctx.blocking([this, &token] { return service_.introspect(token); });
-          if (!in.active)
-            co_return api::no_store(http::status::ok, json::object{{"active", false}});
-          json::array roles, scopes;
-          for (const auto& x : in.roles) roles.emplace_back(x);
-          for (const auto& x : in.scopes) scopes.emplace_back(x);
-          json::object out{{"active", true},
-                           {"sub", in.sub},
-                           {"roles", std::move(roles)},
-                           {"scopes", std::move(scopes)},
-                           {"token_kind", in.kind}};
-          out["exp"] = in.exp ? json::value(*in.exp) : json::value(nullptr);
-          co_return api::no_store(http::status::ok, out);
-        });
+  api::add_route(r, http::verb::get, "/api/auth/revocations",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   require_gateway_secret(req);
+                   const RevokedSessions list =
+                       co_await ctx.blocking([this] { return service_.revocations(); });
+                   auto [body, etag] = revocation_feed(list);
+                   const bool fresh = none_match(req[http::field::if_none_match], etag);
+                   Response res{fresh ? http::status::not_modified : http::status::ok, 11};
+                   res.set(http::field::etag, etag);
+                   res.set(http::field::cache_control, "no-store");
+                   if (!fresh) {
+                     res.set(http::field::content_type, "application/json");
+                     res.body() = std::move(body);
+                   }
+                   res.prepare_payload();
+                   co_return res;
+                 });
 
   add_admin_routes(r);
 }

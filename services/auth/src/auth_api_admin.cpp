@@ -3,6 +3,7 @@
 
 #include "enkisys/auth/api_support.hpp"
 #include "enkisys/auth/auth_api.hpp"
+#include "enkisys/core/request.hpp"
 
 namespace enkisys::auth {
 
@@ -13,6 +14,7 @@ using core::ApiError;
 using core::Request;
 using core::RequestContext;
 using core::Response;
+using core::value_or_throw;
 
 namespace {
 json::object api_key_json(const ApiKey& k) {
@@ -36,8 +38,8 @@ std::vector<std::string> parse_scopes(const json::object& body) {
   const json::value* v = body.if_contains("scopes");
   if (v == nullptr) return out;
   if (!v->is_array() || v->as_array().size() > 32) {
-    throw ApiError(http::status::bad_request, "invalid_request",
-                   "scopes must be an array of at most 32 strings");
+    throw ApiError(core::make_error(core::ErrorKind::kInvalidArgument, "invalid_request",
+                                    "scopes must be an array of at most 32 strings", "/scopes"));
   }
   for (const auto& s : v->as_array()) {
     const bool ok = s.is_string() && !s.as_string().empty() && s.as_string().size() <= 64 &&
@@ -46,8 +48,9 @@ std::vector<std::string> parse_scopes(const json::object& body) {
                              c == '_' || c == '-' || c == '*' || c == '/';
                     });
     if (!ok) {
-      throw ApiError(http::status::bad_request, "invalid_request",
-                     "each scope must be 1-64 characters of [A-Za-z0-9:._/*-]");
+      throw ApiError(core::make_error(core::ErrorKind::kInvalidArgument, "invalid_request",
+                                      "each scope must be 1-64 characters of [A-Za-z0-9:._/*-]",
+                                      "/scopes"));
     }
     out.emplace_back(s.as_string());
   }
@@ -56,136 +59,131 @@ std::vector<std::string> parse_scopes(const json::object& body) {
 }  // namespace
 
 void AuthApi::add_admin_routes(core::Router& r) {
-  r.add(http::verb::get, "/api/auth/users",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          auto p = co_await principal(req, ctx, true);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          const auto q = core::parse_query(ctx.query());
-          const int limit = static_cast<int>(api::int_query(q, "limit", 50, 1, 200));
-          const int offset = static_cast<int>(api::int_query(q, "offset", 0, 0, 1'000'000'000));
-          auto page = co_await ctx.blocking(
-              [this, limit, offset] { return service_.list_users(limit, offset); });
-          json::array users;
-          for (const auto& u : page.items) users.push_back(api::user_json(u));
-          json::object out{{"users", std::move(users)}, {"total", page.total}};
-          const std::int64_t next = offset + static_cast<std::int64_t>(page.items.size());
-          out["next_offset"] = next < page.total ? json::value(next) : json::value(nullptr);
-          co_return core::json_response(http::status::ok, out);
-        });
+  api::add_route(
+      r, http::verb::get, "/api/auth/users",
+      [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+        co_await principal(req, ctx, true);  // admins only
+        const auto q = core::parse_query(ctx.query());
+        const int limit = static_cast<int>(core::query_int(q, "limit", 50, 1, 200));
+        const int offset = static_cast<int>(core::query_int(q, "offset", 0, 0, 1'000'000'000));
+        auto page = co_await ctx.blocking(
+            [this, limit, offset] { return service_.list_users(limit, offset); });
+        json::array users;
+        for (const auto& u : page.items) users.push_back(api::user_json(u));
+        json::object out{{"users", std::move(users)}, {"total", page.total}};
+        const std::int64_t next = offset + static_cast<std::int64_t>(page.items.size());
+        out["next_offset"] = next < page.total ? json::value(next) : json::value(nullptr);
+        co_return core::json_response(http::status::ok, out);
+      });
 
   for (const bool disable : {true, false}) {
-    r.add(http::verb::post,
-          disable ? "/api/auth/users/{id}/disable" : "/api/auth/users/{id}/enable",
-          [this, disable](Request& req, RequestContext& ctx) -> awaitable<Response> {
-            auto p = co_await principal(req, ctx, true);
-            if (!p) co_return api::error_reply(p.error(), ctx);
-            const std::string id(ctx.param("id").substr(0, 128));
-            const Caller who = caller(req, ctx);
-            auto user = co_await ctx.blocking([this, &p, &id, disable, &who] {
-              return service_.set_disabled(*p, id, disable, who);
-            });
-            if (!user) co_return api::error_reply(user.error(), ctx);
-            co_return core::json_response(http::status::ok, api::user_json(*user));
-          });
+    api::add_route(r, http::verb::post,
+                   disable ? "/api/auth/users/{id}/disable" : "/api/auth/users/{id}/enable",
+                   [this, disable](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                     const Principal p = co_await principal(req, ctx, true);
+                     const std::string id(ctx.param("id").substr(0, 128));
+                     const Caller who = caller(req, ctx);
+                     const User user = co_await ctx.blocking([this, &p, &id, disable, &who] {
+                       return value_or_throw(service_.set_disabled(p, id, disable, who));
+                     });
+                     co_return core::json_response(http::status::ok, api::user_json(user));
+                   });
   }
 
-  r.add(http::verb::get, "/api/auth/audit",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          auto p = co_await principal(req, ctx, true);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          const auto q = core::parse_query(ctx.query());
-          const int limit = static_cast<int>(api::int_query(q, "limit", 50, 1, 200));
-          std::optional<std::int64_t> before;
-          if (q.contains("before")) before = api::int_query(q, "before", 0, 1, INT64_MAX);
-          const std::string event = q.contains("event") ? q.at("event").substr(0, 64) : "";
-          auto page = co_await ctx.blocking(
-              [this, before, limit, &event] { return service_.audit(before, limit, event); });
-          json::array events;
-          for (const auto& e : page.items) {
-            events.push_back(json::object{{"id", e.id},
-                                          {"at", api::rfc3339(e.at)},
-                                          {"event", e.event},
-                                          {"user_id", e.user_id},
-                                          {"email", e.email},
-                                          {"ip", e.ip},
-                                          {"request_id", e.request_id},
-                                          {"detail", e.detail}});
-          }
-          json::object out{{"events", std::move(events)}};
-          out["next_before"] =
-              page.next_before ? json::value(*page.next_before) : json::value(nullptr);
-          co_return core::json_response(http::status::ok, out);
-        });
+  api::add_route(r, http::verb::get, "/api/auth/audit",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   co_await principal(req, ctx, true);  // admins only
+                   const auto q = core::parse_query(ctx.query());
+                   const int limit = static_cast<int>(core::query_int(q, "limit", 50, 1, 200));
+                   std::optional<std::int64_t> before;
+                   if (q.contains("before")) before = core::query_int(q, "before", 0, 1, INT64_MAX);
+                   const std::string event = q.contains("event") ? q.at("event").substr(0, 64) : "";
+                   auto page = co_await ctx.blocking([this, before, limit, &event] {
+                     return service_.audit(before, limit, event);
+                   });
+                   json::array events;
+                   for (const auto& e : page.items) {
+                     events.push_back(json::object{{"id", e.id},
+                                                   {"at", api::rfc3339(e.at)},
+                                                   {"event", e.event},
+                                                   {"user_id", e.user_id},
+                                                   {"email", e.email},
+                                                   {"ip", e.ip},
+                                                   {"request_id", e.request_id},
+                                                   {"detail", e.detail}});
+                   }
+                   json::object out{{"events", std::move(events)}};
+                   out["next_before"] =
+                       page.next_before ? json::value(*page.next_before) : json::value(nullptr);
+                   co_return core::json_response(http::status::ok, out);
+                 });
 
-  r.add(http::verb::get, "/api/auth/keys",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          auto p = co_await principal(req, ctx, true);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          auto keys = co_await ctx.blocking([this] { return service_.published_keys(); });
-          json::array out;
-          for (const auto& k : keys) {
-            out.push_back(json::object{{"kid", k.kid},
-                                       {"alg", security::alg_name(k.alg)},
-                                       {"created_at", api::rfc3339(k.created_at)},
-                                       {"active", k.active}});
-          }
-          co_return core::json_response(http::status::ok, json::object{{"keys", std::move(out)}});
-        });
-
-  r.add(http::verb::post, "/api/auth/keys/rotate",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          auto p = co_await principal(req, ctx, true);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          const Caller who = caller(req, ctx);
-          auto kid =
-              co_await ctx.blocking([this, &p, &who] { return service_.rotate_keys(*p, who); });
-          if (!kid) co_return api::error_reply(kid.error(), ctx);
-          co_return core::json_response(http::status::created, json::object{{"kid", *kid}});
-        });
-
-  r.add(http::verb::post, "/api/auth/api-keys",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          auto p = co_await principal(req, ctx, true);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          const json::object body = core::parse_json_object(req);
-          api::only_fields(body, {"name", "scopes"});
-          const std::string name = *api::string_field(body, "name", 128);
-          if (name.empty()) {
-            throw ApiError(http::status::bad_request, "invalid_request", "name must not be empty");
-          }
-          const auto scopes = parse_scopes(body);
-          const Caller who = caller(req, ctx);
-          auto created = co_await ctx.blocking([this, &p, &name, &scopes, &who] {
-            return service_.create_api_key(*p, name, scopes, who);
-          });
-          if (!created) co_return api::error_reply(created.error(), ctx);
-          json::object out = api_key_json(created->key);
-          out["key"] = created->secret;  // shown once; only its digest is stored
-          co_return api::no_store(http::status::created, out);
-        });
-
-  r.add(
-      http::verb::get, "/api/auth/api-keys",
+  api::add_route(
+      r, http::verb::get, "/api/auth/keys",
       [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-        auto p = co_await principal(req, ctx, true);
-        if (!p) co_return api::error_reply(p.error(), ctx);
+        co_await principal(req, ctx, true);  // admins only
+        auto keys = co_await ctx.blocking([this] { return service_.published_keys(); });
+        json::array out;
+        for (const auto& k : keys) {
+          out.push_back(json::object{{"kid", k.kid},
+                                     {"alg", security::alg_name(k.alg)},
+                                     {"created_at", api::rfc3339(k.created_at)},
+                                     {"active", k.active}});
+        }
+        co_return core::json_response(http::status::ok, json::object{{"keys", std::move(out)}});
+      });
+
+  api::add_route(r, http::verb::post, "/api/auth/keys/rotate",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   const Principal p = co_await principal(req, ctx, true);
+                   const Caller who = caller(req, ctx);
+                   const std::string kid = co_await ctx.blocking(
+                       [this, &p, &who] { return value_or_throw(service_.rotate_keys(p, who)); });
+                   co_return core::json_response(http::status::created, json::object{{"kid", kid}});
+                 });
+
+  api::add_route(
+      r, http::verb::post, "/api/auth/api-keys",
+      [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+        const Principal p = co_await principal(req, ctx, true);
+        const json::object body = core::parse_json_object(req);
+        api::only_fields(body, {"name", "scopes"});
+        const std::string name = *api::string_field(body, "name", 128);
+        if (name.empty()) {
+          throw ApiError(core::make_error(core::ErrorKind::kInvalidArgument, "invalid_request",
+                                          "name must not be empty", "/name"));
+        }
+        const auto scopes = parse_scopes(body);
+        const Caller who = caller(req, ctx);
+        const NewApiKey created = co_await ctx.blocking([this, &p, &name, &scopes, &who] {
+          return value_or_throw(service_.create_api_key(p, name, scopes, who));
+        });
+        json::object out = api_key_json(created.key);
+        out["key"] = created.secret;  // shown once; only its digest is stored
+        co_return api::no_store(http::status::created, out);
+      });
+
+  api::add_route(
+      r, http::verb::get, "/api/auth/api-keys",
+      [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+        co_await principal(req, ctx, true);  // admins only
         auto keys = co_await ctx.blocking([this] { return service_.list_api_keys(); });
         json::array out;
         for (const auto& k : keys) out.push_back(api_key_json(k));
         co_return core::json_response(http::status::ok, json::object{{"api_keys", std::move(out)}});
       });
 
-  r.add(http::verb::delete_, "/api/auth/api-keys/{id}",
-        [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-          auto p = co_await principal(req, ctx, true);
-          if (!p) co_return api::error_reply(p.error(), ctx);
-          const std::string id(ctx.param("id").substr(0, 128));
-          const Caller who = caller(req, ctx);
-          auto done = co_await ctx.blocking(
-              [this, &p, &id, &who] { return service_.revoke_api_key(*p, id, who); });
-          if (!done) co_return api::error_reply(done.error(), ctx);
-          co_return Response{http::status::no_content, 11};
-        });
+  api::add_route(r, http::verb::delete_, "/api/auth/api-keys/{id}",
+                 [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
+                   const Principal p = co_await principal(req, ctx, true);
+                   const std::string id(ctx.param("id").substr(0, 128));
+                   const Caller who = caller(req, ctx);
+                   co_await ctx.blocking([this, &p, &id, &who] {
+                     const core::Status done = service_.revoke_api_key(p, id, who);
+                     value_or_throw(done);
+                   });
+                   co_return Response{http::status::no_content, 11};
+                 });
 }
 
 }  // namespace enkisys::auth

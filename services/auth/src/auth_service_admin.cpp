@@ -5,10 +5,6 @@
 namespace enkisys::auth {
 
 namespace {
-AuthError error(AuthError::Kind kind, std::string message) {
-  return {kind, std::move(message), 0};
-}
-
 // API keys look like "ek_" + 12-character prefix + "_" + 43-character secret. The prefix is
 // public (it names the key in lists and logs); only the SHA-256 of the whole key is stored.
 constexpr std::string_view kKeyTag = "ek_";
@@ -25,27 +21,27 @@ UserPage AuthService::list_users(int limit, int offset) {
   return store_.list_users(limit, offset);
 }
 
-AuthResult<User> AuthService::set_disabled(const Principal& admin, const std::string& user_id,
-                                           bool disabled, const Caller& caller) {
+core::Expected<User> AuthService::set_disabled(const Principal& admin, const std::string& user_id,
+                                               bool disabled, const Caller& caller) {
   if (disabled && admin.user_id == user_id) {
-    return security::unexpected(error(AuthError::kConflict, "admins cannot disable themselves"));
+    return errors::conflict("admins cannot disable themselves");
   }
   auto user = store_.user_by_id(user_id);
-  if (!user) return security::unexpected(error(AuthError::kNotFound, "no such user"));
+  if (!user) return errors::not_found("no such user");
   AuditEvent audit = event(disabled ? "user_disabled" : "user_enabled", caller);
   audit.user_id = user->id;
   audit.email = user->email;
   acted_by(audit, admin);
-  if (!store_.set_disabled(user_id, disabled, now(), audit)) {
-    return security::unexpected(error(AuthError::kNotFound, "no such user"));
+  if (!store_.set_disabled(user_id, disabled, now(), revoked_until(), audit)) {
+    return errors::not_found("no such user");
   }
   user->disabled = disabled;
   return *user;
 }
 
-AuthResult<std::string> AuthService::rotate_keys(const Principal& admin, const Caller& caller) {
+core::Expected<std::string> AuthService::rotate_keys(const Principal& admin, const Caller& caller) {
   auto kid = keys_.rotate();
-  if (!kid) return security::unexpected(error(AuthError::kConflict, kid.error()));
+  if (!kid) return kid.error();
   AuditEvent audit = event("key_rotated", caller);
   audit.detail["kid"] = *kid;
   audit.detail["reason"] = "manual";
@@ -61,9 +57,10 @@ void AuthService::record_key_rotation(const std::string& kid, const std::string&
   store_.record(audit);
 }
 
-AuthResult<NewApiKey> AuthService::create_api_key(const Principal& admin, const std::string& name,
-                                                  const std::vector<std::string>& scopes,
-                                                  const Caller& caller) {
+core::Expected<NewApiKey> AuthService::create_api_key(const Principal& admin,
+                                                      const std::string& name,
+                                                      const std::vector<std::string>& scopes,
+                                                      const Caller& caller) {
   NewApiKey out;
   out.key.id = new_id();
   out.key.prefix = random_(9);  // 12 characters
@@ -89,15 +86,15 @@ std::vector<ApiKey> AuthService::list_api_keys() {
   return store_.list_api_keys();
 }
 
-AuthResult<bool> AuthService::revoke_api_key(const Principal& admin, const std::string& id,
-                                             const Caller& caller) {
+core::Status AuthService::revoke_api_key(const Principal& admin, const std::string& id,
+                                         const Caller& caller) {
   AuditEvent audit = event("api_key_revoked", caller);
   audit.detail["key_id"] = id;
   acted_by(audit, admin);
   if (!store_.revoke_api_key(id, now(), audit)) {
-    return security::unexpected(error(AuthError::kNotFound, "no active API key with this id"));
+    return errors::not_found("no active API key with this id");
   }
-  return true;
+  return core::ok_status();
 }
 
 AuditPage AuthService::audit(std::optional<std::int64_t> before, int limit,
@@ -132,6 +129,13 @@ Introspection AuthService::introspect(const std::string& token) {
   out.sub = p->user_id;
   out.roles = p->roles;
   out.exp = p->exp;
+  return out;
+}
+
+RevokedSessions AuthService::revocations() {
+  RevokedSessions out;
+  out.generated_at = now();
+  out.sessions = store_.revoked_sessions(out.generated_at);
   return out;
 }
 

@@ -74,6 +74,16 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_by_event ON audit_events (event, id);
 )sql"},
+      {2, "revoked sessions; login addresses by user", R"sql(
+CREATE TABLE revoked_sessions (
+  sid TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  revoked_at BIGINT NOT NULL,
+  exp BIGINT NOT NULL
+);
+CREATE INDEX revoked_sessions_by_exp ON revoked_sessions (exp);
+CREATE INDEX audit_events_by_user_ip ON audit_events (user_id, ip, event);
+)sql"},
   };
   return m;
 }
@@ -92,6 +102,27 @@ std::optional<User> one_user(db::Database& db, const std::string& where, const s
     out = r.empty() ? std::nullopt : std::optional<User>(user_from(r.rows[0]));
   });
   return out;
+}
+
+// Revokes the refresh tokens matching `where` (placeholders $1..$n of `params`) and records
+// each session they belong to as revoked until `until`; prunes rows whose bound has passed.
+void revoke_sessions(db::Tx& tx, const std::string& where, std::vector<db::Value> params,
+                     std::int64_t now, std::int64_t until) {
+  const std::string n = std::to_string(params.size() + 1);
+  const std::string u = std::to_string(params.size() + 2);
+  params.emplace_back(now);
+  params.emplace_back(until);
+  tx.exec(
+      "INSERT INTO revoked_sessions (sid, user_id, revoked_at, exp) "
+      "SELECT DISTINCT family_id, user_id, $" +
+          n + ", $" + u + " FROM refresh_tokens WHERE " + where +
+          " AND revoked_at IS NULL ON CONFLICT (sid) DO NOTHING",
+      params);
+  params.pop_back();
+  tx.exec("UPDATE refresh_tokens SET revoked_at = $" + n + " WHERE " + where +
+              " AND revoked_at IS NULL",
+          params);
+  tx.exec("DELETE FROM revoked_sessions WHERE exp <= $1", {now});
 }
 
 }  // namespace
@@ -144,17 +175,14 @@ UserPage AuthStore::list_users(int limit, int offset) {
 }
 
 bool AuthStore::set_disabled(const std::string& id, bool disabled, std::int64_t now,
-                             const AuditEvent& audit) {
+                             std::int64_t revoked_until, const AuditEvent& audit) {
   bool found = false;
   db_.transaction([&](db::Tx& tx) {
     auto r = tx.exec("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1",
                      {id, static_cast<std::int64_t>(disabled ? 1 : 0), now});
     found = r.affected == 1;
     if (!found) return;
-    if (disabled) {
-      tx.exec("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
-              {id, now});
-    }
+    if (disabled) revoke_sessions(tx, "user_id = $1", {id}, now, revoked_until);
     insert_audit(tx, audit);
   });
   return found;
@@ -178,15 +206,24 @@ void AuthStore::update_password_hash(const std::string& id, const std::string& h
 
 void AuthStore::change_password(const std::string& id, const std::string& hash,
                                 const std::string& keep_family, std::int64_t now,
-                                const AuditEvent& audit) {
+                                std::int64_t revoked_until, const AuditEvent& audit) {
   db_.transaction([&](db::Tx& tx) {
     tx.exec("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", {id, hash, now});
-    tx.exec(
-        "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND family_id <> $2 "
-        "AND revoked_at IS NULL",
-        {id, keep_family, now});
+    revoke_sessions(tx, "user_id = $1 AND family_id <> $2", {id, keep_family}, now, revoked_until);
     insert_audit(tx, audit);
   });
+}
+
+bool AuthStore::logged_in_from(const std::string& user_id, const std::string& ip) {
+  bool found = false;
+  db_.read([&](db::Tx& tx) {
+    found = !tx.exec(
+                   "SELECT 1 FROM audit_events WHERE user_id = $1 AND ip = $2 AND event = "
+                   "'login_ok' LIMIT 1",
+                   {user_id, ip})
+                 .empty();
+  });
+  return found;
 }
 
 void AuthStore::insert_refresh(const RefreshToken& t, const AuditEvent& audit) {
@@ -200,8 +237,9 @@ void AuthStore::insert_refresh(const RefreshToken& t, const AuditEvent& audit) {
 }
 
 RefreshOutcome AuthStore::rotate_refresh(const std::string& token_hash, RefreshToken* next,
-                                         std::int64_t now, AuditEvent refresh_audit,
-                                         AuditEvent reuse_audit, User* user) {
+                                         std::int64_t now, std::int64_t revoked_until,
+                                         AuditEvent refresh_audit, AuditEvent reuse_audit,
+                                         User* user) {
   RefreshOutcome outcome = RefreshOutcome::kUnknown;
   db_.transaction([&](db::Tx& tx) {
     outcome = RefreshOutcome::kUnknown;
@@ -216,9 +254,7 @@ RefreshOutcome AuthStore::rotate_refresh(const std::string& token_hash, RefreshT
     if (u.empty()) return;
     *user = user_from(u.rows[0]);
     const auto revoke_family_as_reuse = [&] {
-      tx.exec(
-          "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-          {family, now});
+      revoke_sessions(tx, "family_id = $1", {family}, now, revoked_until);
       reuse_audit.user_id = user->id;
       reuse_audit.email = user->email;
       reuse_audit.detail["family"] = family;
@@ -258,7 +294,8 @@ RefreshOutcome AuthStore::rotate_refresh(const std::string& token_hash, RefreshT
 }
 
 std::optional<std::string> AuthStore::revoke_family(const std::string& key, bool is_family,
-                                                    std::int64_t now, AuditEvent audit) {
+                                                    std::int64_t now, std::int64_t revoked_until,
+                                                    AuditEvent audit) {
   std::optional<std::string> user_id;
   db_.transaction([&](db::Tx& tx) {
     user_id.reset();
@@ -269,13 +306,33 @@ std::optional<std::string> AuthStore::revoke_family(const std::string& key, bool
     if (r.empty()) return;
     const std::string family = r.rows[0].text(0);
     user_id = r.rows[0].text(1);
-    tx.exec("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-            {family, now});
+    revoke_sessions(tx, "family_id = $1", {family}, now, revoked_until);
     audit.user_id = *user_id;
     audit.detail["family"] = family;
     insert_audit(tx, audit);
   });
   return user_id;
+}
+
+SessionState AuthStore::session(const std::string& user_id, const std::string& sid) {
+  SessionState out;
+  db_.read([&](db::Tx& tx) {
+    auto u = tx.exec(std::string(kUserColumns) + " WHERE id = $1", {user_id});
+    out.user = u.empty() ? std::nullopt : std::optional<User>(user_from(u.rows[0]));
+    out.revoked =
+        !sid.empty() && !tx.exec("SELECT 1 FROM revoked_sessions WHERE sid = $1", {sid}).empty();
+  });
+  return out;
+}
+
+std::vector<RevokedSession> AuthStore::revoked_sessions(std::int64_t now) {
+  std::vector<RevokedSession> out;
+  db_.read([&](db::Tx& tx) {
+    out.clear();
+    auto r = tx.exec("SELECT sid, exp FROM revoked_sessions WHERE exp > $1 ORDER BY sid", {now});
+    for (const auto& row : r.rows) out.push_back({row.text(0), row.i64(1)});
+  });
+  return out;
 }
 
 void AuthStore::record(const AuditEvent& event) {

@@ -21,18 +21,21 @@ bool valid_label(std::string_view label) {
   });
 }
 
-EmailResult fail(std::string why) {
-  return {std::nullopt, std::move(why)};
+core::Error fail(std::string why) {
+  return core::make_error(core::ErrorKind::kInvalidArgument, "invalid_email", std::move(why),
+                          "/email");
 }
 
 }  // namespace
 
-EmailResult normalize_email(std::string_view raw) {
+core::Expected<std::string> normalize_email(std::string_view raw) {
   constexpr std::string_view kSpace = " \t\r\n\f\v";
   const auto first = raw.find_first_not_of(kSpace);
   if (first == std::string_view::npos) return fail("email is empty");
   raw = raw.substr(first, raw.find_last_not_of(kSpace) - first + 1);
-  if (raw.size() > 254) return fail("email is longer than 254 characters");
+  if (raw.size() > kMaxEmailBytes) {
+    return fail("email is longer than " + std::to_string(kMaxEmailBytes) + " characters");
+  }
   std::string s;
   s.reserve(raw.size());
   for (const char c : raw) {
@@ -68,7 +71,7 @@ EmailResult normalize_email(std::string_view raw) {
     }
     start = dot + 1;
   }
-  return {std::move(s), {}};
+  return s;
 }
 
 }  // namespace enkisys::auth

@@ -202,10 +202,10 @@ std::vector<PublishedKey> KeyManager::published() {
   return published_;
 }
 
-security::Expected<std::string, std::string> KeyManager::rotate() {
+core::Expected<std::string> KeyManager::rotate() {
   if (!rotatable()) {
-    return security::unexpected(
-        std::string("the signing key comes from AUTH_SIGNING_KEY_FILE; rotate it there"));
+    return core::make_error(core::ErrorKind::kConflict, "conflict",
+                            "the signing key comes from AUTH_SIGNING_KEY_FILE; rotate it there");
   }
   std::string kid;
   try {
@@ -213,7 +213,7 @@ security::Expected<std::string, std::string> KeyManager::rotate() {
     scan_locked(false);
     kid = generate_locked();
   } catch (const std::exception& e) {
-    return security::unexpected(std::string(e.what()));
+    return core::make_error(core::ErrorKind::kConflict, "conflict", e.what());
   }
   return kid;  // the caller audits a manual rotation itself, with who asked for it
 }

@@ -46,19 +46,19 @@ TEST_P(AuthStoreTest, RefreshTokensRotateAndReuseRevokesTheFamily) {
   store_->insert_refresh({"h1", "fam", "u1", 100, 1000}, ev("login_ok"));
   User u;
   RefreshToken next{"h2", "", "", 110, 1000};
-  ASSERT_EQ(store_->rotate_refresh("h1", &next, 110, ev("refresh"), ev("reuse"), &u),
+  ASSERT_EQ(store_->rotate_refresh("h1", &next, 110, 1070, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kOk);
   EXPECT_EQ(next.family_id, "fam");
   EXPECT_EQ(u.id, "u1");
   RefreshToken again{"h3", "", "", 120, 1000};
-  EXPECT_EQ(store_->rotate_refresh("h1", &again, 120, ev("refresh"), ev("reuse"), &u),
+  EXPECT_EQ(store_->rotate_refresh("h1", &again, 120, 1080, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kReused);
   EXPECT_EQ(audit_count("reuse"), 1);
   // The legitimate successor died with its family.
   RefreshToken third{"h4", "", "", 130, 1000};
-  EXPECT_EQ(store_->rotate_refresh("h2", &third, 130, ev("refresh"), ev("reuse"), &u),
+  EXPECT_EQ(store_->rotate_refresh("h2", &third, 130, 1090, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kRevoked);
-  EXPECT_EQ(store_->rotate_refresh("nope", &third, 130, ev("refresh"), ev("reuse"), &u),
+  EXPECT_EQ(store_->rotate_refresh("nope", &third, 130, 1090, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kUnknown);
   EXPECT_EQ(count("refresh_tokens"), 2);  // h3/h4 were never stored
 }
@@ -69,26 +69,26 @@ TEST_P(AuthStoreTest, ExpiredAndDisabledRefreshesAreRefused) {
   store_->insert_refresh({"h2", "f2", "u1", 100, 9000}, ev("login_ok"));
   User u;
   RefreshToken next{"n", "", "", 300, 9000};
-  EXPECT_EQ(store_->rotate_refresh("h1", &next, 300, ev("refresh"), ev("reuse"), &u),
+  EXPECT_EQ(store_->rotate_refresh("h1", &next, 300, 1260, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kExpired);
-  ASSERT_TRUE(store_->set_disabled("u1", true, 300, ev("user_disabled")));
-  EXPECT_EQ(store_->rotate_refresh("h2", &next, 301, ev("refresh"), ev("reuse"), &u),
+  ASSERT_TRUE(store_->set_disabled("u1", true, 300, 1260, ev("user_disabled")));
+  EXPECT_EQ(store_->rotate_refresh("h2", &next, 301, 1261, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kRevoked);  // disabling revoked every session
   EXPECT_TRUE(store_->user_by_id("u1")->disabled);
-  EXPECT_FALSE(store_->set_disabled("ghost", true, 300, ev("user_disabled")));
+  EXPECT_FALSE(store_->set_disabled("ghost", true, 300, 1260, ev("user_disabled")));
 }
 
 TEST_P(AuthStoreTest, PasswordChangeRevokesOtherFamiliesOnly) {
   ASSERT_TRUE(store_->create_user(user("u1", "a@example.com"), ev("signup")));
   store_->insert_refresh({"h1", "keep", "u1", 100, 9000}, ev("login_ok"));
   store_->insert_refresh({"h2", "other", "u1", 100, 9000}, ev("login_ok"));
-  store_->change_password("u1", "$argon2id$new", "keep", 200, ev("password_changed"));
+  store_->change_password("u1", "$argon2id$new", "keep", 200, 1160, ev("password_changed"));
   EXPECT_EQ(store_->user_by_id("u1")->password_hash, "$argon2id$new");
   User u;
   RefreshToken n1{"n1", "", "", 201, 9000}, n2{"n2", "", "", 201, 9000};
-  EXPECT_EQ(store_->rotate_refresh("h1", &n1, 201, ev("refresh"), ev("reuse"), &u),
+  EXPECT_EQ(store_->rotate_refresh("h1", &n1, 201, 1161, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kOk);
-  EXPECT_EQ(store_->rotate_refresh("h2", &n2, 201, ev("refresh"), ev("reuse"), &u),
+  EXPECT_EQ(store_->rotate_refresh("h2", &n2, 201, 1161, ev("refresh"), ev("reuse"), &u),
             RefreshOutcome::kRevoked);
 }
 

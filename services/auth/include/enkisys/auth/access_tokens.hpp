@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "enkisys/auth/auth_config.hpp"
-#include "enkisys/security/jwt.hpp"
 #include "enkisys/auth/key_manager.hpp"
+#include "enkisys/security/jwt.hpp"
 
 namespace enkisys::auth {
 

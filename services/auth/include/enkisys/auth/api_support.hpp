@@ -1,7 +1,10 @@
-// Functions shared by the auth HTTP handlers: strict JSON body fields, bearer tokens, the client
-// address, and AuthError → HTTP response.
+// Functions shared by the auth HTTP handlers: strict JSON body fields, the client address, the
+// routes' error answers, and the JSON forms of users.
 //
-// Contract: pure functions of the request; throw core::ApiError (400) for malformed input.
+// Contract: pure functions of the request; the field checks throw core::ApiError (400
+// invalid_request naming the field) for malformed input. Every auth route is added through
+// add_route(), so a core::ApiError thrown by a handler — from these checks, core's request
+// helpers or core::value_or_throw() of a service error — is answered by error_reply().
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -10,8 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "enkisys/auth/auth_service.hpp"
+#include "enkisys/auth/auth_store.hpp"
 #include "enkisys/core/http.hpp"
+#include "enkisys/core/router.hpp"
 #include "enkisys/core/server.hpp"
 
 namespace enkisys::auth::api {
@@ -23,20 +27,33 @@ void only_fields(const boost::json::object& body, std::initializer_list<std::str
 std::optional<std::string> string_field(const boost::json::object& body, std::string_view name,
                                         std::size_t max_bytes, bool required = true);
 
-// The token of "Authorization: Bearer <token>", or "" when absent or of another scheme.
-std::string bearer_token(const core::Request& req);
+// The request bodies of the account routes, checked strictly (only these fields, strings within
+// their limits, valid UTF-8). Throw ApiError 400/415 otherwise; the values are not yet
+// normalised (normalize_email) nor checked against the password policy.
+inline constexpr std::size_t kMaxPasswordBytes = 1024, kMaxTokenBytes = 8192;
+struct Credentials {  // signup, login
+  std::string email, password;
+};
+Credentials credentials_of(const core::Request& req);
+std::string refresh_token_of(const core::Request& req);  // refresh
+struct PasswordChange {                                  // password
+  std::string current, next;
+};
+PasswordChange password_change_of(const core::Request& req);
+
 // The client IP: X-Forwarded-For's first hop when trust_proxy, else the socket address.
 std::string client_ip(const core::Request& req, const core::RequestContext& ctx, bool trust_proxy);
 
-// The JSON error response for `e` (429 with Retry-After; 401 with WWW-Authenticate).
-core::Response error_reply(const AuthError& e, const core::RequestContext& ctx);
+// core::error_response() of `e` plus what every auth error carries: Cache-Control: no-store,
+// and on 401 a WWW-Authenticate challenge (RFC 6750: error="invalid_token" for a bad token).
+core::Response error_reply(const core::ApiError& e, const core::RequestContext& ctx);
+// Router::add() of `handler`, answering the ApiErrors it throws with error_reply().
+void add_route(core::Router& router, core::http::verb method, std::string_view pattern,
+               core::Handler handler);
 // A JSON response that no cache may store (tokens, keys).
 core::Response no_store(core::http::status status, const boost::json::value& body);
 
 boost::json::object user_json(const User& u);
 std::string rfc3339(std::int64_t unix_seconds);
-// ?name=integer in [lo, hi]; `fallback` when absent; 400 otherwise.
-std::int64_t int_query(const std::map<std::string, std::string>& q, const std::string& name,
-                       std::int64_t fallback, std::int64_t lo, std::int64_t hi);
 
 }  // namespace enkisys::auth::api

@@ -26,8 +26,13 @@ struct AuthConfig {
   bool trust_proxy = false;         // take the client IP from X-Forwarded-For's first hop
   bool allow_signup = true;
   std::string introspect_token;  // bearer secret for /introspect; empty: open
-  ThrottleRule account_rule{5, std::chrono::seconds(1), std::chrono::seconds(900)};
+  // Login throttling (AuthService::login): failures of one account from one address (strict,
+  // always applies); of one address over all accounts (credential stuffing); of one account
+  // from all addresses (distributed guessing). The last two do not apply to an address the
+  // account has logged in from before.
+  ThrottleRule pair_rule{5, std::chrono::seconds(1), std::chrono::seconds(900)};
   ThrottleRule ip_rule{20, std::chrono::seconds(1), std::chrono::seconds(900)};
+  ThrottleRule account_rule{20, std::chrono::seconds(1), std::chrono::seconds(900)};
 };
 
 }  // namespace enkisys::auth

@@ -8,6 +8,9 @@
 //  * Each write is one transaction together with its audit event, so an action and its audit
 //    row are committed together or not at all.
 //  * Times are Unix seconds supplied by the caller (the injected clock).
+//  * Every method that revokes refresh tokens also records each session (family) it ends in
+//    revoked_sessions with `revoked_until` (the caller's bound on its access tokens), in the
+//    same transaction; rows whose bound has passed are deleted by the next revocation.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -46,6 +49,17 @@ struct ApiKey {
   std::optional<std::int64_t> revoked_at, last_used_at;
 };
 
+struct RevokedSession {
+  std::string sid;       // the refresh-token family = the access tokens' `sid`
+  std::int64_t exp = 0;  // no access token of the session verifies after this
+};
+
+// A user and whether a session of theirs is revoked, read together.
+struct SessionState {
+  std::optional<User> user;
+  bool revoked = false;
+};
+
 enum class RefreshOutcome { kOk, kUnknown, kExpired, kRevoked, kReused, kDisabled };
 
 struct UserPage {
@@ -70,15 +84,18 @@ class AuthStore {
   std::optional<User> user_by_email(const std::string& email);
   std::optional<User> user_by_id(const std::string& id);
   UserPage list_users(int limit, int offset);  // by creation, oldest first; limit 1..200
-  // Disabling also revokes every refresh token of the user. False if no such user.
+  // Disabling also revokes every session of the user. False if no such user.
   bool set_disabled(const std::string& id, bool disabled, std::int64_t now,
-                    const AuditEvent& audit);
+                    std::int64_t revoked_until, const AuditEvent& audit);
   // Bootstrap: makes an existing user an admin. False if no such user.
   bool set_role(const std::string& id, const std::string& role, std::int64_t now);
   void update_password_hash(const std::string& id, const std::string& hash, std::int64_t now);
   // New password hash, and every refresh family of the user except `keep_family` revoked.
   void change_password(const std::string& id, const std::string& hash,
-                       const std::string& keep_family, std::int64_t now, const AuditEvent& audit);
+                       const std::string& keep_family, std::int64_t now, std::int64_t revoked_until,
+                       const AuditEvent& audit);
+  // True when `user_id` has logged in successfully from `ip` before (a login_ok audit event).
+  bool logged_in_from(const std::string& user_id, const std::string& ip);
 
   // Refresh tokens.
   void insert_refresh(const RefreshToken& token, const AuditEvent& audit);
@@ -86,11 +103,19 @@ class AuthStore {
   // On reuse of a spent token the whole family is revoked and `reuse_audit` (completed with
   // the user) is recorded; *user is set for kOk, kReused, kExpired and kDisabled.
   RefreshOutcome rotate_refresh(const std::string& token_hash, RefreshToken* next, std::int64_t now,
-                                AuditEvent refresh_audit, AuditEvent reuse_audit, User* user);
+                                std::int64_t revoked_until, AuditEvent refresh_audit,
+                                AuditEvent reuse_audit, User* user);
   // Revokes the family of the token (or the family itself when `is_family`); returns the
   // user id when something was found.
   std::optional<std::string> revoke_family(const std::string& token_hash_or_family, bool is_family,
-                                           std::int64_t now, AuditEvent audit);
+                                           std::int64_t now, std::int64_t revoked_until,
+                                           AuditEvent audit);
+
+  // Revoked sessions.
+  // The user `user_id` and whether session `sid` is revoked (false for an empty sid).
+  SessionState session(const std::string& user_id, const std::string& sid);
+  // Sessions revoked whose bound is after `now`, ordered by sid.
+  std::vector<RevokedSession> revoked_sessions(std::int64_t now);
 
   // API keys.
   void create_api_key(const ApiKey& key, const AuditEvent& audit);

@@ -6,20 +6,22 @@
 // local part 1..64 characters of RFC 5322 atext and non-leading, non-trailing, non-doubled
 // dots; domain 1..253 characters of dot-separated labels [a-z0-9-] (1..63, no leading or
 // trailing '-') with at least one dot; whole address at most 254 characters; ASCII only
-// (internationalised addresses are refused with a clear message).
+// (internationalised addresses are refused with a clear message). 254 is the limit of an SMTP
+// path (RFC 5321 §4.5.3.1.3 minus the angle brackets); the API refuses longer fields too.
+// Errors are kInvalidArgument "invalid_email" naming the field "/email".
 #pragma once
 
-#include <optional>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "enkisys/core/expected.hpp"
+
 namespace enkisys::auth {
 
-struct EmailResult {
-  std::optional<std::string> email;  // the normal form when valid
-  std::string error;                 // why not, for the API error message
-};
+inline constexpr std::size_t kMaxEmailBytes = 254;
 
-EmailResult normalize_email(std::string_view raw);
+// The normal form of `raw`, or why it is not an address.
+core::Expected<std::string> normalize_email(std::string_view raw);
 
 }  // namespace enkisys::auth

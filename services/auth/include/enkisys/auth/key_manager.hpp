@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "enkisys/core/expected.hpp"
 #include "enkisys/security/clock.hpp"
-#include "enkisys/security/expected.hpp"
 #include "enkisys/security/key_set.hpp"
 #include "enkisys/security/keys.hpp"
 
@@ -61,9 +61,9 @@ class KeyManager {
   std::string jwks();  // {"keys":[...]} of the published public keys
   std::vector<PublishedKey> published();
 
-  // Generates and activates a new key; returns its kid, or an error when keys come from a
-  // secret file or cannot be written.
-  security::Expected<std::string, std::string> rotate();
+  // Generates and activates a new key; returns its kid, or a kConflict error when keys come
+  // from a secret file or cannot be written.
+  core::Expected<std::string> rotate();
   bool rotatable() const { return options_.signing_key_file.empty(); }
 
  private:
