@@ -1,12 +1,9 @@
 // enkisys-auth: the authentication service (port 5002). Wiring only.
-#include <fstream>
-#include <sstream>
-
+#include "enkisys/auth/auth_api.hpp"
+#include "enkisys/auth/auth_service.hpp"
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
 #include "service_database.hpp"
-#include "enkisys/auth/auth_api.hpp"
-#include "enkisys/auth/auth_service.hpp"
 
 namespace {
 
@@ -20,18 +17,6 @@ struct AuthProcess {
   std::unique_ptr<auth::AuthService> service;
   std::unique_ptr<auth::AuthApi> api;
 };
-
-// The contents of a secret file without its trailing newline. Never logged.
-std::string read_secret(const std::string& var, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(var + ": cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  if (s.empty()) throw std::runtime_error(var + ": " + path + " is empty");
-  return s;
-}
 
 }  // namespace
 
@@ -90,13 +75,9 @@ int main(int argc, char** argv) {
     ac.refresh_ttl = std::chrono::seconds(cfg.get_int("AUTH_REFRESH_TTL_SECONDS"));
     ac.trust_proxy = cfg.get("AUTH_TRUST_PROXY") == "1";
     ac.allow_signup = cfg.get("AUTH_ALLOW_SIGNUP") == "1";
-    if (cfg.is_set("AUTH_INTROSPECT_TOKEN_FILE") &&
-        !cfg.get("AUTH_INTROSPECT_TOKEN_FILE").empty()) {
-      ac.introspect_token =
-          read_secret("AUTH_INTROSPECT_TOKEN_FILE", cfg.get("AUTH_INTROSPECT_TOKEN_FILE"));
-    }
+    ac.introspect_token = cfg.secret_file("AUTH_INTROSPECT_TOKEN_FILE").value_or("");
 
-    const auto& clock = security::SystemClock::instance();
+    const core::Clock& clock = env.clock;
     auth::KeyOptions ko;
     ko.dir = cfg.get("AUTH_KEYS_DIR");
     ko.signing_key_file = cfg.get("AUTH_SIGNING_KEY_FILE");
@@ -120,13 +101,12 @@ int main(int argc, char** argv) {
 
     const std::string admin = cfg.get("AUTH_BOOTSTRAP_ADMIN_EMAIL");
     if (!admin.empty()) {
-      const std::string file = cfg.get("AUTH_BOOTSTRAP_ADMIN_PASSWORD_FILE");
-      if (file.empty()) {
-        throw std::runtime_error(
+      const auto password = cfg.secret_file("AUTH_BOOTSTRAP_ADMIN_PASSWORD_FILE");
+      if (!password) {
+        throw core::ConfigError(
             "AUTH_BOOTSTRAP_ADMIN_EMAIL needs AUTH_BOOTSTRAP_ADMIN_PASSWORD_FILE");
       }
-      const std::string outcome = s->service->bootstrap_admin(
-          admin, read_secret("AUTH_BOOTSTRAP_ADMIN_PASSWORD_FILE", file));
+      const std::string outcome = s->service->bootstrap_admin(admin, *password);
       env.log.info("bootstrap admin", {{"outcome", outcome}});
     }
 

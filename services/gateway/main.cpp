@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
            "file holding the admin bearer token, at least 16 characters (unset: admin API "
            "refuses all changes)",
            ""});
-    c.add({"GATEWAY_CONFIG", "gateway YAML config file (or --config)",
-           "/etc/enkisys/gateway.yaml"});
+    c.add(
+        {"GATEWAY_CONFIG", "gateway YAML config file (or --config)", "/etc/enkisys/gateway.yaml"});
   };
   spec.wire = wire;
   return core::run_service(spec, argc, argv);

@@ -1,13 +1,14 @@
 // The real enkisys-gateway binary on the service skeleton: proxy /health, admin listener with
 // enkisys_build_info on /metrics, SIGHUP reload (refused without effect when the file is
 // broken), --check, --healthcheck, refused configuration (exit 2), clean SIGTERM.
+#include "enkisys/core/testing/process.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
 
 #include "enkisys/core/testing.hpp"
-#include "enkisys/core/testing/process.hpp"
 
 namespace enkisys::gateway::testing {
 namespace {
