@@ -33,8 +33,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-ServiceProcess::ServiceProcess(std::string binary, ProcessEnv env, std::vector<std::string> args,
-                               bool wait_listening) {
+ServiceProcess::ServiceProcess(std::string binary, const ProcessEnv& env,
+                               std::vector<std::string> args, bool wait_listening) {
   // Everything the child needs is built before fork(): after it, only async-signal-safe calls.
   std::map<std::string, std::string> given;  // a later entry for the same name wins
   for (const auto& [k, v] : env) given[k] = v;
@@ -49,6 +49,7 @@ ServiceProcess::ServiceProcess(std::string binary, ProcessEnv env, std::vector<s
     if (!overridden.count(std::string(entry.substr(0, entry.find('='))))) envs.emplace_back(entry);
   }
   std::vector<char*> envp;
+  envp.reserve(envs.size() + 1);
   for (auto& e : envs) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<char*> argv{binary.data()};

@@ -92,7 +92,7 @@ class HttpClient final : public HttpSender {
   // Sockets are created on the executor of the coroutine that calls send(); pooled
   // connections must therefore be used from coroutines of the same io_context.
   explicit HttpClient(std::size_t max_idle_per_host = 16);
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 

@@ -50,7 +50,7 @@ class ServiceProcess {
   // Spawns `binary` with `args`. With `wait_listening`, waits for the "listening" log line of
   // the main listener and throws std::runtime_error (with the captured output) if the process
   // exits or stays silent for kStartTimeout first.
-  ServiceProcess(std::string binary, ProcessEnv env, std::vector<std::string> args = {},
+  ServiceProcess(std::string binary, const ProcessEnv& env, std::vector<std::string> args = {},
                  bool wait_listening = true);
   ~ServiceProcess();
   ServiceProcess(const ServiceProcess&) = delete;
