@@ -10,14 +10,6 @@
 
 namespace enkisys::cli {
 
-std::chrono::system_clock::time_point SystemClock::now() {
-  return std::chrono::system_clock::now();
-}
-
-void SystemClock::sleep_for(std::chrono::milliseconds d) {
-  std::this_thread::sleep_for(d);
-}
-
 HttpResponse CoreHttpClient::send(const HttpRequest& request) {
   namespace http = core::http;
   core::ClientRequest req;

@@ -18,7 +18,8 @@ namespace enkisys::cli::testing {
 
 class FakeClock final : public Clock {
  public:
-  std::chrono::system_clock::time_point now() override { return t; }
+  std::chrono::system_clock::time_point now() const override { return t; }
+  steady_time_point steady_now() const override { return steady_time_point(t.time_since_epoch()); }
   void sleep_for(std::chrono::milliseconds d) override {
     t += d;
     slept += d;

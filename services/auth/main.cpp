@@ -1,9 +1,9 @@
 // enkisys-auth: the authentication service (port 5002). Wiring only.
+#include "enkisys/auth/auth_api.hpp"
+#include "enkisys/auth/auth_service.hpp"
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
 #include "service_database.hpp"
-#include "enkisys/auth/auth_api.hpp"
-#include "enkisys/auth/auth_service.hpp"
 
 namespace {
 
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     ac.allow_signup = cfg.get("AUTH_ALLOW_SIGNUP") == "1";
     ac.introspect_token = cfg.secret_file("AUTH_INTROSPECT_TOKEN_FILE").value_or("");
 
-    const auto& clock = security::SystemClock::instance();
+    const core::Clock& clock = env.clock;
     auth::KeyOptions ko;
     ko.dir = cfg.get("AUTH_KEYS_DIR");
     ko.signing_key_file = cfg.get("AUTH_SIGNING_KEY_FILE");
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
     if (!admin.empty()) {
       const auto password = cfg.secret_file("AUTH_BOOTSTRAP_ADMIN_PASSWORD_FILE");
       if (!password) {
-        throw std::runtime_error(
+        throw core::ConfigError(
             "AUTH_BOOTSTRAP_ADMIN_EMAIL needs AUTH_BOOTSTRAP_ADMIN_PASSWORD_FILE");
       }
       const std::string outcome = s->service->bootstrap_admin(admin, *password);

@@ -1,233 +1,155 @@
-// enkisys-gateway: wiring only (configuration, objects, signals). Logic lives in the library.
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
-#include <cstdlib>
-#include <fstream>
+// enkisys-gateway: the stage-aware API gateway (port 8080, admin API on 9901). Wiring only: the
+// service skeleton (core::run_service) runs it; the proxy is its main listener, the admin API an
+// extra listener, the upstream health checker a worker, SIGHUP reloads the config file.
 #include <iostream>
-#include <sstream>
-#include <thread>
 
-#include "enkisys/core/config.hpp"
-#include "enkisys/core/log.hpp"
-#include "enkisys/core/metrics.hpp"
-#include "enkisys/core/server.hpp"
+#include "enkisys/core/service.hpp"
 #include "enkisys/gateway/admin.hpp"
 #include "enkisys/gateway/health_checker.hpp"
 #include "enkisys/gateway/proxy_server.hpp"
 
-namespace core = enkisys::core;
-namespace gw = enkisys::gateway;
-
 namespace {
 
-int healthcheck(const std::string& port) {
-  namespace beast = boost::beast;
-  try {
-    boost::asio::io_context ioc;
-    beast::tcp_stream s(ioc);
-    s.expires_after(std::chrono::seconds(3));
-    boost::asio::ip::tcp::resolver r(ioc);
-    s.connect(r.resolve("127.0.0.1", port));
-    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, "/health", 11};
-    req.set(beast::http::field::host, "127.0.0.1");
-    beast::http::write(s, req);
-    beast::flat_buffer b;
-    beast::http::response<beast::http::string_body> res;
-    beast::http::read(s, b, res);
-    return res.result() == beast::http::status::ok ? 0 : 1;
-  } catch (const std::exception&) {
-    return 1;
+using namespace enkisys;
+namespace gw = enkisys::gateway;
+
+struct Gateway {
+  std::string config_path;
+  std::unique_ptr<gw::Telemetry> telemetry;
+  std::unique_ptr<gw::UpstreamRegistry> upstreams;
+  std::unique_ptr<gw::Verifiers> verifiers;
+  std::unique_ptr<gw::GatewayState> state;
+  gw::RateLimiter limiter;
+  std::unique_ptr<gw::ProxyServer> proxy;
+  std::unique_ptr<gw::HealthChecker> health;
+  std::unique_ptr<gw::AdminDeps> admin_deps;
+  core::Router admin_router;
+
+  // Re-reads the config file and applies it; an error leaves the running generation in place.
+  std::optional<std::string> reload() {
+    auto c = gw::load_config_file(config_path);
+    if (!c.ok()) return c.error;
+    return state->apply(std::move(*c.value));
   }
+};
+
+std::string config_path(const core::EnvConfig& cfg, const core::CommandLine& options) {
+  const auto it = options.find("--config");
+  return it != options.end() ? it->second : cfg.get("GATEWAY_CONFIG");
 }
 
-std::optional<std::string> read_token(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read ADMIN_TOKEN_FILE";
-    return std::nullopt;
+// --check: validates the config file (parse and compile) and exits 0, or 2 naming the error.
+int check_config(const core::EnvConfig& cfg, const core::CommandLine& options) {
+  const std::string path = config_path(cfg, options);
+  auto loaded = gw::load_config_file(path);
+  if (!loaded.ok()) {
+    std::cerr << path << ": " << loaded.error << "\n";
+    return 2;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string t = ss.str();
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-  if (t.size() < 16) {
-    *error = "ADMIN_TOKEN_FILE must hold at least 16 characters";
-    return std::nullopt;
+  gw::UpstreamRegistry scratch(1);
+  auto compiled = gw::compile(std::move(*loaded.value), scratch, 1);
+  if (!compiled.ok()) {
+    std::cerr << path << ": " << compiled.error << "\n";
+    return 2;
   }
-  return t;
+  std::cout << path << ": ok\n";
+  return 0;
+}
+
+std::shared_ptr<void> wire(core::ServiceEnv& env) {
+  auto g = std::make_shared<Gateway>();
+  const auto& cfg = env.config;
+  core::Logger* log = &env.log;
+  g->config_path = config_path(cfg, env.options);
+  auto loaded = gw::load_config_file(g->config_path);
+  if (!loaded.ok()) throw core::ConfigError(loaded.error);
+  const unsigned threads = env.server.threads;
+  g->telemetry = std::make_unique<gw::Telemetry>(env.metrics, env.server.access_log);
+  g->upstreams = std::make_unique<gw::UpstreamRegistry>(threads);
+  // One verifier per stage JWT setting (jwks_url with ${stage}/${color} → that stage's keys).
+  gw::Verifiers::Options vopt;
+  vopt.clock = &env.clock;
+  vopt.on_fetch_state = [log](const std::string& url, const std::string& e) {
+    if (e.empty())
+      log->info("jwks keys fetched", {{"url", url}});
+    else
+      log->warn("jwks fetch failed, retrying", {{"url", url}, {"error", e}});
+  };
+  g->verifiers = std::make_unique<gw::Verifiers>(vopt);
+  Gateway* self = g.get();
+  g->state = std::make_unique<gw::GatewayState>(
+      *g->upstreams, [self](gw::Generation& gen) -> std::optional<std::string> {
+        if (auto e = self->verifiers->attach(gen)) return e;
+        self->telemetry->prepare(gen);
+        return std::nullopt;
+      });
+  if (auto e = g->state->apply(std::move(*loaded.value))) throw core::ConfigError(*e);
+
+  gw::ProxyOptions popt;
+  popt.address = env.server.address;
+  popt.port = env.server.port;
+  popt.threads = threads;
+  g->proxy = std::make_unique<gw::ProxyServer>(
+      popt, gw::ProxyDeps{*g->state, g->limiter, g->telemetry.get()});
+  env.hooks.set_main_listener(std::make_unique<core::ListenerOf<gw::ProxyServer>>(*g->proxy));
+
+  std::string token;
+  try {
+    token = cfg.secret_file("ADMIN_TOKEN_FILE", 16).value_or("");
+  } catch (const std::exception& e) {
+    throw core::ConfigError(e.what());
+  }
+  g->admin_deps = std::make_unique<gw::AdminDeps>(
+      gw::AdminDeps{*g->state, env.metrics, env.log, token, [self] { return self->reload(); }});
+  gw::register_admin_routes(g->admin_router, *g->admin_deps);
+  core::ServerOptions aopt;
+  aopt.address = cfg.get("ADMIN_ADDRESS");
+  aopt.port = static_cast<unsigned short>(cfg.get_int("ADMIN_PORT"));
+  aopt.threads = 1;
+  aopt.blocking_threads = 1;
+  env.hooks.add_listener("admin", g->admin_router, aopt);
+
+  g->health = std::make_unique<gw::HealthChecker>(*g->state);
+  env.hooks.add_thread_worker("upstream-health", [self](const std::stop_token& stop) {
+    self->health->start();  // its own thread and event loop
+    while (!core::wait_for_stop(stop, std::chrono::hours(1))) {
+    }
+    self->health->stop();
+  });
+  env.hooks.on_reload([self, log]() -> core::Status {
+    if (auto e = self->reload()) {
+      return core::make_error(core::ErrorKind::kInvalidArgument, "invalid_config", *e);
+    }
+    log->info("configuration reloaded", {{"generation", self->state->current()->number}});
+    return core::ok_status();
+  });
+  log->info("gateway configured", {{"config", g->config_path},
+                                   {"threads", threads},
+                                   {"generation", g->state->current()->number}});
+  return g;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  core::EnvConfig env("enkisys-gateway",
-                      "Stage-aware API gateway: /{stage}/... → that stage's services.");
-  env.add({"PORT", "public listen port", "8080", false, false, core::integer_in(0, 65535)})
-      .add({"LISTEN_ADDRESS", "public listen address", "0.0.0.0"})
-      .add({"ADMIN_PORT", "admin API port (never publish it)", "9901", false, false,
-            core::integer_in(0, 65535)})
-      .add({"ADMIN_ADDRESS", "admin API bind address", "127.0.0.1"})
-      .add({"ADMIN_TOKEN_FILE",
-            "file holding the admin bearer token (unset: admin API refuses all changes)", ""})
-      .add(
-          {"GATEWAY_CONFIG", "gateway YAML config file (or --config)", "/etc/enkisys/gateway.yaml"})
-      .add({"THREADS", "proxy worker threads", "1", false, false, core::integer_in(1, 256)})
-      .add({"ACCESS_LOG", "one JSON line per request: on|off", "on", false, false,
-            core::one_of({"on", "off"})})
-      .add({"LOG_LEVEL", "debug|info|warn|error", "info"});
-  std::string config_path;
-  bool check_health = false;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << env.help_text()
-                << "\nOptions:\n  --config FILE   gateway YAML config (overrides GATEWAY_CONFIG)\n"
-                   "  --check         validate the config and exit\n  --healthcheck   GET "
-                   "127.0.0.1:$PORT/health, exit 0 iff 200\n"
-                   "  --version\n";
-      return 0;
-    }
-    if (a == "--version") {
-      std::cout << "enkisys-gateway " << ENKISYS_VERSION << "\n";
-      return 0;
-    }
-    if (a == "--healthcheck")
-      check_health = true;
-    else if (a == "--config" && i + 1 < argc)
-      config_path = argv[++i];
-    else if (a == "--check")
-      check_only = true;
-    else {
-      std::cerr << "unknown argument: " << a << " (see --help)\n";
-      return 2;
-    }
-  }
-  std::string err;
-  if (!env.load([](const char* n) { return std::getenv(n); }, &err)) {
-    std::cerr << err << "\n";
-    return 2;
-  }
-  if (check_health) return healthcheck(env.get("PORT"));
-  if (config_path.empty()) config_path = env.get("GATEWAY_CONFIG");
-
-  core::LogLevel level = core::LogLevel::kInfo;
-  core::parse_log_level(env.get("LOG_LEVEL"), &level);
-  core::Logger log("gateway", level);
-  auto loaded = gw::load_config_file(config_path);
-  if (!loaded.ok()) {
-    log.error("invalid configuration", {{"error", loaded.error}});
-    return 2;
-  }
-  if (check_only) {
-    gw::UpstreamRegistry scratch(1);
-    auto compiled = gw::compile(std::move(*loaded.value), scratch, 1);
-    if (!compiled.ok()) {
-      std::cerr << config_path << ": " << compiled.error << "\n";
-      return 2;
-    }
-    std::cout << config_path << ": ok\n";
-    return 0;
-  }
-  const unsigned threads = static_cast<unsigned>(env.get_int("THREADS"));
-  core::MetricsRegistry metrics;
-  gw::Telemetry telemetry(metrics, env.get("ACCESS_LOG") == "on");
-  gw::UpstreamRegistry upstreams(threads);
-  // One verifier per stage JWT setting (jwks_url with ${stage}/${color} → that stage's keys).
-  gw::Verifiers::Options vopt;
-  vopt.on_fetch_state = [&log](const std::string& url, const std::string& e) {
-    if (e.empty())
-      log.info("jwks keys fetched", {{"url", url}});
-    else
-      log.warn("jwks fetch failed, retrying", {{"url", url}, {"error", e}});
+  core::ServiceSpec spec;
+  spec.name = "gateway";
+  spec.summary = "Stage-aware API gateway: /{stage}/... → that stage's services.";
+  spec.default_port = 8080;
+  spec.default_threads = 1;
+  spec.options = {{"--config", "FILE", "gateway YAML config (overrides GATEWAY_CONFIG)"}};
+  spec.commands = {{"--check", "validate the config and exit", check_config}};
+  spec.declare = [](core::EnvConfig& c) {
+    c.add({"ADMIN_PORT", "admin API port (never publish it)", "9901", false, false,
+           core::integer_in(0, 65535)});
+    c.add({"ADMIN_ADDRESS", "admin API bind address", "127.0.0.1"});
+    c.add({"ADMIN_TOKEN_FILE",
+           "file holding the admin bearer token, at least 16 characters (unset: admin API "
+           "refuses all changes)",
+           ""});
+    c.add(
+        {"GATEWAY_CONFIG", "gateway YAML config file (or --config)", "/etc/enkisys/gateway.yaml"});
   };
-  gw::Verifiers verifiers(vopt);
-  gw::GatewayState state(upstreams, [&](gw::Generation& g) -> std::optional<std::string> {
-    if (auto e = verifiers.attach(g)) return e;
-    telemetry.prepare(g);
-    return std::nullopt;
-  });
-  if (auto e = state.apply(std::move(*loaded.value))) {
-    log.error("invalid configuration", {{"error", *e}});
-    return 2;
-  }
-  gw::RateLimiter limiter;
-  gw::ProxyOptions popt;
-  popt.address = env.get("LISTEN_ADDRESS");
-  popt.port = static_cast<unsigned short>(env.get_int("PORT"));
-  popt.threads = threads;
-  gw::ProxyServer proxy(popt, gw::ProxyDeps{state, limiter, &telemetry});
-
-  std::string token;
-  if (env.is_set("ADMIN_TOKEN_FILE") && !env.get("ADMIN_TOKEN_FILE").empty()) {
-    auto t = read_token(env.get("ADMIN_TOKEN_FILE"), &err);
-    if (!t) {
-      log.error("invalid admin token", {{"error", err}});
-      return 2;
-    }
-    token = *t;
-  }
-  auto reload = [&]() -> std::optional<std::string> {
-    auto c = gw::load_config_file(config_path);
-    if (!c.ok()) return c.error;
-    return state.apply(std::move(*c.value));
-  };
-  gw::AdminDeps admin_deps{state, metrics, log, token, reload};
-  core::Router admin_router;
-  gw::register_admin_routes(admin_router, admin_deps);
-  core::ServerOptions aopt;
-  aopt.address = env.get("ADMIN_ADDRESS");
-  aopt.port = static_cast<unsigned short>(env.get_int("ADMIN_PORT"));
-  aopt.threads = 1;
-  aopt.blocking_threads = 1;
-  aopt.handle_signals = false;
-  core::HttpServer admin(aopt, admin_router, log, metrics);
-  try {
-    proxy.listen();
-    admin.listen();
-  } catch (const std::exception& e) {
-    log.error("cannot listen", {{"error", e.what()}});
-    return 1;
-  }
-  proxy.start();
-  gw::HealthChecker health(state);
-  health.start();
-  std::thread admin_thread([&] { admin.run(); });
-  log.info("gateway started", {{"port", proxy.port()},
-                               {"admin_port", aopt.port},
-                               {"threads", threads},
-                               {"config", config_path},
-                               {"generation", state.current()->number}});
-
-  boost::asio::io_context control;
-  boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-          if (auto e = reload())
-            log.error("reload refused, keeping the current configuration", {{"error", *e}});
-          else
-            log.info("configuration reloaded", {{"generation", state.current()->number}});
-          signals.async_wait(on_signal);
-          return;
-        }
-        log.info("signal received, draining", {{"signal", sig}});
-        proxy.stop();
-        admin.stop();
-      };
-  signals.async_wait(on_signal);
-  std::thread control_thread([&] { control.run(); });
-  proxy.join();
-  health.stop();
-  admin.stop();
-  admin_thread.join();
-  control.stop();
-  control_thread.join();
-  log.info("gateway stopped");
-  return 0;
+  spec.wire = wire;
+  return core::run_service(spec, argc, argv);
 }

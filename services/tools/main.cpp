@@ -2,10 +2,10 @@
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
 #include "enkisys/tools/builtins.hpp"
-#include "service_database.hpp"
 #include "enkisys/tools/tool_runner.hpp"
 #include "enkisys/tools/tool_store.hpp"
 #include "enkisys/tools/tools_api.hpp"
+#include "service_database.hpp"
 
 namespace {
 
@@ -15,7 +15,6 @@ struct ToolsService {
   std::unique_ptr<db::Database> database;
   std::unique_ptr<tools::ToolStore> store;
   std::unique_ptr<tools::AuditLog> audit;
-  std::unique_ptr<core::HttpClient> client;
   std::unique_ptr<tools::ToolRunner> runner;
   std::unique_ptr<tools::ToolsApi> api;
 };
@@ -54,9 +53,8 @@ int main(int argc, char** argv) {
     rc.http_get = policy_or_throw("TOOLS_HTTP_GET_ALLOWLIST",
                                   env.config.get("TOOLS_HTTP_GET_ALLOWLIST"), true);
     rc.zoneinfo_dir = env.config.get("TZDIR");
-    s->client = std::make_unique<core::HttpClient>();
-    s->runner = std::make_unique<tools::ToolRunner>(
-        *s->client, rc, [] { return std::chrono::system_clock::now(); });
+    core::Clock* clock = &env.clock;
+    s->runner = std::make_unique<tools::ToolRunner>(env.http, rc, [clock] { return clock->now(); });
     s->audit = std::make_unique<tools::AuditLog>(*s->store);
     s->api = std::make_unique<tools::ToolsApi>(*s->store, *s->audit, *s->runner, env.metrics);
     s->api->add_routes(env.router);

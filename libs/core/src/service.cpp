@@ -1,88 +1,147 @@
 #include "enkisys/core/service.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json/value_from.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
+
+#include "service_cli.hpp"
 
 namespace enkisys::core {
 
-namespace {
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 
-// GET http://127.0.0.1:port/health with a short deadline; 0 iff the answer is 200.
-int healthcheck(unsigned short port) {
+struct ServiceRuntime {
+  explicit ServiceRuntime(Logger& l) : log(l), workers(ioc, l) {}
+
+  struct Extra {
+    std::string name;
+    Router* router;
+    ServerOptions options;
+  };
+  Logger& log;
+  asio::io_context ioc;
+  WorkerSet workers;  // after ioc: destroyed first
+  std::vector<Extra> extras;
+  std::unique_ptr<Listener> main;
+  std::function<Status()> reload;
+};
+
+void ServiceHooks::add_worker(std::string name, CoroutineWorker fn, WorkerPolicy policy) {
+  rt_.workers.add(std::move(name), std::move(fn), policy);
+}
+void ServiceHooks::add_thread_worker(std::string name, ThreadWorker fn, WorkerPolicy policy) {
+  rt_.workers.add_thread(std::move(name), std::move(fn), policy);
+}
+void ServiceHooks::add_listener(std::string name, Router& router, ServerOptions options) {
+  rt_.extras.push_back({std::move(name), &router, std::move(options)});
+}
+void ServiceHooks::set_main_listener(std::unique_ptr<Listener> listener) {
+  rt_.main = std::move(listener);
+}
+void ServiceHooks::on_reload(std::function<Status()> reload) {
+  rt_.reload = std::move(reload);
+}
+asio::io_context& ServiceHooks::io_context() {
+  return rt_.ioc;
+}
+
+namespace {
+
+void reload_now(ServiceRuntime& rt) {
+  if (!rt.reload) {
+    rt.log.warn("SIGHUP ignored: this service has no reload hook");
+    return;
+  }
+  Status s = ok_status();
   try {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(3));
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::empty_body> req{http::verb::get, "/health", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::user_agent, "enkisys-healthcheck");
-    req.keep_alive(false);
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    std::cout << res.body() << "\n";
-    return res.result() == http::status::ok ? 0 : 1;
+    s = rt.reload();
   } catch (const std::exception& e) {
-    std::cerr << "healthcheck failed: " << e.what() << "\n";
-    return 1;
+    s = make_error(ErrorKind::kInternal, "reload_failed", e.what());
+  }
+  if (s) {
+    rt.log.info("reloaded");
+  } else {
+    rt.log.error(
+        "reload refused, keeping the current configuration",
+        {{"code", std::string(s.error().code_or_default())}, {"error", s.error().message}});
   }
 }
 
-void declare_common(EnvConfig& cfg, const ServiceSpec& spec) {
-  cfg.add({"PORT", "TCP port to listen on (0: chosen by the OS, logged at start)",
-           std::to_string(spec.default_port), false, false, integer_in(0, 65535)});
-  cfg.add({"BIND_ADDRESS", "address to listen on", "0.0.0.0"});
-  cfg.add({"LOG_LEVEL", "debug | info | warn | error", "info", false, false,
-           one_of({"debug", "info", "warn", "warning", "error"})});
-  cfg.add({"THREADS", "I/O threads", "2", false, false, integer_in(1, 256)});
-  cfg.add({"BLOCKING_THREADS", "threads for database and file work", "4", false, false,
-           integer_in(1, 256)});
-  cfg.add({"MAX_BODY_BYTES", "largest accepted request body", "1048576", false, false,
-           integer_in(1024, 64LL * 1024 * 1024)});
-  cfg.add({"ACCESS_LOG", "one JSON log line per request: on | off", "on", false, false,
-           one_of({"on", "off"})});
+void add_core_routes(Router& router, MetricsRegistry& metrics, HealthRegistry& health) {
+  router.add(http::verb::get, "/metrics",
+             [&metrics](Request&, RequestContext&) -> asio::awaitable<Response> {
+               Response res{http::status::ok, 11};
+               res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+               res.body() = metrics.render();
+               res.prepare_payload();
+               co_return res;
+             });
+  router.add(http::verb::get, "/health",
+             [&health](Request&, RequestContext& ctx) -> asio::awaitable<Response> {
+               auto [body, ok] = co_await ctx.blocking([&health] {
+                 bool healthy = false;
+                 auto b = health.evaluate(&healthy);
+                 return std::make_pair(std::move(b), healthy);
+               });
+               co_return json_response(ok ? http::status::ok : http::status::service_unavailable,
+                                       body);
+             });
 }
+
+ServerOptions server_options(const EnvConfig& cfg, Logger& log) {
+  ServerOptions o;
+  o.address = cfg.get("BIND_ADDRESS");
+  if (!cfg.is_set("BIND_ADDRESS") && !cfg.get("LISTEN_ADDRESS").empty()) {
+    o.address = cfg.get("LISTEN_ADDRESS");
+    log.warn("LISTEN_ADDRESS is deprecated: use BIND_ADDRESS", {{"address", o.address}});
+  } else if (!cfg.get("LISTEN_ADDRESS").empty()) {
+    log.warn("LISTEN_ADDRESS is deprecated and ignored: BIND_ADDRESS is set");
+  }
+  o.port = static_cast<unsigned short>(cfg.get_int("PORT"));
+  o.threads = static_cast<unsigned>(cfg.get_int("THREADS"));
+  o.blocking_threads = static_cast<unsigned>(cfg.get_int("BLOCKING_THREADS"));
+  o.max_body_bytes = static_cast<std::size_t>(cfg.get_int("MAX_BODY_BYTES"));
+  o.access_log = cfg.get("ACCESS_LOG") == "on";
+  o.handle_signals = false;  // run_service owns the signals
+  return o;
+}
+
 }  // namespace
 
 int run_service(const ServiceSpec& spec, int argc, char** argv) {
+  using Action = detail::ParsedArgs::Action;
   EnvConfig cfg("enkisys-" + spec.name, spec.summary);
-  declare_common(cfg, spec);
+  detail::declare_common(cfg, spec);
   if (spec.declare) spec.declare(cfg);
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << cfg.help_text();
+  const detail::ParsedArgs args = detail::parse_args(spec, argc, argv);
+  switch (args.action) {
+    case Action::kHelp:
+      std::cout << cfg.help_text() << detail::options_help(spec);
       return 0;
-    }
-    if (arg == "--version") {
+    case Action::kVersion:
       std::cout << "enkisys-" << spec.name << " " << ENKISYS_VERSION << "\n";
       return 0;
-    }
-    if (arg != "--healthcheck") {
-      std::cerr << "unknown argument: " << arg << " (see --help)\n";
+    case Action::kError:
+      std::cerr << "enkisys-" << spec.name << ": " << args.error << " (see --help)\n";
       return 2;
-    }
+    default:
+      break;
   }
   std::string error;
   if (!cfg.load([](const char* n) { return std::getenv(n); }, &error)) {
     std::cerr << "enkisys-" << spec.name << ": invalid configuration:\n" << error << "\n";
     return 2;
   }
-  for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--healthcheck") {
-      return healthcheck(static_cast<unsigned short>(cfg.get_int("PORT")));
-    }
+  if (args.action == Action::kHealthcheck) {
+    return detail::healthcheck(static_cast<unsigned short>(cfg.get_int("PORT")));
   }
+  if (args.action == Action::kCommand) return args.command->run(cfg, args.options);
+
   LogLevel level = LogLevel::kInfo;
   parse_log_level(cfg.get("LOG_LEVEL"), &level);
   Logger log(spec.name, level);
@@ -92,52 +151,101 @@ int run_service(const ServiceSpec& spec, int argc, char** argv) {
       .set(1);
   HealthRegistry health(spec.name, ENKISYS_VERSION);
   Router router;
-  ServerOptions opts;
-  opts.address = cfg.get("BIND_ADDRESS");
-  opts.port = static_cast<unsigned short>(cfg.get_int("PORT"));
-  opts.threads = static_cast<unsigned>(cfg.get_int("THREADS"));
-  opts.blocking_threads = static_cast<unsigned>(cfg.get_int("BLOCKING_THREADS"));
-  opts.max_body_bytes = static_cast<std::size_t>(cfg.get_int("MAX_BODY_BYTES"));
-  opts.access_log = cfg.get("ACCESS_LOG") == "on";
+  ServerOptions opts = server_options(cfg, log);
+  Clock& clock = spec.clock ? *spec.clock : SystemClock::instance();
+  HttpClient http;
+  ServiceRuntime rt(log);
+  ServiceHooks hooks(rt);
+  // Installed before wiring: a signal that arrives while the service starts is queued.
+  asio::signal_set signals(rt.ioc, SIGTERM, SIGINT, SIGHUP);
 
-  ServiceEnv env{cfg, log, metrics, health, router, opts};
-  std::shared_ptr<void> keep;
+  ServiceEnv env{cfg, log, metrics, health, router, opts, clock, http, hooks, args.options};
+  std::shared_ptr<void> keep;  // declared before the listeners: destroyed after them
   try {
     keep = spec.wire(env);
+  } catch (const ConfigError& e) {
+    log.error("invalid configuration", {{"error", e.what()}});
+    return 2;
   } catch (const std::exception& e) {
     log.error("cannot start", {{"error", e.what()}});
     return 1;
   }
-  router.add(http::verb::get, "/metrics",
-             [&metrics](Request&, RequestContext&) -> boost::asio::awaitable<Response> {
-               Response res{http::status::ok, 11};
-               res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-               res.body() = metrics.render();
-               res.prepare_payload();
-               co_return res;
-             });
-  router.add(http::verb::get, "/health",
-             [&health](Request&, RequestContext& ctx) -> boost::asio::awaitable<Response> {
-               auto [body, ok] = co_await ctx.blocking([&health] {
-                 bool healthy = false;
-                 auto b = health.evaluate(&healthy);
-                 return std::make_pair(std::move(b), healthy);
-               });
-               co_return json_response(ok ? http::status::ok : http::status::service_unavailable,
-                                       body);
-             });
+  add_core_routes(router, metrics, health);
+  if (rt.workers.size() > 0) health.add("workers", [&rt] { return rt.workers.health(); });
+
+  struct Running {
+    std::string name, address;
+    std::unique_ptr<Listener> listener;
+  };
+  std::vector<Running> listeners;
+  listeners.push_back(
+      {"main", opts.address,
+       rt.main ? std::move(rt.main) : std::make_unique<HttpListener>(opts, router, log, metrics)});
+  for (auto& x : rt.extras) {
+    listeners.push_back({x.name, x.options.address,
+                         std::make_unique<HttpListener>(x.options, *x.router, log, metrics)});
+  }
   try {
-    HttpServer server(opts, router, log, metrics);
-    server.listen();
-    log.info("listening",
-             {{"address", opts.address}, {"port", server.port()}, {"version", ENKISYS_VERSION}});
-    server.run();
-    log.info("stopped cleanly");
+    for (auto& l : listeners) {
+      l.listener->listen();
+      log.info("listening", {{"listener", l.name},
+                             {"address", l.address},
+                             {"port", l.listener->port()},
+                             {"version", ENKISYS_VERSION}});
+    }
   } catch (const std::exception& e) {
-    log.error("server failed", {{"error", e.what()}});
+    log.error("cannot listen", {{"error", e.what()}});
     return 1;
   }
-  return 0;
+
+  auto stop_listeners = [&listeners] {
+    for (auto& l : listeners) l.listener->stop();
+  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          reload_now(rt);
+        } else {
+          log.info("signal received, draining", {{"signal", sig}});
+          stop_listeners();
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  auto guard = asio::make_work_guard(rt.ioc);
+  std::thread control([&rt] { rt.ioc.run(); });
+
+  rt.workers.start();
+  for (auto& l : listeners) l.listener->start();
+
+  // Runs until a signal (or a failing listener) stops the listeners; each drains its requests.
+  int code = 0;
+  for (auto& l : listeners) {
+    try {
+      l.listener->join();
+    } catch (const std::exception& e) {
+      log.error("listener failed", {{"listener", l.name}, {"error", e.what()}});
+      code = 1;
+    }
+    stop_listeners();  // the main listener ending (for any reason) ends the others
+  }
+  log.info("requests drained, stopping workers");
+  rt.workers.request_stop();
+  const auto stuck = rt.workers.wait(spec.worker_stop_timeout);
+  if (!stuck.empty()) {
+    log.error("workers did not stop within the deadline, exiting",
+              {{"workers", boost::json::value_from(stuck)},
+               {"timeout_ms", spec.worker_stop_timeout.count()}});
+    std::_Exit(1);  // a running worker may still use the service object: nothing can be freed
+  }
+  guard.reset();
+  rt.ioc.stop();
+  control.join();
+  listeners.clear();
+  keep.reset();
+  log.info(code == 0 ? "stopped cleanly" : "stopped after a failure");
+  return code;
 }
 
 }  // namespace enkisys::core

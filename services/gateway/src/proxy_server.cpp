@@ -77,7 +77,7 @@ ProxyServer::ProxyServer(ProxyOptions options, ProxyDeps deps)
     : impl_(std::make_unique<Impl>(detail::Shared{std::move(options), deps, {}})) {
   impl_->shared.health_body =
       std::string("{\"status\":\"ok\",\"service\":\"gateway\",\"version\":\"") + ENKISYS_VERSION +
-      "\",\"checks\":{\"config\":\"ok\"}}";
+      "\",\"checks\":{\"config\":{\"ok\":true}}}";
   const auto gen = deps.state.current();
   if (gen) {
     const auto& L = gen->config.limits;

@@ -1,83 +1,26 @@
 // kill -9 during a burst of writes loses no acknowledged write, on both backends: the real
 // enkisys-tools binary is started, tools are created one by one, the process is SIGKILLed
 // mid-burst, restarted on the same database, and every tool that got a 201 must be there.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <boost/json/parse.hpp>
-#include <cstdio>
 #include <thread>
 
 #include "backends.hpp"
+#include "enkisys/core/testing/process.hpp"
 
 namespace enkisys::tools::testing {
 namespace {
 
 using db::Backend;
 
-class Process {
- public:
-  // Starts ENKISYS_TOOLS_BIN with PORT=0 and the given DATABASE_URL; reads its log until the
-  // "listening" line and returns the port it bound.
-  explicit Process(const std::string& database_url) {
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      close(out[1]);
-      setenv("PORT", "0", 1);
-      setenv("BIND_ADDRESS", "127.0.0.1", 1);
-      setenv("DATABASE_URL", database_url.c_str(), 1);
-      setenv("ACCESS_LOG", "off", 1);
-      execl(ENKISYS_TOOLS_BIN, ENKISYS_TOOLS_BIN, static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    log_ = fdopen(out[0], "r");
-    char line[4096];
-    // Bounded: the service logs a handful of lines before "listening", or exits.
-    for (int i = 0; i < 50 && fgets(line, sizeof line, log_); ++i) {
-      boost::system::error_code ec;
-      auto v = boost::json::parse(line, ec);
-      if (!ec && v.is_object() && v.as_object().contains("msg") && v.at("msg") == "listening") {
-        port_ = static_cast<unsigned short>(v.at("port").to_number<int>());
-        return;
-      }
-    }
-    throw std::runtime_error("enkisys-tools did not start");
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (log_) fclose(log_);
-  }
-  unsigned short port() const { return port_; }
-  void kill9() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int terminate() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* log_ = nullptr;
-  unsigned short port_ = 0;
-};
+// The real enkisys-tools on PORT=0 and the given DATABASE_URL, started with the core test kit.
+core::testing::ServiceProcess start_tools(const std::string& database_url) {
+  return core::testing::ServiceProcess(ENKISYS_TOOLS_BIN, {{"PORT", "0"},
+                                                           {"BIND_ADDRESS", "127.0.0.1"},
+                                                           {"DATABASE_URL", database_url},
+                                                           {"ACCESS_LOG", "off"}});
+}
 
 class DurabilityTest : public ::testing::TestWithParam<Backend> {};
 
@@ -93,7 +36,7 @@ TEST_P(DurabilityTest, KillNineLosesNoAcknowledgedWrite) {
   const std::string url = url_for(store);
   std::vector<std::string> acked;
   {
-    Process p(url);
+    auto p = start_tools(url);
     std::atomic<bool> stop{false};
     std::thread writer([&] {
       // Bounded burst: at most 5000 writes.
@@ -124,7 +67,7 @@ TEST_P(DurabilityTest, KillNineLosesNoAcknowledgedWrite) {
     writer.join();
   }
   ASSERT_GE(acked.size(), 200U);
-  Process again(url);
+  auto again = start_tools(url);
   for (const auto& name : acked) {
     ASSERT_EQ(core::testing::status_of(
                   core::testing::http_request(again.port(), "GET", "/api/tools/" + name)),

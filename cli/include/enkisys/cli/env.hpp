@@ -14,20 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "enkisys/core/clock.hpp"
+
 namespace enkisys::cli {
 
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual std::chrono::system_clock::time_point now() = 0;
-  virtual void sleep_for(std::chrono::milliseconds d) = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  std::chrono::system_clock::time_point now() override;
-  void sleep_for(std::chrono::milliseconds d) override;
-};
+// The one clock of libs/core (wall time, steady time, sleep_for).
+using Clock = core::Clock;
+using SystemClock = core::SystemClock;
 
 struct HttpRequest {
   std::string method = "GET";

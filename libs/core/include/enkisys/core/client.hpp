@@ -76,17 +76,28 @@ struct ClientResult {
 using EndpointVetter = std::function<std::optional<std::string>(
     std::string_view host, const std::vector<boost::asio::ip::tcp::endpoint>& endpoints)>;
 
-class HttpClient {
+// The outbound HTTP interface services depend on (constructor injection): HttpClient is the
+// production implementation (one per service, ServiceEnv::http), core::testing::FakeHttpClient
+// the test one (scripted responses, recorded requests). Same contract as HttpClient::send.
+class HttpSender {
+ public:
+  virtual ~HttpSender() = default;
+  virtual boost::asio::awaitable<ClientResult> send(ClientRequest request,
+                                                    ClientOptions options = {},
+                                                    EndpointVetter vetter = {}) = 0;
+};
+
+class HttpClient final : public HttpSender {
  public:
   // Sockets are created on the executor of the coroutine that calls send(); pooled
   // connections must therefore be used from coroutines of the same io_context.
   explicit HttpClient(std::size_t max_idle_per_host = 16);
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   boost::asio::awaitable<ClientResult> send(ClientRequest request, ClientOptions options = {},
-                                            EndpointVetter vetter = {});
+                                            EndpointVetter vetter = {}) override;
 
   // Number of idle pooled connections (for tests and metrics).
   std::size_t idle_connections() const;

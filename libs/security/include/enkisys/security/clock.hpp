@@ -1,31 +1,21 @@
-// Clock: injected wall-clock time for token validity checks.
+// Clock: injected wall-clock time for token validity checks. The clock is libs/core's one
+// (enkisys/core/clock.hpp); the names here are aliases kept for the security code.
 //
 // Contract: now() is const and thread safe in both implementations. SystemClock reads
 // std::chrono::system_clock; ManualClock returns a time that tests set and advance (atomic,
-// so a test thread may move it while others read).
+// so a test thread may move it while others read); its steady time moves with it.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 
+#include "enkisys/core/clock.hpp"
+
 namespace enkisys::security {
 
-class Clock {
- public:
-  using time_point = std::chrono::system_clock::time_point;
-  virtual ~Clock() = default;
-  virtual time_point now() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  time_point now() const override { return std::chrono::system_clock::now(); }
-  static const SystemClock& instance() {
-    static const SystemClock clock;
-    return clock;
-  }
-};
+using Clock = core::Clock;
+using SystemClock = core::SystemClock;
 
 class ManualClock final : public Clock {
  public:
@@ -38,6 +28,10 @@ class ManualClock final : public Clock {
               std::memory_order_relaxed);
   }
   void advance(std::chrono::nanoseconds d) { ns_.fetch_add(d.count(), std::memory_order_relaxed); }
+  steady_time_point steady_now() const override {
+    return steady_time_point(std::chrono::nanoseconds(ns_.load(std::memory_order_relaxed)));
+  }
+  void sleep_for(std::chrono::milliseconds d) override { advance(d); }
 
  private:
   std::atomic<std::int64_t> ns_{0};

@@ -1,0 +1,28 @@
+// run_service's command line: parsing, --help text, --healthcheck. Internal to libs/core.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "enkisys/core/service.hpp"
+
+namespace enkisys::core::detail {
+
+struct ParsedArgs {
+  enum class Action { kRun, kHelp, kVersion, kHealthcheck, kCommand, kError };
+  Action action = Action::kRun;
+  const ServiceCommand* command = nullptr;
+  CommandLine options;
+  std::string error;  // kError: why
+};
+
+// Declares the variables every service shares (PORT, BIND_ADDRESS, LOG_LEVEL, ...).
+void declare_common(EnvConfig& cfg, const ServiceSpec& spec);
+
+ParsedArgs parse_args(const ServiceSpec& spec, int argc, char** argv);
+std::string options_help(const ServiceSpec& spec);
+
+// GET http://127.0.0.1:port/health with a short deadline; 0 iff the answer is 200.
+int healthcheck(unsigned short port);
+
+}  // namespace enkisys::core::detail

@@ -1,0 +1,56 @@
+// The test doubles of the service environment behave as their header says.
+#include "enkisys/core/testing/fakes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+namespace enkisys::core::testing {
+namespace {
+
+TEST(FakeClock, MovesOnlyByHand) {
+  FakeClock clock;
+  const auto wall = clock.now();
+  const auto steady = clock.steady_now();
+  EXPECT_EQ(clock.now(), wall);
+  clock.sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(clock.now() - wall, std::chrono::milliseconds(1500));
+  EXPECT_EQ(clock.steady_now() - steady, std::chrono::milliseconds(1500));
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(1500));
+  clock.set(wall);  // wall time may jump back; steady time does not
+  EXPECT_EQ(clock.now(), wall);
+  EXPECT_EQ(clock.steady_now() - steady, std::chrono::milliseconds(1500));
+}
+
+ClientResult send(HttpSender& client, std::string url) {
+  boost::asio::io_context io;
+  ClientRequest req;
+  req.url = std::move(url);
+  auto f = boost::asio::co_spawn(io, client.send(std::move(req)), boost::asio::use_future);
+  io.run();
+  return f.get();
+}
+
+TEST(FakeHttpClient, AnswersFromTheScriptAndRecords) {
+  FakeHttpClient http;
+  http.respond("http://llm/v1/", 200, "{\"ok\":true}", {}, 1);
+  http.respond("http://llm/", 503, "busy");
+  http.fail("http://down/", ClientError::Code::kTimeout, "timed out");
+  auto a = send(http, "http://llm/v1/chat");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a.response->status, 200U);
+  auto b = send(http, "http://llm/v1/chat");  // the one-shot answer is used up
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b.response->status, 503U);
+  auto c = send(http, "http://down/x");
+  EXPECT_FALSE(c.ok());
+  EXPECT_EQ(c.error.code, ClientError::Code::kTimeout);
+  EXPECT_FALSE(send(http, "http://other/").ok());
+  ASSERT_EQ(http.requests().size(), 4U);
+  EXPECT_EQ(http.requests()[3].url, "http://other/");
+}
+
+}  // namespace
+}  // namespace enkisys::core::testing
