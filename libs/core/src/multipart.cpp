@@ -138,11 +138,12 @@ bool MultipartParser::step(Sink& sink) {
       }
       pos_ = d + delimiter_.size();
       state_ = State::kAfterDelimiter;
+      padded_ = false;
       return true;
     }
     case State::kAfterDelimiter: {
       if (buf.size() - pos_ < 2) return false;
-      if (buf.compare(pos_, 2, "--") == 0) {
+      if (!padded_ && buf.compare(pos_, 2, "--") == 0) {
         pos_ += 2;
         if (in_part_) sink.on_part_end();
         in_part_ = false;
@@ -150,7 +151,10 @@ bool MultipartParser::step(Sink& sink) {
         return true;
       }
       // Transport padding (RFC 2046 allows linear white space), then CRLF.
-      while (pos_ < buf.size() && (buf[pos_] == ' ' || buf[pos_] == '\t')) ++pos_;
+      while (pos_ < buf.size() && (buf[pos_] == ' ' || buf[pos_] == '\t')) {
+        ++pos_;
+        padded_ = true;  // the close delimiter's "--" cannot follow padding
+      }
       if (buf.size() - pos_ < 2) return false;
       if (buf.compare(pos_, 2, "\r\n") != 0) {
         malformed("invalid_multipart", "malformed multipart delimiter line");
@@ -175,7 +179,10 @@ bool MultipartParser::step(Sink& sink) {
         end = buf.find("\r\n\r\n", pos_);
         next = end + 4;
       }
-      const std::size_t block = (end == std::string_view::npos ? buf.size() : end) - pos_;
+      // Unterminated: up to 3 buffered bytes may be the start of the terminating CRLFCRLF.
+      const std::size_t block = end == std::string_view::npos
+                                    ? std::max<std::size_t>(buf.size() - pos_, 3) - 3
+                                    : end - pos_;
       if (block > limits_.max_header_bytes) {
         malformed(
             "multipart_headers_too_large",
@@ -195,6 +202,7 @@ bool MultipartParser::step(Sink& sink) {
         if (d > pos_) sink.on_part_data(buf.substr(pos_, d - pos_));
         pos_ = d + delimiter_.size();
         state_ = State::kAfterDelimiter;
+        padded_ = false;
         return true;
       }
       // Everything except what could begin a delimiter is content.

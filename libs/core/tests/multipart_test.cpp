@@ -109,6 +109,23 @@ std::string error_code_of(const std::string& body, MultipartLimits limits = {}) 
   return "ok";
 }
 
+TEST(MultipartParser, PaddingThenDashesIsNotAFinalDelimiterEvenWhenSplit) {
+  // Found by the fuzzer: "--b0 " then "--" in the next piece was taken for the close delimiter.
+  for (std::size_t cut = 1; cut < 12; ++cut) {
+    MultipartParser p("b0");
+    Recorder r;
+    const std::string body = "--b0 --b0 form\r\n\r\n";
+    EXPECT_THROW(
+        {
+          p.feed(std::string_view(body).substr(0, cut), r);
+          p.feed(std::string_view(body).substr(cut), r);
+          p.finish();
+        },
+        ApiError)
+        << cut;
+  }
+}
+
 TEST(MultipartParser, MalformedBodiesAreClear400s) {
   const std::string part = "--b\r\nContent-Disposition: form-data; name=x\r\n\r\nv\r\n";
   EXPECT_EQ(error_code_of(part + "--b--"), "ok");
@@ -116,6 +133,7 @@ TEST(MultipartParser, MalformedBodiesAreClear400s) {
   EXPECT_EQ(error_code_of(""), "multipart_incomplete");
   EXPECT_EQ(error_code_of("no delimiter at all"), "multipart_incomplete");
   EXPECT_EQ(error_code_of("--bX\r\n"), "invalid_multipart");
+  EXPECT_EQ(error_code_of(part + "--b --\r\n"), "invalid_multipart");
   EXPECT_EQ(error_code_of("--b\r\nContent-Type: text/plain\r\n\r\nv\r\n--b--"),
             "invalid_multipart");
   EXPECT_EQ(error_code_of("--b\r\nContent-Disposition: attachment; name=x\r\n\r\nv\r\n--b--"),

@@ -77,6 +77,7 @@ class MultipartParser {
   std::size_t consumed_ = 0;  // dropped at the start of the next feed()
   State state_ = State::kPreamble;
   bool in_part_ = false;
+  bool padded_ = false;  // transport padding seen after the current delimiter
   std::size_t parts_ = 0;
 };
 
