@@ -103,8 +103,8 @@ std::string multipart_boundary(std::string_view content_type) {
   malformed("invalid_boundary", "multipart/form-data without a boundary parameter");
 }
 
-MultipartParser::MultipartParser(std::string boundary, MultipartLimits limits)
-    : delimiter_("\r\n--" + boundary), limits_(limits), buf_("\r\n") {
+MultipartParser::MultipartParser(std::string_view boundary, MultipartLimits limits)
+    : delimiter_("\r\n--" + std::string(boundary)), limits_(limits), buf_("\r\n") {
   // The CRLF before the first delimiter is optional (no preamble): buf_ starts with one.
 }
 

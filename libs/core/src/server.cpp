@@ -300,6 +300,7 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
                             false);
     };
     std::optional<Response> early;
+    Request* const buffered = &parser.get();  // not used once `body` took the parser
     RouteMatch m;
     std::unique_ptr<detail::BodyState> body;  // stream_body routes only
     if (hec == http::error::body_limit) {
@@ -365,7 +366,7 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
       streamed_head.emplace();
       streamed_head->base() = body->parser.get().base();
     }
-    Request& req = body ? *streamed_head : parser.get();
+    Request& req = body ? *streamed_head : *buffered;
     ex.req = &req;
     ex.body = body.get();
     RequestContext ctx;

@@ -56,7 +56,7 @@ class MultipartParser {
     virtual void on_part_end() = 0;
   };
 
-  explicit MultipartParser(std::string boundary, MultipartLimits limits = {});
+  explicit MultipartParser(std::string_view boundary, MultipartLimits limits = {});
 
   // Parses `data`. Throws ApiError 400 (see the file comment); the parser is then unusable.
   void feed(std::string_view data, Sink& sink);
