@@ -48,8 +48,9 @@ TEST(SseStream, EventsArriveBeforeTheHandlerWritesTheNext) {
             const json::value second = json::object{{"text", "lo"}};
             co_await sse.event("message.delta", first, std::string_view("1"));
             // Held until the client saw the first event.
-            co_await ctx.blocking([go_f] {
-              go_f.wait();
+            // Only trivially destructible captures in a co_await expression (GCC 12).
+            co_await ctx.blocking([f = &go_f] {
+              f->wait();
               return 0;
             });
             co_await sse.event("message.delta", second, std::string_view("2"));
