@@ -1,5 +1,6 @@
 #include "enkisys/core/router.hpp"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -9,7 +10,7 @@ struct Router::Node {
   std::unordered_map<std::string, std::unique_ptr<Node>> literals;
   std::unique_ptr<Node> param;  // `{name}` child
   std::string param_name;
-  std::map<http::verb, Handler> handlers;
+  std::map<http::verb, std::pair<Handler, RouteOptions>> handlers;
   std::string pattern;
 };
 
@@ -61,7 +62,8 @@ std::string_view PathParams::get(std::string_view name) const {
   return {};
 }
 
-void Router::add(http::verb method, std::string_view pattern, Handler handler) {
+void Router::add(http::verb method, std::string_view pattern, Handler handler,
+                 RouteOptions options) {
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern must start with '/': " + std::string(pattern));
   }
@@ -87,7 +89,8 @@ void Router::add(http::verb method, std::string_view pattern, Handler handler) {
     throw std::invalid_argument("duplicate route " + std::string(http::to_string(method)) + " " +
                                 std::string(pattern));
   }
-  node->handlers.emplace(method, std::move(handler));
+  if (options.stream_body) max_stream_body_ = std::max(max_stream_body_, options.max_body_bytes);
+  node->handlers.emplace(method, std::make_pair(std::move(handler), options));
   node->pattern = std::string(pattern);
 }
 
@@ -123,7 +126,8 @@ RouteMatch Router::match(http::verb method, std::string_view path) const {
     return m;
   }
   m.kind = RouteMatch::Kind::kFound;
-  m.handler = &h->second;
+  m.handler = &h->second.first;
+  m.options = &h->second.second;
   return m;
 }
 

@@ -16,6 +16,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include "stream_state.hpp"
+
 namespace enkisys::core {
 
 namespace asio = boost::asio;
@@ -30,6 +32,7 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 struct Conn {
   beast::tcp_stream* stream = nullptr;
   bool idle = true;  // waiting for the next request (nothing in flight)
+  std::shared_ptr<detail::StreamState> streaming;  // set while a response stream is open
 };
 }  // namespace
 
@@ -55,7 +58,7 @@ struct HttpServer::Impl {
   // `m` is the router's match for req (matched once per request by the session).
   asio::awaitable<Response> dispatch(Request& req, RequestContext& ctx, const RouteMatch& m);
   void begin_stop();
-  void record(const Request& req, const Response& res, const std::string& route,
+  void record(const Request& req, unsigned status, std::size_t bytes, const std::string& route,
               const RequestContext& ctx, std::chrono::steady_clock::time_point start);
 
   ServerOptions opt;
@@ -149,7 +152,12 @@ void HttpServer::Impl::begin_stop() {
   }
   for (auto& [c, ex] : live) {
     asio::post(ex, [c = c] {
-      if (c->stream && c->idle) c->stream->socket().cancel();
+      if (!c->stream) return;
+      if (c->idle) {
+        c->stream->socket().cancel();
+      } else if (c->streaming) {
+        c->streaming->cancel(false);  // the handler sees cancelled() and ends its stream
+      }
     });
   }
   // Connections still busy after the drain timeout are cut.
@@ -222,12 +230,12 @@ asio::awaitable<Response> HttpServer::Impl::dispatch(Request& req, RequestContex
   co_return co_await (*m.handler)(req, ctx);
 }
 
-void HttpServer::Impl::record(const Request& req, const Response& res, const std::string& route,
-                              const RequestContext& ctx,
+void HttpServer::Impl::record(const Request& req, unsigned status_code, std::size_t bytes,
+                              const std::string& route, const RequestContext& ctx,
                               std::chrono::steady_clock::time_point start) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto status = std::to_string(res.result_int());
+  const auto status = std::to_string(status_code);
   requests.with({route, std::string(req.method_string()), status}).inc();
   latency.with({route}).observe(secs);
   if (opt.access_log && log.enabled(LogLevel::kInfo)) {
@@ -236,9 +244,9 @@ void HttpServer::Impl::record(const Request& req, const Response& res, const std
                                 {"method", req.method_string()},
                                 {"path", path_of(req.target())},
                                 {"route", route},
-                                {"status", res.result_int()},
+                                {"status", status_code},
                                 {"duration_ms", secs * 1000.0},
-                                {"bytes", res.body().size()},
+                                {"bytes", bytes},
                                 {"client", ctx.client_ip()}});
   }
 }
@@ -259,6 +267,12 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
     if (!ec) client_ip = ep.address().to_string();
   }
   beast::flat_buffer buffer;
+  detail::Exchange ex;
+  ex.stream = &stream;
+  ex.buffer = &buffer;
+  ex.opt = &opt;
+  ex.stopping = &stopping;
+  ex.conn_slot = &conn->streaming;
   for (;;) {
     conn->idle = true;
     if (stopping) break;
@@ -273,7 +287,11 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
     const auto start = std::chrono::steady_clock::now();
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
-    parser.body_limit(opt.max_body_bytes);
+    // Streamed-body routes may accept more than max_body_bytes: the route's cap is applied
+    // once the route is known.
+    const std::uint64_t head_limit =
+        std::max<std::uint64_t>(opt.max_body_bytes, router.max_stream_body_bytes());
+    parser.body_limit(head_limit);
     stream.expires_after(opt.header_timeout);
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
     std::string request_id;
@@ -282,6 +300,9 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
                             false);
     };
     std::optional<Response> early;
+    Request* const buffered = &parser.get();  // not used once `body` took the parser
+    RouteMatch m;
+    std::unique_ptr<detail::BodyState> body;  // stream_body routes only
     if (hec == http::error::body_limit) {
       early = fail(http::status::payload_too_large, "body_too_large",
                    "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
@@ -300,11 +321,18 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
       auto& hdr = parser.get();
       const auto rid = hdr["X-Request-Id"];
       request_id = valid_request_id(rid) ? std::string(rid) : new_request_id();
-      if (!parser.is_done()) {
-        if (parser.content_length() && *parser.content_length() > opt.max_body_bytes) {
-          early = fail(http::status::payload_too_large, "body_too_large",
-                       "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
-        } else {
+      m = router.match(hdr.method(), path_of(hdr.target()));
+      const bool stream_body = m.kind == RouteMatch::Kind::kFound && m.options->stream_body;
+      std::uint64_t cap = opt.max_body_bytes;
+      if (stream_body && m.options->max_body_bytes != 0) cap = m.options->max_body_bytes;
+      if (!parser.is_done() && parser.content_length() && *parser.content_length() > cap) {
+        early = fail(http::status::payload_too_large, "body_too_large",
+                     "request body exceeds " + std::to_string(cap) + " bytes");
+      } else if (stream_body) {
+        body = std::make_unique<detail::BodyState>(std::move(parser), ex, cap);
+      } else if (!parser.is_done()) {
+        if (head_limit != opt.max_body_bytes) parser.body_limit(opt.max_body_bytes);
+        {
           if (beast::iequals(hdr[http::field::expect], "100-continue")) {
             http::response<http::empty_body> cont{http::status::continue_, 11};
             stream.expires_after(opt.write_timeout);
@@ -332,8 +360,17 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
       co_await http::async_write(stream, *early, kTuple);
       break;
     }
-    Request& req = parser.get();
+    // A streamed body's parser took the header: the handler gets a copy of it.
+    std::optional<Request> streamed_head;
+    if (body) {
+      streamed_head.emplace();
+      streamed_head->base() = body->parser.get().base();
+    }
+    Request& req = body ? *streamed_head : *buffered;
+    ex.req = &req;
+    ex.body = body.get();
     RequestContext ctx;
+    ctx.exchange_ = &ex;
     ctx.request_id_ = request_id;
     ctx.client_ip_ = client_ip;
     ctx.query_ = std::string(query_of(req.target()));
@@ -341,19 +378,37 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
     ctx.pool_ = &pool;
     Response res;
     std::string route = "unmatched";
+    bool socket_failed = false;  // StreamClosed: the connection cannot carry a response
+    bool handler_ok = false;
     try {
-      RouteMatch m = router.match(req.method(), path_of(req.target()));
       if (m.kind != RouteMatch::Kind::kNotFound) route = m.pattern;
       ctx.params_ = std::move(m.params);
       res = co_await dispatch(req, ctx, m);
+      handler_ok = true;
+    } catch (const StreamClosed&) {
+      socket_failed = true;
     } catch (const ApiError& e) {
+      if (ex.response) {
+        log.warn("error after the response stream began",
+                 {{"request_id", request_id}, {"error", e.what()}});
+      }
       res = error_response(e, request_id, req.version(), true);
     } catch (const std::exception& e) {
       log.error("unhandled error", {{"request_id", request_id}, {"error", e.what()}});
       res = error_response(http::status::internal_server_error, "internal",
                            "internal error (see logs for request id)", request_id);
     }
-    const bool keep_alive = req.keep_alive() && !stopping;
+    if (ex.response) {
+      // Streamed: the body is on the wire; end it (the last chunk only if the handler finished).
+      const auto st = std::move(ex.response);
+      const bool reusable = co_await st->finish(handler_ok);
+      conn->streaming.reset();
+      record(req, st->status, st->bytes, route, ctx, start);
+      if (!reusable || stopping || (body && !body->complete())) break;
+      continue;
+    }
+    if (socket_failed) break;
+    const bool keep_alive = req.keep_alive() && !stopping && (!body || body->complete());
     res.version(req.version());
     res.keep_alive(keep_alive);
     res.set("X-Request-Id", request_id);
@@ -363,7 +418,7 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
     } else if (!res.has_content_length() && !res.chunked()) {
       res.prepare_payload();
     }
-    record(req, res, route, ctx, start);
+    record(req, res.result_int(), res.body().size(), route, ctx, start);
     stream.expires_after(opt.write_timeout);
     http::response_serializer<http::string_body> sr{res};
     if (req.method() == http::verb::head) sr.split(true);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,10 +28,21 @@ struct PathParams {
   std::string_view get(std::string_view name) const;
 };
 
+// Per-route options (all default to the ordinary buffered request).
+struct RouteOptions {
+  // When true the body is not read before dispatch: the handler pulls it with
+  // RequestContext::body() (see stream.hpp), under `max_body_bytes` instead of the server's
+  // ServerOptions::max_body_bytes. Content-Length above the cap → 413 before dispatch.
+  bool stream_body = false;
+  // Cap of a streamed body; 0: the server's max_body_bytes. Ignored without stream_body.
+  std::uint64_t max_body_bytes = 0;
+};
+
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed } kind = Kind::kNotFound;
   const Handler* handler = nullptr;
-  std::string pattern;  // e.g. "/api/tools/{name}" — used as the metrics label
+  const RouteOptions* options = nullptr;  // set with handler (kFound)
+  std::string pattern;                    // e.g. "/api/tools/{name}" — used as the metrics label
   PathParams params;
   std::string allow;  // for 405: "GET, POST"
 };
@@ -43,13 +55,18 @@ class Router {
   Router& operator=(const Router&) = delete;
 
   // REQUIRES: pattern starts with '/'; each `{name}` is a whole segment.
-  void add(http::verb method, std::string_view pattern, Handler handler);
+  void add(http::verb method, std::string_view pattern, Handler handler, RouteOptions options = {});
 
   RouteMatch match(http::verb method, std::string_view path) const;
+
+  // Largest max_body_bytes of the stream_body routes (0 when there is none). The server reads
+  // request headers under max(this, its own max_body_bytes).
+  std::uint64_t max_stream_body_bytes() const { return max_stream_body_; }
 
  private:
   struct Node;
   std::unique_ptr<Node> root_;
+  std::uint64_t max_stream_body_ = 0;
 };
 
 }  // namespace enkisys::core

@@ -13,7 +13,11 @@
 //    database or file work.
 //  * Graceful stop: stop accepting, close idle keep-alive connections, let in-flight requests
 //    finish (their responses carry `Connection: close`), then return. After
-//    `drain_timeout` the remaining connections are closed.
+//    `drain_timeout` the remaining connections are closed. A streaming handler sees the stop
+//    as cancelled() on its stream (stream.hpp) and should end it.
+//  * Streaming (stream.hpp): a handler may send its response as a chunked or SSE stream
+//    (RequestContext::stream / stream_sse) and, on routes added with RouteOptions::stream_body,
+//    pull its request body (RequestContext::body). Ordinary handlers are unaffected.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -31,6 +35,7 @@
 #include "enkisys/core/log.hpp"
 #include "enkisys/core/metrics.hpp"
 #include "enkisys/core/router.hpp"
+#include "enkisys/core/stream.hpp"
 
 namespace enkisys::core {
 
@@ -62,6 +67,20 @@ class RequestContext {
   std::string_view query() const { return query_; }
   Logger& log() const { return *logger_; }
 
+  // Starts a chunked response: sends the status and headers now; the handler then writes with
+  // the returned handle and returns its done(). At most one stream per request. Throws
+  // StreamClosed when the header block cannot be written. See stream.hpp for the contract.
+  // Pass a named StreamOptions: GCC 12 mishandles class-type temporaries in a co_await
+  // expression (the options are copied before the first suspension).
+  boost::asio::awaitable<ResponseStream> stream(const StreamOptions& options);
+  boost::asio::awaitable<ResponseStream> stream();  // 200, application/octet-stream
+  // The same as text/event-stream, with heartbeats every options.heartbeat.
+  boost::asio::awaitable<SseStream> stream_sse(const StreamOptions& options);
+  boost::asio::awaitable<SseStream> stream_sse();  // 200, heartbeat every 15 s
+  // The request body of a stream_body route, not yet read. Throws std::logic_error on other
+  // routes (their body is already in Request::body()).
+  BodyStream& body();
+
   // Runs `fn` on the blocking pool and resumes on the I/O thread with its result. Exceptions
   // thrown by fn propagate to the awaiting coroutine.
   template <typename Fn>
@@ -81,6 +100,12 @@ class RequestContext {
   std::string query_;
   Logger* logger_ = nullptr;
   boost::asio::thread_pool* pool_ = nullptr;
+  detail::Exchange* exchange_ = nullptr;  // null outside a server (tests of handlers)
+
+  std::shared_ptr<detail::StreamState> prepare_stream(const StreamOptions& o, bool sse);
+  boost::asio::awaitable<void> start_stream(std::shared_ptr<detail::StreamState> st);
+  boost::asio::awaitable<ResponseStream> open_stream(std::shared_ptr<detail::StreamState> st);
+  boost::asio::awaitable<SseStream> open_sse(std::shared_ptr<detail::StreamState> st);
 };
 
 class HttpServer {
