@@ -143,6 +143,9 @@ core::Expected<UrlTemplateInfo> parse_url_template(std::string_view t) {
   if (u->has_port() && (u->port_number() == 0)) {
     return make_error(errc::invalid_request, "url port must be 1-65535");
   }
+  const std::string scheme = lower(u->scheme());
+  const std::uint16_t port = u->has_port() ? u->port_number() : (scheme == "https" ? 443 : 80);
+  info.origin = scheme + "://" + lower(u->encoded_host()) + ":" + std::to_string(port);
   return info;
 }
 

@@ -31,6 +31,7 @@ inline constexpr ErrorCode invalid_schema{"invalid_schema", ErrorKind::kUnproces
 inline constexpr ErrorCode invalid_arguments{"invalid_arguments", ErrorKind::kUnprocessable};
 inline constexpr ErrorCode egress_refused{"egress_refused", ErrorKind::kPermissionDenied};
 inline constexpr ErrorCode tool_error{"tool_error", ErrorKind::kUnprocessable};  // tool failed
+inline constexpr ErrorCode secret_required{"secret_required", ErrorKind::kUnprocessable};
 inline constexpr ErrorCode upstream_error{"upstream_error", ErrorKind::kUpstream};
 inline constexpr ErrorCode upstream_timeout{"upstream_timeout", ErrorKind::kDeadlineExceeded};
 }  // namespace errc

@@ -30,6 +30,7 @@ namespace enkisys::tools {
 struct UrlTemplateInfo {
   std::vector<std::string> path_params;   // in order of appearance
   std::vector<std::string> query_params;  // placeholders in the query
+  std::string origin;  // "scheme://host:port", lower case, default port filled in
 };
 
 // Error code invalid_request, field "" (callers prefix their own pointer).
