@@ -49,8 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& u = r->url;
   const std::string scheme = lower(u.scheme());
   const unsigned port = u.has_port() ? u.port_number() : (scheme == "https" ? 443U : 80U);
-  const std::string origin =
-      scheme + "://" + lower(u.encoded_host()) + ":" + std::to_string(port);
+  const std::string origin = scheme + "://" + lower(u.encoded_host()) + ":" + std::to_string(port);
   if (origin != info->origin) __builtin_trap();  // an argument changed where the request goes
   if (u.has_fragment() || u.has_userinfo()) __builtin_trap();
   return 0;
