@@ -16,7 +16,7 @@ core::Expected<Actor> actor_of(const core::Request& req) {
   const bool printable = std::none_of(id.begin(), id.end(), [](char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
   });
-  if (id.size() > 128 || !printable || valid_utf8(id) != id) {
+  if (id.size() > 128 || !printable || !is_valid_utf8(id)) {
     return core::make_error(ErrorKind::kInvalidArgument, "invalid_request",
                             "X-User-Id must be 1-128 bytes of printable UTF-8");
   }

@@ -169,8 +169,8 @@ ToolPtr ToolStore::get(const std::string& name) {
       }
     }
     out = std::make_shared<const StoredTool>(from_row(row));
+    remember(out);
   });
-  if (out) remember(out);
   return out;
 }
 

@@ -118,11 +118,10 @@ void ToolsApi::add_routes(core::Router& r) {
   r.add(http::verb::get, "/api/tools/{name}/history", bind(&ToolsApi::history));
 }
 
-awaitable<ToolPtr> ToolsApi::visible(RequestContext& ctx, const std::string& name,
-                                     const Actor& actor) {
-  ToolPtr t = co_await read(ctx, [this, &name] { return store_.get(name); });
+ToolPtr ToolsApi::visible(const std::string& name, const Actor& actor) {
+  ToolPtr t = store_.get(name);
   if (!t || !can_see(*t, actor)) throw core::ApiError(not_found(name));
-  co_return t;
+  return t;
 }
 
 awaitable<Response> ToolsApi::list(Request& req, RequestContext& ctx) {
@@ -208,7 +207,8 @@ awaitable<Response> ToolsApi::import(Request& req, RequestContext& ctx) {
 
 awaitable<Response> ToolsApi::get(Request& req, RequestContext& ctx) {
   const Actor actor = value_or_throw(actor_of(req));
-  const ToolPtr t = co_await visible(ctx, std::string(ctx.param("name")), actor);
+  const ToolPtr t =
+      co_await read(ctx, [&] { return visible(std::string(ctx.param("name")), actor); });
   const std::string etag = "\"" + t->etag + "\"";
   if (req[http::field::if_none_match] == etag) {
     Response res{http::status::not_modified, 11};
@@ -267,7 +267,7 @@ awaitable<Response> ToolsApi::invoke(Request& req, RequestContext& ctx) {
     throw core::ApiError(
         make_error(errc::invalid_arguments, "arguments must be a JSON object", "/arguments"));
   }
-  const ToolPtr tool = co_await visible(ctx, name, actor);
+  const ToolPtr tool = co_await read(ctx, [&] { return visible(name, actor); });
   if (auto bad = check_arguments(tool->definition, args)) {
     bad->field = "/arguments" + bad->field;
     throw core::ApiError(printable(*bad));
@@ -295,7 +295,7 @@ awaitable<Response> ToolsApi::invocations(Request& req, RequestContext& ctx) {
   const auto q = core::parse_query(ctx.query());
   const int limit = static_cast<int>(core::query_int(q, "limit", 50, 1, 200));
   const auto before = cursor(q);
-  const ToolPtr t = co_await visible(ctx, name, actor);
+  const ToolPtr t = co_await read(ctx, [&] { return visible(name, actor); });
   // Owners and admins read every call; other users of a shared tool only their own.
   std::optional<std::string> caller;
   if (!actor.admin && !can_manage(*t, actor)) caller = actor.id;
@@ -326,7 +326,7 @@ awaitable<Response> ToolsApi::history(Request& req, RequestContext& ctx) {
   // Admins read the history of any name, deleted tools included; an owner that of their tool's
   // current life (a reused name does not show its previous owner's changes).
   if (!actor.admin) {
-    const ToolPtr t = co_await visible(ctx, name, actor);
+    const ToolPtr t = co_await read(ctx, [&] { return visible(name, actor); });
     if (!can_manage(*t, actor)) {
       throw core::ApiError(
           core::make_error(ErrorKind::kPermissionDenied, "forbidden",
@@ -348,7 +348,7 @@ awaitable<Response> ToolsApi::history(Request& req, RequestContext& ctx) {
   }
   if (items.empty() && actor.admin) {
     // An admin asking about a name that never existed gets the same answer as anyone else.
-    co_await visible(ctx, name, actor);
+    co_await read(ctx, [&] { return visible(name, actor); });
   }
   json::object out;
   out["items"] = std::move(items);

@@ -46,9 +46,9 @@ class ToolsApi {
   boost::asio::awaitable<core::Response> invocations(core::Request& req, core::RequestContext& ctx);
   boost::asio::awaitable<core::Response> history(core::Request& req, core::RequestContext& ctx);
 
-  // The tool `name` if `actor` may see it; throws ApiError 404 otherwise.
-  boost::asio::awaitable<ToolPtr> visible(core::RequestContext& ctx, const std::string& name,
-                                          const Actor& actor);
+  // The tool `name` if `actor` may see it; throws ApiError 404 otherwise. Blocks: run it
+  // through read().
+  ToolPtr visible(const std::string& name, const Actor& actor);
 
   // Runs a read-only store call: inline for an embedded database, else on the blocking pool.
   template <typename Fn>

@@ -16,6 +16,9 @@ namespace enkisys::tools {
 // REQUIRES: at < s.size().
 std::size_t utf8_sequence_length(std::string_view s, std::size_t at);
 
+// True when `s` is well-formed UTF-8.
+bool is_valid_utf8(std::string_view s);
+
 // `s` with every ill-formed sequence replaced by U+FFFD; `s` itself when it is valid.
 std::string valid_utf8(std::string_view s);
 
