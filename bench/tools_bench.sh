@@ -112,9 +112,13 @@ post_script() { # post_script FILE BODY
 wrk.method = "POST"
 wrk.body = '$2'
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-User-Id"] = "$BENCH_USER"
 LUA
 }
 
+# Both servers answer /api/tools only for a user the gateway identified (X-User-Id); the tool
+# belongs to that user, so GET and invoke pass the ownership check on every request.
+BENCH_USER=bench-user
 TOOL_JSON='{"name":"weather","description":"Weather for a city","kind":"http","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]},"http":{"method":"GET","url":"http://weather.example.invalid/v1","headers":{},"timeout_ms":2000,"max_response_bytes":65536}}'
 INVOKE_JSON='{"arguments":{"expression":"1+2*3"}}'
 post_script "$WORK/invoke.lua" "$INVOKE_JSON"
@@ -126,13 +130,13 @@ RESULTS=$WORK/results.tsv # server endpoint rps p99ms rssMB
 measure() {
   local server=$1 pid=$2 base=$3 code endpoint url args out rss_file sampler rps p99 rss cpu0 cpu1 requests cpu_us
   code=$(curl -sS -o "$WORK/seed.out" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
-    --data-binary "$TOOL_JSON" "$base/api/tools")
+    -H "X-User-Id: $BENCH_USER" --data-binary "$TOOL_JSON" "$base/api/tools")
   [[ $code == 201 ]] || {
     echo "bench: seeding $server failed: HTTP $code $(head -c 300 "$WORK/seed.out")" >&2
     return 1
   }
   code=$(curl -sS -o "$WORK/check.out" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
-    --data-binary "$INVOKE_JSON" "$base/api/tools/calculator/invoke")
+    -H "X-User-Id: $BENCH_USER" --data-binary "$INVOKE_JSON" "$base/api/tools/calculator/invoke")
   if [[ $code != 200 ]] || ! jq -e '.result == 7' "$WORK/check.out" >/dev/null; then
     echo "bench: $server calculator check failed: HTTP $code $(head -c 300 "$WORK/check.out")" >&2
     return 1
@@ -140,7 +144,7 @@ measure() {
   for endpoint in "GET /api/tools/{name}" "POST /api/tools/calculator/invoke"; do
     if [[ $endpoint == GET* ]]; then
       url=$base/api/tools/weather
-      args=()
+      args=(-H "X-User-Id: $BENCH_USER")
     else
       url=$base/api/tools/calculator/invoke
       args=(-s "$WORK/invoke.lua")

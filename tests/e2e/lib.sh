@@ -59,13 +59,15 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# http METHOD URL [JSON [TOKEN]]: prints the status code; the body lands in $WORK/body.
+# http METHOD URL [JSON [TOKEN]]: prints the status code; the body lands in $WORK/body. With
+# E2E_USER set, sends it as X-User-Id (for a service reached without the gateway).
 # TOKEN (default: $E2E_TOKEN when set; - for none) is sent as a bearer token.
 http() {
   local method=$1 url=$2 data=${3:-} token=${4:-${E2E_TOKEN:-}}
   local args=(-sS -o "$WORK/body" -w '%{http_code}' --max-time 10 -X "$method")
   if [[ -n $data ]]; then args+=(-H 'Content-Type: application/json' --data-binary "$data"); fi
   if [[ -n $token && $token != - ]]; then args+=(-H "Authorization: Bearer $token"); fi
+  if [[ -n ${E2E_USER:-} ]]; then args+=(-H "X-User-Id: $E2E_USER"); fi # as a gateway sets it
   curl "${args[@]}" "$url" || true
 }
 

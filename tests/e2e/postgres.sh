@@ -113,11 +113,11 @@ start_healthy() {
 t_tools_on_postgres() {
   local port code rows
   start_healthy tools "${DBS[0]}"
-  code=$(http POST "http://127.0.0.1:$port/api/tools" \
+  code=$(E2E_USER=e2e http POST "http://127.0.0.1:$port/api/tools" \
     '{"name":"pg_echo","description":"kept in PostgreSQL","kind":"http","parameters":{"type":"object"},
       "http":{"method":"GET","url":"http://example.invalid/","headers":{},"timeout_ms":1000,"max_response_bytes":1024}}' -)
   expect_status 201 "$code" "create a tool"
-  code=$(http POST "http://127.0.0.1:$port/api/tools/calculator/invoke" '{"arguments":{"expression":"6*7"}}' -)
+  code=$(E2E_USER=e2e http POST "http://127.0.0.1:$port/api/tools/calculator/invoke" '{"arguments":{"expression":"6*7"}}' -)
   expect_status 200 "$code" "invoke the calculator"
   rows=$(psql_admin -d "${DBS[0]}" -c "SELECT count(*) FROM tools WHERE name = 'pg_echo'")
   [[ $rows == 1 ]] || fail "the tool is not in PostgreSQL (rows: $rows)"

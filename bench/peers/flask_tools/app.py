@@ -86,6 +86,14 @@ def error(status, code, message):
     return jsonify({"error": {"code": code, "message": message, "request_id": request_id}}), status
 
 
+@app.before_request
+def require_identity():
+    # Like the C++ service: /api/tools answers only a user the gateway identified.
+    if request.path.startswith("/api/tools") and not request.headers.get("X-User-Id"):
+        return error(401, "unauthenticated", "no user identity (X-User-Id)")
+    return None
+
+
 def load_tool(name):
     row = db().execute(
         "SELECT name, description, parameters, kind, http FROM tools WHERE name = ?", (name,)

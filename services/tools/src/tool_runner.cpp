@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 
 #include "enkisys/tools/calculator.hpp"
+#include "enkisys/tools/text.hpp"
 #include "enkisys/tools/url_template.hpp"
 
 namespace enkisys::tools {
@@ -19,14 +20,14 @@ ToolRunner::ToolRunner(core::HttpClient& client, RunnerConfig config, Clock cloc
       clock_(std::move(clock)) {}
 
 namespace {
-RunOutcome failure(const char* code, std::string message, unsigned upstream_status = 0) {
+RunOutcome failure(const ErrorCode& code, std::string message, unsigned upstream_status = 0) {
   RunOutcome o;
   o.error = make_error(code, std::move(message));
   o.upstream_status = upstream_status;
   return o;
 }
 
-RunOutcome from_result(Result<json::value> r) {
+RunOutcome from_result(core::Expected<json::value> r) {
   RunOutcome o;
   if (r) {
     o.ok = true;
@@ -112,9 +113,9 @@ boost::asio::awaitable<RunOutcome> ToolRunner::fetch(const EgressPolicy& policy,
       case C::kBadUrl:
         co_return failure(errc::invalid_arguments, r.error.message);
       case C::kTimeout:
-        co_return failure("upstream_timeout", r.error.message);
+        co_return failure(errc::upstream_timeout, r.error.message);
       default:
-        co_return failure("upstream_error", r.error.message);
+        co_return failure(errc::upstream_error, r.error.message);
     }
   }
   const auto& res = *r.response;
@@ -124,9 +125,9 @@ boost::asio::awaitable<RunOutcome> ToolRunner::fetch(const EgressPolicy& policy,
                             "application/json")) {
     boost::system::error_code ec;
     body = json::parse(res.body, ec);
-    if (ec) body = json::string(res.body);
+    if (ec) body = json::string(valid_utf8(res.body));
   } else {
-    body = json::string(res.body);
+    body = json::string(valid_utf8(res.body));
   }
   if (res.status >= 200 && res.status < 300) {
     RunOutcome o;
@@ -135,7 +136,7 @@ boost::asio::awaitable<RunOutcome> ToolRunner::fetch(const EgressPolicy& policy,
     o.upstream_status = res.status;
     co_return o;
   }
-  co_return failure("upstream_error", "upstream answered HTTP " + std::to_string(res.status),
+  co_return failure(errc::upstream_error, "upstream answered HTTP " + std::to_string(res.status),
                     res.status);
 }
 

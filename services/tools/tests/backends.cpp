@@ -33,6 +33,27 @@ ToolsFixture::~ToolsFixture() {
 
 Reply ToolsFixture::call(const std::string& method, const std::string& target,
                          const std::string& body, const std::string& headers) {
+  if (headers.find("X-User-Id:") != std::string::npos) {
+    return anonymous_with(method, target, body, headers);
+  }
+  return anonymous_with(method, target, body, "X-User-Id: tester\r\n" + headers);
+}
+
+Reply ToolsFixture::as(const std::string& user, const std::string& method,
+                       const std::string& target, const std::string& body,
+                       const std::string& roles) {
+  std::string headers = "X-User-Id: " + user + "\r\n";
+  if (!roles.empty()) headers += "X-User-Roles: " + roles + "\r\n";
+  return anonymous_with(method, target, body, headers);
+}
+
+Reply ToolsFixture::anonymous(const std::string& method, const std::string& target,
+                              const std::string& body) {
+  return anonymous_with(method, target, body, {});
+}
+
+Reply ToolsFixture::anonymous_with(const std::string& method, const std::string& target,
+                                   const std::string& body, const std::string& headers) {
   Reply r;
   r.raw = core::testing::http_request(server_->port(), method, target, body, headers);
   r.status = core::testing::status_of(r.raw);

@@ -26,12 +26,23 @@ class ToolsFixture {
                std::string http_get_allowlist = "");
   ~ToolsFixture();
 
+  // Sends the request as user "tester" unless `headers` carries its own X-User-Id.
   Reply call(const std::string& method, const std::string& target, const std::string& body = {},
              const std::string& headers = {});
+  // Sends the request as `user` (roles: comma-separated, e.g. "admin").
+  Reply as(const std::string& user, const std::string& method, const std::string& target,
+           const std::string& body = {}, const std::string& roles = {});
+  // Sends the request with no identity at all.
+  Reply anonymous(const std::string& method, const std::string& target,
+                  const std::string& body = {});
   db::Database& database() { return *db_; }
   const db::testing::TestStore& store() const { return *test_store_; }
+  std::uint16_t port() const { return server_->port(); }
 
  private:
+  Reply anonymous_with(const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& headers);
+
   std::unique_ptr<db::testing::TestStore> test_store_;
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<ToolStore> store_;

@@ -83,7 +83,7 @@ TEST_P(ToolsApiTest, SeesWritesOfAnotherProcessDespiteItsCache) {
   ToolStore other(*other_db);
   auto edited = json::parse(kWeather).as_object();
   edited["description"] = "changed elsewhere";
-  ASSERT_EQ(other.update(parse_tool_definition(edited).value()), WriteOutcome::kOk);
+  ASSERT_TRUE(other.update(parse_tool_definition(edited).value(), Actor{"tester", false}).ok());
   EXPECT_EQ(fx_->call("GET", "/api/tools/weather").body.at("description"), "changed elsewhere");
 }
 
@@ -184,7 +184,7 @@ TEST_P(ToolsApiTest, RecordsEveryInvocationWithoutTheArguments) {
     fx_->call("POST", "/api/tools/calculator/invoke",
               std::string(R"({"arguments":{"expression":")") + e + "\"}}", "X-User-Id: alice\r\n");
   }
-  auto page = fx_->call("GET", "/api/tools/calculator/invocations?limit=2");
+  auto page = fx_->as("alice", "GET", "/api/tools/calculator/invocations?limit=2");
   ASSERT_EQ(page.status, 200) << page.raw;
   const auto& items = page.body.at("items").as_array();
   ASSERT_EQ(items.size(), 2U);
@@ -194,8 +194,9 @@ TEST_P(ToolsApiTest, RecordsEveryInvocationWithoutTheArguments) {
   EXPECT_EQ(items[0].at("arguments_sha256").as_string().size(), 64U);
   EXPECT_EQ(page.raw.find("1/0"), std::string::npos);  // arguments are never stored
   ASSERT_TRUE(page.body.at("next_before").is_int64());
-  auto next = fx_->call("GET", "/api/tools/calculator/invocations?limit=2&before=" +
-                                   std::to_string(page.body.at("next_before").as_int64()));
+  auto next = fx_->as("alice", "GET",
+                      "/api/tools/calculator/invocations?limit=2&before=" +
+                          std::to_string(page.body.at("next_before").as_int64()));
   ASSERT_EQ(next.body.at("items").as_array().size(), 1U);
   EXPECT_TRUE(next.body.at("next_before").is_null());
   EXPECT_EQ(fx_->call("GET", "/api/tools/calculator/invocations?limit=abc").status, 400);
@@ -259,6 +260,8 @@ TEST_F(HttpToolTest, LoopbackIsRefusedUnlessAllowlisted) {
   auto refused = closed.call("POST", "/api/tools/item/invoke", R"({"arguments":{"id":"7"}})");
   EXPECT_EQ(refused.status, 403) << refused.raw;
   EXPECT_EQ(refused.body.at("error").at("code"), "egress_refused");
+  // The refusal says the destination is not allowed, never what it resolves to.
+  EXPECT_EQ(refused.raw.find("loopback"), std::string::npos) << refused.raw;
 
   ToolsFixture open(Backend::kSqlite, "127.0.0.1/32");
   ASSERT_EQ(open.call("POST", "/api/tools", definition()).status, 201);
@@ -278,7 +281,7 @@ TEST_F(HttpToolTest, LoopbackIsRefusedUnlessAllowlisted) {
   EXPECT_EQ(shown.raw.find("upstream-secret"), std::string::npos);
   EXPECT_EQ(shown.body.at("http").at("headers").at("Authorization"), "***");
   auto echoed = shown.body.as_object();
-  for (const char* k : {"builtin", "created_at", "updated_at"}) echoed.erase(k);
+  for (const char* k : {"builtin", "owner", "created_at", "updated_at"}) echoed.erase(k);
   echoed["description"] = "edited";
   ASSERT_EQ(open.call("PUT", "/api/tools/item", json::serialize(echoed)).status, 200);
   auto after = open.call("POST", "/api/tools/item/invoke", R"({"arguments":{"id":"8"}})");

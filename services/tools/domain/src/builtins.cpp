@@ -46,8 +46,8 @@ std::vector<ToolDefinition> builtin_tool_definitions() {
   return out;
 }
 
-Result<json::value> run_current_time(const json::value& arguments, const TimeZoneDb& db,
-                                     const Clock& clock) {
+core::Expected<json::value> run_current_time(const json::value& arguments, const TimeZoneDb& db,
+                                             const Clock& clock) {
   const auto* obj = arguments.if_object();
   if (!obj) return make_error(errc::invalid_arguments, "arguments must be a JSON object");
   std::string_view name = "UTC";

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "enkisys/tools/text.hpp"
+
 namespace enkisys::tools {
 namespace {
 
@@ -17,7 +19,7 @@ class Parser {
  public:
   explicit Parser(std::string_view s) : s_(s) {}
 
-  Result<double> run() {
+  core::Expected<double> run() {
     if (s_.size() > kMaxExpressionLength) {
       return make_error(errc::invalid_arguments,
                         "expression longer than " + std::to_string(kMaxExpressionLength) + " bytes",
@@ -28,7 +30,7 @@ class Parser {
     const double v = expr();
     if (!error_) {
       skip();
-      if (pos_ != s_.size()) fail(pos_, "unexpected '" + std::string(1, s_[pos_]) + "'");
+      if (pos_ != s_.size()) fail(pos_, "unexpected " + describe_char_at(s_, pos_));
     }
     if (error_) return *error_;
     return v;
@@ -158,7 +160,7 @@ class Parser {
     }
     if ((c >= '0' && c <= '9') || c == '.') return number();
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return identifier();
-    fail(pos_, "unexpected '" + std::string(1, c) + "'");
+    fail(pos_, "unexpected " + describe_char_at(s_, pos_));
     return 0;
   }
 
@@ -265,11 +267,11 @@ class Parser {
 
 }  // namespace
 
-Result<double> evaluate_expression(std::string_view expression) {
+core::Expected<double> evaluate_expression(std::string_view expression) {
   return Parser(expression).run();
 }
 
-Result<boost::json::value> run_calculator(const boost::json::value& arguments) {
+core::Expected<boost::json::value> run_calculator(const boost::json::value& arguments) {
   const auto* obj = arguments.if_object();
   const auto* expr = obj ? obj->if_contains("expression") : nullptr;
   if (!expr || !expr->is_string()) {

@@ -155,7 +155,8 @@ EgressPolicy EgressPolicy::for_http_get(std::vector<std::string> hosts) {
   return p;
 }
 
-Result<EgressPolicy> EgressPolicy::from_list(std::string_view list, bool require_allowed_host) {
+core::Expected<EgressPolicy> EgressPolicy::from_list(std::string_view list,
+                                                     bool require_allowed_host) {
   EgressPolicy p;
   p.require_allowed_host = require_allowed_host;
   std::size_t start = 0;
@@ -219,8 +220,8 @@ Decision EgressPolicy::check(std::string_view host, std::span<const ip::address>
     const bool never = c == AddressClass::unspecified || c == AddressClass::multicast ||
                        c == AddressClass::broadcast;
     if (listed && !never) continue;
-    d.reason = "host '" + std::string(host) + "' resolves to " + a.to_string() + " (" +
-               std::string(to_string(c)) + " address)";
+    // Never name the address: an error must not reveal what an internal name resolves to.
+    d.reason = "destination '" + std::string(host) + "' is not allowed";
     return d;
   }
   d.allowed = true;
@@ -228,7 +229,7 @@ Decision EgressPolicy::check(std::string_view host, std::span<const ip::address>
   return d;
 }
 
-Result<std::vector<ip::address>> SystemResolver::resolve(std::string_view host) {
+core::Expected<std::vector<ip::address>> SystemResolver::resolve(std::string_view host) {
   boost::asio::io_context io;
   ip::tcp::resolver resolver(io);
   boost::system::error_code ec;

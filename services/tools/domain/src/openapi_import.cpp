@@ -65,7 +65,7 @@ class Importer {
   explicit Importer(const json::value& doc) : doc_(doc) {}
 
   // Follows $ref chains of Parameter / Request Body objects.
-  Result<const json::value*> deref(const json::value& v) {
+  core::Expected<const json::value*> deref(const json::value& v) {
     const json::value* cur = &v;
     for (int i = 0; i < 8; ++i) {
       const auto* o = cur->if_object();
@@ -84,7 +84,7 @@ class Importer {
   }
 
   // Rewrites an OpenAPI schema into a standalone JSON Schema (components -> $defs).
-  Result<json::value> convert(const json::value& v, int depth) {
+  core::Expected<json::value> convert(const json::value& v, int depth) {
     if (depth > kMaxSchemaDepth)
       return make_error(errc::invalid_request, "schema nesting too deep (recursive $ref?)");
     if (const auto* a = v.if_array()) {
@@ -148,7 +148,7 @@ class Importer {
   }
 
   // Builds $defs for every components schema referenced so far (transitively).
-  Result<json::object> defs() {
+  core::Expected<json::object> defs() {
     json::object out;
     const auto* comps = doc_.as_object().if_contains("components");
     const auto* schemas =
@@ -181,7 +181,7 @@ class Importer {
   std::deque<std::string> queue_;
 };
 
-Result<std::string> base_url(const json::object& doc, const OpenApiImportOptions& opts) {
+core::Expected<std::string> base_url(const json::object& doc, const OpenApiImportOptions& opts) {
   std::string url = opts.base_url;
   if (url.empty()) {
     const auto* servers = doc.if_contains("servers");
@@ -228,8 +228,8 @@ struct Operation {
 };
 
 // Builds the tool JSON for one operation; a string error means "skip with this reason".
-Result<json::object> build(Importer& imp, const Operation& o, const std::string& base,
-                           const std::string& name) {
+core::Expected<json::object> build(Importer& imp, const Operation& o, const std::string& base,
+                                   const std::string& name) {
   json::object props;
   json::array required;
   std::vector<std::string> query;
@@ -368,8 +368,8 @@ std::string unique_name(std::string base, std::set<std::string>& used) {
 
 }  // namespace
 
-Result<ImportResult> import_openapi(const json::value& document,
-                                    const OpenApiImportOptions& options) {
+core::Expected<ImportResult> import_openapi(const json::value& document,
+                                            const OpenApiImportOptions& options) {
   const auto* doc = document.if_object();
   if (!doc) return make_error(errc::invalid_request, "OpenAPI document must be a JSON object");
   if (doc->contains("swagger")) {

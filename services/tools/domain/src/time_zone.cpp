@@ -223,7 +223,7 @@ bool valid_zone_name(std::string_view name) {
 
 }  // namespace
 
-Result<TimeZone> TimeZone::parse_tzif(std::string name, std::string_view bytes) {
+core::Expected<TimeZone> TimeZone::parse_tzif(std::string name, std::string_view bytes) {
   auto bad = [](const char* what) {
     return make_error(errc::tool_error, std::string("malformed TZif data: ") + what);
   };
@@ -313,7 +313,7 @@ std::string TimeZoneDb::default_dir() {
   return env && *env ? std::string(env) : std::string("/usr/share/zoneinfo");
 }
 
-Result<std::shared_ptr<const TimeZone>> TimeZoneDb::find(std::string_view name) const {
+core::Expected<std::shared_ptr<const TimeZone>> TimeZoneDb::find(std::string_view name) const {
   const auto unknown = [&] {
     return make_error(errc::invalid_arguments, "unknown time zone '" + std::string(name) + "'",
                       "/timezone");

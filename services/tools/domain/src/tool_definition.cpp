@@ -74,7 +74,7 @@ constexpr std::array<std::string_view, 11> kRefusedHeaders = {"connection",
                                                               "host",
                                                               "content-length"};
 
-Result<HttpSpec> parse_http(const json::value& v, const json::object& parameters) {
+core::Expected<HttpSpec> parse_http(const json::value& v, const json::object& parameters) {
   if (!v.is_object()) return bad("must be an object", "/http");
   const auto& o = v.get_object();
   if (auto e = only_known(o, {"method", "url", "headers", "timeout_ms", "max_response_bytes"},
@@ -153,7 +153,7 @@ bool is_valid_tool_name(std::string_view name) {
                      [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
 }
 
-Result<ToolDefinition> parse_tool_definition(const json::value& input) {
+core::Expected<ToolDefinition> parse_tool_definition(const json::value& input) {
   if (!input.is_object()) return bad("tool definition must be a JSON object", "");
   const auto& o = input.get_object();
   if (auto e = only_known(o, {"name", "description", "parameters", "kind", "http"}, "")) return *e;

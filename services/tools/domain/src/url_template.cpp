@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <cctype>
 
@@ -26,7 +27,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-Result<Split> split(std::string_view t) {
+core::Expected<Split> split(std::string_view t) {
   const auto sep = t.find("://");
   if (sep == std::string_view::npos) {
     return make_error(errc::invalid_request, "url must be an absolute http or https URL");
@@ -88,7 +89,8 @@ std::string encode(std::string_view s) {
 }
 
 // Scalar argument -> text; nullopt for null/absent; error for arrays/objects.
-Result<std::optional<std::string>> scalar_text(const json::object& args, std::string_view name) {
+core::Expected<std::optional<std::string>> scalar_text(const json::object& args,
+                                                       std::string_view name) {
   const json::value* v = args.if_contains(name);
   if (!v || v->is_null()) return std::optional<std::string>{};
   if (v->is_string()) return std::optional<std::string>{std::string(v->get_string())};
@@ -109,7 +111,7 @@ void append_query(std::string& q, std::string_view key, std::string_view value) 
 
 }  // namespace
 
-Result<UrlTemplateInfo> parse_url_template(std::string_view t) {
+core::Expected<UrlTemplateInfo> parse_url_template(std::string_view t) {
   if (t.size() > 2048) return make_error(errc::invalid_request, "url longer than 2048 bytes");
   auto s = split(t);
   if (!s) return s.error();
@@ -141,11 +143,24 @@ Result<UrlTemplateInfo> parse_url_template(std::string_view t) {
   if (u->has_port() && (u->port_number() == 0)) {
     return make_error(errc::invalid_request, "url port must be 1-65535");
   }
+  const std::string scheme = lower(u->scheme());
+  const std::uint16_t port = u->has_port() ? u->port_number() : (scheme == "https" ? 443 : 80);
+  info.origin = scheme + "://" + lower(u->encoded_host()) + ":" + std::to_string(port);
   return info;
 }
 
-Result<ExpandedRequest> expand_request(std::string_view method, std::string_view url_template,
-                                       const json::object& arguments) {
+namespace {
+// The decoded key of a query pair "k=v" (the raw text when it is not valid percent-encoding).
+std::string query_key(std::string_view pair) {
+  const std::string_view raw = pair.substr(0, pair.find('='));
+  auto pct = boost::urls::make_pct_string_view(raw);
+  return pct ? pct->decode() : std::string(raw);
+}
+}  // namespace
+
+core::Expected<ExpandedRequest> expand_request(std::string_view method,
+                                               std::string_view url_template,
+                                               const json::object& arguments) {
   auto info = parse_url_template(url_template);
   if (!info) return info.error();
   const auto s = *split(url_template);
@@ -178,12 +193,15 @@ Result<ExpandedRequest> expand_request(std::string_view method, std::string_view
 
   // Query: keep literal pairs, fill templated pairs, drop pairs whose argument is absent.
   std::string query;
+  std::vector<std::string> fixed;  // keys the template's query names: extra arguments never
+                                   // add a second value for them (fixed parameters win)
   std::size_t start = 0;
   while (s.has_query && start <= s.query.size()) {
     const auto amp = std::min(s.query.find('&', start), s.query.size());
     const auto pair = s.query.substr(start, amp - start);
     start = amp + 1;
     if (pair.empty()) continue;
+    fixed.push_back(query_key(pair));
     std::string filled;
     bool drop = false;
     scan(
@@ -211,6 +229,7 @@ Result<ExpandedRequest> expand_request(std::string_view method, std::string_view
   json::object body;
   for (const auto& kv : arguments) {
     if (std::find(used.begin(), used.end(), kv.key()) != used.end()) continue;
+    if (!has_body && std::find(fixed.begin(), fixed.end(), kv.key()) != fixed.end()) continue;
     if (has_body) {
       body.emplace(kv.key(), kv.value());
       continue;

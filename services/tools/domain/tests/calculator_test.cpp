@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "enkisys/tools/text.hpp"
+
 namespace enkisys::tools {
 namespace {
 
@@ -104,6 +106,27 @@ TEST(Calculator, ToolEntryPointReturnsIntegersWhenIntegral) {
   auto bad = run_calculator(boost::json::object{{"expr", "1"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, errc::invalid_arguments);
+}
+
+TEST(Calculator, ErrorsAboutNonAsciiInputAreValidUtf8) {
+  // Full-width digits, a Greek letter, an emoji, a lone continuation byte, a truncated sequence.
+  for (const std::string e :
+       {"\uFF11+\uFF11", "2*\u03C0", "1+\U0001F600", "1+\x80", "1+\xEF\xBC"}) {
+    auto r = evaluate_expression(e);
+    ASSERT_FALSE(r.ok()) << e;
+    EXPECT_EQ(valid_utf8(r.error().message), r.error().message) << r.error().message;
+  }
+  auto wide = evaluate_expression("\uFF11+\uFF11");
+  EXPECT_EQ(wide.error().message, "at position 1: unexpected '\uFF11' (U+FF11)");
+  EXPECT_EQ(evaluate_expression("1+\x80").error().message, "at position 3: unexpected byte 0x80");
+}
+
+TEST(Text, ValidUtf8ReplacesIllFormedSequences) {
+  EXPECT_EQ(valid_utf8("caf\u00E9 \U0001F600"), "caf\u00E9 \U0001F600");
+  EXPECT_EQ(valid_utf8("a\xEF"), "a\uFFFD");
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), "\uFFFD\uFFFD");            // overlong '/'
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD");  // surrogate
+  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD");
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ class FakeResolver : public Resolver {
  public:
   std::map<std::string, std::vector<std::string>, std::less<>> table;
   int calls = 0;
-  Result<std::vector<ip::address>> resolve(std::string_view host) override {
+  core::Expected<std::vector<ip::address>> resolve(std::string_view host) override {
     ++calls;
     auto it = table.find(host);
     if (it == table.end()) return make_error(errc::egress_refused, "cannot resolve host");
@@ -88,7 +88,7 @@ TEST(Egress, NumericHostSpellingsAreJudgedByWhatTheyResolveTo) {
   for (const char* h : {"2130706433", "0177.0.0.1", "0x7f.1"}) {
     auto d = vet(r, policy, h);
     EXPECT_FALSE(d.allowed) << h;
-    EXPECT_NE(d.reason.find("loopback"), std::string::npos) << d.reason;
+    EXPECT_EQ(d.reason.find("127."), std::string::npos) << d.reason;  // no address revealed
   }
 }
 
@@ -97,7 +97,8 @@ TEST(Egress, AnyRefusedAddressRefusesTheName) {
   r.table["rebind.example"] = {"93.184.216.34", "10.0.0.5"};
   auto d = vet(r, EgressPolicy{}, "rebind.example");
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(d.reason, "host 'rebind.example' resolves to 10.0.0.5 (private address)");
+  // The refusal does not reveal what the internal name resolves to.
+  EXPECT_EQ(d.reason, "destination 'rebind.example' is not allowed");
   EXPECT_TRUE(d.addresses.empty());
 }
 

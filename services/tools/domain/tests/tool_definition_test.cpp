@@ -62,7 +62,7 @@ TEST(ToolDefinition, MinimalBuiltinGetsDefaultParameters) {
 
 struct Bad {
   const char* json;
-  const char* code;
+  ErrorCode code;
   const char* field;
 };
 

@@ -63,6 +63,20 @@ TEST(UrlTemplate, QueryValuesCannotInjectParameters) {
             "https://api.example.com/s?limit=5");  // absent optional pair dropped
 }
 
+TEST(UrlTemplate, FixedQueryParametersWinOverExtraArguments) {
+  // An extra argument named like a parameter of the template never adds a second value.
+  EXPECT_EQ(url_of("GET", "https://api.example.com/s?q={p}", R"({"p":"cats","q":"dogs"})"),
+            "https://api.example.com/s?q=cats");
+  EXPECT_EQ(url_of("GET", "https://api.example.com/s?api_version=2&q={p}",
+                   R"({"p":"x","api_version":"1"})"),
+            "https://api.example.com/s?api_version=2&q=x");
+  EXPECT_EQ(url_of("DELETE", "https://api.example.com/s?%71=1", R"({"q":"2","r":"3"})"),
+            "https://api.example.com/s?%71=1&r=3");
+  // Even when the placeholder's own argument is absent, `q` is not the caller's to set.
+  EXPECT_EQ(url_of("GET", "https://api.example.com/s?q={p}", R"({"q":"dogs"})"),
+            "https://api.example.com/s");
+}
+
 TEST(UrlTemplate, RemainingArgumentsGoToQueryForGetAndDelete) {
   EXPECT_EQ(url_of("GET", "https://api.example.com/items/{id}",
                    R"({"id":1,"tags":["a b","c"],"n":2,"z":null})"),

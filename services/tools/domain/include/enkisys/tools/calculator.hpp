@@ -21,7 +21,7 @@
 #include <boost/json/value.hpp>
 #include <string_view>
 
-#include "enkisys/tools/result.hpp"
+#include "enkisys/tools/errors.hpp"
 
 namespace enkisys::tools {
 
@@ -29,11 +29,11 @@ inline constexpr std::size_t kMaxExpressionLength = 1024;
 inline constexpr int kMaxExpressionDepth = 64;
 
 // Error code: errc::invalid_arguments, field "/expression".
-Result<double> evaluate_expression(std::string_view expression);
+core::Expected<double> evaluate_expression(std::string_view expression);
 
 // Builtin entry point: arguments {"expression": string} -> the numeric result (an integer JSON
 // number when the value is integral and exactly representable, else a double).
-Result<boost::json::value> run_calculator(const boost::json::value& arguments);
+core::Expected<boost::json::value> run_calculator(const boost::json::value& arguments);
 
 // JSON Schema of the calculator's arguments.
 boost::json::object calculator_parameters();

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "enkisys/core/cidr.hpp"
-#include "enkisys/tools/result.hpp"
+#include "enkisys/tools/errors.hpp"
 
 namespace enkisys::tools {
 
@@ -72,7 +72,7 @@ struct EgressPolicy {
 
   // Parses a comma-separated allowlist ("api.example.com,*.corp.example,10.1.0.0/16"): entries
   // that parse as CIDR go to allowed_cidrs, the rest to allowed_hosts. Errors name the entry.
-  static Result<EgressPolicy> from_list(std::string_view list, bool require_allowed_host);
+  static core::Expected<EgressPolicy> from_list(std::string_view list, bool require_allowed_host);
 
   bool host_allowed(std::string_view host) const;
   Decision check(std::string_view host, std::span<const boost::asio::ip::address> resolved) const;
@@ -83,13 +83,13 @@ class Resolver {
  public:
   virtual ~Resolver() = default;
   // Errors: errc::egress_refused "cannot resolve host".
-  virtual Result<std::vector<boost::asio::ip::address>> resolve(std::string_view host) = 0;
+  virtual core::Expected<std::vector<boost::asio::ip::address>> resolve(std::string_view host) = 0;
 };
 
 // Blocking getaddrinfo() through Boost.Asio; call it off the I/O threads. Thread-safe.
 class SystemResolver final : public Resolver {
  public:
-  Result<std::vector<boost::asio::ip::address>> resolve(std::string_view host) override;
+  core::Expected<std::vector<boost::asio::ip::address>> resolve(std::string_view host) override;
 };
 
 // Resolves `host` and checks every address. An IP literal host is "resolved" to itself.

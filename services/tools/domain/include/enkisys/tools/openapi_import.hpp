@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "enkisys/tools/result.hpp"
+#include "enkisys/tools/errors.hpp"
 #include "enkisys/tools/tool_definition.hpp"
 
 namespace enkisys::tools {
@@ -41,7 +41,7 @@ struct ImportResult {
   std::vector<std::string> skipped;  // "<METHOD> <path>: <reason>"
 };
 
-Result<ImportResult> import_openapi(const boost::json::value& document,
-                                    const OpenApiImportOptions& options = {});
+core::Expected<ImportResult> import_openapi(const boost::json::value& document,
+                                            const OpenApiImportOptions& options = {});
 
 }  // namespace enkisys::tools

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "enkisys/tools/result.hpp"
+#include "enkisys/tools/errors.hpp"
 
 namespace enkisys::tools {
 
@@ -38,7 +38,7 @@ struct LocalTimeInfo {
 class TimeZone {
  public:
   // Errors: errc::tool_error with a description of what is malformed.
-  static Result<TimeZone> parse_tzif(std::string name, std::string_view bytes);
+  static core::Expected<TimeZone> parse_tzif(std::string name, std::string_view bytes);
   static TimeZone utc();
 
   const std::string& name() const { return name_; }
@@ -76,7 +76,7 @@ class TimeZoneDb {
   static std::string default_dir();
 
   // Errors: errc::invalid_arguments "unknown time zone '<name>'".
-  Result<std::shared_ptr<const TimeZone>> find(std::string_view name) const;
+  core::Expected<std::shared_ptr<const TimeZone>> find(std::string_view name) const;
 
   const std::string& dir() const { return dir_; }
 
@@ -94,8 +94,8 @@ std::string format_iso8601(std::chrono::sys_seconds instant, std::int32_t offset
 
 // Builtin entry point: {"timezone"?: IANA name, default "UTC"} ->
 // {"timezone","iso8601","unix","utc_offset_seconds","abbreviation"}.
-Result<boost::json::value> run_current_time(const boost::json::value& arguments,
-                                            const TimeZoneDb& db, const Clock& clock);
+core::Expected<boost::json::value> run_current_time(const boost::json::value& arguments,
+                                                    const TimeZoneDb& db, const Clock& clock);
 
 boost::json::object current_time_parameters();
 

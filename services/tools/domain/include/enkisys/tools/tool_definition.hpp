@@ -23,7 +23,7 @@
 #include <string_view>
 
 #include "enkisys/schema/schema.hpp"
-#include "enkisys/tools/result.hpp"
+#include "enkisys/tools/errors.hpp"
 
 namespace enkisys::tools {
 
@@ -57,7 +57,7 @@ struct ToolDefinition {
 // ^[a-zA-Z0-9_-]{1,64}$ (the OpenAI function-name rule).
 bool is_valid_tool_name(std::string_view name);
 
-Result<ToolDefinition> parse_tool_definition(const boost::json::value& json);
+core::Expected<ToolDefinition> parse_tool_definition(const boost::json::value& json);
 
 // The stored/API form; parse_tool_definition(to_json(d)) reproduces d.
 boost::json::object to_json(const ToolDefinition& definition);

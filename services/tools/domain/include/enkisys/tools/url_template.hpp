@@ -10,7 +10,9 @@
 //   path structure or add query parameters. A path value that is empty, "." or ".." is refused.
 //   A query pair whose placeholder argument is absent or null is dropped; a missing path
 //   argument is an error. Arguments not used by a placeholder go to the query string for GET and
-//   DELETE, or into a JSON object body for POST, PUT and PATCH.
+//   DELETE, or into a JSON object body for POST, PUT and PATCH. The template's own query
+//   parameters are fixed: an extra argument of the same name (`?q={p}` + argument `q`, or
+//   `?v=2` + argument `v`) is dropped, never added as a second value.
 // * Pure functions; thread-safe.
 #pragma once
 
@@ -21,17 +23,18 @@
 #include <string_view>
 #include <vector>
 
-#include "enkisys/tools/result.hpp"
+#include "enkisys/tools/errors.hpp"
 
 namespace enkisys::tools {
 
 struct UrlTemplateInfo {
   std::vector<std::string> path_params;   // in order of appearance
   std::vector<std::string> query_params;  // placeholders in the query
+  std::string origin;  // "scheme://host:port", lower case, default port filled in
 };
 
 // Error code invalid_request, field "" (callers prefix their own pointer).
-Result<UrlTemplateInfo> parse_url_template(std::string_view url_template);
+core::Expected<UrlTemplateInfo> parse_url_template(std::string_view url_template);
 
 struct ExpandedRequest {
   std::string method;
@@ -41,7 +44,8 @@ struct ExpandedRequest {
 
 // REQUIRES: method is one of GET POST PUT PATCH DELETE.
 // Errors: invalid_arguments (missing/invalid argument values), invalid_request (bad template).
-Result<ExpandedRequest> expand_request(std::string_view method, std::string_view url_template,
-                                       const boost::json::object& arguments);
+core::Expected<ExpandedRequest> expand_request(std::string_view method,
+                                               std::string_view url_template,
+                                               const boost::json::object& arguments);
 
 }  // namespace enkisys::tools
