@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "backends.hpp"
@@ -11,6 +12,9 @@
 
 namespace enkisys::tools::testing {
 namespace {
+
+// The caller (the gateway sets it from the verified token).
+constexpr const char* kUser = "X-User-Id: durability\r\n";
 
 using db::Backend;
 
@@ -47,7 +51,7 @@ TEST_P(DurabilityTest, KillNineLosesNoAcknowledgedWrite) {
             R"(","kind":"http","http":{"method":"GET","url":"https://x.example/)" + name + R"("}})";
         std::string raw;
         try {
-          raw = core::testing::http_request(p.port(), "POST", "/api/tools", body);
+          raw = core::testing::http_request(p.port(), "POST", "/api/tools", body, kUser);
         } catch (const std::exception&) {
           break;  // the process is gone
         }
@@ -55,10 +59,12 @@ TEST_P(DurabilityTest, KillNineLosesNoAcknowledgedWrite) {
         acked.push_back(name);  // only the writer thread touches `acked` until join
       }
     });
-    // Kill mid-burst, once tool t200 is acknowledged-and-visible (bounded polling).
-    for (int polls = 0; polls < 20000; ++polls) {
+    // Kill mid-burst, once tool t200 is acknowledged-and-visible (polling bounded in time, not
+    // in count: a busy machine may need many polls before the writer gets there).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
       if (core::testing::status_of(
-              core::testing::http_request(p.port(), "GET", "/api/tools/t200")) == 200) {
+              core::testing::http_request(p.port(), "GET", "/api/tools/t200", {}, kUser)) == 200) {
         break;
       }
     }
@@ -69,8 +75,8 @@ TEST_P(DurabilityTest, KillNineLosesNoAcknowledgedWrite) {
   ASSERT_GE(acked.size(), 200U);
   auto again = start_tools(url);
   for (const auto& name : acked) {
-    ASSERT_EQ(core::testing::status_of(
-                  core::testing::http_request(again.port(), "GET", "/api/tools/" + name)),
+    ASSERT_EQ(core::testing::status_of(core::testing::http_request(
+                  again.port(), "GET", "/api/tools/" + name, {}, kUser)),
               200)
         << name << " was acknowledged but is gone after kill -9";
   }
