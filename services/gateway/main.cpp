@@ -120,14 +120,14 @@ int main(int argc, char** argv) {
   core::Logger log("gateway", level);
   auto loaded = gw::load_config_file(config_path);
   if (!loaded.ok()) {
-    log.error("invalid configuration", {{"error", loaded.error}});
+    log.error("invalid configuration", {{"error", loaded.error().message}});
     return 2;
   }
   if (check_only) {
     gw::UpstreamRegistry scratch(1);
-    auto compiled = gw::compile(std::move(*loaded.value), scratch, 1);
+    auto compiled = gw::compile(std::move(loaded.value()), scratch, 1);
     if (!compiled.ok()) {
-      std::cerr << config_path << ": " << compiled.error << "\n";
+      std::cerr << config_path << ": " << compiled.error().message << "\n";
       return 2;
     }
     std::cout << config_path << ": ok\n";
@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
     telemetry.prepare(g);
     return std::nullopt;
   });
-  if (auto e = state.apply(std::move(*loaded.value))) {
+  if (auto e = state.apply(std::move(loaded.value()))) {
     log.error("invalid configuration", {{"error", *e}});
     return 2;
   }
@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
   }
   auto reload = [&]() -> std::optional<std::string> {
     auto c = gw::load_config_file(config_path);
-    if (!c.ok()) return c.error;
-    return state.apply(std::move(*c.value));
+    if (!c.ok()) return c.error().message;
+    return state.apply(std::move(c.value()));
   };
   gw::AdminDeps admin_deps{state, metrics, log, token, reload};
   core::Router admin_router;
