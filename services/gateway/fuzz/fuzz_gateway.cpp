@@ -34,7 +34,7 @@ stages:
     routes:
       - {prefix: /api, upstream: "http://api:1"}
 )");
-    return *gw::compile(std::move(cfg.value()), reg, 1).value();
+    return gw::compile(std::move(cfg.value()), reg, 1).value();
   }();
   return *gen;
 }
