@@ -28,8 +28,8 @@ struct Gateway {
   // Re-reads the config file and applies it; an error leaves the running generation in place.
   std::optional<std::string> reload() {
     auto c = gw::load_config_file(config_path);
-    if (!c.ok()) return c.error;
-    return state->apply(std::move(*c.value));
+    if (!c.ok()) return c.error().message;
+    return state->apply(std::move(c.value()));
   }
 };
 
@@ -43,13 +43,13 @@ int check_config(const core::EnvConfig& cfg, const core::CommandLine& options) {
   const std::string path = config_path(cfg, options);
   auto loaded = gw::load_config_file(path);
   if (!loaded.ok()) {
-    std::cerr << path << ": " << loaded.error << "\n";
+    std::cerr << path << ": " << loaded.error().message << "\n";
     return 2;
   }
   gw::UpstreamRegistry scratch(1);
-  auto compiled = gw::compile(std::move(*loaded.value), scratch, 1);
+  auto compiled = gw::compile(std::move(loaded.value()), scratch, 1);
   if (!compiled.ok()) {
-    std::cerr << path << ": " << compiled.error << "\n";
+    std::cerr << path << ": " << compiled.error().message << "\n";
     return 2;
   }
   std::cout << path << ": ok\n";
@@ -62,7 +62,7 @@ std::shared_ptr<void> wire(core::ServiceEnv& env) {
   core::Logger* log = &env.log;
   g->config_path = config_path(cfg, env.options);
   auto loaded = gw::load_config_file(g->config_path);
-  if (!loaded.ok()) throw core::ConfigError(loaded.error);
+  if (!loaded.ok()) throw core::ConfigError(loaded.error().message);
   const unsigned threads = env.server.threads;
   g->telemetry = std::make_unique<gw::Telemetry>(env.metrics, env.server.access_log);
   g->upstreams = std::make_unique<gw::UpstreamRegistry>(threads);
@@ -83,7 +83,7 @@ std::shared_ptr<void> wire(core::ServiceEnv& env) {
         self->telemetry->prepare(gen);
         return std::nullopt;
       });
-  if (auto e = g->state->apply(std::move(*loaded.value))) throw core::ConfigError(*e);
+  if (auto e = g->state->apply(std::move(loaded.value()))) throw core::ConfigError(*e);
 
   gw::ProxyOptions popt;
   popt.address = env.server.address;

@@ -40,6 +40,7 @@ TOKEN="$(cat "$WORK/token")"
 write_config() {  # $1 = file, $2 = cache entries
   cat > "$1" <<YAML
 jwt: {hs256_secret_file: $WORK/jwt.secret, issuer: bench, cache_entries: $2}
+limits: {max_connections_per_ip: 0}   # every bench client is 127.0.0.1 (idle: 1,000 connections)
 rate_limits:
   per_ip: {per: ip, rate_per_s: 100000000, burst: 100000000}
 cors:

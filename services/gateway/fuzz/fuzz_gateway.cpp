@@ -1,7 +1,8 @@
 // libFuzzer target: request parsing (the proxy's Beast parser with pooled fields and the
-// gateway's limits), target normalisation + stage/route matching, request and response head
-// serialization, and JWT verification of attacker-controlled tokens (shared cache and the
-// per-connection memo). Built only with ENKISYS_FUZZ=ON (clang). Seeds: fuzz/corpus/.
+// gateway's limits), the request-head strictness rules (check_request_head), target normalisation +
+// stage/route matching, request and response head serialization, and JWT verification of
+// attacker-controlled tokens (shared cache and the per-connection memo). Built only with
+// ENKISYS_FUZZ=ON (clang). Seeds: fuzz/corpus/.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -33,7 +34,7 @@ stages:
     routes:
       - {prefix: /api, upstream: "http://api:1"}
 )");
-    return *gw::compile(std::move(*cfg.value), reg, 1).value;
+    return gw::compile(std::move(cfg.value()), reg, 1).value();
   }();
   return *gen;
 }
@@ -65,8 +66,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view path, query, rest;
   if (!ec && parser.is_header_done()) {
     const auto& req = parser.get();
-    // 2. Normalisation and matching; a normalised path never climbs above its stage.
-    if (gw::normalize_target(req.target(), &scratch, &path, &query) == nullptr) {
+    // 1b. The strictness rules: what passes them has one Host (HTTP/1.1), at most one
+    //     Authorization, only "chunked" as transfer coding, a target of visible ASCII without
+    //     '#', and is neither TRACE nor CONNECT.
+    const bool accepted = !gw::check_request_head(req);
+    if (accepted) {
+      const std::string_view t = req.target();
+      for (const char c : t) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '#' || u <= 0x20 || u >= 0x7f) __builtin_trap();
+      }
+      if (req.count(http::field::authorization) > 1) __builtin_trap();
+      if (req.count(http::field::host) > 1) __builtin_trap();
+      if (req.version() >= 11 && req.count(http::field::host) == 0) __builtin_trap();
+      if (req.method() == http::verb::trace || req.method() == http::verb::connect)
+        __builtin_trap();
+      if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked()) __builtin_trap();
+    }
+    // 2. Normalisation and matching (of accepted heads only, as in the proxy); a normalised path
+    //    never climbs above its stage.
+    if (accepted && gw::normalize_target(req.target(), &scratch, &path, &query) == nullptr) {
       if (path.find("/../") != std::string_view::npos || path.find("//") != std::string_view::npos)
         __builtin_trap();
       if (const auto* stage = generation().find_stage(path, &rest)) {

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "enkisys/core/http.hpp"
+#include "enkisys/core/request.hpp"
 #include "enkisys/core/server.hpp"
 #include "enkisys/gateway/auth.hpp"
 #include "enkisys/security/secrets.hpp"
@@ -20,12 +21,10 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 void require_token(const Request& req, const AdminDeps& deps) {
-  const auto it = req.find(bhttp::field::authorization);
-  const std::string_view v = it == req.end() ? std::string_view{} : std::string_view(it->value());
-  constexpr std::string_view kBearer = "Bearer ";
-  const bool ok = !deps.token.empty() && v.size() > kBearer.size() &&
-                  v.substr(0, kBearer.size()) == kBearer &&
-                  enkisys::security::constant_time_equal(v.substr(kBearer.size()), deps.token);
+  // The one bearer parser (one Authorization header only); the compare is constant-time.
+  const auto token = enkisys::core::bearer_token(req);
+  const bool ok =
+      !deps.token.empty() && token && enkisys::security::constant_time_equal(*token, deps.token);
   if (!ok) throw ApiError(http::unauthorized, "unauthorized", "admin token required");
 }
 

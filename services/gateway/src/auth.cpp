@@ -5,7 +5,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
+#include "enkisys/core/request.hpp"
+#include "enkisys/gateway/headers.hpp"
 #include "enkisys/gateway/route_table.hpp"
 #include "enkisys/gateway/upstream.hpp"
 #include "enkisys/security/jwks.hpp"
@@ -19,6 +23,13 @@ namespace {
 std::atomic<std::uint64_t> g_next_keys_version{1};
 std::uint64_t next_keys_version() {
   return g_next_keys_version.fetch_add(1, std::memory_order_relaxed);
+}
+bool claims_fit_headers(const security::Claims& c) {
+  if (!valid_header_value(c.sub)) return false;
+  for (const auto& role : c.roles) {
+    if (!valid_header_value(role) || role.find(',') != std::string::npos) return false;
+  }
+  return true;
 }
 }  // namespace
 
@@ -59,6 +70,31 @@ void Authenticator::set_jwks_keys(const security::KeySet& keys) {
   keys_version_.store(next_keys_version(), std::memory_order_release);
 }
 
+void Authenticator::set_revoked(const std::vector<std::pair<std::string, std::int64_t>>& list) {
+  const auto now = sec::unix_seconds(clock_.now());
+  std::unordered_map<std::string, std::int64_t> next;
+  for (const auto& [sid, exp] : list) {
+    if (exp + config_.leeway.count() >= now) next[sid] = exp;
+  }
+  std::lock_guard lock(revoked_mu_);
+  revoked_ = std::move(next);
+  any_revoked_.store(!revoked_.empty(), std::memory_order_release);
+  revoked_version_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::size_t Authenticator::revoked_count() const {
+  std::lock_guard lock(revoked_mu_);
+  return revoked_.size();
+}
+
+bool Authenticator::revoked(const security::Claims& claims) const {
+  const auto* sid = claims.raw.if_contains("sid");
+  if (!sid || !sid->is_string()) return false;
+  const std::string_view key = sid->as_string();
+  std::lock_guard lock(revoked_mu_);
+  return revoked_.find(std::string(key)) != revoked_.end();
+}
+
 void Authenticator::refresh_finished(const std::string& error) {
   {
     std::lock_guard lock(keys_mu_);
@@ -91,9 +127,19 @@ KeySourceStatus Authenticator::status() const {
 const security::Claims* Authenticator::authenticate(std::string_view authorization, TokenMemo& memo,
                                                     const char** error) {
   const std::uint64_t version = keys_version_.load(std::memory_order_acquire);
+  const std::uint64_t revoked_version = revoked_version_.load(std::memory_order_acquire);
   if (memo.claims && memo.keys_version == version && authorization == memo.authorization) {
     // Same bytes as the last accepted request on this connection: the signature and the key
-    // were checked then; time (exp/nbf) and the route's rules are checked now.
+    // were checked then; time (exp/nbf) and the route's rules are checked now, the revocation
+    // list only when it changed since.
+    if (memo.revoked_version != revoked_version) {
+      if (revoked(*memo.claims)) {
+        memo.claims.reset();
+        *error = "token_revoked";
+        return nullptr;
+      }
+      memo.revoked_version = revoked_version;
+    }
     const auto err = sec::check_claims(*memo.claims, options_, sec::unix_seconds(clock_.now()));
     if (!err) return memo.claims.get();
     memo.claims.reset();
@@ -108,6 +154,7 @@ const security::Claims* Authenticator::authenticate(std::string_view authorizati
   }
   memo.authorization.assign(authorization);
   memo.keys_version = version;
+  memo.revoked_version = revoked_version;
   memo.roles.clear();
   for (const auto& role : claims->roles) {
     if (!memo.roles.empty()) memo.roles.push_back(',');
@@ -119,19 +166,27 @@ const security::Claims* Authenticator::authenticate(std::string_view authorizati
 
 std::shared_ptr<const security::Claims> Authenticator::authenticate(std::string_view authorization,
                                                                     const char** error) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), authorization.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) ==
-               std::tolower(static_cast<unsigned char>(b));
-      })) {
+  const auto token = core::parse_bearer(authorization);
+  if (!token) {
     *error = "missing_token";
     return nullptr;
   }
-  const std::string_view token = authorization.substr(kBearer.size());
   const auto ks = keys();
-  auto r = sec::verify_cached(token, *ks, options_, clock_, cache_);
-  if (r.ok()) return r.value();
+  auto r = sec::verify_cached(*token, *ks, options_, clock_, cache_);
+  if (r.ok()) {
+    // sub and roles become X-User-Id / X-User-Roles upstream: a signed CR/LF (or any control
+    // byte) must not split the forwarded request, and a ',' would forge a role in the joined
+    // list. Checked on every non-memo acceptance (cache hits too): a few dozen bytes.
+    if (!claims_fit_headers(*r.value())) {
+      *error = "invalid_claims";
+      return nullptr;
+    }
+    if (any_revoked_.load(std::memory_order_acquire) && revoked(*r.value())) {
+      *error = "token_revoked";
+      return nullptr;
+    }
+    return r.value();
+  }
   switch (r.error().code) {
     case sec::VerifyError::kExpired:
       *error = "token_expired";
@@ -277,37 +332,134 @@ void JwksRefresher::loop() {
   }
 }
 
-std::optional<std::string> JwksRefresher::http_get(const std::string& url, std::string* error) {
+namespace {
+// One blocking GET of an http:// URL within `timeout`: status, body (≤ 1 MiB) and ETag.
+std::optional<RevocationPoller::Response> http_fetch_once(const std::string& url,
+                                                          const std::string& bearer,
+                                                          const std::string& etag,
+                                                          std::chrono::seconds timeout,
+                                                          std::string* error) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   auto u = parse_upstream_url(url);
   if (!u.ok()) {
-    *error = "jwks_url: " + u.error;
+    *error = u.error().message;
     return std::nullopt;
   }
   try {
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::resolver resolver(ioc);
     beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(5));
-    stream.connect(resolver.resolve(u.value->host, u.value->port));
-    http::request<http::empty_body> req{http::verb::get,
-                                        u.value->base_path.empty() ? "/" : u.value->base_path, 11};
-    req.set(http::field::host, u.value->host);
+    stream.expires_after(timeout);
+    stream.connect(resolver.resolve(u->host, u->port));
+    http::request<http::empty_body> req{http::verb::get, u->base_path.empty() ? "/" : u->base_path,
+                                        11};
+    req.set(http::field::host, u->host);
     req.set(http::field::accept, "application/json");
+    if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
+    if (!etag.empty()) req.set(http::field::if_none_match, etag);
     http::write(stream, req);
     beast::flat_buffer buf;
     http::response_parser<http::string_body> p;
     p.body_limit(1 << 20);
     http::read(stream, buf, p);
-    if (p.get().result() != http::status::ok) {
-      *error = "jwks fetch: HTTP " + std::to_string(p.get().result_int());
-      return std::nullopt;
-    }
-    return std::move(p.get().body());
+    RevocationPoller::Response out;
+    out.status = static_cast<int>(p.get().result_int());
+    out.etag = std::string(p.get()[http::field::etag]);
+    out.body = std::move(p.get().body());
+    return out;
   } catch (const std::exception& e) {
-    *error = std::string("jwks fetch: ") + e.what();
+    *error = e.what();
     return std::nullopt;
+  }
+}
+}  // namespace
+
+std::optional<std::string> JwksRefresher::http_get(const std::string& url, std::string* error) {
+  std::string err;
+  auto r = http_fetch_once(url, "", "", std::chrono::seconds(5), &err);
+  if (!r) {
+    *error = (err.rfind("upstream", 0) == 0 ? "jwks_url: " : "jwks fetch: ") + err;
+    return std::nullopt;
+  }
+  if (r->status != 200) {
+    *error = "jwks fetch: HTTP " + std::to_string(r->status);
+    return std::nullopt;
+  }
+  return std::move(r->body);
+}
+
+std::optional<RevocationPoller::Response> RevocationPoller::http_fetch(const std::string& url,
+                                                                       const std::string& bearer,
+                                                                       const std::string& etag,
+                                                                       std::string* error) {
+  return http_fetch_once(url, bearer, etag, std::chrono::seconds(2), error);
+}
+
+RevocationPoller::RevocationPoller(std::string url, std::string bearer, std::chrono::seconds poll,
+                                   Authenticator& auth,
+                                   std::function<void(const std::string&)> on_error, Fetch fetch,
+                                   bool start)
+    : url_(std::move(url)),
+      bearer_(std::move(bearer)),
+      poll_(poll),
+      auth_(auth),
+      on_error_(std::move(on_error)),
+      fetch_(std::move(fetch)) {
+  if (start) thread_ = std::thread([this] { loop(); });
+}
+
+RevocationPoller::~RevocationPoller() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string RevocationPoller::poll_now() {
+  std::string err;
+  auto r = fetch_(url_, bearer_, etag_, &err);
+  if (!r) return "revocations fetch: " + err;
+  if (r->status == 304) return "";
+  if (r->status != 200) return "revocations fetch: HTTP " + std::to_string(r->status);
+  boost::system::error_code ec;
+  const auto doc = boost::json::parse(r->body, ec);
+  const auto* list = !ec && doc.is_object() ? doc.as_object().if_contains("revoked") : nullptr;
+  if (!list || !list->is_array()) return "revocations: no \"revoked\" list";
+  std::vector<std::pair<std::string, std::int64_t>> revoked;
+  for (const auto& item : list->as_array()) {
+    const auto* o = item.if_object();
+    const auto* sid = o ? o->if_contains("sid") : nullptr;
+    const auto* exp = o ? o->if_contains("exp") : nullptr;
+    if (!sid || !sid->is_string() || !exp || !exp->is_int64()) {
+      return "revocations: an entry without a string sid and an integer exp";
+    }
+    revoked.emplace_back(std::string(sid->as_string()), exp->as_int64());
+  }
+  auth_.set_revoked(revoked);
+  etag_ = r->etag;
+  return "";
+}
+
+void RevocationPoller::loop() {
+  std::string last_reported;
+  int failures = 0;
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    const std::string err = poll_now();
+    if (!err.empty()) failures_.fetch_add(1, std::memory_order_relaxed);
+    if (err != last_reported && on_error_) on_error_(err);  // a new error, or "" on recovery
+    last_reported = err;
+    failures = err.empty() ? 0 : failures + 1;
+    const auto wait = failures == 0
+                          ? poll_
+                          : std::min<std::chrono::seconds>(
+                                std::chrono::seconds(1LL << std::min(failures - 1, 10)), poll_);
+    lock.lock();
+    cv_.wait_for(lock, wait, [this] { return stop_; });
   }
 }
 
@@ -315,7 +467,8 @@ namespace {
 // Identity of a verifier: every setting that changes how tokens are verified.
 std::string settings_key(const JwtConfig& c) {
   std::string k;
-  for (const std::string* part : {&c.jwks_url, &c.issuer, &c.audience, &c.hs256_secret}) {
+  for (const std::string* part : {&c.jwks_url, &c.issuer, &c.audience, &c.hs256_secret,
+                                  &c.revocations_url, &c.revocations_token}) {
     k += std::to_string(part->size());
     k += ':';
     k += *part;
@@ -325,7 +478,8 @@ std::string settings_key(const JwtConfig& c) {
         static_cast<long long>(c.cache_ttl.count()),
         static_cast<long long>(c.jwks_refetch_min.count()),
         static_cast<long long>(c.jwks_refresh.count()),
-        static_cast<long long>(c.jwks_retry_min.count())}) {
+        static_cast<long long>(c.jwks_retry_min.count()),
+        static_cast<long long>(c.revocation_poll.count())}) {
     k += std::to_string(n);
     k += ',';
   }
@@ -359,7 +513,7 @@ std::optional<std::string> Verifiers::attach(Generation& g) {
           } catch (const std::exception& e) {
             return "stage '" + st.name + "': " + e.what();  // g is not published
           }
-          fresh.emplace(key, Entry{verifier, nullptr});
+          fresh.emplace(key, Entry{verifier, nullptr, nullptr});
         }
       }
       st.auth = verifier;
@@ -367,6 +521,15 @@ std::optional<std::string> Verifiers::attach(Generation& g) {
   }
   for (auto& [key, e] : fresh) {
     const auto& c = e.auth->config();
+    if (!c.revocations_url.empty()) {
+      auto report = [cb = options_.on_fetch_state,
+                     url = c.revocations_url](const std::string& err) {
+        if (cb) cb(url, err);
+      };
+      e.revocations = std::make_unique<RevocationPoller>(
+          c.revocations_url, c.revocations_token, c.revocation_poll, *e.auth, std::move(report),
+          options_.revocation_fetch);
+    }
     if (c.jwks_url.empty()) continue;
     auto report = [cb = options_.on_fetch_state, url = c.jwks_url](const std::string& err) {
       if (cb) cb(url, err);

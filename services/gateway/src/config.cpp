@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "enkisys/core/config.hpp"
 #include "enkisys/core/stage.hpp"
 #include "enkisys/gateway/client_address.hpp"
 #include "enkisys/gateway/upstream.hpp"
@@ -16,7 +17,7 @@
 namespace enkisys::gateway {
 namespace {
 
-// Thrown inside the loader only; converted to Result at the API boundary.
+// Thrown inside the loader only; converted to a core::Error at the API boundary.
 struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -160,7 +161,8 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
   if (const auto l = root["limits"]) {
     check_keys(l, {"max_header_bytes", "max_body_bytes", "header_timeout_ms", "body_timeout_ms",
                    "idle_timeout_ms", "upstream_connect_timeout_ms", "upstream_timeout_ms",
-                   "upstream_idle_per_worker", "eject_after_failures", "eject_for_ms"});
+                   "upstream_idle_per_worker", "eject_after_failures", "eject_for_ms",
+                   "max_connections_per_ip", "body_buffer_bytes"});
     using ms = std::chrono::milliseconds;
     auto& L = c.limits;
     if (l["max_header_bytes"])
@@ -186,11 +188,18 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
       L.eject_after_failures =
           static_cast<int>(positive(l["eject_after_failures"], "eject_after_failures", 1, 1000));
     if (l["eject_for_ms"]) L.eject_for = ms(positive(l["eject_for_ms"], "eject_for_ms"));
+    if (l["max_connections_per_ip"]) {
+      L.max_connections_per_ip =
+          positive(l["max_connections_per_ip"], "max_connections_per_ip", 0, 1'000'000);
+    }
+    if (l["body_buffer_bytes"])
+      L.body_buffer_bytes = positive(l["body_buffer_bytes"], "body_buffer_bytes", 1024);
   }
   if (const auto j = root["jwt"]) {
     check_keys(j,
                {"hs256_secret_file", "jwks_url", "issuer", "audience", "leeway_s", "cache_entries",
-                "cache_ttl_s", "jwks_refetch_min_s", "jwks_refresh_s", "jwks_retry_min_ms"});
+                "cache_ttl_s", "jwks_refetch_min_s", "jwks_refresh_s", "jwks_retry_min_ms",
+                "revocations_url", "revocation_poll_s", "revocations_token_file"});
     c.jwt.enabled = true;
     if (j["hs256_secret_file"]) {
       c.jwt.hs256_secret = read_secret(j["hs256_secret_file"], base_dir);
@@ -214,6 +223,19 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
     if (j["jwks_refresh_s"])
       c.jwt.jwks_refresh =
           std::chrono::seconds(positive(j["jwks_refresh_s"], "jwks_refresh_s", 1, 86400));
+    if (j["revocations_url"])
+      c.jwt.revocations_url = scalar<std::string>(j["revocations_url"], "revocations_url");
+    if (j["revocation_poll_s"]) {
+      c.jwt.revocation_poll =
+          std::chrono::seconds(positive(j["revocation_poll_s"], "revocation_poll_s", 1, 3600));
+    }
+    if (j["revocations_token_file"]) {
+      std::string path = scalar<std::string>(j["revocations_token_file"], "secret file");
+      if (!path.empty() && path[0] != '/') path = base_dir + "/" + path;
+      auto secret = core::read_secret_file("jwt.revocations_token_file", path, 16);
+      if (!secret.ok()) fail(j["revocations_token_file"], secret.error().message);
+      c.jwt.revocations_token = std::move(secret.value());
+    }
     if (j["jwks_retry_min_ms"])
       c.jwt.jwks_retry_min = std::chrono::milliseconds(
           positive(j["jwks_retry_min_ms"], "jwks_retry_min_ms", 0, 60000));
@@ -320,6 +342,11 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
     if (routes.empty())
       fail(kv.first, "stage '" + stage.name + "' has no routes (and no top-level routes)");
     for (const auto& r : routes) {
+      if (r.max_body_bytes.value_or(c.limits.max_body_bytes) > c.limits.body_buffer_bytes) {
+        throw ConfigError("line " + std::to_string(r.line) +
+                          ": max_body_bytes is above limits.body_buffer_bytes (such a body could "
+                          "never be held)");
+      }
       if (r.jwt && !c.jwt.enabled)
         throw ConfigError("line " + std::to_string(r.line) +
                           ": route requires jwt but no 'jwt' section is configured");
@@ -328,21 +355,21 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
       auto sub = substitute(r.upstream, stage.name, stage.variables);
       if (!sub.ok())
         throw ConfigError("line " + std::to_string(r.line) + ": stage '" + stage.name +
-                          "': " + sub.error);
-      if (auto u = parse_upstream_url(*sub.value); !u.ok()) {
+                          "': " + sub.error().message);
+      if (auto u = parse_upstream_url(sub.value()); !u.ok()) {
         throw ConfigError("line " + std::to_string(r.line) + ": stage '" + stage.name +
-                          "': " + u.error + " ('" + *sub.value + "')");
+                          "': " + u.error().message + " ('" + sub.value() + "')");
       }
       if (stage.canary_percent > 0) {
         auto sub2 = substitute(r.upstream, stage.name, vars);
         if (!sub2.ok())
           throw ConfigError("line " + std::to_string(r.line) + ": stage '" + stage.name +
-                            "' canary: " + sub2.error);
+                            "' canary: " + sub2.error().message);
       }
     }
     if (auto j = stage_jwt(c.jwt, stage); !j.ok()) {
       throw ConfigError("line " + std::to_string(stage.line) + ": stage '" + stage.name +
-                        "': " + j.error);
+                        "': " + j.error().message);
     }
     c.stages.push_back(std::move(stage));
   }
@@ -351,8 +378,8 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
 
 }  // namespace
 
-Result<std::string> substitute(const std::string& text, const std::string& stage,
-                               const std::map<std::string, std::string>& vars) {
+core::Expected<std::string> substitute(const std::string& text, const std::string& stage,
+                                       const std::map<std::string, std::string>& vars) {
   std::string out;
   out.reserve(text.size() + 16);
   std::size_t i = 0;
@@ -364,59 +391,68 @@ Result<std::string> substitute(const std::string& text, const std::string& stage
     }
     out.append(text, i, open - i);
     const auto close = text.find('}', open);
-    if (close == std::string::npos)
-      return Result<std::string>::Err("unterminated '${' in '" + text + "'");
+    if (close == std::string::npos) return config_error("unterminated '${' in '" + text + "'");
     const std::string name = text.substr(open + 2, close - open - 2);
     if (name == "stage") {
       out += stage;
     } else if (auto it = vars.find(name); it != vars.end()) {
       out += it->second;
     } else {
-      return Result<std::string>::Err("unknown variable '${" + name + "}' in '" + text + "'");
+      return config_error("unknown variable '${" + name + "}' in '" + text + "'");
     }
     i = close + 1;
   }
-  return Result<std::string>::Ok(std::move(out));
+  return out;
 }
 
-Result<GatewayConfig> load_config_text(const std::string& yaml, const std::string& base_dir) {
+core::Expected<GatewayConfig> load_config_text(const std::string& yaml,
+                                               const std::string& base_dir) {
   try {
-    return Result<GatewayConfig>::Ok(parse(YAML::Load(yaml), base_dir));
+    return parse(YAML::Load(yaml), base_dir);
   } catch (const ConfigError& e) {
-    return Result<GatewayConfig>::Err(e.what());
+    return config_error(e.what());
   } catch (const YAML::Exception& e) {
-    return Result<GatewayConfig>::Err(e.what());  // includes "yaml-cpp: error at line N, column M"
+    return config_error(e.what());  // includes "yaml-cpp: error at line N, column M"
   }
 }
 
-Result<GatewayConfig> load_config_file(const std::string& path) {
+core::Expected<GatewayConfig> load_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Result<GatewayConfig>::Err("cannot read config file '" + path + "'");
+  if (!in) return config_error("cannot read config file '" + path + "'");
   std::ostringstream ss;
   ss << in.rdbuf();
   const auto slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   auto r = load_config_text(ss.str(), dir.empty() ? "/" : dir);
-  if (!r.ok()) r.error = path + ": " + r.error;
+  if (!r.ok()) return config_error(path + ": " + r.error().message);
   return r;
 }
 
-Result<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st) {
+core::Expected<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st) {
   JwtConfig j = base;
-  if (!j.enabled) return Result<JwtConfig>::Ok(std::move(j));
-  const std::pair<const char*, std::string*> fields[] = {
-      {"jwks_url", &j.jwks_url}, {"issuer", &j.issuer}, {"audience", &j.audience}};
+  if (!j.enabled) return j;
+  const std::pair<const char*, std::string*> fields[] = {{"jwks_url", &j.jwks_url},
+                                                         {"revocations_url", &j.revocations_url},
+                                                         {"issuer", &j.issuer},
+                                                         {"audience", &j.audience}};
   for (const auto& [field, value] : fields) {
     auto v = substitute(*value, st.name, st.variables);
-    if (!v.ok()) return Result<JwtConfig>::Err(std::string("jwt.") + field + ": " + v.error);
-    *value = std::move(*v.value);
+    if (!v.ok()) return config_error(std::string("jwt.") + field + ": " + v.error().message);
+    *value = std::move(v.value());
   }
   if (!j.jwks_url.empty()) {
     auto u = parse_upstream_url(j.jwks_url);
     if (!u.ok())
-      return Result<JwtConfig>::Err("jwt.jwks_url: " + u.error + " ('" + j.jwks_url + "')");
+      return config_error("jwt.jwks_url: " + u.error().message + " ('" + j.jwks_url + "')");
   }
-  return Result<JwtConfig>::Ok(std::move(j));
+  if (!j.revocations_url.empty()) {
+    auto u = parse_upstream_url(j.revocations_url);
+    if (!u.ok()) {
+      return config_error("jwt.revocations_url: " + u.error().message + " ('" + j.revocations_url +
+                          "')");
+    }
+  }
+  return j;
 }
 
 }  // namespace enkisys::gateway

@@ -39,10 +39,23 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
   if (ec) co_return;
   const auto peer = remote.address();
   const std::string peer_ip = peer.to_string();
+  // Per-client connection cap: the TCP peer, unless it is a trusted proxy (its clients are
+  // told apart per request, by X-Forwarded-For, for the rate limits).
+  ConnectionSlot slot;
+  {
+    const auto& g = w.generation(shared.deps.state);
+    const auto cap = g->config.limits.max_connections_per_ip;
+    if (cap > 0 && !(!g->trusted.empty() && g->trusted.trusts(peer)) &&
+        !slot.acquire(*shared.per_ip_table, peer_ip, cap)) {
+      shared.refused_per_ip->fetch_add(1, std::memory_order_relaxed);
+      co_return;  // closed at once: nothing read, nothing answered
+    }
+  }
   RequestScratch s;  // per-connection reusable strings
   beast::flat_buffer buf;
   std::optional<RequestParser> parser;
   std::optional<ResponseParser> rp;
+  bool first = true;
 
   for (;;) {
     std::shared_ptr<const Generation> gen = w.generation(shared.deps.state);
@@ -52,7 +65,9 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
       // A speculative read: under load the next request is usually there already (no epoll).
       ctl.idle = true;
       if (w.stopping) co_return;
-      ctl.expire_in(L.idle_timeout, false);
+      // The first request's wait is bounded by the header timeout: a client that never sends
+      // a byte does not hold a connection for the keep-alive idle time.
+      ctl.expire_in(first ? L.header_timeout : L.idle_timeout, false);
       auto [rec, rn] = co_await socket.async_read_some(buf.prepare(2048), kTok);
       ctl.idle = false;
       if (rec) co_return;
@@ -60,7 +75,8 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
     }
     parser.emplace();
     parser->header_limit(static_cast<std::uint32_t>(L.max_header_bytes));
-    parser->body_limit(L.max_body_bytes);
+    // The route's limit applies once the route is known (RequestContext::read_body).
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max());
     ctl.expire_in(L.header_timeout, false);
     // Parse what is buffered on the spot (usually the whole request): only an incomplete header
     // takes the composed read, which would otherwise cost an extra trip through the event loop.
@@ -79,15 +95,12 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
           hec == asio::error::eof) {
         co_return;
       }
-      if (hec == http::error::body_limit) {  // declared Content-Length above the global limit
-        co_await rc.reply_error(http::status::payload_too_large, "payload_too_large",
-                                "request body too large", false);
-      } else if (hec == http::error::header_limit) {
-        co_await rc.reply_error(http::status::request_header_fields_too_large, "header_too_large",
-                                "request header fields too large", false);
+      if (hec == http::error::header_limit) {
+        co_await rc.reply_status(http::status::request_header_fields_too_large, "header_too_large",
+                                 "request header fields too large", false);
       } else {
-        co_await rc.reply_error(http::status::bad_request, "bad_request", "malformed HTTP request",
-                                false);
+        co_await rc.reply_error(core::ErrorKind::kInvalidArgument, "bad_request",
+                                "malformed HTTP request", false);
       }
       co_return;
     }
@@ -95,6 +108,8 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
     rc.req = &req;
     rc.keep_alive = req.keep_alive() && !w.stopping;
     const bool ok = co_await rc.handle(*parser, buf, rp);
+    parser.reset();  // frees the body now (its budget share is released with `rc`)
+    first = false;
     ctl.clear();
     if (!ok || !rc.keep_alive || w.stopping) {
       error_code ignored;

@@ -239,6 +239,58 @@ bool websocket_upgrade(const Fields& fields) {
 }
 }  // namespace
 
+template <class Fields>
+std::optional<HeadRejection> check_request_head(const http::header<true, Fields>& req) {
+  using K = core::ErrorKind;
+  const auto m = req.method();
+  if (m == http::verb::trace || m == http::verb::connect)
+    return HeadRejection{K::kMethodNotAllowed, "method_not_allowed", "method not allowed"};
+  for (const char c : std::string_view(req.target())) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '#' || u <= 0x20 || u >= 0x7f)
+      return HeadRejection{K::kInvalidArgument, "invalid_target", "invalid request target"};
+  }
+  int hosts = 0, authorizations = 0, codings = 0;
+  bool chunked_only = true;
+  for (const auto& f : req) {
+    switch (f.name()) {
+      case http::field::host:
+        ++hosts;
+        break;
+      case http::field::authorization:
+        ++authorizations;
+        break;
+      case http::field::transfer_encoding:
+        ++codings;
+        chunked_only = chunked_only && iequals(trim(f.value()), "chunked");
+        break;
+      default:
+        break;
+    }
+  }
+  if (hosts > 1 || (hosts == 0 && req.version() >= 11))
+    return HeadRejection{K::kInvalidArgument, "bad_host", "exactly one Host header is required"};
+  if (authorizations > 1) {
+    return HeadRejection{K::kInvalidArgument, "duplicate_authorization",
+                         "more than one Authorization header"};
+  }
+  if (codings > 1 || !chunked_only) {
+    return HeadRejection{K::kInvalidArgument, "bad_transfer_encoding",
+                         "unsupported transfer-encoding"};
+  }
+  return std::nullopt;
+}
+
+bool valid_header_value(std::string_view v) {
+  for (const char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+template std::optional<HeadRejection> check_request_head(const http::header<true, http::fields>&);
+template std::optional<HeadRejection> check_request_head(const http::header<true, PooledFields>&);
 template void serialize_upstream_request(const http::header<true, http::fields>&,
                                          const ForwardedRequest&, std::string&);
 template void serialize_upstream_request(const http::header<true, PooledFields>&,

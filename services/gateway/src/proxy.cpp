@@ -1,5 +1,7 @@
 // Proxying one request: upstream connection (pooled, keep-alive), retries, response relay
 // (streamed chunk by chunk), WebSocket tunnel, and the stage health aggregate.
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -7,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
 #include <cstdio>
 
 #include "request.hpp"
@@ -70,6 +73,14 @@ Task<> pump(IoSocket& from, beast::flat_buffer& pending, IoSocket& to, ConnCtl& 
   to.shutdown(IoSocket::shutdown_send, ignored);
 }
 
+// True when nothing is waiting to be read on an idle upstream connection (no stray bytes, no
+// EOF, no error).
+bool idle_and_clean(IoSocket& socket) {
+  char c;
+  const auto n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 }  // namespace
 
 Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<ResponseParser>& rp) {
@@ -106,7 +117,7 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
                                                        asio::buffer(r.body())};
 
   if (!up.healthy(start)) {  // passively ejected or failing its active health check
-    co_await reply_error(http::status::service_unavailable, "upstream_unavailable",
+    co_await reply_error(core::ErrorKind::kUnavailable, "upstream_unavailable",
                          "no healthy upstream for this route", true);
     co_return keep_alive;
   }
@@ -121,11 +132,18 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
     pool.clear();
     up.set_endpoints({});
   };
+  bool early_answer = false;  // answered before the whole request was sent
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    if (!pool.empty()) {
+    while (!pool.empty() && !conn) {
       conn = std::move(pool.back());
       pool.pop_back();
+      // Bytes (or an EOF) waiting on an idle connection mean its framing is in doubt (a HEAD
+      // answered with a body, a body longer than its Content-Length) or the upstream closed
+      // it: never reuse it. One non-blocking recv(MSG_PEEK) per reused connection.
+      if (!idle_and_clean(conn->socket)) conn.reset();
+    }
+    if (conn) {
       reused = true;
     } else {
       conn = co_await connect(w, ctl, up, L.upstream_connect_timeout);
@@ -134,10 +152,10 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
         up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
         if (retry_connect && ++connect_failures <= 1 && !up.ejected(Clock::now())) continue;
         if (timed_out) {
-          co_await reply_error(http::status::gateway_timeout, "upstream_timeout",
+          co_await reply_error(core::ErrorKind::kDeadlineExceeded, "upstream_timeout",
                                "upstream connect timed out", true);
         } else {
-          co_await reply_error(http::status::bad_gateway, "upstream_unreachable",
+          co_await reply_error(core::ErrorKind::kUpstream, "upstream_unreachable",
                                "cannot connect to upstream", true);
         }
         co_return keep_alive;
@@ -156,7 +174,7 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
       if (ctl.timed_out) {
         ctl.upstream = nullptr;
         up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
-        co_await reply_error(http::status::gateway_timeout, "upstream_timeout",
+        co_await reply_error(core::ErrorKind::kDeadlineExceeded, "upstream_timeout",
                              "upstream did not answer in time", true);
         co_return keep_alive;
       }
@@ -168,7 +186,7 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
       }
       ctl.upstream = nullptr;
       up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
-      co_await reply_error(http::status::bad_gateway, "bad_upstream_response",
+      co_await reply_error(core::ErrorKind::kUpstream, "bad_upstream_response",
                            "invalid response from upstream", true);
       co_return keep_alive;
     }
@@ -176,9 +194,29 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
       forget_stale();
       continue;
     }
+    if (ctl.timed_out) {  // the upstream neither read the request nor answered in time
+      ctl.upstream = nullptr;
+      co_await reply_error(core::ErrorKind::kDeadlineExceeded, "upstream_timeout",
+                           "upstream did not read the request in time", true);
+      co_return keep_alive;
+    }
+    // The upstream stopped reading: it may have answered early (413 for a body over its own
+    // limit) before closing. That answer goes to the client.
+    ctl.expire_in(route->timeout, true);
+    rp.emplace();
+    rp->header_limit(kUpstreamHeaderLimit);
+    rp->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (r.method() == http::verb::head) rp->skip(true);
+    auto [eec, en] = co_await http::async_read_header(conn->socket, conn->buffer, *rp, kTok);
+    if (!eec) {
+      early_answer = true;
+      break;
+    }
     ctl.upstream = nullptr;
-    up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
-    co_await reply_error(http::status::bad_gateway, "upstream_write_failed",
+    // Refusing a request body (closing on it) is the client's doing, not a sick upstream: only
+    // a bodiless request that cannot be written counts toward ejection.
+    if (!fwd.has_body) up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
+    co_await reply_error(core::ErrorKind::kUpstream, "upstream_write_failed",
                          "cannot send to upstream", true);
     co_return keep_alive;
   }
@@ -189,7 +227,11 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
     up.record_failure(Clock::now(), L.eject_after_failures, L.eject_for);
   else
     up.record_success();
-  bool upstream_keep = rp->keep_alive();
+  // Framing in doubt afterwards: an early answer (request bytes unsent), or a HEAD answer that
+  // announces a body the upstream might send anyway.
+  bool upstream_keep =
+      rp->keep_alive() && !early_answer &&
+      !(r.method() == http::verb::head && (rp->chunked() || rp->content_length().value_or(0) > 0));
   const bool switching = ws && status == 101;
   ClientResponseHead head;
   head.version = client_version;
@@ -283,8 +325,9 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
   ctl.upstream = nullptr;
   if (!ok && !head_sent) {
     status = 0;
-    co_await reply_error(ctl.timed_out ? http::status::gateway_timeout : http::status::bad_gateway,
-                         error, "upstream failed while sending the response", false);
+    co_await reply_error(
+        ctl.timed_out ? core::ErrorKind::kDeadlineExceeded : core::ErrorKind::kUpstream, error,
+        "upstream failed while sending the response", false);
     co_return false;
   }
   if (!ok) status = 0;

@@ -7,6 +7,7 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 
 #include "worker.hpp"
 
@@ -24,13 +25,23 @@ struct ProxyServer::Impl {
   unsigned short bound_port = 0;
   std::atomic<bool> stopped{false};
   std::chrono::milliseconds sweep_every{250};
+  std::chrono::milliseconds accept_pause{100};
 
   detail::Task<> accept_loop(Worker& w) {
     for (;;) {
       auto [ec, sock] = co_await w.acceptor->async_accept(detail::kTok);
       if (ec) {
         if (ec == asio::error::operation_aborted || w.stopping) co_return;
-        continue;  // EMFILE etc.: keep accepting
+        // Out of descriptors (or kernel memory): the pending connection stays in the backlog
+        // and accept would fail again at once. Pause instead of spinning; closing connections
+        // free descriptors meanwhile.
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+            ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+          shared.accept_pauses->fetch_add(1, std::memory_order_relaxed);
+          detail::IoTimer pause(w.ioc.get_executor(), accept_pause);
+          co_await pause.async_wait(detail::kTok);
+        }
+        continue;
       }
       asio::co_spawn(w.ioc, detail::run_connection(w, shared, std::move(sock)), asio::detached);
     }
@@ -152,6 +163,18 @@ void ProxyServer::join() {
   for (auto& w : impl_->workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+}
+
+std::int64_t ProxyServer::body_bytes_in_flight() const {
+  return impl_->shared.body_bytes->load(std::memory_order_relaxed);
+}
+
+std::uint64_t ProxyServer::accept_pauses() const {
+  return impl_->shared.accept_pauses->load(std::memory_order_relaxed);
+}
+
+std::uint64_t ProxyServer::refused_per_ip() const {
+  return impl_->shared.refused_per_ip->load(std::memory_order_relaxed);
 }
 
 std::size_t ProxyServer::connections() const {

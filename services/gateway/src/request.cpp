@@ -107,8 +107,13 @@ Task<bool> RequestContext::write_small(http::response<http::string_body>& res) {
   co_return !ec;
 }
 
-Task<> RequestContext::reply_error(http::status st, std::string_view code, std::string_view message,
-                                   bool keep) {
+Task<> RequestContext::reply_error(core::ErrorKind kind, std::string_view code,
+                                   std::string_view message, bool keep) {
+  return reply_status(static_cast<http::status>(core::http_status_of(kind)), code, message, keep);
+}
+
+Task<> RequestContext::reply_status(http::status st, std::string_view code,
+                                    std::string_view message, bool keep) {
   if (request_id.empty()) {
     w.ids.next(rid_buf);
     request_id = std::string_view(rid_buf, 32);
@@ -119,7 +124,10 @@ Task<> RequestContext::reply_error(http::status st, std::string_view code, std::
   add_cors(res);
   if (st == http::status::unauthorized)
     res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
-  if (st == http::status::too_many_requests) res.set(http::field::retry_after, s.retry);
+  if (st == http::status::too_many_requests || st == http::status::service_unavailable) {
+    if (!s.retry.empty()) res.set(http::field::retry_after, s.retry);
+  }
+  s.retry.clear();
   co_await write_small(res);
 }
 
@@ -133,10 +141,95 @@ Task<> RequestContext::await_key_refresh(Authenticator& auth, std::uint64_t seen
   auth.forget(id);
 }
 
+namespace {
+// A chunked body whose framing uses a bare LF: Beast waits for a CRLF that never comes. When the
+// parser needs more bytes, what is left unparsed is framing (a chunk-size line, the CRLF after a
+// chunk, trailers), where every LF must follow a CR.
+bool bare_lf(boost::asio::const_buffer pending) {
+  const auto* p = static_cast<const char*>(pending.data());
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) return true;
+  }
+  return false;
+}
+constexpr std::size_t kBodyReadSize = 16 * 1024;
+}  // namespace
+
+Task<> RequestContext::reply_busy() {
+  s.retry = "1";
+  co_await reply_error(core::ErrorKind::kUnavailable, "body_budget_exhausted",
+                       "too many request bodies in flight, retry later", false);
+}
+
+Task<bool> RequestContext::read_body(RequestParser& parser, beast::flat_buffer& buf) {
+  const Limits& L = gen->config.limits;
+  const auto budget = static_cast<std::int64_t>(L.body_buffer_bytes);
+  const auto len = parser.content_length();
+  // Refuse early on a declared oversize, and hold the declared length (Beast reserves it at
+  // once) against the in-flight body budget.
+  if (len && *len > route->max_body_bytes) {
+    co_await reply_error(core::ErrorKind::kPayloadTooLarge, "payload_too_large",
+                         "request body too large", false);
+    co_return false;
+  }
+  if (len && !body_hold.grow_to(static_cast<std::int64_t>(*len), budget)) {
+    co_await reply_busy();
+    co_return false;
+  }
+  if (has_token(header(*req, http::field::expect), "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    ctl.expire_in(L.body_timeout, false);
+    auto [cec, cn] = co_await asio::async_write(client, asio::buffer(kContinue), kTok);
+    if (cec) co_return false;
+  }
+  parser.body_limit(route->max_body_bytes);
+  parser.eager(true);
+  ctl.expire_in(L.body_timeout, false);
+  // Bounded: every round parses buffered bytes or reads at least one more byte.
+  while (!parser.is_done()) {
+    beast::error_code ec;
+    if (buf.size() > 0) {
+      const auto used = parser.put(buf.data(), ec);
+      buf.consume(used);
+      if (!ec && used == 0 && !parser.is_done()) ec = http::error::need_more;
+    } else {
+      ec = http::error::need_more;
+    }
+    if (ec == http::error::need_more) {
+      if (parser.chunked()) {
+        if (bare_lf(buf.data())) {
+          co_await reply_error(core::ErrorKind::kInvalidArgument, "bad_request",
+                               "malformed chunked body", false);
+          co_return false;
+        }
+        const auto want = req->body().size() + buf.size() + kBodyReadSize;
+        if (!body_hold.grow_to(static_cast<std::int64_t>(want), budget)) {
+          co_await reply_busy();
+          co_return false;
+        }
+      }
+      auto [rec, rn] = co_await client.async_read_some(buf.prepare(kBodyReadSize), kTok);
+      if (rec) co_return false;  // timeout (the sweeper closed it), reset or EOF mid-body
+      buf.commit(rn);
+      continue;
+    }
+    if (ec == http::error::body_limit) {
+      co_await reply_error(core::ErrorKind::kPayloadTooLarge, "payload_too_large",
+                           "request body too large", false);
+      co_return false;
+    }
+    if (ec) {
+      co_await reply_error(core::ErrorKind::kInvalidArgument, "bad_request",
+                           "malformed request body", false);
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
 Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf,
                                   std::optional<ResponseParser>& rp) {
   auto& r = *req;
-  const Limits& L = gen->config.limits;
   // Request id: the client's if valid (copied: headers may be rewritten below), else a new one.
   if (const auto id = header(r, "X-Request-Id"); valid_request_id(id) && id.size() <= 32) {
     std::copy(id.begin(), id.end(), rid_buf);
@@ -158,16 +251,16 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
     client_ip = s.client;
   }
   const bool body_pending = !parser.is_done();
-  // No smuggling: Beast already refuses Content-Length together with chunked and conflicting
-  // lengths; refuse any other transfer coding too (we only speak chunked).
-  if (r.find(http::field::transfer_encoding) != r.end() && !parser.chunked()) {
-    co_await reply_error(http::status::bad_request, "bad_request", "unsupported transfer-encoding",
-                         false);
+  // No smuggling or ambiguity: Beast already refuses Content-Length together with chunked and
+  // conflicting lengths; the rest (Host, Authorization, transfer codings, target bytes, TRACE/
+  // CONNECT) is checked here, before anything else looks at the request.
+  if (const auto bad = check_request_head(r)) {
+    co_await reply_error(bad->kind, bad->code, bad->message, false);
     co_return false;
   }
   std::string_view path, query;
   if (const char* perr = normalize_target(r.target(), &s.path, &path, &query)) {
-    co_await reply_error(http::status::bad_request, "invalid_path", perr, !body_pending);
+    co_await reply_error(core::ErrorKind::kInvalidArgument, "invalid_path", perr, !body_pending);
     co_return keep_alive;
   }
   if (path == "/health") {
@@ -182,7 +275,7 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
   std::string_view rest;
   stage = gen->find_stage(path, &rest);
   if (!stage) {
-    co_await reply_error(http::status::not_found, "not_found", "unknown stage", !body_pending);
+    co_await reply_error(core::ErrorKind::kNotFound, "not_found", "unknown stage", !body_pending);
     co_return keep_alive;
   }
   if (stage->cors.policy) {
@@ -195,8 +288,8 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
                            r.find(http::field::access_control_request_method) != r.end();
     if (preflight) {
       if (origin.empty()) {
-        co_await reply_error(http::status::forbidden, "cors_forbidden", "origin not allowed",
-                             !body_pending);
+        co_await reply_error(core::ErrorKind::kPermissionDenied, "cors_forbidden",
+                             "origin not allowed", !body_pending);
         co_return keep_alive;
       }
       http::response<http::string_body> res{http::status::no_content, r.version()};
@@ -217,13 +310,13 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
     co_return keep_alive;
   }
   if (stage->config.paused) {
-    co_await reply_error(http::status::service_unavailable, "stage_paused",
+    co_await reply_error(core::ErrorKind::kUnavailable, "stage_paused",
                          "this stage is under maintenance", !body_pending);
     co_return keep_alive;
   }
   route = stage->match(rest);
   if (!route) {
-    co_await reply_error(http::status::not_found, "not_found", "no route for this path",
+    co_await reply_error(core::ErrorKind::kNotFound, "not_found", "no route for this path",
                          !body_pending);
     co_return keep_alive;
   }
@@ -243,7 +336,7 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
     for (int idx : route->rate_limits) wait = std::max(wait, check(idx, (1 << 20) + route->id));
     if (wait > 0) {
       s.retry = std::to_string(wait);
-      co_await reply_error(http::status::too_many_requests, "rate_limited", "too many requests",
+      co_await reply_error(core::ErrorKind::kResourceExhausted, "rate_limited", "too many requests",
                            !body_pending);
       co_return keep_alive;
     }
@@ -272,39 +365,14 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
       }
     }
     if (!claims) {
-      co_await reply_error(http::status::unauthorized, "unauthorized", why, !body_pending);
+      // A revoked session has its own code (clients drop the session instead of refreshing).
+      const bool revoked = std::string_view(why) == "token_revoked";
+      co_await reply_error(core::ErrorKind::kUnauthenticated,
+                           revoked ? "token_revoked" : "unauthorized", why, !body_pending);
       co_return keep_alive;
     }
   }
-  // Body: refuse early on a declared oversize, else read it within the route's limit.
-  if (body_pending) {
-    if (const auto len = parser.content_length(); len && *len > route->max_body_bytes) {
-      co_await reply_error(http::status::payload_too_large, "payload_too_large",
-                           "request body too large", false);
-      co_return false;
-    }
-    if (has_token(header(r, http::field::expect), "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      ctl.expire_in(L.body_timeout, false);
-      auto [cec, cn] = co_await asio::async_write(client, asio::buffer(kContinue), kTok);
-      if (cec) co_return false;
-    }
-    parser.body_limit(route->max_body_bytes);
-    ctl.expire_in(L.body_timeout, false);
-    auto [bec, bn] = co_await http::async_read(client, buf, parser, kTok);
-    if (bec == http::error::body_limit) {
-      co_await reply_error(http::status::payload_too_large, "payload_too_large",
-                           "request body too large", false);
-      co_return false;
-    }
-    if (bec) {
-      if (!ctl.timed_out && bec != http::error::partial_message && bec != asio::error::eof) {
-        co_await reply_error(http::status::bad_request, "bad_request", "malformed request body",
-                             false);
-      }
-      co_return false;
-    }
-  }
+  if (body_pending && !co_await read_body(parser, buf)) co_return false;
   // Canary: sticky by cookie; new clients are drawn with the configured probability.
   target = &route->primary;
   if (stage->config.canary_percent > 0 && route->canary.upstream) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "enkisys/core/expected.hpp"
 #include "worker.hpp"
 
 namespace enkisys::gateway::detail {
@@ -41,7 +42,8 @@ struct RequestContext {
         peer_addr(peer),
         peer_ip(peer_text),
         client_ip(peer_text),
-        s(sc) {}
+        s(sc),
+        body_hold(*sh.body_bytes) {}
   Worker& w;
   Shared& shared;
   ConnCtl& ctl;
@@ -71,11 +73,20 @@ struct RequestContext {
   // Returns false when the connection must close.
   Task<bool> handle(RequestParser& parser, boost::beast::flat_buffer& buf,
                     std::optional<ResponseParser>& rp);
-  Task<> reply_error(http::status status, std::string_view code, std::string_view message,
+  // The JSON error answer; its status is core::http_status_of(kind) (reply_status for the one
+  // status no kind names, 431).
+  Task<> reply_error(core::ErrorKind kind, std::string_view code, std::string_view message,
                      bool keep);
+  Task<> reply_status(http::status status, std::string_view code, std::string_view message,
+                      bool keep);
+  BodyReservation body_hold;  // this request's share of the in-flight body budget
 
  private:
   Task<bool> proxy(boost::beast::flat_buffer& buf, std::optional<ResponseParser>& rp);
+  // Reads the rest of the body within the route's limit and the body budget; false when the
+  // connection must close (the error answer, if any, was sent).
+  Task<bool> read_body(RequestParser& parser, boost::beast::flat_buffer& buf);
+  Task<> reply_busy();
   Task<> stage_health();
   // Waits until `auth` has finished more than `seen_attempts` key fetches, or `until`.
   Task<> await_key_refresh(Authenticator& auth, std::uint64_t seen_attempts,

@@ -14,17 +14,18 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-Result<Target> make_target(const std::string& url_template, const StageConfig& st,
-                           const std::map<std::string, std::string>& vars, UpstreamRegistry& reg) {
+core::Expected<Target> make_target(const std::string& url_template, const StageConfig& st,
+                                   const std::map<std::string, std::string>& vars,
+                                   UpstreamRegistry& reg) {
   auto url = substitute(url_template, st.name, vars);
-  if (!url.ok()) return Result<Target>::Err(url.error);
-  auto parsed = parse_upstream_url(*url.value);
-  if (!parsed.ok()) return Result<Target>::Err(parsed.error + " ('" + *url.value + "')");
+  if (!url.ok()) return config_error(url.error().message);
+  auto parsed = parse_upstream_url(url.value());
+  if (!parsed.ok()) return config_error(parsed.error().message + " ('" + url.value() + "')");
   Target t;
-  t.upstream = reg.get(parsed.value->host, parsed.value->port);
-  t.base_path = parsed.value->base_path;
-  t.url = *url.value;
-  return Result<Target>::Ok(std::move(t));
+  t.upstream = reg.get(parsed->host, parsed->port);
+  t.base_path = parsed->base_path;
+  t.url = url.value();
+  return t;
 }
 
 }  // namespace
@@ -63,15 +64,15 @@ const CompiledStage* Generation::find_stage(std::string_view path, std::string_v
   return nullptr;
 }
 
-Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, UpstreamRegistry& upstreams,
-                                                  std::uint64_t number) {
-  using R = Result<std::shared_ptr<const Generation>>;
+core::Expected<std::shared_ptr<const Generation>> compile(GatewayConfig config,
+                                                          UpstreamRegistry& upstreams,
+                                                          std::uint64_t number) {
   auto gen = std::make_shared<Generation>();
   gen->number = number;
   std::vector<core::Cidr> trusted;
   for (const auto& t : config.trusted_proxies) {
     auto n = core::Cidr::parse(t);
-    if (!n) return R::Err("trusted_proxies: '" + t + "' is not an address or CIDR network");
+    if (!n) return config_error("trusted_proxies: '" + t + "' is not an address or CIDR network");
     trusted.push_back(*n);
   }
   gen->trusted = TrustedProxies(std::move(trusted));
@@ -92,11 +93,12 @@ Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, Upstream
     cs.canary_cookie = "enk_canary_" + st.name;
     for (const auto& n : st.rate_limits) cs.rate_limits.push_back(policy_index(n));
     auto jwt = stage_jwt(config.jwt, st);
-    if (!jwt.ok()) return R::Err("stage '" + st.name + "': " + jwt.error);
-    cs.jwt = std::move(*jwt.value);
+    if (!jwt.ok()) return config_error("stage '" + st.name + "': " + jwt.error().message);
+    cs.jwt = std::move(jwt.value());
     if (!st.cors.empty()) {
       const auto it = config.cors.find(st.cors);
-      if (it == config.cors.end()) return R::Err("stage '" + st.name + "': unknown cors policy");
+      if (it == config.cors.end())
+        return config_error("stage '" + st.name + "': unknown cors policy");
       cs.cors.policy = &it->second;  // re-pointed below once config is moved into gen
       cs.cors.allow_methods = join(it->second.methods);
       cs.cors.allow_headers = join(it->second.headers);
@@ -119,19 +121,21 @@ Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, Upstream
       r.health_path = rc.health_path;
       for (const auto& n : rc.rate_limits) {
         const int idx = policy_index(n);
-        if (idx < 0) return R::Err("route '" + rc.prefix + "': unknown rate limit '" + n + "'");
+        if (idx < 0)
+          return config_error("route '" + rc.prefix + "': unknown rate limit '" + n + "'");
         r.rate_limits.push_back(idx);
       }
       auto primary = make_target(rc.upstream, st, st.variables, upstreams);
       if (!primary.ok())
-        return R::Err("stage '" + st.name + "' route '" + rc.prefix + "': " + primary.error);
-      r.primary = std::move(*primary.value);
+        return config_error("stage '" + st.name + "' route '" + rc.prefix +
+                            "': " + primary.error().message);
+      r.primary = std::move(primary.value());
       if (st.canary_percent > 0) {
         auto canary = make_target(rc.upstream, st, canary_vars, upstreams);
         if (!canary.ok())
-          return R::Err("stage '" + st.name + "' canary route '" + rc.prefix +
-                        "': " + canary.error);
-        r.canary = std::move(*canary.value);
+          return config_error("stage '" + st.name + "' canary route '" + rc.prefix +
+                              "': " + canary.error().message);
+        r.canary = std::move(canary.value());
       }
       r.id = route_id++;
       cs.routes.push_back(std::move(r));
@@ -146,7 +150,7 @@ Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, Upstream
   for (auto& cs : gen->stages) {
     if (cs.cors.policy) cs.cors.policy = &gen->config.cors.at(cs.config.cors);
   }
-  return R::Ok(std::move(gen));
+  return std::shared_ptr<const Generation>(std::move(gen));
 }
 
 }  // namespace enkisys::gateway

@@ -10,8 +10,8 @@ std::optional<std::string> GatewayState::apply(GatewayConfig config) {
 std::optional<std::string> GatewayState::apply_locked(GatewayConfig config) {
   const std::uint64_t next = version_.load(std::memory_order_relaxed) + 1;
   auto compiled = compile(std::move(config), upstreams_, next);
-  if (!compiled.ok()) return compiled.error;
-  auto gen = std::const_pointer_cast<Generation>(*compiled.value);
+  if (!compiled.ok()) return compiled.error().message;
+  auto gen = std::const_pointer_cast<Generation>(compiled.value());
   if (prepare_) {
     if (auto err = prepare_(*gen)) return err;
   }

@@ -2,10 +2,9 @@
 
 namespace enkisys::gateway {
 
-Result<UpstreamUrl> parse_upstream_url(const std::string& url) {
+core::Expected<UpstreamUrl> parse_upstream_url(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0)
-    return Result<UpstreamUrl>::Err("upstream must start with http://");
+  if (url.rfind(kScheme, 0) != 0) return config_error("upstream must start with http://");
   std::string_view rest = std::string_view(url).substr(kScheme.size());
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -14,11 +13,11 @@ Result<UpstreamUrl> parse_upstream_url(const std::string& url) {
     u.base_path = std::string(rest.substr(slash));
     while (!u.base_path.empty() && u.base_path.back() == '/') u.base_path.pop_back();
     if (u.base_path.find_first_of("?#") != std::string::npos) {
-      return Result<UpstreamUrl>::Err("upstream URL must not have a query or fragment");
+      return config_error("upstream URL must not have a query or fragment");
     }
   }
   if (authority.find('@') != std::string_view::npos)
-    return Result<UpstreamUrl>::Err("upstream URL must not have userinfo");
+    return config_error("upstream URL must not have userinfo");
   const auto colon = authority.rfind(':');
   if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
     u.host = std::string(authority.substr(0, colon));
@@ -27,13 +26,13 @@ Result<UpstreamUrl> parse_upstream_url(const std::string& url) {
     u.host = std::string(authority);
     u.port = "80";
   }
-  if (u.host.empty()) return Result<UpstreamUrl>::Err("upstream URL has no host");
+  if (u.host.empty()) return config_error("upstream URL has no host");
   if (u.port.empty() || u.port.size() > 5 ||
       u.port.find_first_not_of("0123456789") != std::string::npos || std::stoi(u.port) < 1 ||
       std::stoi(u.port) > 65535) {
-    return Result<UpstreamUrl>::Err("upstream URL has an invalid port");
+    return config_error("upstream URL has an invalid port");
   }
-  return Result<UpstreamUrl>::Ok(std::move(u));
+  return u;
 }
 
 Upstream::Upstream(std::string host, std::string port, unsigned workers)

@@ -1,6 +1,7 @@
 // Internal: per-thread worker state shared by proxy_server.cpp and connection.cpp.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -11,9 +12,11 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "enkisys/gateway/headers.hpp"
@@ -117,10 +120,99 @@ struct Worker {
   }
 };
 
+// Open client connections per client address, shared by the workers (sharded locks; touched
+// once when a connection opens and once when it closes, never per request).
+class PerIpConnections {
+ public:
+  // Counts one more connection of `ip`; false (nothing counted) when it has `cap` already.
+  bool acquire(const std::string& ip, std::size_t cap) {
+    auto& sh = shard(ip);
+    std::lock_guard lock(sh.mu);
+    auto& n = sh.count[ip];
+    if (n >= cap) {
+      if (n == 0) sh.count.erase(ip);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void release(const std::string& ip) {
+    auto& sh = shard(ip);
+    std::lock_guard lock(sh.mu);
+    const auto it = sh.count.find(ip);
+    if (it != sh.count.end() && --it->second == 0) sh.count.erase(it);
+  }
+
+ private:
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::size_t> count;
+  };
+  Shard& shard(const std::string& ip) { return shards_[std::hash<std::string>{}(ip) % 16]; }
+  std::array<Shard, 16> shards_;
+};
+
+// One connection's place in PerIpConnections, given back on destruction.
+class ConnectionSlot {
+ public:
+  ConnectionSlot() = default;
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ~ConnectionSlot() {
+    if (table_) table_->release(ip_);
+  }
+  bool acquire(PerIpConnections& table, const std::string& ip, std::size_t cap) {
+    if (!table.acquire(ip, cap)) return false;
+    table_ = &table;
+    ip_ = ip;
+    return true;
+  }
+
+ private:
+  PerIpConnections* table_ = nullptr;
+  std::string ip_;
+};
+
 struct Shared {
   ProxyOptions options;
   ProxyDeps deps;
   std::string health_body;  // the gateway's own /health
+  // Bytes of request bodies held in memory by all workers (limits.body_buffer_bytes bounds it).
+  std::shared_ptr<std::atomic<std::int64_t>> body_bytes =
+      std::make_shared<std::atomic<std::int64_t>>(0);
+  std::shared_ptr<PerIpConnections> per_ip_table = std::make_shared<PerIpConnections>();
+  // Connections closed at once for the per-IP cap; accept pauses for lack of descriptors.
+  std::shared_ptr<std::atomic<std::uint64_t>> refused_per_ip =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<std::atomic<std::uint64_t>> accept_pauses =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+};
+
+// One request's share of Shared::body_bytes, released on destruction. Not thread-safe (one
+// request); the counter it updates is.
+class BodyReservation {
+ public:
+  explicit BodyReservation(std::atomic<std::int64_t>& used) : used_(used) {}
+  ~BodyReservation() {
+    if (held_ > 0) used_.fetch_sub(held_, std::memory_order_relaxed);
+  }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+  // Grows the reservation to `bytes`; false (nothing taken) when the total would pass `budget`.
+  bool grow_to(std::int64_t bytes, std::int64_t budget) {
+    if (bytes <= held_) return true;
+    const std::int64_t add = bytes - held_;
+    if (used_.fetch_add(add, std::memory_order_relaxed) + add > budget) {
+      used_.fetch_sub(add, std::memory_order_relaxed);
+      return false;
+    }
+    held_ = bytes;
+    return true;
+  }
+
+ private:
+  std::atomic<std::int64_t>& used_;
+  std::int64_t held_ = 0;
 };
 
 Task<> run_connection(Worker& w, Shared& shared, IoSocket socket);

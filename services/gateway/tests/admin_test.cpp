@@ -42,6 +42,7 @@ TEST(ReloadTest, ReloadUnderLoadLosesNoRequest) {
         s.expires_after(std::chrono::seconds(5));
         boost::system::error_code ec;
         http::request<http::empty_body> req{http::verb::get, "/dev/x", 11};
+        req.set(http::field::host, "gw.test");  // HTTP/1.1 requires Host
         http::write(s, req, ec);
         StringResponse res;
         if (!ec) http::read(s, b, res, ec);

@@ -119,8 +119,8 @@ stages:
       - {prefix: /, upstream: "http://a:1"}
 )");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error.find("line 2"), std::string::npos) << c.error;
-  EXPECT_NE(c.error.find("10.0.0.0/99"), std::string::npos) << c.error;
+  EXPECT_NE(c.error().message.find("line 2"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("10.0.0.0/99"), std::string::npos) << c.error().message;
 }
 
 }  // namespace

@@ -17,39 +17,40 @@ stages:
 
 TEST(ConfigTest, ParsesStagesRoutesAndVariables) {
   auto c = load_config_text(kMinimal);
-  ASSERT_TRUE(c.ok()) << c.error;
-  ASSERT_EQ(c.value->stages.size(), 1u);
-  EXPECT_EQ(c.value->stages[0].name, "dev");
-  EXPECT_EQ(c.value->stages[0].variables.at("color"), "blue");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->stages.size(), 1u);
+  EXPECT_EQ(c->stages[0].name, "dev");
+  EXPECT_EQ(c->stages[0].variables.at("color"), "blue");
   UpstreamRegistry reg(1);
-  auto gen = compile(std::move(*c.value), reg, 1);
-  ASSERT_TRUE(gen.ok()) << gen.error;
-  EXPECT_EQ((*gen.value)->stages[0].routes[0].primary.url, "http://tools-blue.dev:5001");
-  EXPECT_EQ((*gen.value)->stages[0].routes[0].primary.upstream->authority(), "tools-blue.dev:5001");
+  auto gen = compile(std::move(c.value()), reg, 1);
+  ASSERT_TRUE(gen.ok()) << gen.error().message;
+  EXPECT_EQ((gen.value())->stages[0].routes[0].primary.url, "http://tools-blue.dev:5001");
+  EXPECT_EQ((gen.value())->stages[0].routes[0].primary.upstream->authority(),
+            "tools-blue.dev:5001");
 }
 
 TEST(ConfigTest, HealthChecksHaveDefaultsAndAreValidated) {
   auto d = load_config_text(kMinimal);
-  ASSERT_TRUE(d.ok()) << d.error;
-  EXPECT_TRUE(d.value->health_checks.enabled);
-  EXPECT_EQ(d.value->health_checks.interval, std::chrono::milliseconds(5000));
-  EXPECT_EQ(d.value->health_checks.timeout, std::chrono::milliseconds(1000));
-  EXPECT_EQ(d.value->health_checks.healthy_threshold, 2);
-  EXPECT_EQ(d.value->health_checks.unhealthy_threshold, 3);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_TRUE(d->health_checks.enabled);
+  EXPECT_EQ(d->health_checks.interval, std::chrono::milliseconds(5000));
+  EXPECT_EQ(d->health_checks.timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(d->health_checks.healthy_threshold, 2);
+  EXPECT_EQ(d->health_checks.unhealthy_threshold, 3);
   auto c = load_config_text(std::string("health_checks: {interval_ms: 250, timeout_ms: 100, "
                                         "healthy_threshold: 1, unhealthy_threshold: 4}\n") +
                             kMinimal);
-  ASSERT_TRUE(c.ok()) << c.error;
-  EXPECT_EQ(c.value->health_checks.interval, std::chrono::milliseconds(250));
-  EXPECT_EQ(c.value->health_checks.timeout, std::chrono::milliseconds(100));
-  EXPECT_EQ(c.value->health_checks.healthy_threshold, 1);
-  EXPECT_EQ(c.value->health_checks.unhealthy_threshold, 4);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->health_checks.interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c->health_checks.timeout, std::chrono::milliseconds(100));
+  EXPECT_EQ(c->health_checks.healthy_threshold, 1);
+  EXPECT_EQ(c->health_checks.unhealthy_threshold, 4);
   auto bad = load_config_text(std::string("health_checks:\n  interval_ms: 1\n") + kMinimal);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error.find("line 2"), std::string::npos) << bad.error;
+  EXPECT_NE(bad.error().message.find("line 2"), std::string::npos) << bad.error().message;
   auto unknown = load_config_text(std::string("health_checks: {path: /x}\n") + kMinimal);
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.error.find("path"), std::string::npos) << unknown.error;
+  EXPECT_NE(unknown.error().message.find("path"), std::string::npos) << unknown.error().message;
 }
 
 TEST(ConfigTest, ErrorsNameTheLine) {
@@ -57,29 +58,29 @@ TEST(ConfigTest, ErrorsNameTheLine) {
       "stages:\n  dev:\n    routes:\n      - {prefix: /x, upstream: \"http://a:1\", bogus: 1}\n";
   auto c = load_config_text(yaml);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error.find("line 4"), std::string::npos) << c.error;
-  EXPECT_NE(c.error.find("bogus"), std::string::npos) << c.error;
+  EXPECT_NE(c.error().message.find("line 4"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("bogus"), std::string::npos) << c.error().message;
 }
 
 TEST(ConfigTest, SyntaxErrorsNameTheLine) {
   auto c = load_config_text("stages:\n  dev: [unclosed\n");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error.find("line"), std::string::npos) << c.error;
+  EXPECT_NE(c.error().message.find("line"), std::string::npos) << c.error().message;
 }
 
 TEST(ConfigTest, RejectsUnknownVariable) {
   auto c = load_config_text(
       "stages:\n  dev:\n    routes:\n      - {prefix: /, upstream: \"http://${nope}:1\"}\n");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error.find("${nope}"), std::string::npos) << c.error;
-  EXPECT_NE(c.error.find("line 4"), std::string::npos) << c.error;
+  EXPECT_NE(c.error().message.find("${nope}"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("line 4"), std::string::npos) << c.error().message;
 }
 
 TEST(ConfigTest, RejectsJwtRouteWithoutJwtSection) {
   auto c = load_config_text(
       "stages:\n  dev:\n    routes:\n      - {prefix: /, upstream: \"http://a:1\", jwt: true}\n");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error.find("jwt"), std::string::npos);
+  EXPECT_NE(c.error().message.find("jwt"), std::string::npos);
 }
 
 TEST(ConfigTest, RejectsBadValues) {
@@ -120,25 +121,25 @@ TEST(ConfigTest, TopLevelRoutesServeEveryStage) {
   auto c = load_config_text(
       "routes:\n  - {prefix: /api/tools, upstream: \"http://tools.${stage}:5001\"}\nstages:\n  "
       "prod: {}\n  dev1: {}\n");
-  ASSERT_TRUE(c.ok()) << c.error;
+  ASSERT_TRUE(c.ok()) << c.error().message;
   UpstreamRegistry reg(1);
-  auto gen = compile(std::move(*c.value), reg, 1);
+  auto gen = compile(std::move(c.value()), reg, 1);
   ASSERT_TRUE(gen.ok());
-  EXPECT_EQ((*gen.value)->stages[0].routes[0].primary.url, "http://tools.prod:5001");
-  EXPECT_EQ((*gen.value)->stages[1].routes[0].primary.url, "http://tools.dev1:5001");
+  EXPECT_EQ((gen.value())->stages[0].routes[0].primary.url, "http://tools.prod:5001");
+  EXPECT_EQ((gen.value())->stages[1].routes[0].primary.url, "http://tools.dev1:5001");
 }
 
 TEST(ConfigTest, ShippedConfigsAreValid) {
   for (const char* f : {"/gateway.yaml", "/gateway.host.yaml", "/gateway.example.yaml"}) {
     auto c = load_config_file(std::string(ENKISYS_GATEWAY_DEPLOY_DIR) + f);
-    ASSERT_TRUE(c.ok()) << f << ": " << c.error;
+    ASSERT_TRUE(c.ok()) << f << ": " << c.error().message;
     UpstreamRegistry reg(1);
-    auto gen = compile(std::move(*c.value), reg, 1);
-    ASSERT_TRUE(gen.ok()) << f << ": " << gen.error;
-    for (const auto& s : (*gen.value)->stages) {
+    auto gen = compile(std::move(c.value()), reg, 1);
+    ASSERT_TRUE(gen.ok()) << f << ": " << gen.error().message;
+    for (const auto& s : (gen.value())->stages) {
       std::string_view rest;
       const std::string path = "/" + s.name + "/api/tools/x";
-      const auto* st = (*gen.value)->find_stage(path, &rest);
+      const auto* st = (gen.value())->find_stage(path, &rest);
       ASSERT_NE(st, nullptr);
       const auto* r = st->match(rest);
       ASSERT_NE(r, nullptr) << f;
@@ -152,14 +153,14 @@ TEST(ConfigTest, ShippedConfigsAreValid) {
   auto ex = load_config_file(std::string(ENKISYS_GATEWAY_DEPLOY_DIR) + "/gateway.example.yaml");
   ASSERT_TRUE(ex.ok());
   std::vector<std::string> names;
-  for (const auto& s : ex.value->stages) names.push_back(s.name);
+  for (const auto& s : ex->stages) names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"prod", "staging", "dev1", "dev2"}));
 }
 
 TEST(ConfigTest, Substitute) {
   auto r = substitute("http://${svc}.${stage}:1", "dev1", {{"svc", "tools"}});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(*r.value, "http://tools.dev1:1");
+  EXPECT_EQ(r.value(), "http://tools.dev1:1");
   EXPECT_FALSE(substitute("http://${svc", "s", {}).ok());
 }
 

@@ -373,8 +373,8 @@ stages:
 )",
                                           "{UP}", up.url()));
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error.find("line 6"), std::string::npos) << bad.error;
-  EXPECT_NE(bad.error.find("colour"), std::string::npos) << bad.error;
+  EXPECT_NE(bad.error().message.find("line 6"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("colour"), std::string::npos) << bad.error().message;
   auto not_http = load_config_text(R"(
 jwt: {jwks_url: "ftp://auth/jwks"}
 routes:
@@ -390,12 +390,12 @@ routes:
 stages:
   dev1: {variables: {aud: web}}
 )");
-  ASSERT_TRUE(per_stage.ok()) << per_stage.error;
-  auto j = stage_jwt(per_stage.value->jwt, per_stage.value->stages.at(0));
-  ASSERT_TRUE(j.ok()) << j.error;
-  EXPECT_EQ(j.value->jwks_url, "http://auth.dev1:5002/jwks");
-  EXPECT_EQ(j.value->issuer, "enkisys-dev1");
-  EXPECT_EQ(j.value->audience, "web");
+  ASSERT_TRUE(per_stage.ok()) << per_stage.error().message;
+  auto j = stage_jwt(per_stage->jwt, per_stage->stages.at(0));
+  ASSERT_TRUE(j.ok()) << j.error().message;
+  EXPECT_EQ(j->jwks_url, "http://auth.dev1:5002/jwks");
+  EXPECT_EQ(j->issuer, "enkisys-dev1");
+  EXPECT_EQ(j->audience, "web");
 }
 
 }  // namespace

@@ -141,6 +141,7 @@ TEST(ProxyTest, ReusesUpstreamConnections) {
   beast::flat_buffer b;
   for (int i = 0; i < 20; ++i) {
     http::request<http::empty_body> req{http::verb::get, "/dev/api/tools/" + std::to_string(i), 11};
+    req.set(http::field::host, "gw.test");  // HTTP/1.1 requires Host
     http::write(s, req);
     StringResponse res;
     http::read(s, b, res);
@@ -231,6 +232,7 @@ TEST(ProxyTest, StreamsChunkedResponsesAsTheyArrive) {
   s.expires_after(std::chrono::seconds(10));
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), gw.port()));
   http::request<http::empty_body> req{http::verb::get, "/dev/raw/stream", 11};
+  req.set(http::field::host, "gw.test");  // HTTP/1.1 requires Host
   http::write(s, req);
   beast::flat_buffer b;
   http::response_parser<http::string_body> p;

@@ -9,8 +9,8 @@ namespace {
 
 std::shared_ptr<const Generation> build(const std::string& yaml, UpstreamRegistry& reg) {
   auto g = compile(testing::parse_or_die(yaml), reg, 1);
-  if (!g.ok()) throw std::runtime_error(g.error);
-  return *g.value;
+  if (!g.ok()) throw std::runtime_error(g.error().message);
+  return g.value();
 }
 
 TEST(RouteTableTest, LongestPrefixWinsOnSegmentBoundaries) {
@@ -71,7 +71,7 @@ stages:
 }
 
 TEST(RouteTableTest, UpstreamUrlParsing) {
-  EXPECT_EQ(parse_upstream_url("http://h").value->port, "80");
+  EXPECT_EQ(parse_upstream_url("http://h")->port, "80");
   EXPECT_FALSE(parse_upstream_url("http://h:99999").ok());
   EXPECT_FALSE(parse_upstream_url("http://u@h:1").ok());
   EXPECT_FALSE(parse_upstream_url("http://:1").ok());

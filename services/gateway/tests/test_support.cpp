@@ -162,10 +162,10 @@ void FakeUpstream::serve(tcp::socket& sock) {
 GatewayConfig parse_or_die(const std::string& yaml) {
   auto c = load_config_text(yaml);
   if (!c.ok()) {
-    ADD_FAILURE() << c.error;
-    throw std::runtime_error(c.error);
+    ADD_FAILURE() << c.error().message;
+    throw std::runtime_error(c.error().message);
   }
-  return std::move(*c.value);
+  return std::move(c.value());
 }
 
 Gateway::Gateway(const std::string& yaml, unsigned threads, const security::Clock* clock)

@@ -32,6 +32,9 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "enkisys/gateway/config.hpp"
 #include "enkisys/security/jwt.hpp"
@@ -48,6 +51,7 @@ struct TokenMemo {
   std::shared_ptr<const security::Claims> claims;
   std::string roles;  // claims->roles joined with ','
   std::uint64_t keys_version = 0;
+  std::uint64_t revoked_version = 0;  // the revocation list the claims were checked against
 };
 
 // What the JWKS source of an Authenticator is doing (admin API, tests).
@@ -78,6 +82,12 @@ class Authenticator {
   const security::Claims* authenticate(std::string_view authorization, TokenMemo& memo,
                                        const char** error);
 
+  // Replaces the set of revoked sessions (sid → the latest exp of its tokens, unix seconds);
+  // entries already expired are dropped. A token whose `sid` is in the set is refused with
+  // "token_revoked" from the next authenticate() on (memo and cache hits included).
+  void set_revoked(const std::vector<std::pair<std::string, std::int64_t>>& revoked);
+  std::size_t revoked_count() const;
+
   // Replaces the asymmetric keys (JWKS); the HS256 secret, if configured, stays.
   void set_jwks_keys(const security::KeySet& keys);
   // Called (from a request thread) when a token names an unknown kid; returns true when a
@@ -98,6 +108,7 @@ class Authenticator {
 
  private:
   std::shared_ptr<const security::KeySet> keys() const;
+  bool revoked(const security::Claims& claims) const;
   const JwtConfig config_;
   const security::Clock& clock_;
   security::VerifyOptions options_;
@@ -114,6 +125,55 @@ class Authenticator {
   std::uint64_t next_waiter_ = 1;
   security::VerificationCache cache_;
   std::function<bool()> unknown_kid_hook_;
+  mutable std::mutex revoked_mu_;
+  std::unordered_map<std::string, std::int64_t> revoked_;  // guarded by revoked_mu_
+  std::atomic<std::uint64_t> revoked_version_{0};          // bumped by every set_revoked()
+  std::atomic<bool> any_revoked_{false};
+};
+
+// Polls auth's revocation feed (jwt.revocations_url) on its own thread: at once on start, then
+// every `poll`; sends `Authorization: Bearer <token>` when a token is configured and
+// `If-None-Match` with the last ETag (304 keeps the list). A failed poll keeps the last list,
+// is reported through `on_error` (not repeated while the error stays the same; "" on recovery)
+// and is retried after 1, 2, 4 … s (at most `poll`). Each fetch has a 2 s timeout, so a session
+// revoked at auth stops working here within poll + 2 s.
+class RevocationPoller {
+ public:
+  struct Response {
+    int status = 0;
+    std::string body;
+    std::string etag;
+  };
+  using Fetch =
+      std::function<std::optional<Response>(const std::string& url, const std::string& bearer,
+                                            const std::string& etag, std::string* error)>;
+  RevocationPoller(std::string url, std::string bearer, std::chrono::seconds poll,
+                   Authenticator& auth, std::function<void(const std::string&)> on_error,
+                   Fetch fetch = http_fetch, bool start = true);
+  ~RevocationPoller();
+  RevocationPoller(const RevocationPoller&) = delete;
+  RevocationPoller& operator=(const RevocationPoller&) = delete;
+
+  // One poll on the calling thread; returns an error message or "".
+  std::string poll_now();
+  std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  // Blocking GET with a 2 s timeout.
+  static std::optional<Response> http_fetch(const std::string& url, const std::string& bearer,
+                                            const std::string& etag, std::string* error);
+
+ private:
+  void loop();
+  const std::string url_, bearer_;
+  const std::chrono::seconds poll_;
+  Authenticator& auth_;
+  std::function<void(const std::string&)> on_error_;
+  Fetch fetch_;
+  std::string etag_;  // used by the polling thread only
+  std::atomic<std::uint64_t> failures_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
 };
 
 // Fetches a JWKS URL (http:// only, inside the platform network) on its own thread.
@@ -171,6 +231,8 @@ class Verifiers {
     // Called from a refresher thread on a failed fetch (not repeated while the error stays the
     // same) and on the recovery after one ("" as error).
     std::function<void(const std::string& url, const std::string& error)> on_fetch_state;
+    // The revocation feed's fetch (tests replace it); failures go to on_fetch_state too.
+    RevocationPoller::Fetch revocation_fetch = RevocationPoller::http_fetch;
   };
   Verifiers() : Verifiers(Options{}) {}
   explicit Verifiers(Options options);
@@ -193,6 +255,7 @@ class Verifiers {
   struct Entry {
     std::shared_ptr<Authenticator> auth;
     std::unique_ptr<JwksRefresher> refresher;
+    std::unique_ptr<RevocationPoller> revocations;
   };
   Options options_;
   mutable std::mutex mu_;

@@ -1,8 +1,9 @@
 // Gateway configuration: the YAML file format (see README.md) parsed into plain values.
 //
 // Contract:
-//  * load_config_text()/load_config_file() never throw; on failure they return an error that
-//    names the line (and column) of the offending YAML node, e.g. "line 12, col 7: ...".
+//  * load_config_text()/load_config_file() never throw; on failure they return a
+//    core::Error (config_error) whose message names the line (and column) of the offending YAML
+//    node, e.g. "line 12, col 7: ...".
 //  * The result is an immutable value: ${stage}/${var} placeholders are NOT yet substituted
 //    here; compile_routes() (route_table.hpp) does that per stage.
 //  * Secret files are read by the loader (hs256 secret); their content is never logged.
@@ -15,16 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "enkisys/core/expected.hpp"
+
 namespace enkisys::gateway {
 
-template <class T>
-struct Result {
-  std::optional<T> value;
-  std::string error;
-  bool ok() const { return value.has_value(); }
-  static Result Ok(T v) { return Result{std::move(v), {}}; }
-  static Result Err(std::string e) { return Result{std::nullopt, std::move(e)}; }
-};
+// The error of an invalid configuration: kInvalidArgument, code "invalid_config", a message that
+// names the line (and column) it is about.
+inline core::Error config_error(std::string message) {
+  return core::make_error(core::ErrorKind::kInvalidArgument, "invalid_config", std::move(message));
+}
 
 struct RateLimitPolicy {
   enum class Key { kClientIp, kApiKey } key = Key::kClientIp;
@@ -81,6 +81,12 @@ struct JwtConfig {
   // While no fetch has succeeded (or the last one failed), an unknown kid may trigger a
   // refetch at most this often.
   std::chrono::milliseconds jwks_retry_min{1000};
+  // Revoked sessions: auth's feed (GET → {"revoked":[{"sid","exp"}...]}), polled every
+  // `revocation_poll`; a token whose `sid` is listed is refused (401 token_revoked). "" = none.
+  // May use ${stage} and stage variables, like jwks_url.
+  std::string revocations_url;
+  std::chrono::seconds revocation_poll{5};
+  std::string revocations_token;  // bearer secret for the feed (revocations_token_file), or ""
 };
 
 struct Limits {
@@ -92,6 +98,8 @@ struct Limits {
   std::chrono::milliseconds upstream_connect_timeout{2'000};
   std::chrono::milliseconds upstream_timeout{30'000};
   std::size_t upstream_idle_per_worker = 256;  // idle keep-alive connections kept per upstream
+  std::size_t max_connections_per_ip = 256;    // open client connections per client, 0 = no cap
+  std::size_t body_buffer_bytes = 64 << 20;    // request bodies held in memory at once (all)
   int eject_after_failures = 5;                // consecutive 5xx/connect errors
   std::chrono::milliseconds eject_for{10'000};
 };
@@ -122,15 +130,16 @@ struct GatewayConfig {
 };
 
 // Parses YAML text. `base_dir` resolves relative secret-file paths.
-Result<GatewayConfig> load_config_text(const std::string& yaml, const std::string& base_dir = ".");
-Result<GatewayConfig> load_config_file(const std::string& path);
+core::Expected<GatewayConfig> load_config_text(const std::string& yaml,
+                                               const std::string& base_dir = ".");
+core::Expected<GatewayConfig> load_config_file(const std::string& path);
 
 // Substitutes ${stage} and ${name} from `vars`. Unknown names → error naming the placeholder.
-Result<std::string> substitute(const std::string& text, const std::string& stage,
-                               const std::map<std::string, std::string>& vars);
+core::Expected<std::string> substitute(const std::string& text, const std::string& stage,
+                                       const std::map<std::string, std::string>& vars);
 
 // The jwt section as stage `st` uses it: ${stage} and its variables substituted into jwks_url,
-// issuer and audience (the URL checked to be an http:// URL).
-Result<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st);
+// revocations_url, issuer and audience (the URLs checked to be http:// URLs).
+core::Expected<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st);
 
 }  // namespace enkisys::gateway

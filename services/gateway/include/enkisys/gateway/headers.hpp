@@ -9,9 +9,11 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "enkisys/core/expected.hpp"
 #include "enkisys/core/http.hpp"
 #include "enkisys/gateway/field_pool.hpp"
 
@@ -73,6 +75,24 @@ struct ClientResponseHead {
 template <class Fields>
 void serialize_client_response_head(const http::header<false, Fields>& res,
                                     const ClientResponseHead& h, std::string& out);
+
+// Why a parsed request head is refused before routing (the gateway's strictness rules):
+//  * TRACE and CONNECT → 405 method_not_allowed (never proxied);
+//  * a target holding '#', a control byte, a space or a byte >= 0x80 → 400 invalid_target;
+//  * HTTP/1.1 without Host, or more than one Host → 400 bad_host;
+//  * more than one Authorization → 400 duplicate_authorization;
+//  * Transfer-Encoding other than exactly one "chunked" → 400 bad_transfer_encoding.
+// `code` and `message` are static strings. Thread-safe; one pass over the fields.
+struct HeadRejection {
+  core::ErrorKind kind = core::ErrorKind::kInvalidArgument;
+  const char* code = "";
+  const char* message = "";
+};
+template <class Fields>
+std::optional<HeadRejection> check_request_head(const http::header<true, Fields>& req);
+
+// True if `v` may be sent as a header value: no control byte (HTAB included) and no DEL.
+bool valid_header_value(std::string_view v);
 
 // True if the request asks for a WebSocket upgrade.
 bool is_websocket_upgrade(const http::fields& fields);

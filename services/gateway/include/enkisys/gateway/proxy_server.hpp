@@ -10,10 +10,18 @@
 //    returns when all workers are done.
 //  * Every wait has a deadline (idle, header, body, upstream connect/response, client write):
 //    a stalled peer never pins a connection. Failures become JSON errors (400/404/413/429/431/
-//    401/502/503/504), never a hang.
+//    401/502/503/504), never a hang. A connection that never sends a byte is closed after the
+//    header timeout.
+//  * Memory: request bodies are buffered (to be sent with a Content-Length); all of them
+//    together hold at most limits.body_buffer_bytes (the declared length is reserved before
+//    reading; chunked bodies as they grow); past it a request gets 503 + Retry-After at once.
+//  * Descriptors: at most limits.max_connections_per_ip connections per client (the TCP peer
+//    unless it is a trusted proxy); when accept fails for lack of descriptors the worker pauses
+//    accepting for 100 ms instead of spinning.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -51,6 +59,12 @@ class ProxyServer {
   void join();
   // Number of client connections currently open (all workers).
   std::size_t connections() const;
+  // Request-body bytes held in memory now (bounded by limits.body_buffer_bytes).
+  std::int64_t body_bytes_in_flight() const;
+  // Times accept paused (100 ms) for lack of file descriptors (EMFILE/ENFILE).
+  std::uint64_t accept_pauses() const;
+  // Connections closed at once because their client had limits.max_connections_per_ip open.
+  std::uint64_t refused_per_ip() const;
 
   struct Impl;
 

@@ -79,7 +79,8 @@ struct Generation {
   const CompiledStage* find_stage(std::string_view path, std::string_view* rest) const;
 };
 
-Result<std::shared_ptr<const Generation>> compile(GatewayConfig config, UpstreamRegistry& upstreams,
-                                                  std::uint64_t number);
+core::Expected<std::shared_ptr<const Generation>> compile(GatewayConfig config,
+                                                          UpstreamRegistry& upstreams,
+                                                          std::uint64_t number);
 
 }  // namespace enkisys::gateway

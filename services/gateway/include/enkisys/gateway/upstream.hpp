@@ -31,7 +31,7 @@ struct UpstreamUrl {
   std::string port;       // "80" when absent
   std::string base_path;  // "" or "/base" (no trailing slash)
 };
-Result<UpstreamUrl> parse_upstream_url(const std::string& url);
+core::Expected<UpstreamUrl> parse_upstream_url(const std::string& url);
 
 // The proxy's I/O objects are bound to the concrete io_context executor (no type-erased
 // any_io_executor on the hot path).
