@@ -287,7 +287,12 @@ Analyzer& Analyzer::operator=(Analyzer&& other) noexcept {
 }
 
 std::string Analyzer::stem(std::string_view word) {
-  const std::string low = lower(word);
+  std::string low = lower(word);
+  // Users often type Spanish without accents; the Snowball suffixes "-ción"/"-sión" need it.
+  if (language_ == Language::kSpanish && low.size() > 5 &&
+      (low.ends_with("cion") || low.ends_with("sion"))) {
+    low.replace(low.size() - 2, 1, "\xc3\xb3");
+  }
   const sb_symbol* s = sb_stemmer_stem(stemmer_, reinterpret_cast<const sb_symbol*>(low.data()),
                                        static_cast<int>(low.size()));
   if (s == nullptr) return fold(low);  // out of memory in the stemmer: unstemmed

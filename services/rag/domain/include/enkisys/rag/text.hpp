@@ -76,7 +76,8 @@ class Analyzer {
 
   // Index terms of `text`, in text order (duplicates kept: term frequency matters).
   std::vector<std::string> terms(std::string_view text);
-  // Snowball stem of one folded or unfolded word, folded.
+  // Snowball stem of one folded or unfolded word, folded. Spanish "-cion"/"-sion" are read as
+  // "-ción"/"-sión" (people type without accents).
   std::string stem(std::string_view word);
 
  private:
