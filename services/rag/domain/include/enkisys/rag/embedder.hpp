@@ -5,7 +5,8 @@
 // Contract:
 //  * IDF weights come from the collection: observe() each indexed unit's terms once, then
 //    embed(). Before any observe() every feature has idf 1. Features are hashed into
-//    `buckets` counters (df), so memory is 4 * buckets bytes whatever the vocabulary.
+//    `buckets` counters (df): 4 * buckets bytes, plus a cache of the observed terms' feature
+//    buckets (up to 2^20 terms, ~40 bytes each).
 //  * embed() returns `dim` floats of unit L2 norm, or all zeros when no feature exists (empty
 //    or stop-word-only text): such a vector matches nothing (cosine 0).
 //  * Thread safety: embed() is const and may run concurrently; observe() needs exclusive access.
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "enkisys/core/expected.hpp"
@@ -41,12 +43,16 @@ class HashingEmbedder {
 
  private:
   explicit HashingEmbedder(EmbedderOptions options);
+  static constexpr std::size_t kMaxCachedTerms = 1U << 20;
+  std::vector<std::uint32_t> term_features(const std::string& term) const;
   template <class Fn>
   void features(const std::vector<std::string>& terms, Fn&& fn) const;
 
   EmbedderOptions options_;
   std::vector<std::uint32_t> df_;
   std::uint64_t units_ = 0;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> cache_;  // term -> its buckets
+  std::vector<std::uint32_t> seen_;  // observe(): the unit that last counted each bucket
 };
 
 }  // namespace enkisys::rag
