@@ -96,7 +96,9 @@ def main():
     print("|---|---:|---:|---|---|---|---|---|")
     for lang, res in perf:
         lat = res["latency_ms"]
-        for name, sc in res["scale"].items():
+        for name, sc in res["scale"].items() or [("corpus", None)]:
+            if sc is None:
+                continue
             extra = ""
             if "bm25_ms" in sc:
                 extra = (f"bm25 p50/p99 {sc['bm25_ms']['p50']:.2f}/{sc['bm25_ms']['p99']:.2f} ms, "

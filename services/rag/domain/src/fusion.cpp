@@ -1,6 +1,7 @@
 #include "enkisys/rag/fusion.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 namespace enkisys::rag {
@@ -28,6 +29,26 @@ std::vector<FusedChunk> reciprocal_rank_fusion(
                    [](const FusedChunk& a, const FusedChunk& b) { return a.score > b.score; });
   if (fused.size() > top) fused.resize(top);
   return fused;
+}
+
+std::vector<float> rocchio(const std::vector<float>& query,
+                           const std::vector<const float*>& feedback, float beta) {
+  std::vector<float> out = query;
+  std::size_t used = 0;
+  for (const float* v : feedback) used += v != nullptr ? 1 : 0;
+  if (used == 0) return out;
+  const float w = beta / static_cast<float>(used);
+  for (const float* v : feedback) {
+    if (v == nullptr) continue;
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] += w * v[i];
+  }
+  double norm = 0;
+  for (const float x : out) norm += static_cast<double>(x) * static_cast<double>(x);
+  if (norm > 0) {
+    const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (float& x : out) x *= inv;
+  }
+  return out;
 }
 
 }  // namespace enkisys::rag

@@ -32,6 +32,11 @@ bool VectorIndex::uses_hnsw() const {
   return graph_ != nullptr;
 }
 
+const float* VectorIndex::vector_of(const std::string& chunk_id) const {
+  const auto it = slot_of_chunk_.find(chunk_id);
+  return it == slot_of_chunk_.end() ? nullptr : &data_[it->second * options_.dim];
+}
+
 void VectorIndex::build_graph() {
   graph_ = std::make_unique<Graph>(options_.dim, std::max<std::size_t>(2 * live_, 1024),
                                    options_.hnsw_m, options_.ef_construction);

@@ -23,11 +23,11 @@
 namespace enkisys::rag {
 
 struct EmbedderOptions {
-  std::size_t dim = 384;
+  std::size_t dim = 1024;
   std::uint32_t buckets = 1U << 18;
   std::size_t ngram_min = 3;  // character n-grams of "<term>" (boundary markers added)
   std::size_t ngram_max = 4;
-  float ngram_weight = 0.25F;  // relative to a word feature
+  float ngram_weight = 0.5F;  // relative to a word feature
 };
 
 class HashingEmbedder {

@@ -25,4 +25,10 @@ std::vector<FusedChunk> reciprocal_rank_fusion(
     const std::vector<std::vector<ScoredChunk>>& rankings, double k = 60.0, std::size_t top = 10,
     const std::vector<double>& weights = {});
 
+// Pseudo-relevance feedback for the vector retriever (Rocchio): the unit-norm direction of
+// query + beta * mean(feedback), where feedback are the vectors of the top lexical hits (nullptr
+// entries skipped). REQUIRES: every non-null feedback vector has query.size() floats.
+std::vector<float> rocchio(const std::vector<float>& query,
+                           const std::vector<const float*>& feedback, float beta);
+
 }  // namespace enkisys::rag

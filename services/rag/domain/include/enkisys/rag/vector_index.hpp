@@ -25,7 +25,7 @@
 namespace enkisys::rag {
 
 struct VectorIndexOptions {
-  std::size_t dim = 384;
+  std::size_t dim = 1024;
   std::size_t exact_threshold = 20000;
   std::size_t hnsw_m = 16;
   std::size_t ef_construction = 200;
@@ -52,7 +52,11 @@ class VectorIndex {
   std::vector<ScoredChunk> search_exact(const std::vector<float>& query, std::size_t k,
                                         const std::unordered_set<std::string>& doc_ids = {}) const;
 
+  // The stored (unit) vector of a live chunk, or nullptr. Valid until the next add/remove.
+  const float* vector_of(const std::string& chunk_id) const;
+
   std::size_t size() const { return live_; }
+  std::size_t dim() const { return options_.dim; }
   bool uses_hnsw() const;
 
  private:
