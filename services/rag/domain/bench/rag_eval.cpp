@@ -47,7 +47,9 @@ double seconds_since(Clock::time_point t0) {
 json::object percentiles(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) {
-    return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * ms.size()))];
+    return ms.empty() ? 0.0
+                      : ms[std::min(ms.size() - 1,
+                                    static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
   };
   return {{"p50", at(0.50)}, {"p99", at(0.99)}};
 }

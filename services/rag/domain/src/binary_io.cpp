@@ -15,7 +15,7 @@ std::uint64_t fnv1a64(std::string_view data) {
   return h;
 }
 
-core::Error corrupt(std::string message) {
+core::Error corrupt(const std::string& message) {
   return core::make_error(core::ErrorKind::kUnprocessable, "index_corrupt",
                           "index file is damaged: " + message);
 }

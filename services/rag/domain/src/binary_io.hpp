@@ -18,7 +18,7 @@ inline constexpr std::string_view kVectorMagic{"ENKRAGV\0", 8};
 
 std::uint64_t fnv1a64(std::string_view data);
 
-core::Error corrupt(std::string message);
+core::Error corrupt(const std::string& message);
 
 class Writer {
  public:
