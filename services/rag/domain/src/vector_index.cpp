@@ -8,6 +8,23 @@
 
 namespace enkisys::rag {
 
+namespace {
+
+// Eight independent partial sums: lets the compiler use SIMD without -ffast-math.
+float dot(const float* a, const float* b, std::size_t n) {
+  float acc[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (std::size_t j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  }
+  float sum = 0;
+  for (; i < n; ++i) sum += a[i] * b[i];
+  for (const float x : acc) sum += x;
+  return sum;
+}
+
+}  // namespace
+
 struct VectorIndex::Graph {
   hnswlib::InnerProductSpace space;
   hnswlib::HierarchicalNSW<float> hnsw;
@@ -113,10 +130,7 @@ std::vector<ScoredChunk> VectorIndex::search_exact(
   for (std::size_t slot = 0; slot < chunk_ids_.size(); ++slot) {
     if (!live_slots_[slot]) continue;
     if (!doc_ids.empty() && doc_ids.count(doc_ids_[slot]) == 0) continue;
-    const float* v = &data_[slot * options_.dim];
-    float dot = 0;
-    for (std::size_t i = 0; i < options_.dim; ++i) dot += v[i] * query[i];
-    scored.emplace_back(dot, slot);
+    scored.emplace_back(dot(&data_[slot * options_.dim], query.data(), options_.dim), slot);
   }
   const std::size_t top = std::min(k, scored.size());
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(top), scored.end(),
