@@ -8,6 +8,7 @@
 //        [--overlap-bytes N] [--k1 X] [--b X] [--heading-boost X] [--rrf-k X] [--vector-weight X]
 //        [--dim N] [--ngram-weight X] [--depth N] [--replicate N] [--ingest-only 1]
 //        [--hnsw-check 0] [--feedback N] [--feedback-beta X]
+//        [--ef-search N]
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
@@ -63,13 +64,12 @@ json::array doc_list(const std::vector<rag::ScoredChunk>& hits) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> opt{{"--target-bytes", "900"}, {"--overlap-bytes", "120"},
-                                         {"--k1", "1.2"},           {"--b", "0.75"},
-                                         {"--heading-boost", "2"},  {"--rrf-k", "60"},
-                                         {"--vector-weight", "1"},  {"--dim", "1024"},
-                                         {"--ngram-weight", "0.5"}, {"--depth", "100"},
-                                         {"--replicate", "0"},      {"--feedback", "0"},
-                                         {"--feedback-beta", "1"},  {"--lang", "en"}};
+  std::map<std::string, std::string> opt{
+      {"--target-bytes", "900"}, {"--overlap-bytes", "120"}, {"--k1", "1.2"},
+      {"--b", "0.75"},           {"--heading-boost", "2"},   {"--rrf-k", "60"},
+      {"--vector-weight", "1"},  {"--dim", "1024"},          {"--ngram-weight", "0.5"},
+      {"--depth", "100"},        {"--replicate", "0"},       {"--feedback", "0"},
+      {"--ef-search", "128"},    {"--feedback-beta", "1"},   {"--lang", "en"}};
   for (int i = 1; i + 1 < argc; i += 2) opt[argv[i]] = argv[i + 1];
   if (opt.count("--corpus") == 0 || opt.count("--queries") == 0 || opt.count("--out") == 0) {
     std::cerr << "usage: enkisys_rag_eval --corpus F --queries F --lang en|es --out F [...]\n";
@@ -118,7 +118,9 @@ int main(int argc, char** argv) {
   auto embedder = rag::HashingEmbedder::create(eo);
   rag::VectorIndexOptions vo;
   vo.dim = eo.dim;
-  vo.exact_threshold = 1U << 30;  // exact at the corpus size; HNSW measured separately below
+  vo.exact_threshold = 1U << 30;
+  vo.ef_search =
+      std::stoul(opt["--ef-search"]);  // exact at the corpus size; HNSW measured separately below
   auto vectors = rag::VectorIndex::create(vo);
   if (!embedder || !vectors) return 2;
   rag::Bm25Index bm25(bm25_params);
