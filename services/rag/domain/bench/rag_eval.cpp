@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       {"--b", "0.75"},           {"--heading-boost", "2"},   {"--rrf-k", "60"},
       {"--vector-weight", "1"},  {"--dim", "1024"},          {"--ngram-weight", "0.5"},
       {"--depth", "100"},        {"--replicate", "0"},       {"--feedback", "0"},
-      {"--ef-search", "128"},    {"--feedback-beta", "1"},   {"--lang", "en"}};
+      {"--ef-search", "256"},    {"--feedback-beta", "1"},   {"--lang", "en"}};
   for (int i = 1; i + 1 < argc; i += 2) opt[argv[i]] = argv[i + 1];
   if (opt.count("--corpus") == 0 || opt.count("--queries") == 0 || opt.count("--out") == 0) {
     std::cerr << "usage: enkisys_rag_eval --corpus F --queries F --lang en|es --out F [...]\n";

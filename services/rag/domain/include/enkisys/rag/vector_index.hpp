@@ -29,7 +29,7 @@ struct VectorIndexOptions {
   std::size_t exact_threshold = 20000;
   std::size_t hnsw_m = 16;
   std::size_t ef_construction = 200;
-  std::size_t ef_search = 128;
+  std::size_t ef_search = 256;
 };
 
 class VectorIndex {
