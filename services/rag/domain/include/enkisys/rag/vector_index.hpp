@@ -1,0 +1,78 @@
+// Cosine-similarity vector index: exact (brute force) search below a size threshold, an HNSW
+// graph (hnswlib, inner product on unit vectors) at or above it.
+//
+// Contract:
+//  * Vectors must have the index's dimension and finite values; they are L2-normalised on add
+//    (a zero vector is refused: it has no direction).
+//  * The HNSW graph is built from every live vector when the live count reaches
+//    exact_threshold, then updated on each add; remove marks the vector deleted in the graph.
+//    search_exact() is always available (it is the reference for recall measurements).
+//  * A filtered HNSW search asks the graph for 4k (then all) candidates and falls back to exact
+//    search when the filter leaves fewer than k.
+//  * Thread safety: const methods may run concurrently; add/remove need exclusive access.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "enkisys/core/expected.hpp"
+#include "enkisys/rag/bm25_index.hpp"
+
+namespace enkisys::rag {
+
+struct VectorIndexOptions {
+  std::size_t dim = 1024;
+  std::size_t exact_threshold = 20000;
+  std::size_t hnsw_m = 16;
+  std::size_t ef_construction = 200;
+  std::size_t ef_search = 256;
+};
+
+class VectorIndex {
+ public:
+  // kInvalidArgument "invalid_vector_options" when dim or hnsw_m is 0.
+  static core::Expected<VectorIndex> create(VectorIndexOptions options);
+  ~VectorIndex();
+  VectorIndex(VectorIndex&&) noexcept;
+  VectorIndex& operator=(VectorIndex&&) noexcept;
+
+  // kInvalidArgument "invalid_vector" (dimension, non-finite, zero), kConflict "duplicate_chunk",
+  // kResourceExhausted "index_memory" when the graph cannot grow.
+  core::Status add(const std::string& chunk_id, const std::string& doc_id,
+                   std::vector<float> vector);
+  std::size_t remove_document(const std::string& doc_id);
+
+  // Best k by cosine similarity (score), filtered by document ids (empty: all).
+  std::vector<ScoredChunk> search(const std::vector<float>& query, std::size_t k,
+                                  const std::unordered_set<std::string>& doc_ids = {}) const;
+  std::vector<ScoredChunk> search_exact(const std::vector<float>& query, std::size_t k,
+                                        const std::unordered_set<std::string>& doc_ids = {}) const;
+
+  // The stored (unit) vector of a live chunk, or nullptr. Valid until the next add/remove.
+  const float* vector_of(const std::string& chunk_id) const;
+
+  std::size_t size() const { return live_; }
+  std::size_t dim() const { return options_.dim; }
+  bool uses_hnsw() const;
+
+ private:
+  struct Graph;
+  explicit VectorIndex(VectorIndexOptions options);
+  void build_graph();
+
+  VectorIndexOptions options_;
+  std::vector<float> data_;  // slot-major, dim floats per slot
+  std::vector<std::string> chunk_ids_;
+  std::vector<std::string> doc_ids_;
+  std::vector<bool> live_slots_;
+  std::unordered_map<std::string, std::size_t> slot_of_chunk_;
+  std::unordered_map<std::string, std::vector<std::size_t>> slots_of_doc_;
+  std::size_t live_ = 0;
+  std::unique_ptr<Graph> graph_;
+};
+
+}  // namespace enkisys::rag

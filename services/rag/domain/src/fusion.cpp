@@ -1,0 +1,54 @@
+#include "enkisys/rag/fusion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace enkisys::rag {
+
+std::vector<FusedChunk> reciprocal_rank_fusion(
+    const std::vector<std::vector<ScoredChunk>>& rankings, double k, std::size_t top,
+    const std::vector<double>& weights) {
+  std::vector<FusedChunk> fused;
+  std::unordered_map<std::string, std::size_t> at;
+  for (std::size_t r = 0; r < rankings.size(); ++r) {
+    const double weight = r < weights.size() ? weights[r] : 1.0;
+    for (std::size_t i = 0; i < rankings[r].size(); ++i) {
+      const auto& hit = rankings[r][i];
+      auto [it, inserted] = at.try_emplace(hit.chunk_id, fused.size());
+      if (inserted) {
+        fused.push_back({hit.chunk_id, hit.doc_id, 0.0, std::vector<std::size_t>(rankings.size())});
+      }
+      FusedChunk& f = fused[it->second];
+      if (f.ranks[r] != 0) continue;  // a retriever listing a chunk twice: first rank counts
+      f.ranks[r] = i + 1;
+      f.score += weight / (k + static_cast<double>(i + 1));
+    }
+  }
+  std::stable_sort(fused.begin(), fused.end(),
+                   [](const FusedChunk& a, const FusedChunk& b) { return a.score > b.score; });
+  if (fused.size() > top) fused.resize(top);
+  return fused;
+}
+
+std::vector<float> rocchio(const std::vector<float>& query,
+                           const std::vector<const float*>& feedback, float beta) {
+  std::vector<float> out = query;
+  std::size_t used = 0;
+  for (const float* v : feedback) used += v != nullptr ? 1 : 0;
+  if (used == 0) return out;
+  const float w = beta / static_cast<float>(used);
+  for (const float* v : feedback) {
+    if (v == nullptr) continue;
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] += w * v[i];
+  }
+  double norm = 0;
+  for (const float x : out) norm += static_cast<double>(x) * static_cast<double>(x);
+  if (norm > 0) {
+    const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (float& x : out) x *= inv;
+  }
+  return out;
+}
+
+}  // namespace enkisys::rag

@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "enkisys/rag/embedder.hpp"
+#include "enkisys/rag/fusion.hpp"
+#include "enkisys/rag/text.hpp"
+#include "enkisys/rag/vector_index.hpp"
+
+namespace enkisys::rag {
+namespace {
+
+TEST(Embedder, UnitNormDeterministicAndSimilarForRelatedText) {
+  auto e = HashingEmbedder::create({});
+  ASSERT_TRUE(e);
+  Analyzer a(Language::kEnglish);
+  e->observe(a.terms("vacuum reclaims storage"));
+  e->observe(a.terms("savepoints inside a transaction"));
+  const auto v1 = e->embed(a.terms("vacuuming reclaims the storage"));
+  const auto v2 = e->embed(a.terms("vacuum storage"));
+  const auto v3 = e->embed(a.terms("savepoint transaction"));
+  double norm = 0;
+  double near = 0;
+  double far = 0;
+  for (std::size_t i = 0; i < v1.size(); ++i) {
+    norm += static_cast<double>(v1[i] * v1[i]);
+    near += static_cast<double>(v1[i] * v2[i]);
+    far += static_cast<double>(v1[i] * v3[i]);
+  }
+  EXPECT_NEAR(norm, 1.0, 1e-4);
+  EXPECT_GT(near, far + 0.3);
+  EXPECT_EQ(v1, e->embed(a.terms("vacuuming reclaims the storage")));
+  const auto zero = e->embed({});
+  EXPECT_TRUE(std::all_of(zero.begin(), zero.end(), [](float x) { return x == 0.0F; }));
+  EXPECT_EQ(HashingEmbedder::create({0}).error().code, "invalid_embedder_options");
+}
+
+std::vector<float> random_vector(std::mt19937& rng, std::size_t dim) {
+  std::normal_distribution<float> n;
+  std::vector<float> v(dim);
+  for (auto& x : v) x = n(rng);
+  return v;
+}
+
+TEST(VectorIndex, HnswAgreesWithExactSearch) {
+  VectorIndexOptions o;
+  o.dim = 32;
+  o.exact_threshold = 500;
+  auto index = VectorIndex::create(o);
+  ASSERT_TRUE(index);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(index->add("c" + std::to_string(i), "d" + std::to_string(i % 100),
+                           random_vector(rng, o.dim)));
+  }
+  EXPECT_TRUE(index->uses_hnsw());
+  double recall = 0;
+  for (int q = 0; q < 50; ++q) {
+    const auto v = random_vector(rng, o.dim);
+    const auto approx = index->search(v, 10);
+    const auto exact = index->search_exact(v, 10);
+    ASSERT_EQ(exact.size(), 10U);
+    for (const auto& e : exact) {
+      recall += std::any_of(approx.begin(), approx.end(),
+                            [&](const ScoredChunk& a) { return a.chunk_id == e.chunk_id; })
+                    ? 0.1
+                    : 0.0;
+    }
+  }
+  EXPECT_GE(recall / 50, 0.95);
+}
+
+TEST(VectorIndex, FiltersRemovesAndRefusesBadVectors) {
+  for (const std::size_t threshold : {std::size_t{1000}, std::size_t{1}}) {  // exact, then HNSW
+    VectorIndexOptions o;
+    o.dim = 3;
+    o.exact_threshold = threshold;
+    auto index = VectorIndex::create(o);
+    ASSERT_TRUE(index->add("a", "da", {1, 0, 0}));
+    ASSERT_TRUE(index->add("b", "db", {0.9F, 0.1F, 0}));
+    ASSERT_TRUE(index->add("c", "dc", {0, 1, 0}));
+    EXPECT_EQ(index->search({1, 0, 0}, 1)[0].chunk_id, "a");
+    EXPECT_EQ(index->search({1, 0, 0}, 1, {"dc"})[0].chunk_id, "c");
+    EXPECT_EQ(index->remove_document("da"), 1U);
+    EXPECT_EQ(index->search({1, 0, 0}, 1)[0].chunk_id, "b");
+    EXPECT_EQ(index->add("x", "d", {1, 0}).error().code, "invalid_vector");
+    EXPECT_EQ(index->add("x", "d", {0, 0, 0}).error().code, "invalid_vector");
+    EXPECT_EQ(index->add("x", "d", {NAN, 0, 1}).error().code, "invalid_vector");
+    EXPECT_EQ(index->add("b", "d", {1, 0, 0}).error().code, "duplicate_chunk");
+  }
+}
+
+TEST(Fusion, ReciprocalRankFusionCarriesEachRetrieversRank) {
+  const std::vector<ScoredChunk> lexical{{"x", "dx", 9}, {"y", "dy", 5}};
+  const std::vector<ScoredChunk> semantic{{"y", "dy", 0.9F}, {"z", "dz", 0.8F}};
+  const auto fused = reciprocal_rank_fusion({lexical, semantic}, 60.0, 10);
+  ASSERT_EQ(fused.size(), 3U);
+  EXPECT_EQ(fused[0].chunk_id, "y");
+  EXPECT_EQ(fused[0].ranks, (std::vector<std::size_t>{2, 1}));
+  EXPECT_NEAR(fused[0].score, 1.0 / 62 + 1.0 / 61, 1e-12);
+  EXPECT_EQ(fused[1].chunk_id, "x");
+  EXPECT_EQ(fused[1].ranks, (std::vector<std::size_t>{1, 0}));
+  EXPECT_EQ(fused[2].ranks, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(reciprocal_rank_fusion({lexical, semantic}, 60.0, 1).size(), 1U);
+  EXPECT_TRUE(reciprocal_rank_fusion({}, 60.0, 10).empty());
+}
+
+}  // namespace
+}  // namespace enkisys::rag
