@@ -203,7 +203,7 @@ lint-dockerfile: $(LINT_NPM_STAMP) ## dockerfile-utils + the project's Dockerfil
 fuzz: ## build the libFuzzer targets (clang) into build/fuzz
 	@scripts/apt-install.sh deps/apt-build.txt deps/apt-fuzz.txt
 	cmake --preset fuzz $(CMAKE_ARGS)
-	cmake --build --preset fuzz -j$(JOBS)
+	cmake --build --preset fuzz -j$(JOBS) --target fuzzers
 
 # FUZZ_SECONDS: the whole run's budget, shared by the targets (at least 10 s each).
 FUZZ_SECONDS ?= 90
