@@ -125,8 +125,8 @@ t_non_root() {
     gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
   else
     # Real, effective, saved and filesystem ids as the host's ps sees them.
-    uids=$(docker top "$CID" -o ruid,euid,suid,fsuid | awk 'NR == 2 { print $1, $2, $3, $4 }')
-    gids=$(docker top "$CID" -o rgid,egid,sgid,fsgid | awk 'NR == 2 { print $1, $2, $3, $4 }')
+    uids=$(docker top "$CID" -o pid,ruid,euid,suid,fsuid | awk 'NR == 2 { print $2, $3, $4, $5 }')
+    gids=$(docker top "$CID" -o pid,rgid,egid,sgid,fsgid | awk 'NR == 2 { print $2, $3, $4, $5 }')
   fi
   info "uids: $uids, gids: $gids"
   [[ $uids == "10001 10001 10001 10001" ]] || fail "process runs with uids '$uids', want 10001"
