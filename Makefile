@@ -147,7 +147,7 @@ bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on lo
 lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile ## every linter
 
 lint-deps:
-	@scripts/apt-install.sh deps/apt-run.txt deps/apt-lint.txt
+	@scripts/apt-install.sh deps/apt-lint.txt
 	@$(MAKE) deps-npm
 
 lint-tidy: build ## clang-tidy (.clang-tidy) over the non-test C++ sources of the release build; any finding fails
