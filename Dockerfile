@@ -77,8 +77,9 @@ COPY --from=runtime-base --chown=10001:10001 /owned/ /
 USER 10001:10001
 WORKDIR /data
 
-# --- service images: one stage per service. To add one, copy this block (name, port) and add
-# the name to SERVICES in the Makefile and a service to compose.yaml. ---
+# --- service images: one stage per service of services/services.list, named like it, with its
+# port (`make lint` names a listed service without a stage, a stage nobody listed and a port
+# that differs). To add one, copy this block: docs/adding-a-service.md. ---
 FROM runtime AS tools
 COPY --from=build /out/tools/ /
 ENV PORT=5001

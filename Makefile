@@ -4,8 +4,12 @@ SHELL := bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
-# Services that get an image (one Dockerfile stage and one compose service each).
-SERVICES := tools auth gateway
+# Services that get an image (one Dockerfile stage and one compose service each): the one list,
+# services/services.list (scripts/services.sh reads it).
+SERVICES := $(shell scripts/services.sh names)
+ifeq ($(SERVICES),)
+$(error services/services.list: no services, or malformed (scripts/services.sh names))
+endif
 
 PRESET ?= release
 JOBS ?= 2
@@ -33,8 +37,8 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host build test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
-        bench lint lint-format lint-shell lint-compose lint-dockerfile fuzz clean
+.PHONY: help deps deps-host deps-npm lint-deps build test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
+        bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -43,8 +47,14 @@ help: ## list the targets
 deps: ## install the Debian build+test packages (deps/apt-build.txt) when missing (root)
 	@scripts/apt-install.sh deps/apt-build.txt
 
-deps-host: ## also install host-only tools (deps/apt-{run,test,host}.txt: docker, postgres, wrk, linters)
-	@scripts/apt-install.sh deps/apt-build.txt deps/apt-run.txt deps/apt-test.txt deps/apt-host.txt
+deps-host: ## also install every host tool (deps/apt-*.txt: docker, postgres, linters, fuzz, bench, sshd)
+	@scripts/apt-install.sh $(filter-out deps/apt-npm.txt,$(wildcard deps/apt-*.txt))
+	@$(MAKE) deps-npm
+
+# npm for the pinned linters: Debian's only where none is installed (it conflicts with a Node.js
+# from elsewhere).
+deps-npm:
+	@command -v npm >/dev/null || scripts/apt-install.sh deps/apt-npm.txt
 
 build: deps ## configure and build PRESET (release) into build/PRESET; build/bin -> release/bin
 	cmake --preset $(PRESET) $(CMAKE_ARGS)
@@ -56,8 +66,9 @@ test: build ## build, then run unit + integration tests (throwaway PostgreSQL un
 	scripts/run-tests.sh $(PRESET)
 
 e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stages.sh), images on PostgreSQL (postgres.sh)
-	@if ! scripts/ensure-docker.sh --check; then \
-	  echo "e2e: no Docker engine reachable — skipped"; exit 0; \
+	@scripts/apt-install.sh deps/apt-run.txt deps/apt-test.txt deps/apt-e2e.txt
+	@if ! scripts/ensure-docker.sh; then \
+	  echo "e2e: no Docker engine could be started — skipped"; exit 0; \
 	fi; \
 	$(MAKE) images; \
 	rc=0; \
@@ -67,14 +78,17 @@ e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stage
 	exit $$rc
 
 e2e-deploy: build ## blue/green deploys over ssh on this machine (sshd :2222, dev1+dev2 behind the edge)
-	@if ! scripts/ensure-docker.sh --check; then echo "e2e-deploy: no Docker engine reachable — skipped"; exit 0; fi; \
+	@scripts/apt-install.sh deps/apt-run.txt deps/apt-e2e.txt deps/apt-deploy.txt
+	@if ! scripts/ensure-docker.sh; then echo "e2e-deploy: no Docker engine could be started — skipped"; exit 0; fi; \
 	$(MAKE) images; \
 	ENKISYS_BIN=$(CURDIR)/build/bin/enkisys tests/e2e/deploy.sh
 
-lint-workflows: ## validate .github/workflows/*.yml (@action-validator/cli, pinned, cached in build/npm)
+lint-workflows: deps-npm ## validate .github/workflows/*.yml (@action-validator/cli, pinned, cached in build/npm)
 	scripts/validate-workflows.sh
 
 base-image: ## make sure the debian:bookworm base exists: local, else pull, else debootstrap it
+	@scripts/apt-install.sh deps/apt-run.txt
+	@scripts/ensure-docker.sh
 	@docker image inspect $(BASE_IMAGE) >/dev/null 2>&1 \
 	  || timeout 120 docker pull -q $(BASE_IMAGE) \
 	  || scripts/build-base-image.sh $(BASE_IMAGE)
@@ -120,17 +134,24 @@ down-host: ## stop the four stages and the edge; keeps the stages' data unless P
 	deploy/host.sh down $(if $(filter 1,$(PURGE)),--purge)
 
 bench: build ## benchmarks: tools vs its Flask twin, then every enkisys-*-bench binary
+	@scripts/apt-install.sh deps/apt-bench.txt
 	bench/tools_bench.sh
 	@for b in build/release/bin/enkisys-*-bench; do \
 	  [[ -x $$b ]] || continue; echo "== $$b"; "$$b"; \
 	done
 
 bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on loopback (nginx, haproxy, wrk)
+	@scripts/apt-install.sh deps/apt-bench.txt
 	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
-lint: lint-format lint-shell lint-compose lint-dockerfile ## every linter
+lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile ## every linter
+
+lint-deps:
+	@scripts/apt-install.sh deps/apt-lint.txt
+	@$(MAKE) deps-npm
 
 lint-tidy: build ## clang-tidy (.clang-tidy) over the non-test C++ sources of the release build; any finding fails
+	@scripts/apt-install.sh deps/apt-lint.txt
 	@files=$$(find libs services cli -type d \( -name tests -o -name fuzz -o -name bench -o -name build \) -prune \
 	  -o -type f -name '*.cpp' -print | sort); \
 	run-clang-tidy -p build/$(PRESET) -j $(JOBS) -quiet -extra-arg=-Wno-unknown-warning-option $$files \
@@ -153,9 +174,11 @@ lint-shell: ## shellcheck every shell script and .ci/run
 	shellcheck -x $$files .ci/run; \
 	echo "lint-shell: $$(wc -w <<<"$$files .ci/run") files ok"
 
+lint-services: ## services/services.list against Dockerfile, compose files and gateway routes (names what is missing)
+	@python3 scripts/lint-services.py
+
 # The npm linters, installed once per pinned version (CI and developers reuse build/lint-npm).
-$(LINT_NPM_STAMP):
-	@command -v npm >/dev/null || { echo "lint: npm (Node.js) is needed for dclint and dockerfile-utils" >&2; exit 1; }
+$(LINT_NPM_STAMP): | deps-npm
 	rm -rf $(LINT_NPM) && mkdir -p $(LINT_NPM)
 	npm install --prefix $(LINT_NPM) --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
 	  dclint@$(DCLINT_VERSION) dockerfile-utils@$(DOCKERFILE_UTILS_VERSION)
@@ -175,11 +198,17 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 
 lint-dockerfile: $(LINT_NPM_STAMP) ## dockerfile-utils + the project's Dockerfile rules
 	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint Dockerfile
-	@scripts/lint-dockerfile.sh Dockerfile $(SERVICES)
+	@scripts/lint-dockerfile.sh Dockerfile
 
 fuzz: ## build the libFuzzer targets (clang) into build/fuzz
-	cmake --preset fuzz
-	cmake --build --preset fuzz -j$(JOBS)
+	@scripts/apt-install.sh deps/apt-build.txt deps/apt-fuzz.txt
+	cmake --preset fuzz $(CMAKE_ARGS)
+	cmake --build --preset fuzz -j$(JOBS) --target fuzzers
+
+# FUZZ_SECONDS: the whole run's budget, shared by the targets (at least 10 s each).
+FUZZ_SECONDS ?= 90
+fuzz-smoke: fuzz ## build, then run every fuzz_* target for FUZZ_SECONDS (90) in all, with its seed corpus; fails on a crash
+	scripts/fuzz-smoke.sh build/fuzz/bin $(FUZZ_SECONDS)
 
 clean: ## remove build/PRESET
 	rm -rf build/$(PRESET) build/bin

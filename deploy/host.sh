@@ -18,8 +18,11 @@ ROOT=$(dirname "$DEPLOY")
 # shellcheck source=deploy/lib/stage.sh
 . "$DEPLOY/lib/stage.sh"
 ALL_STAGES=(prod staging dev1 dev2)
-# Services that keep data in a volume enkisys-<stage>-<service>-data.
-DATA_SERVICES=(tools auth)
+# Services of a stage that keep data in a volume enkisys-<stage>-<service>-data
+# (services/services.list: data db, runs stage).
+# shellcheck source=scripts/services.sh
+source "$ROOT/scripts/services.sh"
+mapfile -t DATA_SERVICES < <(services_names data=db runs=stage)
 export ENKISYS_TAG=${ENKISYS_TAG:-dev}
 EDGE_PORT=${EDGE_PORT:-8080}
 

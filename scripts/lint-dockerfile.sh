@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Project rules for the Dockerfile, on top of dockerfile-utils (syntax, flags, stage names):
-#   lint-dockerfile.sh [DOCKERFILE [SERVICE...]]     (default: Dockerfile, no service list)
+#   lint-dockerfile.sh [DOCKERFILE]     (default: Dockerfile; services from services/services.list)
 #  1. An image pulled from a registry names a tag, never `latest` (reproducible builds).
 #  2. `apt-get install` has -y and --no-install-recommends, and its RUN removes
 #     /var/lib/apt/lists (small, non-interactive layers).
@@ -8,13 +8,14 @@
 #     would not pass SIGTERM on: the services must stop cleanly).
 #  4. Every service stage (FROM runtime AS <svc>) has a HEALTHCHECK, an exec-form ENTRYPOINT
 #     and an EXPOSE; the runtime stage runs as a numeric non-root USER.
-#  5. Every SERVICE given has its stage; the `test` stage is the last one (the classic builder
-#     builds every stage before the target: building a service must not run the tests).
+#  5. Every service of services/services.list has its stage, with ENV PORT and EXPOSE of its
+#     listed port and an ENTRYPOINT running enkisys-<name>, and every service stage is listed;
+#     the `test` stage is the last one (the classic builder builds every stage before the
+#     target: building a service must not run the tests).
 # Prints "file:line: message" per problem; exit 1 if any.
 set -euo pipefail
 
 file=${1:-Dockerfile}
-shift || true
 [[ -r $file ]] || {
   echo "lint-dockerfile: cannot read $file" >&2
   exit 2
@@ -38,7 +39,7 @@ problem() {
 }
 
 stages=()
-declare -A stage_line=() has_health=() has_entry=() has_expose=() stage_from=()
+declare -A stage_line=() has_health=() has_entry=() has_expose=() stage_from=() stage_port=() stage_entry=()
 current=""
 runtime_user=""
 apt_install='apt-get[[:space:]]+(-[a-zA-Z]+[[:space:]]+)*install'
@@ -82,12 +83,16 @@ while IFS=$'\t' read -r line text; do
       ;;
     ADD) problem "$line" "ADD: use COPY" ;;
     HEALTHCHECK) [[ -n $current ]] && has_health[$current]=1 ;;
-    EXPOSE) [[ -n $current ]] && has_expose[$current]=1 ;;
+    EXPOSE) [[ -n $current ]] && has_expose[$current]=" $rest " ;;
+    ENV)
+      if [[ -n $current && $rest =~ (^|[[:space:]])PORT=([0-9]+) ]]; then stage_port[$current]=${BASH_REMATCH[2]}; fi
+      ;;
     ENTRYPOINT | CMD)
       if [[ $rest != \[* ]]; then
         problem "$line" "$instr in shell form: use the exec form [\"...\"]"
       elif [[ $instr == ENTRYPOINT && -n $current ]]; then
         has_entry[$current]=1
+        stage_entry[$current]=$rest
       fi
       ;;
     USER) [[ $current == runtime ]] && runtime_user=$rest ;;
@@ -106,8 +111,24 @@ if [[ -n ${stage_line[runtime]:-} ]]; then
     problem "${stage_line[runtime]}" "runtime stage: USER '$runtime_user' is not a numeric non-root user"
 fi
 # Rule 5.
-for svc in "$@"; do
-  [[ -n ${stage_line[$svc]:-} ]] || problem 1 "service $svc has no stage (FROM runtime AS $svc)"
+lines=$("$(dirname "${BASH_SOURCE[0]}")/services.sh" lines) || exit 2
+declare -A listed=()
+while read -r svc port _; do
+  listed[$svc]=1
+  if [[ -z ${stage_line[$svc]:-} ]]; then
+    problem 1 "service $svc (services/services.list) has no stage: FROM runtime AS $svc"
+    continue
+  fi
+  [[ ${stage_port[$svc]:-} == "$port" ]] ||
+    problem "${stage_line[$svc]}" "stage $svc: ENV PORT=${stage_port[$svc]:-} but services/services.list says $port"
+  [[ ${has_expose[$svc]:-} == *" $port "* ]] ||
+    problem "${stage_line[$svc]}" "stage $svc: no EXPOSE $port (services/services.list)"
+  [[ ${stage_entry[$svc]:-} == *"\"/usr/local/bin/enkisys-$svc\""* ]] ||
+    problem "${stage_line[$svc]}" "stage $svc: ENTRYPOINT must run /usr/local/bin/enkisys-$svc"
+done <<<"$lines"
+for s in "${stages[@]}"; do
+  [[ ${stage_from[$s]} == runtime && -z ${listed[$s]:-} ]] &&
+    problem "${stage_line[$s]}" "service stage $s is not in services/services.list"
 done
 if [[ -n ${stage_line[test]:-} && ${stages[-1]} != test ]]; then
   problem "${stage_line[test]}" "the test stage must be the last one"

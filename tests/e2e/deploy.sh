@@ -7,7 +7,7 @@
 #   to v2, zero failed requests) → rollback --to v1 → a concurrent deploy refused by the lock →
 #   a deploy killed mid-way (stage keeps serving, lease expires, next deploy takes it over);
 #   dev2 serves throughout; the ledger and a local webhook receiver saw every run.
-#   tests/e2e/deploy.sh        (needs images enkisys/{tools,auth,gateway}:$ENKISYS_TAG and
+#   tests/e2e/deploy.sh        (needs the images enkisys/<service>:$ENKISYS_TAG and
 #                               the CLI at $ENKISYS_BIN, default build/bin/enkisys)
 # Refuses to run when the host already has enkisys containers; tears everything down.
 # Prints "ok NAME" / "FAIL NAME" per check, the figures, then "N passed, M failed".
@@ -22,7 +22,10 @@ ENKISYS_BIN=${ENKISYS_BIN:-$ROOT/build/bin/enkisys}
 SSH_PORT=${SSH_PORT:-2222}
 export EDGE_PORT=${EDGE_PORT:-8080}
 export EDGE_ADMIN_PORT=${EDGE_ADMIN_PORT:-9901}
-SERVICES=(tools auth gateway)
+# shellcheck source=scripts/services.sh
+source "$ROOT/scripts/services.sh"
+# Every image (services/services.list): each version is a whole set.
+mapfile -t SERVICES < <(services_names)
 LOAD_RPS_DEV1=${LOAD_RPS_DEV1:-20}
 LOAD_RPS_DEV2=${LOAD_RPS_DEV2:-10}
 LOCK_TTL=20

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The service images against a real PostgreSQL 15: the libpq inside them (static, built by
 # scripts/build-libpq.sh) must connect over TLS with a SCRAM-SHA-256 password, keep data there,
-# and refuse a wrong password with a clear message that does not echo the password.
+# and refuse a wrong password with a clear message that does not echo the password. Every
+# service that keeps a database (services/services.list: data db) must start on it.
 #   tests/e2e/postgres.sh   (images enkisys/*:$ENKISYS_TAG must exist; needs postgresql-15)
 # Starts a throwaway cluster on a free loopback port (scripts/pg-test-server.sh), runs each
 # image with --network host on a free port, and always removes both.
@@ -13,13 +14,20 @@ WORK=$(mktemp -d /tmp/enkisys-e2e-pg.XXXXXX)
 chmod 0755 "$WORK" # the cluster runs as the postgres user
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=scripts/services.sh
+source "$ROOT/scripts/services.sh"
 
 cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
 PG_DIR=$WORK/pg
 ROLE=enkisys_e2e
-# One database per service, as in production (each keeps its own migrations).
-DBS=(enkisys_tools enkisys_auth)
+# One database per service, as in production (each keeps its own migrations): enkisys_<name>.
+mapfile -t DB_SERVICES < <(services_names data=db)
+((${#DB_SERVICES[@]} > 0)) || {
+  echo "e2e-pg: services/services.list names no service with a database" >&2
+  exit 1
+}
+db_of() { echo "enkisys_${1//-/_}"; }
 PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
 teardown() {
@@ -33,7 +41,7 @@ teardown() {
 }
 trap teardown EXIT
 
-for svc in tools auth; do
+for svc in "${DB_SERVICES[@]}"; do
   docker image inspect "enkisys/$svc:$ENKISYS_TAG" >/dev/null 2>&1 || {
     echo "e2e-pg: image enkisys/$svc:$ENKISYS_TAG missing (run: make images)" >&2
     exit 1
@@ -58,8 +66,7 @@ HBA
 psql_admin >/dev/null <<SQL
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD';
-CREATE DATABASE ${DBS[0]} OWNER $ROLE;
-CREATE DATABASE ${DBS[1]} OWNER $ROLE;
+$(for svc in "${DB_SERVICES[@]}"; do echo "CREATE DATABASE $(db_of "$svc") OWNER $ROLE;"; done)
 ALTER SYSTEM SET ssl = on;
 SELECT pg_reload_conf();
 SQL
@@ -110,18 +117,32 @@ start_healthy() {
     fail "$1 not healthy: $(docker logs "$name" 2>&1 | tail -5)"
 }
 
+# Every service with a database: healthy on PostgreSQL, its migrations ran there, over TLS only.
+t_every_db_service() {
+  local svc port tables
+  for svc in "${DB_SERVICES[@]}"; do
+    start_healthy "$svc" "$(db_of "$svc")"
+    tables=$(psql_admin -d "$(db_of "$svc")" -c \
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+    [[ $tables -ge 1 ]] || fail "$svc: no table in $(db_of "$svc") (migrations did not run there)"
+  done
+  ssl_sessions >"$WORK/ssl"
+  grep -q t "$WORK/ssl" || fail "no TLS session of $ROLE (pg_stat_ssl: $(tr '\n' ' ' <"$WORK/ssl"))"
+  ! grep -q f "$WORK/ssl" || fail "a session of $ROLE without TLS"
+}
+
 t_tools_on_postgres() {
   local port code rows
-  start_healthy tools "${DBS[0]}"
+  start_healthy tools "$(db_of tools)"
   code=$(E2E_USER=e2e http POST "http://127.0.0.1:$port/api/tools" \
     '{"name":"pg_echo","description":"kept in PostgreSQL","kind":"http","parameters":{"type":"object"},
       "http":{"method":"GET","url":"http://example.invalid/","headers":{},"timeout_ms":1000,"max_response_bytes":1024}}' -)
   expect_status 201 "$code" "create a tool"
   code=$(E2E_USER=e2e http POST "http://127.0.0.1:$port/api/tools/calculator/invoke" '{"arguments":{"expression":"6*7"}}' -)
   expect_status 200 "$code" "invoke the calculator"
-  rows=$(psql_admin -d "${DBS[0]}" -c "SELECT count(*) FROM tools WHERE name = 'pg_echo'")
+  rows=$(psql_admin -d "$(db_of tools)" -c "SELECT count(*) FROM tools WHERE name = 'pg_echo'")
   [[ $rows == 1 ]] || fail "the tool is not in PostgreSQL (rows: $rows)"
-  rows=$(psql_admin -d "${DBS[0]}" -c "SELECT count(*) FROM tool_invocations WHERE tool = 'calculator'")
+  rows=$(psql_admin -d "$(db_of tools)" -c "SELECT count(*) FROM tool_invocations WHERE tool = 'calculator'")
   [[ $rows -ge 1 ]] || fail "the invocation was not audited in PostgreSQL"
   ssl_sessions >"$WORK/ssl"
   grep -q t "$WORK/ssl" || fail "no TLS session of $ROLE (pg_stat_ssl: $(tr '\n' ' ' <"$WORK/ssl"))"
@@ -130,18 +151,18 @@ t_tools_on_postgres() {
 
 t_auth_on_postgres() {
   local port code rows
-  start_healthy auth "${DBS[1]}"
+  start_healthy auth "$(db_of auth)"
   code=$(http POST "http://127.0.0.1:$port/api/auth/signup" \
     '{"email":"Pg.User@Example.com","password":"a long enough pg passphrase"}' -)
   expect_status 201 "$code" "signup"
-  rows=$(psql_admin -d "${DBS[1]}" -c "SELECT count(*) FROM users WHERE email = 'pg.user@example.com'")
+  rows=$(psql_admin -d "$(db_of auth)" -c "SELECT count(*) FROM users WHERE email = 'pg.user@example.com'")
   [[ $rows == 1 ]] || fail "the account is not in PostgreSQL (rows: $rows)"
 }
 
 t_wrong_password_refused() {
   local port name wrong=not-the-$PASSWORD-either logs
   port=$(free_port)
-  name=$(run_service tools "$port" "$(service_url "${DBS[0]}" "$wrong")")
+  name=$(run_service tools "$port" "$(service_url "$(db_of tools)" "$wrong")")
   # The service gives up after its bounded connection retries and exits non-zero.
   timeout 120 docker wait "$name" >"$WORK/exit" || fail "still running with a wrong password"
   [[ $(cat "$WORK/exit") != 0 ]] || fail "exit code 0 with a wrong password"
@@ -152,6 +173,7 @@ t_wrong_password_refused() {
 }
 
 exec 3>&1
+run_test "every service with a database (${DB_SERVICES[*]}) starts on PostgreSQL over TLS" t_every_db_service
 run_test "tools image on PostgreSQL: TLS + SCRAM, tools and audit rows land there" t_tools_on_postgres
 run_test "auth image on PostgreSQL: signup lands in the users table" t_auth_on_postgres
 run_test "wrong database password: clear error, exit != 0, password not logged" t_wrong_password_refused

@@ -12,6 +12,8 @@ PROJECT=enkisys-e2e-$$
 WORK=$(mktemp -d /tmp/enkisys-e2e.XXXXXX)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=scripts/services.sh
+source "$ROOT/scripts/services.sh"
 
 cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
@@ -20,7 +22,13 @@ export LOG_LEVEL=debug
 IMAGE=enkisys/tools:$ENKISYS_TAG
 BASE=http://127.0.0.1:$GATEWAY_PORT/dev
 MAX_IMAGE_MB=20
-SERVICES=(tools auth gateway)
+# Every image (services/services.list), and the services of a stage the gateway routes.
+mapfile -t SERVICES < <(services_names)
+mapfile -t STAGE_SERVICES < <(services_names runs=stage)
+((${#SERVICES[@]} > 0 && ${#STAGE_SERVICES[@]} > 0)) || {
+  echo "e2e: services/services.list names no services" >&2
+  exit 1
+}
 
 teardown() {
   local rc=$?
@@ -37,7 +45,7 @@ for svc in "${SERVICES[@]}"; do
   }
 done
 echo "e2e: project $PROJECT, image $IMAGE, stage dev at $BASE"
-# compose up waits for tools and auth to be healthy before it starts the gateway.
+# compose up waits for the stage's services to be healthy before it starts the gateway.
 compose up -d --no-build >"$WORK/up.log" 2>&1 || {
   cat "$WORK/up.log" >&2
   exit 1
@@ -82,15 +90,19 @@ t_health_endpoint() {
   expect_status 401 "$code" "GET /api/tools without a token"
   code=$(http GET "$BASE/health")
   expect_status 200 "$code" "the stage's /dev/health (every routed service healthy)"
-  [[ $(body_json .services.tools.status) == ok ]] ||
-    fail "gateway's /dev/health: tools is $(body_json .services.tools.status), want ok (HTTP $code)"
-  [[ $(body_json .services.auth.status) == ok ]] ||
-    fail "gateway's /dev/health: auth is $(body_json .services.auth.status), want ok (HTTP $code)"
-  [[ $(inspect '{{.State.Health.Status}}' "$CID") == healthy ]] || fail "tools is not healthy"
+  local svc c
+  for svc in "${STAGE_SERVICES[@]}"; do
+    [[ $(body_json ".services[\"$svc\"].status") == ok ]] ||
+      fail "gateway's /dev/health: $svc is $(body_json ".services[\"$svc\"].status"), want ok (HTTP $code)"
+    c=$(container_id "$svc")
+    [[ -n $c && $(inspect '{{.State.Health.Status}}' "$c") == healthy ]] || fail "$svc is not healthy"
+  done
+  [[ $(body_json '.services | keys | sort | join(" ")') == "$(printf '%s\n' "${STAGE_SERVICES[@]}" | LC_ALL=C sort | paste -sd ' ')" ]] ||
+    fail "gateway's /dev/health lists $(body_json '.services | keys | join(" ")'), want ${STAGE_SERVICES[*]}"
 }
 
 t_only_gateway_published() {
-  local c ports all=""
+  local c ports all="" svc
   for c in $(compose ps -q); do
     ports=$(inspect '{{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostIp}}:{{.HostPort}} {{end}}{{end}}' "$c")
     [[ -z $ports ]] || all+="$(inspect '{{.Name}}' "$c")=$ports"
@@ -98,8 +110,11 @@ t_only_gateway_published() {
   info "published: $all"
   [[ $all == "/${PROJECT}_gateway_1=127.0.0.1:$GATEWAY_PORT " || $all == "/$PROJECT-gateway-1=127.0.0.1:$GATEWAY_PORT " ]] ||
     fail "published ports are '$all', want only the gateway's 127.0.0.1:$GATEWAY_PORT"
-  [[ $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$CID") == "${PROJECT}_backend " ]] ||
-    fail "tools joins more than the internal backend network"
+  for svc in "${STAGE_SERVICES[@]}"; do
+    c=$(container_id "$svc")
+    [[ $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c") == "${PROJECT}_backend " ]] ||
+      fail "$svc joins more than the internal backend network"
+  done
 }
 
 t_non_root() {
@@ -109,8 +124,9 @@ t_non_root() {
     uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
     gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
   else
-    uids=$(docker top "$CID" -o uid | awk 'NR == 2 { print $1, $1, $1, $1 }')
-    gids="10001 10001 10001 10001"
+    # Real, effective, saved and filesystem ids as the host's ps sees them.
+    uids=$(docker top "$CID" -o pid,ruid,euid,suid,fsuid | awk 'NR == 2 { print $2, $3, $4, $5 }')
+    gids=$(docker top "$CID" -o pid,rgid,egid,sgid,fsgid | awk 'NR == 2 { print $2, $3, $4, $5 }')
   fi
   info "uids: $uids, gids: $gids"
   [[ $uids == "10001 10001 10001 10001" ]] || fail "process runs with uids '$uids', want 10001"
@@ -239,8 +255,8 @@ t_no_secrets_in_history() {
 
 exec 3>&1
 run_test "tools container becomes healthy" t_healthy
-run_test "gateway: /dev/health lists tools and auth ok; /api/tools needs a token" t_health_endpoint
-run_test "only the gateway publishes a port; tools is on the internal network only" t_only_gateway_published
+run_test "gateway: /dev/health lists exactly ${STAGE_SERVICES[*]}, all ok; /api/tools needs a token" t_health_endpoint
+run_test "only the gateway publishes a port; ${STAGE_SERVICES[*]} on the internal network only" t_only_gateway_published
 run_test "runs as uid/gid 10001" t_non_root
 run_test "read-only root fs, only /data writable, caps dropped" t_read_only_root
 run_test "create, read, update, list, delete a tool; calculator 1+2*3 = 7" t_crud_and_invoke
@@ -248,7 +264,7 @@ run_test "writes land only in the /data volume" t_writes_only_data
 run_test "data survives 'compose restart tools'" t_survives_restart
 run_test "killed process is restarted healthy, data kept" t_crash_recovery
 run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
-run_test "tools, auth and gateway images <= ${MAX_IMAGE_MB} MB each" t_image_size
+run_test "images ${SERVICES[*]} <= ${MAX_IMAGE_MB} MB each" t_image_size
 run_test "no secrets in docker history or image config" t_no_secrets_in_history
 
 if ((E2E_FAILED > 0)); then

@@ -14,14 +14,25 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=$(mktemp -d /tmp/enkisys-stages.XXXXXX)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=scripts/services.sh
+source "$ROOT/scripts/services.sh"
 
 cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
 export EDGE_PORT=${EDGE_PORT:-8080}
 EDGE=http://127.0.0.1:$EDGE_PORT
 STAGES=(prod staging dev1 dev2)
-SERVICES=(tools auth)
-declare -A PORT=([tools]=5001 [auth]=5002)
+# From services/services.list: the services of every stage (routed by the edge), those on the
+# edge, and every image.
+mapfile -t SERVICES < <(services_names runs=stage)
+mapfile -t EDGE_SERVICES < <(services_names runs=edge)
+mapfile -t IMAGES < <(services_names)
+declare -A PORT=()
+for svc in "${SERVICES[@]}"; do PORT[$svc]=$(services_port "$svc"); done
+((${#SERVICES[@]} > 0 && ${#EDGE_SERVICES[@]} > 0)) || {
+  echo "e2e: services/services.list names no stage or no edge services" >&2
+  exit 1
+}
 HELPER_IMAGE=debian:bookworm
 HOST=deploy/host.sh
 # Targets of the issue: all four stages healthy within UP_TARGET_S of `up`; an idle stage
@@ -121,7 +132,7 @@ teardown() {
 
 preflight() {
   local svc s
-  for svc in tools auth gateway; do
+  for svc in "${IMAGES[@]}"; do
     docker image inspect "enkisys/$svc:$ENKISYS_TAG" >/dev/null 2>&1 || {
       echo "e2e: image enkisys/$svc:$ENKISYS_TAG missing (run: make images)" >&2
       exit 1
@@ -390,8 +401,10 @@ t_admin_api() {
   token=$(cat deploy/edge/secrets/gateway_admin_token)
   code=$(http GET http://127.0.0.1:9901/admin/stages "" "$token")
   expect_status 200 "$code" "admin from host loopback"
-  [[ $(jq -r '[.. | objects | select(has("variables")) ] | length' "$WORK/body") -ge 4 ]] ||
-    info "admin stages: $(head -c 300 "$WORK/body")"
+  [[ $(jq -r '[.stages[].name] | sort | join(" ")' "$WORK/body") == "$(printf '%s\n' "${STAGES[@]}" | LC_ALL=C sort | paste -sd ' ')" ]] ||
+    fail "admin stages are not exactly ${STAGES[*]}: $(head -c 300 "$WORK/body")"
+  [[ $(jq -r '[.stages[] | select(.variables.color == "blue")] | length' "$WORK/body") == "${#STAGES[@]}" ]] ||
+    fail "not every stage has the variable color=blue: $(head -c 300 "$WORK/body")"
   # Each stage's token keys come from that stage's own auth (the earlier tests used them all).
   for s in "${STAGES[@]}"; do
     jq -e --arg s "$s" '.stages[] | select(.name == $s) | .jwt
@@ -445,14 +458,16 @@ t_hardening() {
 }
 
 t_figures() {
-  local s svc c bytes total=0 rss stage_rss stats mem worst=0
-  for svc in "${SERVICES[@]}" gateway; do
+  local s svc c bytes total=0 local_total=0 rss stage_rss stats mem worst=0 local_only
+  local_only=" $(services_names runs=local | tr '\n' ' ') "
+  for svc in "${IMAGES[@]}"; do
     bytes=$(docker image inspect -f '{{.Size}}' "enkisys/$svc:$ENKISYS_TAG")
     figure "image enkisys/$svc: $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB"
-    [[ $svc == gateway ]] || total=$((total + bytes))
+    [[ -n ${PORT[$svc]:-} ]] && total=$((total + bytes))
+    [[ -n ${PORT[$svc]:-} || $local_only == *" $svc "* ]] && local_total=$((local_total + bytes))
   done
-  figure "images of a stage (tools + auth): $(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1e6 }') MB;" \
-    "with its own gateway (compose.yaml alone): $(awk -v b="$total" -v g="$bytes" 'BEGIN { printf "%.1f", (b + g) / 1e6 }') MB"
+  figure "images of a stage (${SERVICES[*]}): $(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1e6 }') MB;" \
+    "with its own gateway (compose.yaml alone): $(awk -v b="$local_total" 'BEGIN { printf "%.1f", b / 1e6 }') MB"
   # One `docker stats` sample of every container (each call takes ~2 s).
   docker stats --no-stream --format '{{.ID}} {{.MemUsage}}' >"$WORK/stats"
   for s in "${STAGES[@]}"; do
@@ -466,7 +481,7 @@ t_figures() {
       mem=$(awk -v id="$c" 'index($1, id) == 1 || index(id, $1) == 1 { print $2 }' "$WORK/stats")
       stats+="$svc ${mem:-?} "
     done
-    figure "idle stage $s: RSS $(awk -v k="$stage_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB (tools + auth); docker stats memory: $stats"
+    figure "idle stage $s: RSS $(awk -v k="$stage_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB (${SERVICES[*]}); docker stats memory: $stats"
     ((stage_rss > worst)) && worst=$stage_rss
   done
   ((worst <= STAGE_RSS_TARGET_MB * 1024)) || fail "an idle stage uses $((worst / 1024)) MiB RSS, target $STAGE_RSS_TARGET_MB"
@@ -544,7 +559,7 @@ run_test "make up-host path: edge + 4 stages healthy within ${UP_TARGET_S}s" t_u
 if ((E2E_FAILED > 0)); then
   echo "e2e: bring-up failed; skipping the rest"
 else
-  run_test "every /{stage}/health is 200 and lists tools and auth" t_stage_health
+  run_test "every /{stage}/health is 200 and lists exactly ${SERVICES[*]}" t_stage_health
   run_test "figures: image sizes, idle stage memory <= ${STAGE_RSS_TARGET_MB} MiB" t_figures
   run_test "read-only, uid 10001, no capabilities, limits, restart policy, healthy" t_hardening
   run_test "dev1: signup, login, create a tool and invoke tools with that token" t_dev1_signup_tool
