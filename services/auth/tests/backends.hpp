@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "db_fixture.hpp"
 #include "enkisys/auth/auth_api.hpp"
 #include "enkisys/auth/auth_service.hpp"
-#include "db_fixture.hpp"
 #include "enkisys/core/testing.hpp"
 
 namespace enkisys::auth::testing {
