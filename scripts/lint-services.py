@@ -83,8 +83,10 @@ edge = {n for n, s in SERVICES.items() if "edge" in s["runs"]}
 with_db = {n for n, s in SERVICES.items() if s["db"]}
 
 # --- services/<name>/ --------------------------------------------------------------------------
+# A service folder has a main.cpp; a folder holding only a library of a service to come
+# (services/<name>/domain) is not a service yet.
 folders = {d for d in os.listdir(os.path.join(ROOT, "services"))
-           if os.path.isdir(os.path.join(ROOT, "services", d))}
+           if os.path.isfile(os.path.join(ROOT, "services", d, "main.cpp"))}
 compare("services/", folders, set(SERVICES), "folder")
 
 # --- compose.yaml: one local stage -----------------------------------------------------------
