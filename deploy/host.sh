@@ -42,6 +42,9 @@ stage_compose() {
 }
 
 edge_compose() {
+  # The edge mounts every stage's introspect_token (the bearer of its auth's revocation feed):
+  # make sure the four exist, whichever stages are up (gen-secrets.sh keeps existing ones).
+  "$DEPLOY/gen-secrets.sh" "${ALL_STAGES[@]}" >/dev/null
   "$ROOT/scripts/compose.sh" -p enkisys-edge -f "$DEPLOY/edge/compose.yaml" "$@"
 }
 

@@ -306,6 +306,28 @@ t_tools_absent_in_staging() {
   expect_status 404 "$code" "GET $TOOL in staging"
 }
 
+# A session ended at auth (logout) is refused by the edge gateway within its stated bound
+# (revocation_poll_s 5 + 2 s fetch timeout): the edge reads dev1's revocation feed with dev1's
+# own introspection secret.
+t_revoked_session_refused() {
+  local token code deadline start
+  token=$(login_token dev1)
+  code=$(api GET /dev1/api/tools "" "$token")
+  expect_status 200 "$code" "a fresh dev1 session before logout"
+  code=$(api POST /dev1/api/auth/logout "" "$token")
+  expect_status 204 "$code" "logout"
+  start=$SECONDS
+  deadline=$((SECONDS + 15))
+  while :; do
+    code=$(api GET /dev1/api/tools "" "$token")
+    [[ $code == 401 ]] && break
+    ((SECONDS < deadline)) || fail "the logged-out token still gets HTTP $code after 15 s"
+    sleep 0.5
+  done
+  grep -q token_revoked "$WORK/body" || fail "401 without token_revoked: $(head -c 200 "$WORK/body")"
+  figure "revoked session refused at the edge after: $((SECONDS - start)) s (bound 7 s)"
+}
+
 t_stage_isolation() {
   local c s svc other targets="" names="" own_ip
   for s in prod staging; do
@@ -567,6 +589,7 @@ else
   run_test "the gateway refuses the dev1 token on /api/tools of prod, staging, dev2" t_token_refused_elsewhere
   run_test "dev1's user does not exist in staging (separate databases)" t_users_absent_in_staging
   run_test "dev1's tool does not exist in staging" t_tools_absent_in_staging
+  run_test "a logged-out dev1 session is refused by the edge within the poll bound" t_revoked_session_refused
   run_test "dev1 containers cannot resolve or connect to prod/staging containers" t_stage_isolation
   run_test "no backend container reaches outside the host" t_no_egress
   run_test "exactly one host port published beyond loopback ($EDGE_PORT)" t_one_public_port

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "enkisys/core/config.hpp"
 #include "enkisys/core/request.hpp"
 #include "enkisys/gateway/headers.hpp"
 #include "enkisys/gateway/route_table.hpp"
@@ -396,7 +397,13 @@ std::optional<RevocationPoller::Response> RevocationPoller::http_fetch(const std
   return http_fetch_once(url, bearer, etag, std::chrono::seconds(2), error);
 }
 
-RevocationPoller::RevocationPoller(std::string url, std::string bearer, std::chrono::seconds poll,
+RevocationPoller::Bearer RevocationPoller::Bearer::from_file(std::string path) {
+  Bearer b;
+  b.file = std::move(path);
+  return b;
+}
+
+RevocationPoller::RevocationPoller(std::string url, Bearer bearer, std::chrono::seconds poll,
                                    Authenticator& auth,
                                    std::function<void(const std::string&)> on_error, Fetch fetch,
                                    bool start)
@@ -419,8 +426,14 @@ RevocationPoller::~RevocationPoller() {
 }
 
 std::string RevocationPoller::poll_now() {
+  std::string bearer = bearer_.value;
+  if (!bearer_.file.empty()) {
+    auto secret = core::read_secret_file("jwt.revocations_token_file", bearer_.file, 16);
+    if (!secret.ok()) return "revocations: " + secret.error().message;
+    bearer = std::move(secret.value());
+  }
   std::string err;
-  auto r = fetch_(url_, bearer_, etag_, &err);
+  auto r = fetch_(url_, bearer, etag_, &err);
   if (!r) return "revocations fetch: " + err;
   if (r->status == 304) return "";
   if (r->status != 200) return "revocations fetch: HTTP " + std::to_string(r->status);
@@ -468,7 +481,7 @@ namespace {
 std::string settings_key(const JwtConfig& c) {
   std::string k;
   for (const std::string* part : {&c.jwks_url, &c.issuer, &c.audience, &c.hs256_secret,
-                                  &c.revocations_url, &c.revocations_token}) {
+                                  &c.revocations_url, &c.revocations_token_file}) {
     k += std::to_string(part->size());
     k += ':';
     k += *part;
@@ -527,8 +540,8 @@ std::optional<std::string> Verifiers::attach(Generation& g) {
         if (cb) cb(url, err);
       };
       e.revocations = std::make_unique<RevocationPoller>(
-          c.revocations_url, c.revocations_token, c.revocation_poll, *e.auth, std::move(report),
-          options_.revocation_fetch);
+          c.revocations_url, RevocationPoller::Bearer::from_file(c.revocations_token_file),
+          c.revocation_poll, *e.auth, std::move(report), options_.revocation_fetch);
     }
     if (c.jwks_url.empty()) continue;
     auto report = [cb = options_.on_fetch_state, url = c.jwks_url](const std::string& err) {

@@ -232,9 +232,7 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
     if (j["revocations_token_file"]) {
       std::string path = scalar<std::string>(j["revocations_token_file"], "secret file");
       if (!path.empty() && path[0] != '/') path = base_dir + "/" + path;
-      auto secret = core::read_secret_file("jwt.revocations_token_file", path, 16);
-      if (!secret.ok()) fail(j["revocations_token_file"], secret.error().message);
-      c.jwt.revocations_token = std::move(secret.value());
+      c.jwt.revocations_token_file = std::move(path);  // read per stage (stage_jwt)
     }
     if (j["jwks_retry_min_ms"])
       c.jwt.jwks_retry_min = std::chrono::milliseconds(
@@ -431,10 +429,12 @@ core::Expected<GatewayConfig> load_config_file(const std::string& path) {
 core::Expected<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st) {
   JwtConfig j = base;
   if (!j.enabled) return j;
-  const std::pair<const char*, std::string*> fields[] = {{"jwks_url", &j.jwks_url},
-                                                         {"revocations_url", &j.revocations_url},
-                                                         {"issuer", &j.issuer},
-                                                         {"audience", &j.audience}};
+  const std::pair<const char*, std::string*> fields[] = {
+      {"jwks_url", &j.jwks_url},
+      {"revocations_url", &j.revocations_url},
+      {"revocations_token_file", &j.revocations_token_file},
+      {"issuer", &j.issuer},
+      {"audience", &j.audience}};
   for (const auto& [field, value] : fields) {
     auto v = substitute(*value, st.name, st.variables);
     if (!v.ok()) return config_error(std::string("jwt.") + field + ": " + v.error().message);

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "enkisys/gateway/auth.hpp"
 #include "enkisys/gateway/route_table.hpp"
 #include "test_support.hpp"
 
@@ -162,6 +167,66 @@ TEST(ConfigTest, Substitute) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value(), "http://tools.dev1:1");
   EXPECT_FALSE(substitute("http://${svc", "s", {}).ok());
+}
+
+// Each stage reads its own revocation-feed secret: the file path takes ${stage}; a missing
+// file fails that stage's polls (not the configuration: the file is read before each poll).
+TEST(ConfigTest, RevocationFeedSecretIsReadPerStage) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("enkisys-revocation-secrets-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "feed_dev1") << "dev1-feed-secret-0123456789\n";
+  std::ofstream(dir / "feed_dev2") << "dev2-feed-secret-0123456789\n";
+  const std::string yaml = std::string(R"(
+jwt:
+  jwks_url: "http://auth.${stage}:5002/jwks"
+  revocations_url: "http://auth.${stage}:5002/api/auth/revocations"
+  revocations_token_file: ")") +
+                           (dir / "feed_${stage}").string() + R"("
+stages:
+  dev1:
+    routes:
+      - {prefix: /api, upstream: "http://tools.${stage}:5001", jwt: true}
+  dev2:
+    routes:
+      - {prefix: /api, upstream: "http://tools.${stage}:5001", jwt: true}
+)";
+  auto c = load_config_text(yaml);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  UpstreamRegistry reg(1);
+  auto gen = compile(std::move(c.value()), reg, 1);
+  ASSERT_TRUE(gen.ok()) << gen.error().message;
+  EXPECT_EQ(gen.value()->stages[0].jwt.revocations_token_file, (dir / "feed_dev1").string());
+  EXPECT_EQ(gen.value()->stages[1].jwt.revocations_token_file, (dir / "feed_dev2").string());
+  // The poller of each stage sends that stage's secret; a missing file fails the poll.
+  for (const auto* stage : {"dev1", "dev2"}) {
+    std::string seen;
+    Authenticator auth(gen.value()->stages[0].jwt);
+    RevocationPoller poller(
+        "http://auth/feed",
+        RevocationPoller::Bearer::from_file((dir / (std::string("feed_") + stage)).string()),
+        std::chrono::seconds(5), auth, nullptr,
+        [&](const std::string&, const std::string& bearer, const std::string&,
+            std::string*) -> std::optional<RevocationPoller::Response> {
+          seen = bearer;
+          return RevocationPoller::Response{200, R"({"revoked":[]})", "\"0\""};
+        },
+        /*start=*/false);
+    EXPECT_EQ(poller.poll_now(), "");
+    EXPECT_EQ(seen, std::string(stage) + "-feed-secret-0123456789");
+  }
+  std::filesystem::remove(dir / "feed_dev2");
+  Authenticator auth(gen.value()->stages[1].jwt);
+  RevocationPoller missing(
+      "http://auth/feed", RevocationPoller::Bearer::from_file((dir / "feed_dev2").string()),
+      std::chrono::seconds(5), auth, nullptr,
+      [](const std::string&, const std::string&, const std::string&,
+         std::string*) -> std::optional<RevocationPoller::Response> {
+        return RevocationPoller::Response{200, R"({"revoked":[]})", ""};
+      },
+      /*start=*/false);
+  EXPECT_NE(missing.poll_now().find("jwt.revocations_token_file"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -147,9 +147,19 @@ class RevocationPoller {
   using Fetch =
       std::function<std::optional<Response>(const std::string& url, const std::string& bearer,
                                             const std::string& etag, std::string* error)>;
-  RevocationPoller(std::string url, std::string bearer, std::chrono::seconds poll,
-                   Authenticator& auth, std::function<void(const std::string&)> on_error,
-                   Fetch fetch = http_fetch, bool start = true);
+  // The bearer secret: a fixed value, or a secret file read before each poll (≥ 16 characters;
+  // unreadable → that poll fails). Both empty: no Authorization header.
+  struct Bearer {
+    std::string value;
+    std::string file;
+    Bearer() = default;
+    Bearer(std::string v) : value(std::move(v)) {}  // NOLINT(google-explicit-constructor)
+    Bearer(const char* v) : value(v) {}             // NOLINT(google-explicit-constructor)
+    static Bearer from_file(std::string path);
+  };
+  RevocationPoller(std::string url, Bearer bearer, std::chrono::seconds poll, Authenticator& auth,
+                   std::function<void(const std::string&)> on_error, Fetch fetch = http_fetch,
+                   bool start = true);
   ~RevocationPoller();
   RevocationPoller(const RevocationPoller&) = delete;
   RevocationPoller& operator=(const RevocationPoller&) = delete;
@@ -163,7 +173,8 @@ class RevocationPoller {
 
  private:
   void loop();
-  const std::string url_, bearer_;
+  const std::string url_;
+  const Bearer bearer_;
   const std::chrono::seconds poll_;
   Authenticator& auth_;
   std::function<void(const std::string&)> on_error_;

@@ -86,7 +86,11 @@ struct JwtConfig {
   // May use ${stage} and stage variables, like jwks_url.
   std::string revocations_url;
   std::chrono::seconds revocation_poll{5};
-  std::string revocations_token;  // bearer secret for the feed (revocations_token_file), or ""
+  // The feed's bearer secret: a secret file (≥ 16 characters) whose path may use ${stage} and
+  // stage variables, so that each stage's feed is read with that stage's secret. Read by the
+  // poller before each poll (a rotated secret is picked up; a missing file is a poll error,
+  // logged, like an unreachable feed). "" = none.
+  std::string revocations_token_file;
 };
 
 struct Limits {
