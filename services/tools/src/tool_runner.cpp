@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 
+#include "enkisys/core/utf8.hpp"
 #include "enkisys/tools/calculator.hpp"
 #include "enkisys/tools/text.hpp"
 #include "enkisys/tools/url_template.hpp"
@@ -125,9 +126,9 @@ boost::asio::awaitable<RunOutcome> ToolRunner::fetch(const EgressPolicy& policy,
                             "application/json")) {
     boost::system::error_code ec;
     body = json::parse(res.body, ec);
-    if (ec) body = json::string(valid_utf8(res.body));
+    if (ec) body = json::string(core::to_valid_utf8(res.body));
   } else {
-    body = json::string(valid_utf8(res.body));
+    body = json::string(core::to_valid_utf8(res.body));
   }
   if (res.status >= 200 && res.status < 300) {
     RunOutcome o;

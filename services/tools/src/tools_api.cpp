@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "enkisys/core/request.hpp"
+#include "enkisys/core/utf8.hpp"
 #include "enkisys/security/secrets.hpp"
 #include "enkisys/tools/credentials.hpp"
 #include "enkisys/tools/openapi_import.hpp"
@@ -63,7 +64,7 @@ json::object stored_json(const StoredTool& t) {
 
 // An error for an answer: its message made valid UTF-8 whatever input it quotes.
 core::Error printable(core::Error e) {
-  e.message = valid_utf8(e.message);
+  e.message = core::to_valid_utf8(e.message);
   return e;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "enkisys/core/utf8.hpp"
 #include "enkisys/tools/text.hpp"
 
 namespace enkisys::tools {
@@ -114,7 +115,7 @@ TEST(Calculator, ErrorsAboutNonAsciiInputAreValidUtf8) {
        {"\uFF11+\uFF11", "2*\u03C0", "1+\U0001F600", "1+\x80", "1+\xEF\xBC"}) {
     auto r = evaluate_expression(e);
     ASSERT_FALSE(r.ok()) << e;
-    EXPECT_EQ(valid_utf8(r.error().message), r.error().message) << r.error().message;
+    EXPECT_EQ(core::to_valid_utf8(r.error().message), r.error().message) << r.error().message;
   }
   auto wide = evaluate_expression("\uFF11+\uFF11");
   EXPECT_EQ(wide.error().message, "at position 1: unexpected '\uFF11' (U+FF11)");
@@ -122,11 +123,11 @@ TEST(Calculator, ErrorsAboutNonAsciiInputAreValidUtf8) {
 }
 
 TEST(Text, ValidUtf8ReplacesIllFormedSequences) {
-  EXPECT_EQ(valid_utf8("caf\u00E9 \U0001F600"), "caf\u00E9 \U0001F600");
-  EXPECT_EQ(valid_utf8("a\xEF"), "a\uFFFD");
-  EXPECT_EQ(valid_utf8("\xC0\xAF"), "\uFFFD\uFFFD");            // overlong '/'
-  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD");  // surrogate
-  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(core::to_valid_utf8("caf\u00E9 \U0001F600"), "caf\u00E9 \U0001F600");
+  EXPECT_EQ(core::to_valid_utf8("a\xEF"), "a\uFFFD");
+  EXPECT_EQ(core::to_valid_utf8("\xC0\xAF"), "\uFFFD\uFFFD");            // overlong '/'
+  EXPECT_EQ(core::to_valid_utf8("\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD");  // surrogate
+  EXPECT_EQ(core::to_valid_utf8("\xF4\x90\x80\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD");
 }
 
 }  // namespace
