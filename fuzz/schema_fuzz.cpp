@@ -22,8 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!compiled.ok()) return 0;
   enkisys::schema::ValidateOptions opts;
   opts.max_steps = 100000;
-  const auto errors = compiled.schema->validate(instance, opts);
-  const bool valid = compiled.schema->is_valid(instance, opts);
+  const auto errors = compiled->validate(instance, opts);
+  const bool valid = compiled->is_valid(instance, opts);
   // Both entry points must agree unless the evaluation budget was hit.
   if (valid != errors.empty() &&
       (errors.empty() || errors.back().message.find("aborted") == std::string::npos)) {

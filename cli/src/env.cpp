@@ -31,11 +31,11 @@ HttpResponse CoreHttpClient::send(const HttpRequest& request) {
   try {
     auto result = future.get();
     if (!result.ok()) {
-      out.error = result.error.message.empty() ? "request failed" : result.error.message;
+      out.error = result.error().message.empty() ? "request failed" : result.error().message;
       return out;
     }
-    out.status = result.response->status;
-    out.body = std::move(result.response->body);
+    out.status = result->status;
+    out.body = std::move(result->body);
   } catch (const std::exception& e) {
     out.error = e.what();
   }

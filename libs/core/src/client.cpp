@@ -220,14 +220,13 @@ struct HttpClient::Impl {
   asio::awaitable<std::pair<ClientResult, bool>> exchange(Stream& s, beast::tcp_stream& low,
                                                           const Request& req,
                                                           const ClientOptions& o) {
-    ClientResult out;
     low.expires_after(o.timeout);
     auto [wec, wn] = co_await http::async_write(s, req, kTuple);
     if (wec) {
-      out.error = {
+      ClientError err{
           wec == beast::error::timeout ? ClientError::Code::kTimeout : ClientError::Code::kProtocol,
           "sending request failed: " + wec.message()};
-      co_return std::make_pair(std::move(out), false);
+      co_return std::make_pair(ClientResult(std::move(err)), false);
     }
     beast::flat_buffer buf;
     http::response_parser<http::string_body> parser;
@@ -239,10 +238,11 @@ struct HttpClient::Impl {
       ClientError::Code code = ClientError::Code::kProtocol;
       if (rec == http::error::body_limit) code = ClientError::Code::kTooLarge;
       if (rec == beast::error::timeout) code = ClientError::Code::kTimeout;
-      out.error = {code, code == ClientError::Code::kTooLarge
-                             ? "response exceeds " + std::to_string(o.max_response_bytes) + " bytes"
-                             : "reading response failed: " + rec.message()};
-      co_return std::make_pair(std::move(out), false);
+      ClientError err{code,
+                      code == ClientError::Code::kTooLarge
+                          ? "response exceeds " + std::to_string(o.max_response_bytes) + " bytes"
+                          : "reading response failed: " + rec.message()};
+      co_return std::make_pair(ClientResult(std::move(err)), false);
     }
     auto& res = parser.get();
     ClientResponse r;
@@ -251,8 +251,7 @@ struct HttpClient::Impl {
       r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     r.body = std::move(res.body());
     const bool reusable = res.keep_alive() && buf.size() == 0;
-    out.response = std::move(r);
-    co_return std::make_pair(std::move(out), reusable);
+    co_return std::make_pair(ClientResult(std::move(r)), reusable);
   }
 };
 
@@ -270,12 +269,10 @@ std::size_t HttpClient::idle_connections() const {
 asio::awaitable<ClientResult> HttpClient::send(ClientRequest request, ClientOptions options,
                                                EndpointVetter vetter) {
   auto impl = impl_;  // keeps the pool alive across suspension
-  ClientResult result;
   std::string why;
   auto target = parse_target(request.url, &why);
   if (!target) {
-    result.error = {ClientError::Code::kBadUrl, "invalid URL: " + why};
-    co_return result;
+    co_return ClientResult(ClientError{ClientError::Code::kBadUrl, "invalid URL: " + why});
   }
   Request req{request.method, target->path_and_query, 11};
   req.set(http::field::host, target->host_header);
@@ -283,8 +280,7 @@ asio::awaitable<ClientResult> HttpClient::send(ClientRequest request, ClientOpti
   for (const auto& [k, v] : request.headers) {
     if (k.find_first_of("\r\n") != std::string::npos ||
         v.find_first_of("\r\n") != std::string::npos) {
-      result.error = {ClientError::Code::kBadUrl, "header contains CR or LF"};
-      co_return result;
+      co_return ClientResult(ClientError{ClientError::Code::kBadUrl, "header contains CR or LF"});
     }
     req.set(k, v);
   }
@@ -301,32 +297,30 @@ asio::awaitable<ClientResult> HttpClient::send(ClientRequest request, ClientOpti
       ClientError err;
       c = co_await impl->connect(*target, options, vetter, &err);
       if (!c) {
-        result.error = err;
-        co_return result;
+        co_return ClientResult(std::move(err));
       }
     }
     // (No co_await inside ?: — GCC 12 miscompiles that.)
-    std::pair<ClientResult, bool> r;
+    std::optional<std::pair<ClientResult, bool>> r;
     if (c->plain) {
       r = co_await impl->exchange(*c->plain, *c->plain, req, options);
     } else {
       r = co_await impl->exchange(*c->secure, beast::get_lowest_layer(*c->secure), req, options);
     }
-    if (r.first.ok()) {
-      if (r.second && !vetter) {
+    if (r->first.ok()) {
+      if (r->second && !vetter) {
         c->lowest().expires_never();
         impl->give(key, std::move(c));
       }
-      co_return std::move(r.first);
+      co_return std::move(r->first);
     }
     // A pooled connection the peer had closed: retry once on a fresh one if safe.
     if (!(reused && idempotent(request.method) &&
-          r.first.error.code == ClientError::Code::kProtocol)) {
-      co_return std::move(r.first);
+          r->first.error().code == ClientError::Code::kProtocol)) {
+      co_return std::move(r->first);
     }
   }
-  result.error = {ClientError::Code::kProtocol, "connection closed by peer"};
-  co_return result;
+  co_return ClientResult(ClientError{ClientError::Code::kProtocol, "connection closed by peer"});
 }
 
 }  // namespace enkisys::core

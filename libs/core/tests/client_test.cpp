@@ -49,9 +49,9 @@ TEST(HttpClient, FetchesAndPoolsTheConnection) {
   HttpClient c;
   const std::string url = "http://127.0.0.1:" + std::to_string(s.port()) + "/small";
   auto r1 = run(c, ioc, {http::verb::get, url, {}, {}});
-  ASSERT_TRUE(r1.ok()) << r1.error.message;
-  EXPECT_EQ(r1.response->status, 200U);
-  EXPECT_NE(r1.response->body.find("enkisys/"), std::string::npos) << r1.response->body;
+  ASSERT_TRUE(r1.ok()) << r1.error().message;
+  EXPECT_EQ(r1->status, 200U);
+  EXPECT_NE(r1->body.find("enkisys/"), std::string::npos) << r1->body;
   EXPECT_EQ(c.idle_connections(), 1U);
   auto r2 = run(c, ioc, {http::verb::get, url, {}, {}});
   ASSERT_TRUE(r2.ok());
@@ -68,7 +68,7 @@ TEST(HttpClient, CapsResponseSize) {
       run(c, ioc,
           {http::verb::get, "http://127.0.0.1:" + std::to_string(s.port()) + "/big", {}, {}}, o);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error.code, ClientError::Code::kTooLarge);
+  EXPECT_EQ(r.error().code, ClientError::Code::kTooLarge);
 }
 
 TEST(HttpClient, TimesOut) {
@@ -81,7 +81,7 @@ TEST(HttpClient, TimesOut) {
       run(c, ioc,
           {http::verb::get, "http://127.0.0.1:" + std::to_string(s.port()) + "/slow", {}, {}}, o);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error.code, ClientError::Code::kTimeout);
+  EXPECT_EQ(r.error().code, ClientError::Code::kTimeout);
 }
 
 TEST(HttpClient, VetterRefusesBeforeConnecting) {
@@ -98,7 +98,7 @@ TEST(HttpClient, VetterRefusesBeforeConnecting) {
             return "loopback is not allowed";
           });
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error.code, ClientError::Code::kRefused);
+  EXPECT_EQ(r.error().code, ClientError::Code::kRefused);
   ASSERT_EQ(seen.size(), 1U);
   EXPECT_TRUE(seen[0].address().is_loopback());
 }
@@ -106,14 +106,14 @@ TEST(HttpClient, VetterRefusesBeforeConnecting) {
 TEST(HttpClient, RejectsBadUrlsAndHeaderInjection) {
   asio::io_context ioc;
   HttpClient c;
-  EXPECT_EQ(run(c, ioc, {http::verb::get, "ftp://x/", {}, {}}).error.code,
+  EXPECT_EQ(run(c, ioc, {http::verb::get, "ftp://x/", {}, {}}).error().code,
             ClientError::Code::kBadUrl);
-  EXPECT_EQ(run(c, ioc, {http::verb::get, "not a url", {}, {}}).error.code,
+  EXPECT_EQ(run(c, ioc, {http::verb::get, "not a url", {}, {}}).error().code,
             ClientError::Code::kBadUrl);
-  EXPECT_EQ(run(c, ioc, {http::verb::get, "http://u:p@127.0.0.1/", {}, {}}).error.code,
+  EXPECT_EQ(run(c, ioc, {http::verb::get, "http://u:p@127.0.0.1/", {}, {}}).error().code,
             ClientError::Code::kBadUrl);
   EXPECT_EQ(run(c, ioc, {http::verb::get, "http://127.0.0.1:1/", {{"X-A", "b\r\nX-Evil: 1"}}, {}})
-                .error.code,
+                .error().code,
             ClientError::Code::kBadUrl);
 }
 
@@ -128,7 +128,7 @@ TEST(HttpClient, ConnectionRefusedIsAConnectError) {
   HttpClient c;
   auto r = run(c, ioc, {http::verb::get, "http://127.0.0.1:" + std::to_string(port) + "/", {}, {}});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error.code, ClientError::Code::kConnect);
+  EXPECT_EQ(r.error().code, ClientError::Code::kConnect);
 }
 
 }  // namespace

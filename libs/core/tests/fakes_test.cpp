@@ -40,13 +40,13 @@ TEST(FakeHttpClient, AnswersFromTheScriptAndRecords) {
   http.fail("http://down/", ClientError::Code::kTimeout, "timed out");
   auto a = send(http, "http://llm/v1/chat");
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a.response->status, 200U);
+  EXPECT_EQ(a->status, 200U);
   auto b = send(http, "http://llm/v1/chat");  // the one-shot answer is used up
   ASSERT_TRUE(b.ok());
-  EXPECT_EQ(b.response->status, 503U);
+  EXPECT_EQ(b->status, 503U);
   auto c = send(http, "http://down/x");
   EXPECT_FALSE(c.ok());
-  EXPECT_EQ(c.error.code, ClientError::Code::kTimeout);
+  EXPECT_EQ(c.error().code, ClientError::Code::kTimeout);
   EXPECT_FALSE(send(http, "http://other/").ok());
   ASSERT_EQ(http.requests().size(), 4U);
   EXPECT_EQ(http.requests()[3].url, "http://other/");

@@ -410,18 +410,12 @@ CompileResult Schema::compile(const boost::json::value& document, const CompileO
   c->document = document;
   c->max_pattern_input = options.max_pattern_input;
   detail::Compiler compiler(c->document, options, *c);
-  CompileResult result;
   try {
-    if (auto err = compiler.run()) {
-      result.error = std::move(*err);
-      return result;
-    }
+    if (auto err = compiler.run()) return std::move(*err);
   } catch (const std::bad_alloc&) {
-    result.error = SchemaError{"", "schema too large"};
-    return result;
+    return SchemaError{"", "schema too large"};
   }
-  result.schema.emplace(std::shared_ptr<const detail::Compiled>(std::move(c)));
-  return result;
+  return Schema(std::shared_ptr<const detail::Compiled>(std::move(c)));
 }
 
 }  // namespace enkisys::schema

@@ -14,14 +14,14 @@ namespace enkisys::schema::testing {
 
 inline Schema compile_ok(std::string_view text) {
   auto r = Schema::compile(boost::json::parse(text));
-  EXPECT_TRUE(r.ok()) << r.error.to_string();
-  return r.ok() ? *r.schema : Schema();
+  EXPECT_TRUE(r.ok()) << (r.ok() ? std::string() : r.error().to_string());
+  return r.ok() ? *r : Schema();
 }
 
 inline SchemaError compile_err(std::string_view text) {
   auto r = Schema::compile(boost::json::parse(text));
   EXPECT_FALSE(r.ok()) << text;
-  return r.error;
+  return r.ok() ? SchemaError{} : r.error();
 }
 
 // Validates and checks that validate() and is_valid() agree.

@@ -318,28 +318,31 @@ namespace {
 
 // With real argon2id cost, an unknown email costs about what a wrong password costs.
 TEST(LoginTiming, UnknownEmailCostsAboutAsMuchAsAWrongPassword) {
+  // argon2id at 32 MiB (~30 ms) dominates the audit row's fsync (a few ms, jittery on a busy
+  // machine), so the comparison measures the hash, not the disk.
   FixtureOptions o;
-  o.hasher = security::PasswordHasher(2, 4 * 1024 * 1024);
+  o.hasher = security::PasswordHasher(2, 32 * 1024 * 1024);
   AuthFixture fx(db::Backend::kSqlite, o);
   ASSERT_EQ(fx.signup("ann@example.com", "a long passphrase").status, 201);
-  auto timed = [&](const std::string& email) {
+  auto timed = [&](const std::string& email, int i) {
     const auto start = std::chrono::steady_clock::now();
-    const auto r = fx.service().login(email, "wrong guess!", Caller{"192.0.2.1", "r"});
+    const auto r =
+        fx.service().login(email, "wrong guess!", Caller{"192.0.2." + std::to_string(i), "r"});
     EXPECT_FALSE(r.ok());
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  // Medians of 3 each; distinct IPs are not needed, the account rule allows 5 failures.
+  // Medians of 5 each, interleaved, one address each (no throttle rule is reached).
   std::vector<double> known, unknown;
-  for (int i = 0; i < 3; ++i) {
-    known.push_back(timed("ann@example.com"));
-    unknown.push_back(timed("nobody" + std::to_string(i) + "@example.com"));
+  for (int i = 0; i < 5; ++i) {
+    known.push_back(timed("ann@example.com", i));
+    unknown.push_back(timed("nobody" + std::to_string(i) + "@example.com", 10 + i));
   }
   std::sort(known.begin(), known.end());
   std::sort(unknown.begin(), unknown.end());
-  EXPECT_GT(unknown[1], known[1] * 0.4)
-      << "unknown " << unknown[1] << " s, known " << known[1] << " s";
-  EXPECT_LT(unknown[1], known[1] * 2.5)
-      << "unknown " << unknown[1] << " s, known " << known[1] << " s";
+  EXPECT_GT(unknown[2], known[2] * 0.5)
+      << "unknown " << unknown[2] << " s, known " << known[2] << " s";
+  EXPECT_LT(unknown[2], known[2] * 2.0)
+      << "unknown " << unknown[2] << " s, known " << known[2] << " s";
 }
 
 }  // namespace

@@ -137,8 +137,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, LoginDefenseTest,
 
 // With real argon2id cost, a disabled account costs the same for a right and a wrong password.
 TEST(DisabledLoginTiming, RightAndWrongPasswordsCostAboutTheSame) {
+  // argon2id at 32 MiB (~30 ms) dominates the audit row's fsync (jittery on a busy machine).
   FixtureOptions o;
-  o.hasher = security::PasswordHasher(2, 4 * 1024 * 1024);
+  o.hasher = security::PasswordHasher(2, 32 * 1024 * 1024);
   AuthFixture fx(Backend::kSqlite, o);
   ASSERT_EQ(fx.signup("ann@example.com", kPassword).status, 201);
   const std::string id = fx.store().user_by_email("ann@example.com")->id;
@@ -151,14 +152,14 @@ TEST(DisabledLoginTiming, RightAndWrongPasswordsCostAboutTheSame) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   std::vector<double> right, wrong;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 5; ++i) {
     right.push_back(timed(kPassword, i));
     wrong.push_back(timed("wrong guess!", 10 + i));
   }
   std::sort(right.begin(), right.end());
   std::sort(wrong.begin(), wrong.end());
-  EXPECT_GT(wrong[1], right[1] * 0.4) << "wrong " << wrong[1] << " s, right " << right[1] << " s";
-  EXPECT_LT(wrong[1], right[1] * 2.5) << "wrong " << wrong[1] << " s, right " << right[1] << " s";
+  EXPECT_GT(wrong[2], right[2] * 0.5) << "wrong " << wrong[2] << " s, right " << right[2] << " s";
+  EXPECT_LT(wrong[2], right[2] * 2.0) << "wrong " << wrong[2] << " s, right " << right[2] << " s";
 }
 
 }  // namespace

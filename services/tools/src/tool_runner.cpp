@@ -108,18 +108,18 @@ boost::asio::awaitable<RunOutcome> ToolRunner::fetch(const EgressPolicy& policy,
   core::ClientResult r = co_await client_.send(std::move(req), opts, vetter);
   if (!r.ok()) {
     using C = core::ClientError::Code;
-    switch (r.error.code) {
+    switch (r.error().code) {
       case C::kRefused:
-        co_return failure(errc::egress_refused, r.error.message);
+        co_return failure(errc::egress_refused, r.error().message);
       case C::kBadUrl:
-        co_return failure(errc::invalid_arguments, r.error.message);
+        co_return failure(errc::invalid_arguments, r.error().message);
       case C::kTimeout:
-        co_return failure(errc::upstream_timeout, r.error.message);
+        co_return failure(errc::upstream_timeout, r.error().message);
       default:
-        co_return failure(errc::upstream_error, r.error.message);
+        co_return failure(errc::upstream_error, r.error().message);
     }
   }
-  const auto& res = *r.response;
+  const auto& res = *r;
   json::value body;
   const auto ct = res.header("Content-Type");
   if (boost::beast::iequals(ct.substr(0, std::min<std::size_t>(ct.size(), 16)),

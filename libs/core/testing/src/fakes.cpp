@@ -39,16 +39,14 @@ std::chrono::milliseconds FakeClock::slept() const {
 void FakeHttpClient::respond(std::string url_prefix, unsigned status, std::string body,
                              std::vector<std::pair<std::string, std::string>> headers, int times,
                              http::verb method) {
-  ClientResult r;
-  r.response = ClientResponse{status, std::move(headers), std::move(body)};
+  ClientResult r = ClientResponse{status, std::move(headers), std::move(body)};
   std::lock_guard lock(mu_);
   script_.push_back({std::move(url_prefix), method, std::move(r), times > 0 ? times : -1});
 }
 
 void FakeHttpClient::fail(std::string url_prefix, ClientError::Code code, std::string message,
                           int times) {
-  ClientResult r;
-  r.error = {code, std::move(message)};
+  ClientResult r = ClientError{code, std::move(message)};
   std::lock_guard lock(mu_);
   script_.push_back(
       {std::move(url_prefix), http::verb::unknown, std::move(r), times > 0 ? times : -1});
@@ -56,8 +54,8 @@ void FakeHttpClient::fail(std::string url_prefix, ClientError::Code code, std::s
 
 boost::asio::awaitable<ClientResult> FakeHttpClient::send(ClientRequest request,
                                                           ClientOptions options, EndpointVetter) {
-  ClientResult out;
-  out.error = {ClientError::Code::kConnect, "no scripted response for " + request.url};
+  ClientResult out =
+      ClientError{ClientError::Code::kConnect, "no scripted response for " + request.url};
   {
     std::lock_guard lock(mu_);
     for (auto& a : script_) {

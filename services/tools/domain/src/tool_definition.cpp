@@ -193,10 +193,10 @@ core::Expected<ToolDefinition> parse_tool_definition(const json::value& input) {
   auto compiled = schema::Schema::compile(d.parameters);
   if (!compiled.ok()) {
     return make_error(errc::invalid_schema,
-                      "parameters is not a valid JSON Schema: " + compiled.error.message,
-                      "/parameters" + compiled.error.pointer);
+                      "parameters is not a valid JSON Schema: " + compiled.error().message,
+                      "/parameters" + compiled.error().pointer);
   }
-  d.parameters_schema = *compiled.schema;
+  d.parameters_schema = *compiled;
   const auto* http = o.if_contains("http");
   if (d.kind == ToolKind::http) {
     if (!http) return bad("http is required when kind is \"http\"", "/http");

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "enkisys/core/expected.hpp"
 #include "enkisys/core/http.hpp"
 
 namespace enkisys::core {
@@ -66,11 +67,8 @@ struct ClientError {
   std::string message;
 };
 
-struct ClientResult {
-  std::optional<ClientResponse> response;
-  ClientError error;
-  bool ok() const { return response.has_value(); }
-};
+// A response, or why there is none (libs/core's one Expected).
+using ClientResult = Expected<ClientResponse, ClientError>;
 
 // Returns a refusal reason, or nullopt to allow connecting to `endpoints` for `host`.
 using EndpointVetter = std::function<std::optional<std::string>(

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -78,6 +79,9 @@ Unexpected<std::decay_t<E>> unexpected(E&& e) {
 template <class T, class E = Error>
 class [[nodiscard]] Expected {
  public:
+  // A default E (an unnamed error): what Asio builds as the placeholder result of a coroutine
+  // that threw (co_spawn with a completion token needs a default-constructible result).
+  Expected() requires std::is_default_constructible_v<E> : v_(std::in_place_index<1>) {}
   Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   template <class G>
   Expected(Unexpected<G> u) : v_(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT

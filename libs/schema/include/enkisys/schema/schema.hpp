@@ -39,6 +39,8 @@
 #include <string>
 #include <vector>
 
+#include "enkisys/core/expected.hpp"
+
 namespace enkisys::schema {
 
 struct CompileOptions {
@@ -74,7 +76,9 @@ namespace detail {
 struct Compiled;
 }
 
-struct CompileResult;
+class Schema;
+// A compiled schema, or why the document is not one (libs/core's one Expected).
+using CompileResult = core::Expected<Schema, SchemaError>;
 
 class Schema {
  public:
@@ -97,12 +101,6 @@ class Schema {
 
  private:
   std::shared_ptr<const detail::Compiled> compiled_;
-};
-
-struct CompileResult {
-  std::optional<Schema> schema;  // set on success
-  SchemaError error;             // set on failure
-  bool ok() const { return schema.has_value(); }
 };
 
 // JSON equality with numbers compared by mathematical value (1 == 1.0), as JSON Schema requires.
