@@ -62,6 +62,15 @@ RUN set -eux; \
         scripts/collect-runtime-libs.sh "/out/$svc/usr/local/bin/$name" "/out/$svc"; \
     done; \
     ls -l /out/*/usr/local/bin
+# The frontend's web root with its precompressed variants (X.gz, X.br next to X), read-only.
+RUN set -eux; \
+    mkdir -p /out/frontend/srv; \
+    cp -r services/frontend/www /out/frontend/srv/www; \
+    find /out/frontend/srv/www -type f \( -name '*.html' -o -name '*.js' -o -name '*.mjs' \
+        -o -name '*.css' -o -name '*.json' -o -name '*.svg' -o -name '*.txt' -o -name '*.map' \
+        -o -name '*.webmanifest' -o -name '*.ico' \) -exec gzip -9 -k {} + -exec brotli -k {} +; \
+    chmod -R a+rX,go-w /out/frontend/srv; \
+    find /out/frontend/srv -type f | sort
 
 # --- runtime: scratch + root filesystem, non-root user ---
 FROM scratch AS runtime
@@ -80,6 +89,17 @@ WORKDIR /data
 # --- service images: one stage per service of services/services.list, named like it, with its
 # port (`make lint` names a listed service without a stage, a stage nobody listed and a port
 # that differs). To add one, copy this block: docs/adding-a-service.md. ---
+# The frontend serves the web root /srv/www (copied and precompressed by the build stage),
+# loaded into memory at start; it keeps no data.
+FROM runtime AS frontend
+COPY --from=build /out/frontend/ /
+ENV PORT=5000 \
+    FRONTEND_ROOT=/srv/www
+EXPOSE 5000
+LABEL org.opencontainers.image.title="enkisys-frontend"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-frontend", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-frontend"]
+
 FROM runtime AS tools
 COPY --from=build /out/tools/ /
 ENV PORT=5001

@@ -153,6 +153,13 @@ TEST(ConfigTest, ShippedConfigsAreValid) {
       if (const auto* ch = st->match("/channels/telegram")) {
         EXPECT_FALSE(ch->jwt) << f;
       }
+      // The catch-all frontend route takes only what no other route names, without JWT.
+      const auto* page = st->match("/dashboard/settings");
+      ASSERT_NE(page, nullptr) << f;
+      EXPECT_EQ(page->name, "frontend") << f;
+      EXPECT_FALSE(page->jwt) << f;
+      EXPECT_EQ(st->match("/api/tools")->name, "tools") << f;
+      EXPECT_EQ(st->match("/api/auth/login")->name, "auth") << f;
     }
   }
   auto ex = load_config_file(std::string(ENKISYS_GATEWAY_DEPLOY_DIR) + "/gateway.example.yaml");
