@@ -113,7 +113,8 @@ TEST(HttpClient, RejectsBadUrlsAndHeaderInjection) {
   EXPECT_EQ(run(c, ioc, {http::verb::get, "http://u:p@127.0.0.1/", {}, {}}).error().code,
             ClientError::Code::kBadUrl);
   EXPECT_EQ(run(c, ioc, {http::verb::get, "http://127.0.0.1:1/", {{"X-A", "b\r\nX-Evil: 1"}}, {}})
-                .error().code,
+                .error()
+                .code,
             ClientError::Code::kBadUrl);
 }
 
