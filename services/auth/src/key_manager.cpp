@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <stdexcept>
 
+#include "enkisys/core/config.hpp"
 #include "enkisys/security/jwks.hpp"
 
 namespace enkisys::auth {
@@ -21,14 +20,6 @@ const std::regex& key_file_pattern() {
   static const std::regex re(R"(^([0-9]{1,19})-([A-Za-z0-9_-]{1,128})\.pem$)");
   return re;
 }
-
-std::string read_secret_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 }  // namespace
 
 KeyManager::KeyManager(KeyOptions options, const security::Clock& clock)
@@ -37,8 +28,10 @@ KeyManager::KeyManager(KeyOptions options, const security::Clock& clock)
   {
     std::lock_guard lock(mu_);
     if (!options_.signing_key_file.empty()) {
-      auto key =
-          security::SigningKey::from_private_pem(read_secret_file(options_.signing_key_file));
+      auto pem =
+          core::read_secret_file("AUTH_SIGNING_KEY_FILE", options_.signing_key_file.string());
+      if (!pem) throw std::runtime_error(pem.error().message);
+      auto key = security::SigningKey::from_private_pem(*pem);
       if (!key) {
         throw std::runtime_error("AUTH_SIGNING_KEY_FILE: " + key.error());
       }

@@ -83,14 +83,9 @@ std::map<std::string, std::string> string_map(const YAML::Node& n, const char* w
 std::string read_secret(const YAML::Node& n, const std::string& base_dir) {
   std::string path = scalar<std::string>(n, "secret file");
   if (!path.empty() && path[0] != '/') path = base_dir + "/" + path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(n, "cannot read secret file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  if (s.size() < 32) fail(n, "HS256 secret must be at least 32 bytes");
-  return s;
+  auto secret = core::read_secret_file("jwt.hs256_secret_file", path, 32);
+  if (!secret.ok()) fail(n, secret.error().message + " (an HS256 secret needs at least 32 bytes)");
+  return std::move(secret.value());
 }
 
 RouteConfig parse_route(const YAML::Node& n) {
