@@ -89,6 +89,15 @@ void HashingEmbedder::observe(const std::vector<std::string>& terms) {
   });
 }
 
+void l2_normalize(std::vector<float>& v) {
+  double norm = 0;
+  for (const float x : v) norm += static_cast<double>(x) * static_cast<double>(x);
+  if (norm > 0) {
+    const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (float& x : v) x *= inv;
+  }
+}
+
 std::vector<float> HashingEmbedder::embed(const std::vector<std::string>& terms) const {
   // Per-thread scratch of bucket weights (embed may run concurrently).
   thread_local std::vector<float> weight;
@@ -111,12 +120,7 @@ std::vector<float> HashingEmbedder::embed(const std::vector<std::string>& terms)
     const std::uint64_t h = (bucket + 1ULL) * 0x9E3779B97F4A7C15ULL;  // Fibonacci hashing
     out[(h >> 32) % options_.dim] += (h >> 31 & 1U) != 0 ? w : -w;
   }
-  double norm = 0;
-  for (const float x : out) norm += static_cast<double>(x) * static_cast<double>(x);
-  if (norm > 0) {
-    const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (float& x : out) x *= inv;
-  }
+  l2_normalize(out);
   return out;
 }
 

@@ -1,8 +1,9 @@
 #include "enkisys/rag/fusion.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <unordered_map>
+
+#include "enkisys/rag/embedder.hpp"
 
 namespace enkisys::rag {
 
@@ -42,12 +43,7 @@ std::vector<float> rocchio(const std::vector<float>& query,
     if (v == nullptr) continue;
     for (std::size_t i = 0; i < out.size(); ++i) out[i] += w * v[i];
   }
-  double norm = 0;
-  for (const float x : out) norm += static_cast<double>(x) * static_cast<double>(x);
-  if (norm > 0) {
-    const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (float& x : out) x *= inv;
-  }
+  l2_normalize(out);
   return out;
 }
 

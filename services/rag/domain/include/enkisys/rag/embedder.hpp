@@ -30,6 +30,9 @@ struct EmbedderOptions {
   float ngram_weight = 0.5F;  // relative to a word feature
 };
 
+// Scales `v` to unit length (cosine similarity becomes a dot product); a zero vector stays zero.
+void l2_normalize(std::vector<float>& v);
+
 class HashingEmbedder {
  public:
   // kInvalidArgument "invalid_embedder_options" (dim or buckets 0, ngram_min > ngram_max).
