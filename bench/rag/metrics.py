@@ -113,40 +113,37 @@ def evaluate(runs, qrels_by_query, k=10):
     return {"queries": n, **{m: (v / n if n else 0.0) for m, v in totals.items()}}
 
 
+def _tsv_rows(path, fields):
+    """Yields (lineno, parts) for each non-blank, non-'#' line of a TSV with `fields` columns;
+    raises ValueError naming the line otherwise."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != fields:
+                raise ValueError(f"{path}:{lineno}: expected {fields} tab-separated fields")
+            yield lineno, parts
+
+
 def load_queries(path):
     """Reads a queries TSV: query_id <TAB> text <TAB> doc:grade[,doc:grade...]; '#' lines skipped.
 
     Returns [(query_id, text, {doc: grade})] in file order; raises ValueError on a bad line.
     """
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != 3:
-                raise ValueError(f"{path}:{lineno}: expected 3 tab-separated fields")
-            qrels = {}
-            for item in parts[2].split(","):
-                doc, _, grade = item.strip().rpartition(":")
-                if not doc or grade not in ("1", "2"):
-                    raise ValueError(f"{path}:{lineno}: bad judgement {item!r}")
-                qrels[doc] = int(grade)
-            out.append((parts[0], parts[1], qrels))
+    for lineno, parts in _tsv_rows(path, 3):
+        qrels = {}
+        for item in parts[2].split(","):
+            doc, _, grade = item.strip().rpartition(":")
+            if not doc or grade not in ("1", "2"):
+                raise ValueError(f"{path}:{lineno}: bad judgement {item!r}")
+            qrels[doc] = int(grade)
+        out.append((parts[0], parts[1], qrels))
     return out
 
 
 def load_pool(path):
     """Reads a pool TSV: query_id <TAB> reviewed_id[,reviewed_id...]; returns {query_id: set}."""
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise ValueError(f"{path}:{lineno}: expected 2 tab-separated fields")
-            out[parts[0]] = set(parts[1].split(","))
-    return out
+    return {parts[0]: set(parts[1].split(",")) for _, parts in _tsv_rows(path, 2)}
