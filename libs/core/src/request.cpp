@@ -1,6 +1,9 @@
 #include "enkisys/core/request.hpp"
 
+#include <algorithm>
 #include <charconv>
+
+#include "enkisys/core/utf8.hpp"
 
 namespace enkisys::core {
 
@@ -43,6 +46,32 @@ std::int64_t query_int(const std::map<std::string, std::string>& query, const st
         name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   }
   return v;
+}
+
+Expected<Actor> actor_of(const Request& req) {
+  const std::string_view id = req["X-User-Id"];
+  if (id.empty()) {
+    return make_error(ErrorKind::kUnauthenticated, "unauthenticated",
+                      "no user identity (X-User-Id)");
+  }
+  const bool printable = std::none_of(id.begin(), id.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
+  if (id.size() > 128 || !printable || !valid_utf8(id)) {
+    return make_error(ErrorKind::kInvalidArgument, "invalid_request",
+                      "X-User-Id must be 1-128 bytes of printable UTF-8");
+  }
+  Actor a{std::string(id), false};
+  std::string_view roles = req["X-User-Roles"];
+  while (!roles.empty()) {
+    const auto comma = std::min(roles.find(','), roles.size());
+    std::string_view role = roles.substr(0, comma);
+    while (!role.empty() && role.front() == ' ') role.remove_prefix(1);
+    while (!role.empty() && role.back() == ' ') role.remove_suffix(1);
+    if (role == "admin") a.admin = true;
+    roles.remove_prefix(std::min(comma + 1, roles.size()));
+  }
+  return a;
 }
 
 }  // namespace enkisys::core

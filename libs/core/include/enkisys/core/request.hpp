@@ -25,6 +25,17 @@ std::optional<std::string_view> parse_bearer(std::string_view authorization);
 // one Authorization header has no bearer token (ambiguous).
 std::optional<std::string_view> bearer_token(const Request& req);
 
+// The user a request acts for, as the gateway sets it from a verified token: X-User-Id, and
+// X-User-Roles (comma-separated; "admin" makes an admin). Services behind the gateway trust
+// these headers (the gateway strips them from clients); internal callers pass them on.
+struct Actor {
+  std::string id;
+  bool admin = false;
+};
+// Errors: 401 unauthenticated without X-User-Id; 400 invalid_request when it is longer than 128
+// bytes, not UTF-8 or holds a control character.
+Expected<Actor> actor_of(const Request& req);
+
 // ?name=<integer in [lo, hi]>: `fallback` when absent; throws ApiError 400 invalid_query naming
 // the parameter and the range otherwise.
 std::int64_t query_int(const std::map<std::string, std::string>& query, const std::string& name,

@@ -15,21 +15,17 @@
 
 #include "enkisys/core/expected.hpp"
 #include "enkisys/core/http.hpp"
+#include "enkisys/core/request.hpp"
 
 namespace enkisys::tools {
 
 struct StoredTool;
 
-struct Actor {
-  std::string id;
-  bool admin = false;
-};
+using core::Actor;     // the identity helpers are shared by every service
+using core::actor_of;  // (enkisys/core/request.hpp)
 
 enum class Scope { kUser, kStage };
 
-// The actor of a request. Errors: 401 unauthenticated without X-User-Id; 400 invalid_request
-// when it is longer than 128 bytes, not UTF-8 or holds a control character.
-core::Expected<Actor> actor_of(const core::Request& req);
 
 // "user" | "stage". Errors: 400 invalid_request naming `field`.
 core::Expected<Scope> parse_scope(std::string_view text, const std::string& field);
