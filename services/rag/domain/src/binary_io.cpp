@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 
 namespace enkisys::rag::detail {
 
@@ -55,7 +54,12 @@ core::Expected<std::string> read_file(const std::string& path, std::string_view 
   if (!in) {
     return core::make_error(core::ErrorKind::kNotFound, "index_missing", "no index file");
   }
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (file_size < 0) return corrupt("unreadable");
+  std::string data(static_cast<std::size_t>(file_size), '\0');
+  if (!in.read(data.data(), file_size)) return corrupt("short read");
   Reader r(data);
   std::string got(magic.size(), '\0');
   if (!r.raw(got.data(), got.size()) || got != magic) return corrupt("bad magic");
@@ -65,10 +69,13 @@ core::Expected<std::string> read_file(const std::string& path, std::string_view 
   if (!r.ok() || data.size() < header + 8 || size != data.size() - header - 8) {
     return corrupt("size mismatch");
   }
-  std::string payload = data.substr(header, size);
   Reader tail(std::string_view(data).substr(header + size));
-  if (tail.u64() != fnv1a64(payload)) return corrupt("checksum mismatch");
-  return payload;
+  if (tail.u64() != fnv1a64(std::string_view(data).substr(header, size))) {
+    return corrupt("checksum mismatch");
+  }
+  data.erase(0, header);  // in place: an index file may be hundreds of MB
+  data.resize(size);
+  return data;
 }
 
 }  // namespace enkisys::rag::detail

@@ -15,6 +15,7 @@ namespace enkisys::rag::detail {
 
 inline constexpr std::string_view kBm25Magic{"ENKRAGB\0", 8};
 inline constexpr std::string_view kVectorMagic{"ENKRAGV\0", 8};
+inline constexpr std::string_view kEmbedderMagic{"ENKRAGE\0", 8};
 
 std::uint64_t fnv1a64(std::string_view data);
 
@@ -30,6 +31,7 @@ class Writer {
     out_.append(s);
   }
   void raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
+  void reserve(std::size_t n) { out_.reserve(n); }
   const std::string& bytes() const { return out_; }
 
  private:

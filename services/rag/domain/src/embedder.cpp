@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "binary_io.hpp"
+
 namespace enkisys::rag {
 namespace {
 
@@ -122,6 +124,47 @@ std::vector<float> HashingEmbedder::embed(const std::vector<std::string>& terms)
   }
   l2_normalize(out);
   return out;
+}
+
+core::Status HashingEmbedder::save(const std::string& path) const {
+  detail::Writer w;
+  w.u64(options_.dim);
+  w.u32(options_.buckets);
+  w.u64(options_.ngram_min);
+  w.u64(options_.ngram_max);
+  w.f32(options_.ngram_weight);
+  w.u64(units_);
+  w.raw(df_.data(), df_.size() * sizeof(std::uint32_t));
+  return detail::write_file(path, detail::kEmbedderMagic, kEmbedderFormatVersion, w.bytes());
+}
+
+core::Expected<HashingEmbedder> HashingEmbedder::load(const std::string& path) {
+  auto payload = detail::read_file(path, detail::kEmbedderMagic, kEmbedderFormatVersion);
+  if (!payload) return payload.error();
+  detail::Reader r(*payload);
+  EmbedderOptions o;
+  o.dim = r.u64();
+  o.buckets = r.u32();
+  o.ngram_min = r.u64();
+  o.ngram_max = r.u64();
+  o.ngram_weight = r.f32();
+  const std::uint64_t units = r.u64();
+  constexpr std::size_t kMaxDim = 1U << 16;
+  constexpr std::size_t kMaxNgram = 64;
+  // The counters must be exactly what is left: this also bounds `buckets` by the file size.
+  if (!r.ok() || o.dim > kMaxDim || o.ngram_max > kMaxNgram || !std::isfinite(o.ngram_weight) ||
+      payload->size() - (8 + 4 + 8 + 8 + 4 + 8) != std::uint64_t{o.buckets} * 4) {
+    return detail::corrupt("bad embedder options");
+  }
+  auto embedder = create(o);
+  if (!embedder) return detail::corrupt("bad embedder options");
+  if (!r.raw(embedder->df_.data(), embedder->df_.size() * sizeof(std::uint32_t)) || !r.at_end() ||
+      std::any_of(embedder->df_.begin(), embedder->df_.end(),
+                  [&](std::uint32_t df) { return df > units; })) {
+    return detail::corrupt("bad document frequencies");
+  }
+  embedder->units_ = units;
+  return embedder;
 }
 
 }  // namespace enkisys::rag

@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
+
+#include "binary_io.hpp"
 
 namespace enkisys::rag {
 
@@ -21,6 +26,81 @@ float dot(const float* a, const float* b, std::size_t n) {
   for (; i < n; ++i) sum += a[i] * b[i];
   for (const float x : acc) sum += x;
   return sum;
+}
+
+using hnswlib::linklistsizeint;
+using hnswlib::tableint;
+
+// A link list: a 16-bit count (the next byte holds the deleted mark) then `max` neighbour ids.
+bool links_ok(const char* list, std::size_t max, std::size_t elements) {
+  std::uint16_t count = 0;
+  std::memcpy(&count, list, sizeof count);
+  if (count > max) return false;
+  for (std::size_t i = 0; i < count; ++i) {
+    tableint id = 0;
+    std::memcpy(&id, list + sizeof(linklistsizeint) + i * sizeof(tableint), sizeof id);
+    if (id >= elements) return false;
+  }
+  return true;
+}
+
+// Appends the graph: element count, entry point, level-0 block, upper-level link lists.
+void write_graph(const hnswlib::HierarchicalNSW<float>& h, detail::Writer& w) {
+  w.u64(h.cur_element_count);
+  w.u32(static_cast<std::uint32_t>(h.maxlevel_));
+  w.u32(h.enterpoint_node_);
+  w.u64(h.size_data_per_element_);
+  w.raw(h.data_level0_memory_, h.cur_element_count * h.size_data_per_element_);
+  for (std::size_t i = 0; i < h.cur_element_count; ++i) {
+    const auto level = static_cast<std::uint32_t>(h.element_levels_[i]);
+    w.u32(level);
+    if (level > 0) w.raw(h.linkLists_[i], h.size_links_per_element_ * level);
+  }
+}
+
+// Fills `h`, freshly constructed with the saved dimension, M and ef_construction and a capacity
+// of at least `slots`, from `r`. Every link, level and label is checked (labels < `slots`);
+// false when anything is out of range or the reader overran.
+bool read_graph(detail::Reader& r, std::size_t slots, hnswlib::HierarchicalNSW<float>& h) {
+  const std::uint64_t count = r.u64();
+  const auto maxlevel = static_cast<int>(r.u32());
+  const std::uint32_t entry = r.u32();
+  const std::uint64_t per_element = r.u64();
+  if (!r.ok() || count > slots || count > h.max_elements_ ||
+      per_element != h.size_data_per_element_ || (count == 0) != (maxlevel == -1) ||
+      (count > 0 && (entry >= count || maxlevel < 0))) {
+    return false;
+  }
+  if (!r.raw(h.data_level0_memory_, count * per_element)) return false;
+  h.cur_element_count = count;  // from here on the destructor frees linkLists_[0..count)
+  for (std::size_t i = 0; i < count; ++i) {
+    h.element_levels_[i] = 0;
+    h.linkLists_[i] = nullptr;
+  }
+  bool ok = true;
+  for (std::size_t i = 0; i < count && ok; ++i) {
+    const char* base = h.data_level0_memory_ + i * per_element;
+    hnswlib::labeltype label = 0;
+    std::memcpy(&label, base + h.label_offset_, sizeof label);
+    ok = label < slots && links_ok(base + h.offsetLevel0_, h.maxM0_, count) &&
+         h.label_lookup_.emplace(label, static_cast<tableint>(i)).second;
+    if (h.isMarkedDeleted(static_cast<tableint>(i))) ++h.num_deleted_;
+    const std::uint32_t level = r.u32();
+    if (!ok || !r.ok() || level > static_cast<std::uint32_t>(maxlevel)) return false;
+    if (level == 0) continue;
+    const std::size_t bytes = h.size_links_per_element_ * level;
+    h.linkLists_[i] = static_cast<char*>(std::malloc(bytes));
+    if (h.linkLists_[i] == nullptr) return false;
+    h.element_levels_[i] = static_cast<int>(level);  // the destructor frees it from here on
+    if (!r.raw(h.linkLists_[i], bytes)) return false;
+    for (std::uint32_t l = 0; l < level && ok; ++l) {
+      ok = links_ok(h.linkLists_[i] + l * h.size_links_per_element_, h.maxM_, count);
+    }
+  }
+  if (!ok || (count > 0 && h.element_levels_[entry] != maxlevel)) return false;
+  h.maxlevel_ = maxlevel;
+  h.enterpoint_node_ = count > 0 ? entry : static_cast<tableint>(-1);
+  return true;
 }
 
 }  // namespace
@@ -47,6 +127,11 @@ core::Expected<VectorIndex> VectorIndex::create(VectorIndexOptions options) {
 
 bool VectorIndex::uses_hnsw() const {
   return graph_ != nullptr;
+}
+
+void VectorIndex::set_ef_search(std::size_t ef_search) {
+  options_.ef_search = ef_search;
+  if (graph_ != nullptr) graph_->hnsw.setEf(ef_search);
 }
 
 const float* VectorIndex::vector_of(const std::string& chunk_id) const {
@@ -164,6 +249,85 @@ std::vector<ScoredChunk> VectorIndex::search(const std::vector<float>& query, st
   }
   if (out.size() < k && !doc_ids.empty()) return search_exact(query, k, doc_ids);
   return out;
+}
+
+core::Status VectorIndex::save(const std::string& path) const {
+  detail::Writer w;
+  w.reserve(chunk_ids_.size() * (options_.dim * sizeof(float) + 64) +
+            (graph_ == nullptr
+                 ? 0
+                 : graph_->hnsw.cur_element_count * (graph_->hnsw.size_data_per_element_ + 8)));
+  for (const std::size_t v : {options_.dim, options_.exact_threshold, options_.hnsw_m,
+                              options_.ef_construction, options_.ef_search}) {
+    w.u64(v);
+  }
+  w.str(options_.model);
+  w.u32(static_cast<std::uint32_t>(chunk_ids_.size()));
+  for (std::size_t slot = 0; slot < chunk_ids_.size(); ++slot) {
+    w.str(chunk_ids_[slot]);
+    w.str(doc_ids_[slot]);
+    w.u32(live_slots_[slot] ? 1 : 0);
+    w.raw(&data_[slot * options_.dim], options_.dim * sizeof(float));
+  }
+  w.u32(graph_ != nullptr ? 1 : 0);
+  if (graph_ != nullptr) write_graph(graph_->hnsw, w);
+  return detail::write_file(path, detail::kVectorMagic, kVectorFormatVersion, w.bytes());
+}
+
+core::Expected<VectorIndex> VectorIndex::load(const std::string& path) {
+  auto payload = detail::read_file(path, detail::kVectorMagic, kVectorFormatVersion);
+  if (!payload) return payload.error();
+  detail::Reader r(*payload);
+  VectorIndexOptions o;
+  o.dim = r.u64();
+  o.exact_threshold = r.u64();
+  o.hnsw_m = r.u64();
+  o.ef_construction = r.u64();
+  o.ef_search = r.u64();
+  o.model = r.str();
+  constexpr std::size_t kMaxDim = 1U << 16;
+  constexpr std::size_t kMaxM = 1U << 10;
+  if (!r.ok() || o.dim == 0 || o.dim > kMaxDim || o.hnsw_m == 0 || o.hnsw_m > kMaxM ||
+      o.ef_construction > (1U << 20) || o.ef_search > (1U << 20)) {
+    return detail::corrupt("bad vector index options");
+  }
+  VectorIndex index(o);
+  const std::size_t vector_bytes = o.dim * sizeof(float);
+  const std::uint32_t slots = r.count(12 + vector_bytes);
+  index.data_.resize(slots * o.dim);
+  index.chunk_ids_.reserve(slots);
+  index.doc_ids_.reserve(slots);
+  for (std::uint32_t slot = 0; slot < slots && r.ok(); ++slot) {
+    index.chunk_ids_.push_back(r.str());
+    index.doc_ids_.push_back(r.str());
+    const std::uint32_t live = r.u32();
+    float* v = &index.data_[slot * o.dim];
+    if (!r.raw(v, vector_bytes) || live > 1 ||
+        !std::all_of(v, v + o.dim, [](float x) { return std::isfinite(x); })) {
+      return detail::corrupt("bad vector record");
+    }
+    index.live_slots_.push_back(live == 1);
+    if (live == 0) continue;
+    if (!index.slot_of_chunk_.emplace(index.chunk_ids_.back(), slot).second) {
+      return detail::corrupt("duplicated chunk id");
+    }
+    index.slots_of_doc_[index.doc_ids_.back()].push_back(slot);
+    ++index.live_;
+  }
+  const std::uint32_t has_graph = r.u32();
+  if (!r.ok() || has_graph > 1) return detail::corrupt("bad vector records");
+  if (has_graph == 1) {
+    try {
+      index.graph_ = std::make_unique<Graph>(o.dim, std::max<std::size_t>(2 * slots, 1024),
+                                             o.hnsw_m, o.ef_construction);
+    } catch (const std::exception& e) {
+      return core::make_error(core::ErrorKind::kResourceExhausted, "index_memory", e.what());
+    }
+    if (!read_graph(r, slots, index.graph_->hnsw)) return detail::corrupt("bad HNSW graph");
+    index.graph_->hnsw.setEf(o.ef_search);
+  }
+  if (!r.ok() || !r.at_end()) return detail::corrupt("truncated or trailing data");
+  return index;
 }
 
 }  // namespace enkisys::rag

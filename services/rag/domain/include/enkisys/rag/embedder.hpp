@@ -9,6 +9,10 @@
 //    buckets (up to 2^20 terms, ~40 bytes each).
 //  * embed() returns `dim` floats of unit L2 norm, or all zeros when no feature exists (empty
 //    or stop-word-only text): such a vector matches nothing (cosine 0).
+//  * save() writes the options, the unit count and the df counters in the checksummed,
+//    atomically renamed file format of bm25_index.hpp ("ENKRAGE\0"); load() refuses a damaged
+//    file (kUnprocessable "index_corrupt"); a missing one is kNotFound "index_missing". The
+//    term cache is not saved: it only saves time, embed() gives the same vectors without it.
 //  * Thread safety: embed() is const and may run concurrently; observe() needs exclusive access.
 #pragma once
 
@@ -30,6 +34,10 @@ struct EmbedderOptions {
   float ngram_weight = 0.5F;  // relative to a word feature
 };
 
+// The name recorded as VectorIndexOptions::model for vectors of this embedder.
+inline constexpr const char* kBuiltinEmbedderModel = "builtin-hashing-v1";
+inline constexpr std::uint32_t kEmbedderFormatVersion = 1;
+
 // Scales `v` to unit length (cosine similarity becomes a dot product); a zero vector stays zero.
 void l2_normalize(std::vector<float>& v);
 
@@ -43,6 +51,13 @@ class HashingEmbedder {
 
   std::size_t dim() const { return options_.dim; }
   std::uint64_t units() const { return units_; }
+  const EmbedderOptions& options() const { return options_; }
+  std::string model() const { return kBuiltinEmbedderModel; }
+
+  // kUnavailable "index_write_failed" on an I/O error.
+  core::Status save(const std::string& path) const;
+  // kNotFound "index_missing", kUnprocessable "index_corrupt".
+  static core::Expected<HashingEmbedder> load(const std::string& path);
 
  private:
   explicit HashingEmbedder(EmbedderOptions options);

@@ -9,10 +9,20 @@
 //    search_exact() is always available (it is the reference for recall measurements).
 //  * A filtered HNSW search asks the graph for 4k (then all) candidates and falls back to exact
 //    search when the filter leaves fewer than k.
-//  * Thread safety: const methods may run concurrently; add/remove need exclusive access.
+//  * save() writes the file envelope of bm25_index.hpp ("ENKRAGV\0", version, size, payload,
+//    FNV-1a-64) to a temporary file renamed over `path`: options (with the embedding model's
+//    name), every slot's ids and unit vector, and the HNSW graph when one is built, so load()
+//    needs no rebuild. load() refuses a damaged file (kUnprocessable "index_corrupt"), a missing
+//    one is kNotFound "index_missing". A caller compares options().model and dim() with its
+//    embedder's and rebuilds on a mismatch.
+//  * Memory: 4 * dim bytes per vector, plus (with the graph) as much again and 8 * M bytes of
+//    links; save/load hold the file's bytes once more while they run.
+//  * Thread safety: const methods may run concurrently; add/remove/set_ef_search need exclusive
+//    access.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -30,7 +40,12 @@ struct VectorIndexOptions {
   std::size_t hnsw_m = 16;
   std::size_t ef_construction = 200;
   std::size_t ef_search = 256;
+  // The embedding model the vectors come from ("builtin-hashing-v1", or a remote model's name);
+  // recorded in the file so that an index of another model is not searched with its vectors.
+  std::string model;
 };
+
+inline constexpr std::uint32_t kVectorFormatVersion = 1;
 
 class VectorIndex {
  public:
@@ -58,6 +73,14 @@ class VectorIndex {
   std::size_t size() const { return live_; }
   std::size_t dim() const { return options_.dim; }
   bool uses_hnsw() const;
+  const VectorIndexOptions& options() const { return options_; }
+  // The HNSW search breadth (candidates kept per query); takes effect on the next search.
+  void set_ef_search(std::size_t ef_search);
+
+  // kUnavailable "index_write_failed" on an I/O error.
+  core::Status save(const std::string& path) const;
+  // kNotFound "index_missing", kUnprocessable "index_corrupt".
+  static core::Expected<VectorIndex> load(const std::string& path);
 
  private:
   struct Graph;

@@ -1,0 +1,249 @@
+// DOCX with libzip (the package) and libxml2 (word/document.xml, docProps/core.xml).
+// Paragraph styles Heading1..9 / Title and w:outlineLvl → headings, numbered paragraphs
+// (w:numPr) → list items, w:tbl → tables. Entries are inflated under the caps of ParseLimits,
+// counted while reading: the sizes in the zip headers are never trusted.
+#include <libxml/parser.h>
+#include <zip.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <climits>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "parsers_internal.hpp"
+#include "xml_tree.hpp"
+
+namespace enkisys::rag::parsers {
+namespace {
+
+struct ZipClose {
+  void operator()(zip_t* z) const { zip_discard(z); }
+};
+struct ZipFileClose {
+  void operator()(zip_file_t* f) const { zip_fclose(f); }
+};
+struct DocFree {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+
+core::Error corrupt(std::string message) {
+  return unprocessable("corrupt_docx", std::move(message));
+}
+
+core::Error too_large(std::string message) {
+  return unprocessable("archive_too_large", std::move(message));
+}
+
+// Reads entry `name` ("" when absent) under the caps; `unpacked` is the running total.
+core::Expected<std::string> read_entry(zip_t* zip, const char* name, const ParseLimits& limits,
+                                       std::uint64_t& unpacked, bool required) {
+  const zip_int64_t index = zip_name_locate(zip, name, 0);
+  if (index < 0) {
+    if (required) return corrupt(std::string("the DOCX has no ") + name);
+    return std::string();
+  }
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(zip, static_cast<zip_uint64_t>(index), 0, &st) != 0) {
+    return corrupt(std::string("cannot read ") + name);
+  }
+  const double compressed =
+      (st.valid & ZIP_STAT_COMP_SIZE) != 0 ? static_cast<double>(st.comp_size) : 0.0;
+  const double ratio_cap = std::max(compressed, 1024.0) * limits.max_compression_ratio;
+  const std::unique_ptr<zip_file_t, ZipFileClose> file(
+      zip_fopen_index(zip, static_cast<zip_uint64_t>(index), 0));
+  if (!file) return corrupt(std::string("cannot open ") + name);
+  std::string out;
+  std::array<char, 64 * 1024> buffer{};
+  for (;;) {
+    const zip_int64_t n = zip_fread(file.get(), buffer.data(), buffer.size());
+    if (n < 0) return corrupt(std::string("damaged zip data in ") + name);
+    if (n == 0) break;
+    unpacked += static_cast<std::uint64_t>(n);
+    if (unpacked > limits.max_unpacked_bytes) {
+      return too_large("the DOCX inflates to more than " +
+                       std::to_string(limits.max_unpacked_bytes) + " bytes");
+    }
+    out.append(buffer.data(), static_cast<std::size_t>(n));
+    if (static_cast<double>(out.size()) > ratio_cap) {
+      return too_large(std::string(name) + " inflates more than " +
+                       std::to_string(static_cast<long>(limits.max_compression_ratio)) +
+                       " times its compressed size");
+    }
+  }
+  return out;
+}
+
+// Parses package XML: no network, no DTD loading, entities left unexpanded (XXE-safe).
+std::unique_ptr<xmlDoc, DocFree> read_xml(std::string_view xml, const char* name) {
+  if (xml.size() > static_cast<std::size_t>(INT_MAX)) return nullptr;
+  return std::unique_ptr<xmlDoc, DocFree>(
+      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), name, nullptr,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+}
+
+// Text of the runs under `root`: w:t, tabs and breaks as spaces; deleted text and field codes
+// are skipped.
+std::string run_text(xmlNode* root) {
+  std::string out;
+  walk_tree(
+      root,
+      [&](xmlNode* n) {
+        if (n->type != XML_ELEMENT_NODE) return false;
+        const std::string_view name = name_of(n);
+        if (name == "t" && n->children != nullptr) {
+          for (xmlNode* c = n->children; c != nullptr; c = c->next) {
+            if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+              out += content_of(c);
+            }
+          }
+          return false;
+        }
+        if (name == "tab" || name == "br" || name == "cr") out += ' ';
+        if (name == "p" && n != root && !out.empty()) out += ' ';
+        return name != "delText" && name != "instrText" && name != "pPr" && name != "rPr";
+      },
+      [](xmlNode* /*n*/) {});
+  return out;
+}
+
+xmlNode* child_element(xmlNode* parent, std::string_view name) {
+  for (xmlNode* c = parent->children; c != nullptr; c = c->next) {
+    if (is_element(c, name)) return c;
+  }
+  return nullptr;
+}
+
+// Heading level of a paragraph (0: none) and whether it is a list item.
+struct ParagraphStyle {
+  int level = 0;
+  bool list = false;
+};
+
+ParagraphStyle style_of(xmlNode* p) {
+  ParagraphStyle style;
+  xmlNode* ppr = child_element(p, "pPr");
+  if (ppr == nullptr) return style;
+  if (xmlNode* ps = child_element(ppr, "pStyle")) {
+    std::string id(attribute_of(ps, "val"));
+    std::transform(id.begin(), id.end(), id.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    id.erase(std::remove(id.begin(), id.end(), ' '), id.end());
+    if (id == "title") {
+      style.level = 1;
+    } else if (id.size() == 8 && id.starts_with("heading") && id[7] >= '1' && id[7] <= '9') {
+      style.level = id[7] - '0';
+    }
+  }
+  if (xmlNode* ol = child_element(ppr, "outlineLvl"); ol != nullptr && style.level == 0) {
+    const std::string_view v = attribute_of(ol, "val");
+    if (v.size() == 1 && v[0] >= '0' && v[0] <= '8') style.level = v[0] - '0' + 1;
+  }
+  style.list = child_element(ppr, "numPr") != nullptr;
+  return style;
+}
+
+std::string table_text(xmlNode* tbl) {
+  std::string out;
+  walk_tree(
+      tbl,
+      [&](xmlNode* n) {
+        if (n == tbl) return true;
+        if (n->type != XML_ELEMENT_NODE || name_of(n) == "tbl") return false;
+        if (name_of(n) != "tr") return true;
+        std::string line;
+        for (xmlNode* cell = n->children; cell != nullptr; cell = cell->next) {
+          if (!is_element(cell, "tc")) continue;
+          if (!line.empty()) line += " | ";
+          line += collapse_whitespace(run_text(cell));
+        }
+        if (!out.empty()) out += '\n';
+        out += line;
+        return false;
+      },
+      [](xmlNode* /*n*/) {});
+  return out;
+}
+
+void read_body(xmlNode* root, BlockSink& sink) {
+  walk_tree(
+      root,
+      [&](xmlNode* n) {
+        if (n->type != XML_ELEMENT_NODE || sink.overflowed()) return false;
+        if (name_of(n) == "tbl") {
+          sink.add(BlockKind::kTable, table_text(n));
+          return false;
+        }
+        if (name_of(n) == "p") {
+          const ParagraphStyle style = style_of(n);
+          if (style.level > 0) {
+            sink.add(BlockKind::kHeading, run_text(n), style.level);
+          } else {
+            sink.add(style.list ? BlockKind::kListItem : BlockKind::kParagraph, run_text(n));
+          }
+          return false;
+        }
+        return true;
+      },
+      [](xmlNode* /*n*/) {});
+}
+
+std::string core_title(std::string_view core_xml) {
+  if (core_xml.empty()) return {};
+  const auto doc = read_xml(core_xml, "core.xml");
+  if (!doc) return {};
+  xmlNode* root = xmlDocGetRootElement(doc.get());
+  if (root == nullptr) return {};
+  xmlNode* title = child_element(root, "title");
+  if (title == nullptr) return {};
+  std::string text;
+  for (xmlNode* c = title->children; c != nullptr; c = c->next) {
+    if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) text += content_of(c);
+  }
+  return collapse_whitespace(text);
+}
+
+}  // namespace
+
+core::Expected<Extracted> parse_docx(std::string_view data, const ParseLimits& limits) {
+  prepare_libxml2();
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_buffer_create(data.data(), data.size(), 0, &error);
+  if (source == nullptr) {
+    zip_error_fini(&error);
+    return corrupt("the DOCX cannot be read");
+  }
+  const std::unique_ptr<zip_t, ZipClose> zip(zip_open_from_source(source, ZIP_RDONLY, &error));
+  zip_error_fini(&error);
+  if (!zip) {
+    zip_source_free(source);
+    return corrupt("the DOCX is not a valid zip archive");
+  }
+  const zip_int64_t entries = zip_get_num_entries(zip.get(), 0);
+  if (entries < 0) return corrupt("the DOCX is not a valid zip archive");
+  if (static_cast<std::uint64_t>(entries) > limits.max_zip_entries) {
+    return too_large("the DOCX has " + std::to_string(entries) + " entries; at most " +
+                     std::to_string(limits.max_zip_entries) + " are accepted");
+  }
+  std::uint64_t unpacked = 0;
+  auto body_xml = read_entry(zip.get(), "word/document.xml", limits, unpacked, true);
+  if (!body_xml) return body_xml.error();
+  auto core_xml = read_entry(zip.get(), "docProps/core.xml", limits, unpacked, false);
+  if (!core_xml) return core_xml.error();
+
+  const auto doc = read_xml(*body_xml, "document.xml");
+  if (!doc || xmlDocGetRootElement(doc.get()) == nullptr) {
+    return corrupt("word/document.xml is not well-formed XML");
+  }
+  BlockSink sink(limits.max_text_bytes);
+  read_body(xmlDocGetRootElement(doc.get()), sink);
+  if (sink.overflowed()) return sink.overflow_error();
+  return Extracted{sink.take(), core_title(*core_xml), 0};
+}
+
+}  // namespace enkisys::rag::parsers
