@@ -75,6 +75,14 @@ class TestStore {
   const std::string& schema() const { return schema_; }  // empty for SQLite
   const std::filesystem::path& dir() const { return dir_; }
 
+  // The URL a separate process (a service binary under test) opens the same data with: on
+  // PostgreSQL the test's schema rides in the connection options.
+  std::string process_url() const {
+    if (backend_ == Backend::kSqlite) return url_;
+    const std::string sep = url_.find('?') == std::string::npos ? "?" : "&";
+    return url_ + sep + "options=-csearch_path%3D" + schema_;
+  }
+
   std::unique_ptr<Database> open(Options options = {}) const {
     options.search_path = schema_;
     return Database::open(url_, options);
@@ -126,3 +134,10 @@ inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
       Backends, suite,                                                                       \
       ::testing::Values(::enkisys::db::Backend::kSqlite, ::enkisys::db::Backend::kPostgres), \
       ::enkisys::db::testing::backend_name)
+
+// Skips the current test when the backend is PostgreSQL and no server is configured.
+#define ENKISYS_SKIP_WITHOUT_BACKEND(backend)                  \
+  if ((backend) == ::enkisys::db::Backend::kPostgres &&        \
+      ::enkisys::db::testing::postgres_test_url().empty()) {   \
+    GTEST_SKIP() << ::enkisys::db::testing::kHowToSetPostgres; \
+  }

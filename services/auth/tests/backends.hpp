@@ -84,13 +84,6 @@ class AuthFixture {
   std::unique_ptr<core::testing::TestServer> server_;
 };
 
-// Skips the current test when the backend is PostgreSQL and no server is configured.
-#define ENKISYS_SKIP_WITHOUT_BACKEND(backend)                  \
-  if ((backend) == ::enkisys::db::Backend::kPostgres &&        \
-      ::enkisys::db::testing::postgres_test_url().empty()) {   \
-    GTEST_SKIP() << ::enkisys::db::testing::kHowToSetPostgres; \
-  }
-
 inline constexpr const char* kAdminEmail = "root@example.com";
 inline constexpr const char* kAdminPassword = "admin passphrase 42";
 

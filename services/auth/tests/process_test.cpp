@@ -24,12 +24,6 @@ core::testing::ServiceProcess start_auth(const Env& env, std::vector<std::string
   return core::testing::ServiceProcess(ENKISYS_AUTH_BIN, env, std::move(args), wait_listening);
 }
 
-std::string url_for(const db::testing::TestStore& s) {
-  if (s.backend() == Backend::kSqlite) return s.url();
-  const std::string sep = s.url().find('?') == std::string::npos ? "?" : "&";
-  return s.url() + sep + "options=-csearch_path%3D" + s.schema();
-}
-
 TEST(AuthBinary, HelpListsTheVariablesAndBadConfigExitsTwo) {
   auto help = start_auth({}, {"--help"}, false);
   EXPECT_EQ(help.wait_exit(), 0);
@@ -57,7 +51,7 @@ TEST_P(AuthProcessTest, BootstrapKeysAndRestart) {
   const Env env{{"PORT", "0"},
                 {"BIND_ADDRESS", "127.0.0.1"},
                 {"ACCESS_LOG", "off"},
-                {"DATABASE_URL", url_for(store)},
+                {"DATABASE_URL", store.process_url()},
                 {"AUTH_KEYS_DIR", (dir.path() / "keys").string()},
                 {"AUTH_ARGON2_OPSLIMIT", "1"},
                 {"AUTH_ARGON2_MEMLIMIT", "8192"},

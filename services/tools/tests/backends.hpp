@@ -54,11 +54,4 @@ class ToolsFixture {
   std::unique_ptr<core::testing::TestServer> server_;
 };
 
-// Skips the current test when the backend is PostgreSQL and no server is configured.
-#define ENKISYS_SKIP_WITHOUT_BACKEND(backend)                  \
-  if ((backend) == ::enkisys::db::Backend::kPostgres &&        \
-      ::enkisys::db::testing::postgres_test_url().empty()) {   \
-    GTEST_SKIP() << ::enkisys::db::testing::kHowToSetPostgres; \
-  }
-
 }  // namespace enkisys::tools::testing

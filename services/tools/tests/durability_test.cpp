@@ -28,16 +28,10 @@ core::testing::ServiceProcess start_tools(const std::string& database_url) {
 
 class DurabilityTest : public ::testing::TestWithParam<Backend> {};
 
-std::string url_for(const db::testing::TestStore& s) {
-  if (s.backend() == Backend::kSqlite) return s.url();
-  const std::string sep = s.url().find('?') == std::string::npos ? "?" : "&";
-  return s.url() + sep + "options=-csearch_path%3D" + s.schema();
-}
-
 TEST_P(DurabilityTest, KillNineLosesNoAcknowledgedWrite) {
   ENKISYS_SKIP_WITHOUT_BACKEND(GetParam());
   db::testing::TestStore store(GetParam());
-  const std::string url = url_for(store);
+  const std::string url = store.process_url();
   std::vector<std::string> acked;
   {
     auto p = start_tools(url);
