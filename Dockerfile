@@ -117,6 +117,16 @@ LABEL org.opencontainers.image.title="enkisys-auth"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-auth", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-auth"]
 
+# rag keeps its database, index files and upload staging in /data (the volume).
+FROM runtime AS rag
+COPY --from=build /out/rag/ /
+ENV PORT=5003 \
+    RAG_DATA_DIR=/data
+EXPOSE 5003
+LABEL org.opencontainers.image.title="enkisys-rag"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["/usr/local/bin/enkisys-rag", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-rag"]
+
 # The gateway image carries no configuration: compose mounts it read-only at
 # /etc/enkisys/gateway.yaml (deploy/gateway/gateway.yaml for one local stage,
 # deploy/gateway/gateway.host.yaml for the edge of a host), so a routing change never needs a

@@ -306,6 +306,45 @@ t_tools_absent_in_staging() {
   expect_status 404 "$code" "GET $TOOL in staging"
 }
 
+# RAG per stage: a PDF uploaded in dev1 (multipart through the edge, JWT) is parsed, indexed
+# and found with its page; staging, with its own user, neither sees the collection nor finds
+# the passage.
+t_rag_per_stage() {
+  local token code cid doc status deadline
+  [[ -s $WORK/dev1.token && -s $WORK/staging.token ]] || fail "no tokens (previous tests failed)"
+  token=$(login_token dev1)
+  code=$(api POST /dev1/api/rag/collections '{"name":"e2e-handbook"}' "$token")
+  expect_status 201 "$code" "create a collection in dev1"
+  cid=$(body_json .id)
+  "$ROOT/tests/e2e/sample_pdf.py" "$WORK/handbook.pdf" "Observatory handbook, first page." \
+    "The telescope dome opens at dusk when the humidity is below sixty percent."
+  code=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 30 -H "Authorization: Bearer $token" \
+    -F "file=@$WORK/handbook.pdf;type=application/pdf" "$EDGE/dev1/api/rag/collections/$cid/documents" || true)
+  expect_status 202 "$code" "upload a PDF in dev1"
+  doc=$(body_json .id)
+  deadline=$((SECONDS + 60))
+  while :; do
+    code=$(api GET "/dev1/api/rag/collections/$cid/documents/$doc" "" "$token")
+    status=$(body_json .status)
+    [[ $status == ready ]] && break
+    [[ $status == queued || $status == processing ]] || fail "document became $status: $(cat "$WORK/body")"
+    ((SECONDS < deadline)) || fail "document not ready within 60 s (HTTP $code, $status)"
+    sleep 0.5
+  done
+  code=$(api POST /dev1/api/rag/search '{"query":"when does the dome open"}' "$token")
+  expect_status 200 "$code" "search in dev1"
+  [[ $(body_json '.results[0].document_id') == "$doc" ]] || fail "dev1 search: $(head -c 400 "$WORK/body")"
+  [[ $(body_json '.results[0].location.page') == 2 ]] || fail "want page 2: $(head -c 400 "$WORK/body")"
+  code=$(api POST /dev1/api/rag/search '{"query":"dome"}' -)
+  expect_status 401 "$code" "search without a token"
+  token=$(cat "$WORK/staging.token")
+  code=$(api GET "/staging/api/rag/collections/$cid" "" "$token")
+  expect_status 404 "$code" "the dev1 collection in staging"
+  code=$(api POST /staging/api/rag/search '{"query":"when does the dome open"}' "$token")
+  expect_status 200 "$code" "search in staging"
+  [[ $(body_json '.results | length') == 0 ]] || fail "staging finds dev1's passage: $(head -c 300 "$WORK/body")"
+}
+
 # A session ended at auth (logout) is refused by the edge gateway within its stated bound
 # (revocation_poll_s 5 + 2 s fetch timeout): the edge reads dev1's revocation feed with dev1's
 # own introspection secret.
@@ -589,6 +628,7 @@ else
   run_test "the gateway refuses the dev1 token on /api/tools of prod, staging, dev2" t_token_refused_elsewhere
   run_test "dev1's user does not exist in staging (separate databases)" t_users_absent_in_staging
   run_test "dev1's tool does not exist in staging" t_tools_absent_in_staging
+  run_test "rag: a PDF uploaded in dev1 is found with its page; staging cannot see it" t_rag_per_stage
   run_test "a logged-out dev1 session is refused by the edge within the poll bound" t_revoked_session_refused
   run_test "dev1 containers cannot resolve or connect to prod/staging containers" t_stage_isolation
   run_test "no backend container reaches outside the host" t_no_egress

@@ -31,7 +31,7 @@ namespace enkisys::rag {
 
 struct ApiOptions {
   std::filesystem::path upload_dir;  // REQUIRES: exists, on the data volume
-  std::uint64_t max_upload_bytes = 50ULL * 1024 * 1024;
+  std::uint64_t max_upload_bytes = 25ULL * 1024 * 1024;
   std::size_t max_query_bytes = 2048;
   std::size_t max_k = 50;
   std::size_t hybrid_depth = 100;  // candidates per retriever fused by RRF
