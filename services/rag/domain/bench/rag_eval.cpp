@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -64,12 +65,28 @@ json::array doc_list(const std::vector<rag::ScoredChunk>& hits) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const rag::HybridSettings defaults;
+  auto str = [](double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
   std::map<std::string, std::string> opt{
-      {"--target-bytes", "900"}, {"--overlap-bytes", "120"}, {"--k1", "1.2"},
-      {"--b", "0.75"},           {"--heading-boost", "2"},   {"--rrf-k", "60"},
-      {"--vector-weight", "1"},  {"--dim", "1024"},          {"--ngram-weight", "0.5"},
-      {"--depth", "100"},        {"--replicate", "0"},       {"--feedback", "0"},
-      {"--ef-search", "256"},    {"--feedback-beta", "1"},   {"--lang", "en"}};
+      {"--target-bytes", "900"},
+      {"--overlap-bytes", "120"},
+      {"--k1", "1.2"},
+      {"--b", "0.75"},
+      {"--heading-boost", "2"},
+      {"--rrf-k", str(defaults.rrf_k)},
+      {"--vector-weight", str(defaults.vector_weight)},
+      {"--dim", "1024"},
+      {"--ngram-weight", "0.5"},
+      {"--depth", str(static_cast<double>(defaults.depth))},
+      {"--replicate", "0"},
+      {"--feedback", str(static_cast<double>(defaults.feedback))},
+      {"--ef-search", "256"},
+      {"--feedback-beta", str(defaults.feedback_beta)},
+      {"--lang", "en"}};
   for (int i = 1; i + 1 < argc; i += 2) opt[argv[i]] = argv[i + 1];
   if (opt.count("--corpus") == 0 || opt.count("--queries") == 0 || opt.count("--out") == 0) {
     std::cerr << "usage: enkisys_rag_eval --corpus F --queries F --lang en|es --out F [...]\n";
@@ -89,10 +106,12 @@ int main(int argc, char** argv) {
   eo.dim = std::stoul(opt["--dim"]);
   eo.ngram_weight = std::stof(opt["--ngram-weight"]);
   const std::size_t depth = std::stoul(opt["--depth"]);
-  const double rrf_k = std::stod(opt["--rrf-k"]);
-  const double vector_weight = std::stod(opt["--vector-weight"]);
-  const std::size_t feedback = std::stoul(opt["--feedback"]);
-  const float feedback_beta = std::stof(opt["--feedback-beta"]);
+  rag::HybridSettings hybrid;
+  hybrid.depth = depth;
+  hybrid.rrf_k = std::stod(opt["--rrf-k"]);
+  hybrid.vector_weight = std::stod(opt["--vector-weight"]);
+  hybrid.feedback = std::stoul(opt["--feedback"]);
+  hybrid.feedback_beta = std::stof(opt["--feedback-beta"]);
 
   // Read the corpus (not timed: I/O and JSON parsing are not the retrieval core).
   std::vector<rag::DocumentModel> docs;
@@ -185,17 +204,8 @@ int main(int argc, char** argv) {
     const auto semantic = vectors->search(qv, depth);
     ms_vector.push_back(seconds_since(t) * 1e3);
     t = Clock::now();
-    const auto lexical_again = bm25.search(terms, depth);
-    auto hybrid_query = embedder->embed(terms);
-    if (feedback > 0) {  // pseudo-relevance feedback from the top lexical chunks
-      std::vector<const float*> fb;
-      for (std::size_t i = 0; i < std::min(feedback, lexical_again.size()); ++i) {
-        fb.push_back(vectors->vector_of(lexical_again[i].chunk_id));
-      }
-      hybrid_query = rag::rocchio(hybrid_query, fb, feedback_beta);
-    }
-    const auto fused = rag::reciprocal_rank_fusion(
-        {lexical_again, vectors->search(hybrid_query, depth)}, rrf_k, depth, {1.0, vector_weight});
+    const auto fused =
+        rag::hybrid_search(bm25, *vectors, terms, embedder->embed(terms), depth, hybrid);
     ms_hybrid.push_back(seconds_since(t) * 1e3);
     query_vectors.push_back(qv);
     runs["bm25"].as_object()[qid] = doc_list(lexical);
