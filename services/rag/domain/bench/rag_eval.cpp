@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "enkisys/rag/bm25_index.hpp"
 #include "enkisys/rag/chunker.hpp"
 #include "enkisys/rag/embedder.hpp"
@@ -30,7 +31,8 @@
 
 namespace rag = enkisys::rag;
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
+using rag::bench::Clock;
+using rag::bench::seconds_since;
 
 namespace {
 
@@ -42,18 +44,8 @@ struct Unit {
   std::vector<float> vector;
 };
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-json::object percentiles(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms.empty() ? 0.0
-                      : ms[std::min(ms.size() - 1,
-                                    static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
-  };
-  return {{"p50", at(0.50)}, {"p99", at(0.99)}};
+json::object percentiles(const std::vector<double>& ms) {
+  return {{"p50", rag::bench::percentile(ms, 0.50)}, {"p99", rag::bench::percentile(ms, 0.99)}};
 }
 
 json::array doc_list(const std::vector<rag::ScoredChunk>& hits) {
@@ -117,17 +109,10 @@ int main(int argc, char** argv) {
   std::vector<rag::DocumentModel> docs;
   std::size_t bytes = 0;
   std::size_t detected_ok = 0;
-  {
-    std::ifstream in(opt["--corpus"]);
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto v = json::parse(line).as_object();
-      const std::string text(v.at("text").as_string());
-      bytes += text.size();
-      docs.push_back(rag::parse_markdown(std::string(v.at("id").as_string()),
-                                         std::string(v.at("title").as_string()), text));
-      detected_ok += rag::detect_language(text) == *language ? 1 : 0;
-    }
+  for (auto& d : rag::bench::read_corpus(opt["--corpus"])) {
+    bytes += d.text.size();
+    detected_ok += rag::detect_language(d.text) == *language ? 1 : 0;
+    docs.push_back(std::move(d.model));
   }
 
   // Ingest: chunk, analyse, index BM25, fit the embedder, embed, index vectors (timed).
@@ -176,18 +161,7 @@ int main(int argc, char** argv) {
   }
 
   // Queries.
-  std::vector<std::pair<std::string, std::string>> queries;
-  {
-    std::ifstream in(opt["--queries"]);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      const auto a = line.find('\t');
-      const auto b = line.find('\t', a + 1);
-      if (a == std::string::npos) continue;
-      queries.emplace_back(line.substr(0, a), line.substr(a + 1, b - a - 1));
-    }
-  }
+  const auto queries = rag::bench::read_queries(opt["--queries"]);
   json::object runs{
       {"bm25", json::object{}}, {"vector", json::object{}}, {"hybrid", json::object{}}};
   std::vector<double> ms_bm25;
