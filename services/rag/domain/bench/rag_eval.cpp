@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
       {"--depth", str(static_cast<double>(defaults.depth))},
       {"--replicate", "0"},
       {"--feedback", str(static_cast<double>(defaults.feedback))},
-      {"--ef-search", "256"},
+      {"--ef-search", str(static_cast<double>(rag::VectorIndexOptions{}.ef_search))},
       {"--feedback-beta", str(defaults.feedback_beta)},
       {"--lang", "en"}};
   for (int i = 1; i + 1 < argc; i += 2) opt[argv[i]] = argv[i + 1];
