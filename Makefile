@@ -136,9 +136,12 @@ down-host: ## stop the four stages and the edge; keeps the stages' data unless P
 bench: build ## benchmarks: tools vs its Flask twin, then every enkisys-*-bench binary
 	@scripts/apt-install.sh deps/apt-bench.txt
 	bench/tools_bench.sh
+	bench/rag/corpus.sh >/dev/null
 	@for b in build/release/bin/enkisys-*-bench; do \
 	  [[ -x $$b ]] || continue; echo "== $$b"; "$$b"; \
 	done
+	/usr/bin/python3 bench/rag/xapian_bench.py
+	/usr/bin/python3 bench/rag/rag_eval.py
 
 bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on loopback (nginx, haproxy, wrk)
 	@scripts/apt-install.sh deps/apt-bench.txt

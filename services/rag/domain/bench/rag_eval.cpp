@@ -17,9 +17,11 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "enkisys/rag/bm25_index.hpp"
 #include "enkisys/rag/chunker.hpp"
 #include "enkisys/rag/embedder.hpp"
@@ -29,7 +31,8 @@
 
 namespace rag = enkisys::rag;
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
+using rag::bench::Clock;
+using rag::bench::seconds_since;
 
 namespace {
 
@@ -41,18 +44,8 @@ struct Unit {
   std::vector<float> vector;
 };
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-json::object percentiles(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms.empty() ? 0.0
-                      : ms[std::min(ms.size() - 1,
-                                    static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
-  };
-  return {{"p50", at(0.50)}, {"p99", at(0.99)}};
+json::object percentiles(const std::vector<double>& ms) {
+  return {{"p50", rag::bench::percentile(ms, 0.50)}, {"p99", rag::bench::percentile(ms, 0.99)}};
 }
 
 json::array doc_list(const std::vector<rag::ScoredChunk>& hits) {
@@ -64,12 +57,28 @@ json::array doc_list(const std::vector<rag::ScoredChunk>& hits) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const rag::HybridSettings defaults;
+  auto str = [](double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
   std::map<std::string, std::string> opt{
-      {"--target-bytes", "900"}, {"--overlap-bytes", "120"}, {"--k1", "1.2"},
-      {"--b", "0.75"},           {"--heading-boost", "2"},   {"--rrf-k", "60"},
-      {"--vector-weight", "1"},  {"--dim", "1024"},          {"--ngram-weight", "0.5"},
-      {"--depth", "100"},        {"--replicate", "0"},       {"--feedback", "0"},
-      {"--ef-search", "256"},    {"--feedback-beta", "1"},   {"--lang", "en"}};
+      {"--target-bytes", "900"},
+      {"--overlap-bytes", "120"},
+      {"--k1", "1.2"},
+      {"--b", "0.75"},
+      {"--heading-boost", "2"},
+      {"--rrf-k", str(defaults.rrf_k)},
+      {"--vector-weight", str(defaults.vector_weight)},
+      {"--dim", "1024"},
+      {"--ngram-weight", "0.5"},
+      {"--depth", str(static_cast<double>(defaults.depth))},
+      {"--replicate", "0"},
+      {"--feedback", str(static_cast<double>(defaults.feedback))},
+      {"--ef-search", str(static_cast<double>(rag::VectorIndexOptions{}.ef_search))},
+      {"--feedback-beta", str(defaults.feedback_beta)},
+      {"--lang", "en"}};
   for (int i = 1; i + 1 < argc; i += 2) opt[argv[i]] = argv[i + 1];
   if (opt.count("--corpus") == 0 || opt.count("--queries") == 0 || opt.count("--out") == 0) {
     std::cerr << "usage: enkisys_rag_eval --corpus F --queries F --lang en|es --out F [...]\n";
@@ -89,26 +98,21 @@ int main(int argc, char** argv) {
   eo.dim = std::stoul(opt["--dim"]);
   eo.ngram_weight = std::stof(opt["--ngram-weight"]);
   const std::size_t depth = std::stoul(opt["--depth"]);
-  const double rrf_k = std::stod(opt["--rrf-k"]);
-  const double vector_weight = std::stod(opt["--vector-weight"]);
-  const std::size_t feedback = std::stoul(opt["--feedback"]);
-  const float feedback_beta = std::stof(opt["--feedback-beta"]);
+  rag::HybridSettings hybrid;
+  hybrid.depth = depth;
+  hybrid.rrf_k = std::stod(opt["--rrf-k"]);
+  hybrid.vector_weight = std::stod(opt["--vector-weight"]);
+  hybrid.feedback = std::stoul(opt["--feedback"]);
+  hybrid.feedback_beta = std::stof(opt["--feedback-beta"]);
 
   // Read the corpus (not timed: I/O and JSON parsing are not the retrieval core).
   std::vector<rag::DocumentModel> docs;
   std::size_t bytes = 0;
   std::size_t detected_ok = 0;
-  {
-    std::ifstream in(opt["--corpus"]);
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto v = json::parse(line).as_object();
-      const std::string text(v.at("text").as_string());
-      bytes += text.size();
-      docs.push_back(rag::parse_markdown(std::string(v.at("id").as_string()),
-                                         std::string(v.at("title").as_string()), text));
-      detected_ok += rag::detect_language(text) == *language ? 1 : 0;
-    }
+  for (auto& d : rag::bench::read_corpus(opt["--corpus"])) {
+    bytes += d.text.size();
+    detected_ok += rag::detect_language(d.text) == *language ? 1 : 0;
+    docs.push_back(std::move(d.model));
   }
 
   // Ingest: chunk, analyse, index BM25, fit the embedder, embed, index vectors (timed).
@@ -157,18 +161,7 @@ int main(int argc, char** argv) {
   }
 
   // Queries.
-  std::vector<std::pair<std::string, std::string>> queries;
-  {
-    std::ifstream in(opt["--queries"]);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      const auto a = line.find('\t');
-      const auto b = line.find('\t', a + 1);
-      if (a == std::string::npos) continue;
-      queries.emplace_back(line.substr(0, a), line.substr(a + 1, b - a - 1));
-    }
-  }
+  const auto queries = rag::bench::read_queries(opt["--queries"]);
   json::object runs{
       {"bm25", json::object{}}, {"vector", json::object{}}, {"hybrid", json::object{}}};
   std::vector<double> ms_bm25;
@@ -185,17 +178,8 @@ int main(int argc, char** argv) {
     const auto semantic = vectors->search(qv, depth);
     ms_vector.push_back(seconds_since(t) * 1e3);
     t = Clock::now();
-    const auto lexical_again = bm25.search(terms, depth);
-    auto hybrid_query = embedder->embed(terms);
-    if (feedback > 0) {  // pseudo-relevance feedback from the top lexical chunks
-      std::vector<const float*> fb;
-      for (std::size_t i = 0; i < std::min(feedback, lexical_again.size()); ++i) {
-        fb.push_back(vectors->vector_of(lexical_again[i].chunk_id));
-      }
-      hybrid_query = rag::rocchio(hybrid_query, fb, feedback_beta);
-    }
-    const auto fused = rag::reciprocal_rank_fusion(
-        {lexical_again, vectors->search(hybrid_query, depth)}, rrf_k, depth, {1.0, vector_weight});
+    const auto fused =
+        rag::hybrid_search(bm25, *vectors, terms, embedder->embed(terms), depth, hybrid);
     ms_hybrid.push_back(seconds_since(t) * 1e3);
     query_vectors.push_back(qv);
     runs["bm25"].as_object()[qid] = doc_list(lexical);

@@ -47,4 +47,22 @@ std::vector<float> rocchio(const std::vector<float>& query,
   return out;
 }
 
+std::vector<FusedChunk> hybrid_search(const Bm25Index& bm25, const VectorIndex& vectors,
+                                      const std::vector<std::string>& terms,
+                                      const std::vector<float>& query_vector, std::size_t k,
+                                      const HybridSettings& settings, const SearchFilter& filter) {
+  std::vector<std::vector<ScoredChunk>> rankings{bm25.search(terms, settings.depth, filter)};
+  const bool has_direction =
+      std::any_of(query_vector.begin(), query_vector.end(), [](float x) { return x != 0.0F; });
+  if (has_direction) {
+    std::vector<const float*> feedback;
+    for (std::size_t i = 0; i < std::min(settings.feedback, rankings[0].size()); ++i) {
+      feedback.push_back(vectors.vector_of(rankings[0][i].chunk_id));
+    }
+    const auto moved = rocchio(query_vector, feedback, settings.feedback_beta);
+    rankings.push_back(vectors.search(moved, settings.depth, filter.doc_ids));
+  }
+  return reciprocal_rank_fusion(rankings, settings.rrf_k, k, {1.0, settings.vector_weight});
+}
+
 }  // namespace enkisys::rag

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <utility>
 
 #include "binary_io.hpp"
 
@@ -112,7 +113,7 @@ struct VectorIndex::Graph {
       : space(dim), hnsw(&space, capacity, m, ef_construction) {}
 };
 
-VectorIndex::VectorIndex(VectorIndexOptions options) : options_(options) {}
+VectorIndex::VectorIndex(VectorIndexOptions options) : options_(std::move(options)) {}
 VectorIndex::~VectorIndex() = default;
 VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
 VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
@@ -122,7 +123,7 @@ core::Expected<VectorIndex> VectorIndex::create(VectorIndexOptions options) {
     return core::make_error(core::ErrorKind::kInvalidArgument, "invalid_vector_options",
                             "need dim > 0 and hnsw_m > 0");
   }
-  return VectorIndex(options);
+  return VectorIndex(std::move(options));
 }
 
 bool VectorIndex::uses_hnsw() const {

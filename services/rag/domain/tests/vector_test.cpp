@@ -106,5 +106,35 @@ TEST(Fusion, ReciprocalRankFusionCarriesEachRetrieversRank) {
   EXPECT_TRUE(reciprocal_rank_fusion({}, 60.0, 10).empty());
 }
 
+TEST(Fusion, HybridSearchFusesBothRetrieversAndHonoursTheFilter) {
+  Analyzer a(Language::kEnglish);
+  auto e = HashingEmbedder::create({});
+  Bm25Index bm25;
+  VectorIndexOptions o;
+  auto vectors = VectorIndex::create(o);
+  const std::vector<std::pair<std::string, std::string>> chunks{
+      {"vac", "vacuum reclaims storage occupied by dead tuples"},
+      {"vacuuming", "vacuuming tables regularly"},  // stem shared with the query, other words
+      {"sp", "savepoints roll back part of a transaction"}};
+  for (const auto& [id, text] : chunks) e->observe(a.terms(text));
+  for (const auto& [id, text] : chunks) {
+    ASSERT_TRUE(bm25.add({id, "d" + id, {}, a.terms(text), {}}));
+    ASSERT_TRUE(vectors->add(id, "d" + id, e->embed(a.terms(text))));
+  }
+  const auto terms = a.terms("storage occupied by dead tuples");
+  const auto lexical_only = hybrid_search(bm25, *vectors, terms, std::vector<float>(o.dim), 10);
+  ASSERT_EQ(lexical_only.size(), 1U);  // a zero query vector: the BM25 ranking alone
+  EXPECT_EQ(lexical_only[0].chunk_id, "vac");
+  EXPECT_EQ(lexical_only[0].ranks.size(), 1U);
+  const auto fused = hybrid_search(bm25, *vectors, terms, e->embed(terms), 10);
+  ASSERT_GE(fused.size(), 1U);
+  EXPECT_EQ(fused[0].chunk_id, "vac");
+  EXPECT_EQ(fused[0].ranks, (std::vector<std::size_t>{1, 1}));
+  const auto filtered =
+      hybrid_search(bm25, *vectors, terms, e->embed(terms), 10, {}, SearchFilter{{"dsp"}, {}});
+  ASSERT_LE(filtered.size(), 1U);
+  for (const auto& f : filtered) EXPECT_EQ(f.doc_id, "dsp");
+}
+
 }  // namespace
 }  // namespace enkisys::rag

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "enkisys/rag/bm25_index.hpp"
+#include "enkisys/rag/vector_index.hpp"
 
 namespace enkisys::rag {
 
@@ -30,5 +31,27 @@ std::vector<FusedChunk> reciprocal_rank_fusion(
 // entries skipped). REQUIRES: every non-null feedback vector has query.size() floats.
 std::vector<float> rocchio(const std::vector<float>& query,
                            const std::vector<const float*>& feedback, float beta);
+
+// The hybrid retriever's settings, one for every language; measured on the judged set of
+// bench/rag (README.md there and in this library): Rocchio feedback from the top 5 lexical
+// hits with beta 0.3, then RRF k 60 with both retrievers weighted 1, over 100 chunks each.
+struct HybridSettings {
+  std::size_t depth = 100;  // chunks fetched from each retriever
+  double rrf_k = 60.0;
+  double vector_weight = 1.0;  // the lexical retriever's weight is 1
+  std::size_t feedback = 5;    // top lexical hits whose vectors move the query (0: none)
+  float feedback_beta = 0.3F;
+};
+
+// BM25 top `depth` for `terms`, the vector index's top `depth` for rocchio(query_vector, the
+// vectors of the top `feedback` lexical hits), fused by RRF; the best `k`. `filter`'s document
+// ids restrict both retrievers, its metadata only the lexical one (vectors carry no metadata).
+// An all-zero query_vector (no features) leaves the lexical ranking alone.
+// Thread safety: as the indexes' const methods.
+std::vector<FusedChunk> hybrid_search(const Bm25Index& bm25, const VectorIndex& vectors,
+                                      const std::vector<std::string>& terms,
+                                      const std::vector<float>& query_vector, std::size_t k,
+                                      const HybridSettings& settings = {},
+                                      const SearchFilter& filter = {});
 
 }  // namespace enkisys::rag
