@@ -67,6 +67,9 @@ TEST(HtmlParser, CharsetFromMetaThenDeclaredType) {
       parse_bytes("<meta charset=\"utf-8\"><p>\x93hi\x94</p>", "text/html; charset=windows-1252");
   ASSERT_TRUE(declared) << declared.error().message;
   EXPECT_EQ(dump(declared->model), "P:0:\xE2\x80\x9Chi\xE2\x80\x9D\n");
+  // No charset anywhere: UTF-8, a stray byte becomes U+FFFD (the rest is not re-read as Latin-1).
+  EXPECT_EQ(dump(parse_bytes("<p>caf\xE9 na\xC3\xAFve</p>", "text/html")->model),
+            "P:0:caf\xEF\xBF\xBD na\xC3\xAFve\n");
   const auto unknown = parse_bytes("<p>x</p>", "text/html; charset=nope-1");
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, "unsupported_charset");

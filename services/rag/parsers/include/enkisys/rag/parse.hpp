@@ -23,6 +23,9 @@
 //  * Output: every block's text is valid UTF-8, whitespace-collapsed (code blocks keep their
 //    lines verbatim), never empty (except kPageBreak). Heading levels are 1..6 (DOCX Heading7..9
 //    are clamped to 6). Table rows are one line each, cells joined by " | ".
+//  * Charsets: text and Markdown use the declared charset, else a BOM, else must be UTF-8. HTML
+//    uses the declared charset, else a BOM, else its <meta> charset (an unknown one is ignored),
+//    else UTF-8; bytes invalid in the HTML's charset become U+FFFD.
 //  * XML and HTML are parsed with no network access, no DTD loading and no external entities
 //    (an external entity's target is never read).
 //  * Thread safety: detect_format and parse_document may run concurrently from any number of
