@@ -76,6 +76,22 @@ TEST(DocxParser, HeadingsListsTablesAndTitle) {
   EXPECT_EQ(untitled->model.title, "First Heading");
 }
 
+TEST(DocxParser, LocalizedHeadingStylesFromStylesXml) {
+  const std::string styles =
+      R"(<w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">)"
+      R"(<w:style w:type="paragraph" w:styleId="berschrift2"><w:name w:val="heading 2"/></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="Kapitel"><w:name w:val="Kapitel"/>)"
+      R"(<w:pPr><w:outlineLvl w:val="0"/></w:pPr></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="Aufzhlung"><w:name w:val="Aufzaehlung"/>)"
+      R"(<w:pPr><w:numPr><w:numId w:val="3"/></w:numPr></w:pPr></w:style></w:styles>)";
+  const std::string body = styled("Kapitel eins", "Kapitel") + styled("Abschnitt", "berschrift2") +
+                           styled("Punkt", "Aufzhlung") + para("Text");
+  const auto doc = parse_docx(
+      make_zip({{"word/document.xml", testing::document_xml(body)}, {"word/styles.xml", styles}}));
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(dump(doc->model), "H:1:Kapitel eins\nH:2:Abschnitt\nL:0:Punkt\nP:0:Text\n");
+}
+
 TEST(DocxParser, CorruptArchives) {
   std::string truncated = make_docx(para("hello"));
   truncated.resize(truncated.size() / 2);
