@@ -38,12 +38,12 @@ bool dropped(const xmlNode* node) {
 
 // Elements that end the running paragraph where they start and end.
 bool block_element(std::string_view name) {
-  return one_of(name,
-                {"p",      "div",        "blockquote", "section", "article",  "main",    "header",
-                 "aside",  "ul",         "ol",         "dl",      "dd",       "dt",      "li",
-                 "figure", "figcaption", "address",    "form",    "fieldset", "legend",  "hr",
-                 "br",     "body",       "html",       "center",  "details",  "summary", "caption",
-                 "td",     "th",         "tr",         "table",   "label"});
+  return one_of(
+      name,
+      {"p",       "div",     "blockquote", "section", "article", "main", "header", "aside",
+       "ul",      "ol",      "dl",         "dd",      "dt",      "li",   "figure", "figcaption",
+       "address", "form",    "fieldset",   "legend",  "hr",      "body", "html",   "center",
+       "details", "summary", "caption",    "td",      "th",      "tr",   "table"});
 }
 
 int heading_level(const xmlNode* node) {
@@ -135,6 +135,7 @@ class HtmlReader {
     }
     if (dropped(n)) return false;
     const std::string_view name = name_of(n);
+    if (name == "br") text_ += ' ';  // a line break inside a paragraph
     if (const int level = heading_level(n); level > 0) {
       flush();
       sink_.add(BlockKind::kHeading, subtree_text(n, false), level);
