@@ -88,8 +88,8 @@ std::unique_ptr<xmlDoc, DocFree> read_xml(std::string_view xml, const char* name
                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
 }
 
-// Text of the runs under `root`: w:t, tabs and breaks as spaces; deleted text and field codes
-// are skipped.
+// Text of the runs under `root`: w:t, tabs and breaks as spaces; deleted text, field codes and
+// mc:Fallback (a second copy of mc:Choice's content) are skipped.
 std::string run_text(xmlNode* root) {
   std::string out;
   walk_tree(
@@ -107,7 +107,8 @@ std::string run_text(xmlNode* root) {
         }
         if (name == "tab" || name == "br" || name == "cr") out += ' ';
         if (name == "p" && n != root && !out.empty()) out += ' ';
-        return name != "delText" && name != "instrText" && name != "pPr" && name != "rPr";
+        return name != "delText" && name != "instrText" && name != "pPr" && name != "rPr" &&
+               name != "Fallback";
       },
       [](xmlNode* /*n*/) {});
   return out;
@@ -210,7 +211,9 @@ void read_body(xmlNode* root, const StyleMap& styles, BlockSink& sink) {
   walk_tree(
       root,
       [&](xmlNode* n) {
-        if (n->type != XML_ELEMENT_NODE || sink.overflowed()) return false;
+        if (n->type != XML_ELEMENT_NODE || sink.overflowed() || name_of(n) == "Fallback") {
+          return false;
+        }
         if (name_of(n) == "tbl") {
           sink.add(BlockKind::kTable, table_text(n));
           return false;

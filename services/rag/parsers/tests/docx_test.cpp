@@ -56,7 +56,10 @@ TEST(DocxParser, HeadingsListsTablesAndTitle) {
       para("bullet two", "<w:numPr><w:ilvl w:val=\"0\"/><w:numId w:val=\"1\"/></w:numPr>") +
       "<w:tbl><w:tr><w:tc>" + para("Name") + "</w:tc><w:tc>" + para("Port") +
       "</w:tc></w:tr><w:tr><w:tc>" + para("auth") + "</w:tc><w:tc>" + para("50") + para("02") +
-      "</w:tc></w:tr></w:tbl>" + styled("Deep", "Heading9") + para("   ");
+      "</w:tc></w:tr></w:tbl>" + styled("Deep", "Heading9") + para("   ") +
+      "<w:p><w:r><mc:AlternateContent xmlns:mc=\"http://schemas.openxmlformats.org/"
+      "markup-compatibility/2006\"><mc:Choice Requires=\"wps\"><w:t>boxed</w:t></mc:Choice>"
+      "<mc:Fallback><w:t>boxed</w:t></mc:Fallback></mc:AlternateContent></w:r></w:p>";
   const auto doc = parse_docx(make_docx(body, "Core &amp; Title"));
   ASSERT_TRUE(doc) << doc.error().message;
   EXPECT_EQ(dump(doc->model),
@@ -68,7 +71,8 @@ TEST(DocxParser, HeadingsListsTablesAndTitle) {
             "L:0:bullet one\n"
             "L:0:bullet two\n"
             "T:0:Name | Port\nauth | 50 02\n"
-            "H:6:Deep\n");
+            "H:6:Deep\n"
+            "P:0:boxed\n");
   EXPECT_EQ(doc->model.title, "Core & Title");
   EXPECT_EQ(doc->mime_type, kDocxType);
   const auto untitled = parse_docx(make_docx(styled("First Heading", "Heading1") + para("x")));

@@ -89,7 +89,7 @@ struct ParsedDocument {
 //  2. A specific declared type: text/plain, text/markdown (text/x-markdown), text/html
 //     (application/xhtml+xml), application/pdf, the DOCX type; any other declared type other than
 //     application/octet-stream → 415 naming it. text/plain defers to a .md/.markdown extension.
-//  3. The extension: .txt .text .md .markdown .html .htm .pdf .docx; other extensions → 415.
+//  3. The extension: .txt .text .md .markdown .html .htm .xhtml .pdf .docx; others → 415.
 //  4. Nothing declared, no extension: "<!doctype html" / "<html" at the start → HTML; else text.
 // A text format whose head holds NUL bytes without a UTF-16/32 BOM or such a declared charset
 // (executables, other binaries) → 415 application/octet-stream. REQUIRES: `head` holds the first
