@@ -7,7 +7,6 @@
 #include <zip.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <climits>
 #include <cstdint>
@@ -15,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "parsers_internal.hpp"
 #include "xml_tree.hpp"
@@ -40,7 +40,8 @@ core::Error too_large(std::string message) {
   return unprocessable("archive_too_large", std::move(message));
 }
 
-// Reads entry `name` ("" when absent) under the caps; `unpacked` is the running total.
+// Reads entry `name` under the caps ("" when it is absent and not `required`); `unpacked` is
+// the running total of bytes inflated from the archive.
 core::Expected<std::string> read_entry(zip_t* zip, const char* name, const ParseLimits& limits,
                                        std::uint64_t& unpacked, bool required) {
   const zip_int64_t index = zip_name_locate(zip, name, 0);
@@ -60,7 +61,7 @@ core::Expected<std::string> read_entry(zip_t* zip, const char* name, const Parse
       zip_fopen_index(zip, static_cast<zip_uint64_t>(index), 0));
   if (!file) return corrupt(std::string("cannot open ") + name);
   std::string out;
-  std::array<char, 64 * 1024> buffer{};
+  std::vector<char> buffer(std::size_t{64} << 10U);  // heap: callers may run on small stacks
   for (;;) {
     const zip_int64_t n = zip_fread(file.get(), buffer.data(), buffer.size());
     if (n < 0) return corrupt(std::string("damaged zip data in ") + name);
@@ -72,9 +73,10 @@ core::Expected<std::string> read_entry(zip_t* zip, const char* name, const Parse
     }
     out.append(buffer.data(), static_cast<std::size_t>(n));
     if (static_cast<double>(out.size()) > ratio_cap) {
-      return too_large(std::string(name) + " inflates more than " +
-                       std::to_string(static_cast<long>(limits.max_compression_ratio)) +
-                       " times its compressed size");
+      return too_large(
+          std::string(name) + " inflates more than " +
+          std::to_string(static_cast<long long>(std::min(limits.max_compression_ratio, 1e15))) +
+          " times its compressed size");
     }
   }
   return out;
