@@ -3,7 +3,6 @@
 // noscript, template, head (except <title>), nav, footer and embedded objects are dropped.
 #include <libxml/HTMLparser.h>
 
-#include <array>
 #include <cctype>
 #include <climits>
 #include <memory>
