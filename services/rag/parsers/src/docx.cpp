@@ -1,18 +1,20 @@
 // DOCX with libzip (the package) and libxml2 (word/document.xml, docProps/core.xml).
-// Paragraph styles Heading1..9 / Title and w:outlineLvl → headings, numbered paragraphs
+// Paragraph styles Heading1..9 / Title (by id, or by name or outline level in
+// word/styles.xml) and w:outlineLvl → headings, numbered paragraphs
 // (w:numPr) → list items, w:tbl → tables. Entries are inflated under the caps of ParseLimits,
 // counted while reading: the sizes in the zip headers are never trusted.
 #include <libxml/parser.h>
 #include <zip.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "parsers_internal.hpp"
 #include "xml_tree.hpp"
@@ -38,7 +40,8 @@ core::Error too_large(std::string message) {
   return unprocessable("archive_too_large", std::move(message));
 }
 
-// Reads entry `name` ("" when absent) under the caps; `unpacked` is the running total.
+// Reads entry `name` under the caps ("" when it is absent and not `required`); `unpacked` is
+// the running total of bytes inflated from the archive.
 core::Expected<std::string> read_entry(zip_t* zip, const char* name, const ParseLimits& limits,
                                        std::uint64_t& unpacked, bool required) {
   const zip_int64_t index = zip_name_locate(zip, name, 0);
@@ -58,7 +61,7 @@ core::Expected<std::string> read_entry(zip_t* zip, const char* name, const Parse
       zip_fopen_index(zip, static_cast<zip_uint64_t>(index), 0));
   if (!file) return corrupt(std::string("cannot open ") + name);
   std::string out;
-  std::array<char, 64 * 1024> buffer{};
+  std::vector<char> buffer(std::size_t{64} << 10U);  // heap: callers may run on small stacks
   for (;;) {
     const zip_int64_t n = zip_fread(file.get(), buffer.data(), buffer.size());
     if (n < 0) return corrupt(std::string("damaged zip data in ") + name);
@@ -70,9 +73,10 @@ core::Expected<std::string> read_entry(zip_t* zip, const char* name, const Parse
     }
     out.append(buffer.data(), static_cast<std::size_t>(n));
     if (static_cast<double>(out.size()) > ratio_cap) {
-      return too_large(std::string(name) + " inflates more than " +
-                       std::to_string(static_cast<long>(limits.max_compression_ratio)) +
-                       " times its compressed size");
+      return too_large(
+          std::string(name) + " inflates more than " +
+          std::to_string(static_cast<long long>(std::min(limits.max_compression_ratio, 1e15))) +
+          " times its compressed size");
     }
   }
   return out;
@@ -86,8 +90,8 @@ std::unique_ptr<xmlDoc, DocFree> read_xml(std::string_view xml, const char* name
                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
 }
 
-// Text of the runs under `root`: w:t, tabs and breaks as spaces; deleted text and field codes
-// are skipped.
+// Text of the runs under `root`: w:t, tabs and breaks as spaces; deleted text, field codes and
+// mc:Fallback (a second copy of mc:Choice's content) are skipped.
 std::string run_text(xmlNode* root) {
   std::string out;
   walk_tree(
@@ -105,7 +109,8 @@ std::string run_text(xmlNode* root) {
         }
         if (name == "tab" || name == "br" || name == "cr") out += ' ';
         if (name == "p" && n != root && !out.empty()) out += ' ';
-        return name != "delText" && name != "instrText" && name != "pPr" && name != "rPr";
+        return name != "delText" && name != "instrText" && name != "pPr" && name != "rPr" &&
+               name != "Fallback";
       },
       [](xmlNode* /*n*/) {});
   return out;
@@ -123,28 +128,63 @@ struct ParagraphStyle {
   int level = 0;
   bool list = false;
 };
+// Paragraph style id → what it makes of a paragraph (from word/styles.xml).
+using StyleMap = std::unordered_map<std::string, ParagraphStyle>;
 
-ParagraphStyle style_of(xmlNode* p) {
-  ParagraphStyle style;
-  xmlNode* ppr = child_element(p, "pPr");
-  if (ppr == nullptr) return style;
-  if (xmlNode* ps = child_element(ppr, "pStyle")) {
-    std::string id(attribute_of(ps, "val"));
-    std::transform(id.begin(), id.end(), id.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    id.erase(std::remove(id.begin(), id.end(), ' '), id.end());
-    if (id == "title") {
-      style.level = 1;
-    } else if (id.size() == 8 && id.starts_with("heading") && id[7] >= '1' && id[7] <= '9') {
-      style.level = id[7] - '0';
-    }
+// "Heading 3" / "heading3" → 3, "Title" → 1 (style names and the usual English style ids).
+ParagraphStyle style_from_name(std::string_view name) {
+  std::string id;
+  for (char c : name) {
+    if (c != ' ') id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
+  ParagraphStyle style;
+  if (id == "title") {
+    style.level = 1;
+  } else if (id.size() == 8 && id.starts_with("heading") && id[7] >= '1' && id[7] <= '9') {
+    style.level = id[7] - '0';
+  }
+  return style;
+}
+
+// w:outlineLvl 0..8 (heading 1..9) and w:numPr (a list) of a w:pPr, over `style`.
+ParagraphStyle apply_ppr(ParagraphStyle style, xmlNode* ppr) {
+  if (ppr == nullptr) return style;
   if (xmlNode* ol = child_element(ppr, "outlineLvl"); ol != nullptr && style.level == 0) {
     const std::string_view v = attribute_of(ol, "val");
     if (v.size() == 1 && v[0] >= '0' && v[0] <= '8') style.level = v[0] - '0' + 1;
   }
-  style.list = child_element(ppr, "numPr") != nullptr;
+  if (child_element(ppr, "numPr") != nullptr) style.list = true;
   return style;
+}
+
+// Paragraph styles of word/styles.xml by id: localized documents name their heading styles
+// by id ("berschrift1") but keep the name "heading 1" or an outline level.
+StyleMap read_styles(std::string_view styles_xml) {
+  StyleMap styles;
+  if (styles_xml.empty()) return styles;
+  const auto doc = read_xml(styles_xml, "styles.xml");
+  xmlNode* root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  if (root == nullptr) return styles;
+  for (xmlNode* st = root->children; st != nullptr; st = st->next) {
+    if (!is_element(st, "style") || attribute_of(st, "type") != "paragraph") continue;
+    xmlNode* name = child_element(st, "name");
+    ParagraphStyle style = style_from_name(name == nullptr ? "" : attribute_of(name, "val"));
+    style = apply_ppr(style, child_element(st, "pPr"));
+    styles[std::string(attribute_of(st, "styleId"))] = style;
+  }
+  return styles;
+}
+
+ParagraphStyle style_of(xmlNode* p, const StyleMap& styles) {
+  xmlNode* ppr = child_element(p, "pPr");
+  if (ppr == nullptr) return {};
+  ParagraphStyle style;
+  if (xmlNode* ps = child_element(ppr, "pStyle")) {
+    const std::string id(attribute_of(ps, "val"));
+    const auto found = styles.find(id);
+    style = found != styles.end() ? found->second : style_from_name(id);
+  }
+  return apply_ppr(style, ppr);
 }
 
 std::string table_text(xmlNode* tbl) {
@@ -169,17 +209,19 @@ std::string table_text(xmlNode* tbl) {
   return out;
 }
 
-void read_body(xmlNode* root, BlockSink& sink) {
+void read_body(xmlNode* root, const StyleMap& styles, BlockSink& sink) {
   walk_tree(
       root,
       [&](xmlNode* n) {
-        if (n->type != XML_ELEMENT_NODE || sink.overflowed()) return false;
+        if (n->type != XML_ELEMENT_NODE || sink.overflowed() || name_of(n) == "Fallback") {
+          return false;
+        }
         if (name_of(n) == "tbl") {
           sink.add(BlockKind::kTable, table_text(n));
           return false;
         }
         if (name_of(n) == "p") {
-          const ParagraphStyle style = style_of(n);
+          const ParagraphStyle style = style_of(n, styles);
           if (style.level > 0) {
             sink.add(BlockKind::kHeading, run_text(n), style.level);
           } else {
@@ -236,12 +278,14 @@ core::Expected<Extracted> parse_docx(std::string_view data, const ParseLimits& l
   auto core_xml = read_entry(zip.get(), "docProps/core.xml", limits, unpacked, false);
   if (!core_xml) return core_xml.error();
 
+  auto styles_xml = read_entry(zip.get(), "word/styles.xml", limits, unpacked, false);
+  if (!styles_xml) return styles_xml.error();
   const auto doc = read_xml(*body_xml, "document.xml");
   if (!doc || xmlDocGetRootElement(doc.get()) == nullptr) {
     return corrupt("word/document.xml is not well-formed XML");
   }
   BlockSink sink(limits.max_text_bytes);
-  read_body(xmlDocGetRootElement(doc.get()), sink);
+  read_body(xmlDocGetRootElement(doc.get()), read_styles(*styles_xml), sink);
   if (sink.overflowed()) return sink.overflow_error();
   return Extracted{sink.take(), core_title(*core_xml), 0};
 }

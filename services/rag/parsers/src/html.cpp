@@ -3,13 +3,14 @@
 // noscript, template, head (except <title>), nav, footer and embedded objects are dropped.
 #include <libxml/HTMLparser.h>
 
-#include <array>
+#include <cctype>
 #include <climits>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "enkisys/core/utf8.hpp"
 #include "parsers_internal.hpp"
 #include "xml_tree.hpp"
 
@@ -36,12 +37,12 @@ bool dropped(const xmlNode* node) {
 
 // Elements that end the running paragraph where they start and end.
 bool block_element(std::string_view name) {
-  return one_of(name,
-                {"p",      "div",        "blockquote", "section", "article",  "main",    "header",
-                 "aside",  "ul",         "ol",         "dl",      "dd",       "dt",      "li",
-                 "figure", "figcaption", "address",    "form",    "fieldset", "legend",  "hr",
-                 "br",     "body",       "html",       "center",  "details",  "summary", "caption",
-                 "td",     "th",         "tr",         "table",   "label"});
+  return one_of(
+      name,
+      {"p",       "div",     "blockquote", "section", "article", "main", "header", "aside",
+       "ul",      "ol",      "dl",         "dd",      "dt",      "li",   "figure", "figcaption",
+       "address", "form",    "fieldset",   "legend",  "hr",      "body", "html",   "center",
+       "details", "summary", "caption",    "td",      "th",      "tr",   "table"});
 }
 
 int heading_level(const xmlNode* node) {
@@ -133,6 +134,7 @@ class HtmlReader {
     }
     if (dropped(n)) return false;
     const std::string_view name = name_of(n);
+    if (name == "br") text_ += ' ';  // a line break inside a paragraph
     if (const int level = heading_level(n); level > 0) {
       flush();
       sink_.add(BlockKind::kHeading, subtree_text(n, false), level);
@@ -171,29 +173,67 @@ class HtmlReader {
   int list_depth_ = 0;
 };
 
+// The charset of a <meta charset=...> or <meta http-equiv content="...; charset=..."> in the
+// first 2 KiB (lower case), or "". UTF-16/32 there is read as UTF-8 (as browsers do: the bytes
+// that carried the tag are ASCII-compatible).
+std::string meta_charset(std::string_view data) {
+  std::string head(data.substr(0, 2048));
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::size_t at = head.find("<meta"); at != std::string::npos;
+       at = head.find("<meta", at + 5)) {
+    const std::size_t end = head.find('>', at);
+    const std::string_view tag = std::string_view(head).substr(at, end - at);
+    std::size_t p = tag.find("charset");
+    if (p == std::string_view::npos) continue;
+    p = tag.find('=', p);
+    if (p == std::string_view::npos) continue;
+    ++p;
+    while (p < tag.size() && (tag[p] == ' ' || tag[p] == '"' || tag[p] == '\'')) ++p;
+    std::size_t q = p;
+    while (q < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[q])) != 0 ||
+                              tag[q] == '-' || tag[q] == '_' || tag[q] == '.' || tag[q] == ':')) {
+      ++q;
+    }
+    std::string charset(tag.substr(p, q - p));
+    if (charset.starts_with("utf-16") || charset.starts_with("utf-32")) charset = "utf-8";
+    return charset;
+  }
+  return {};
+}
+
+// The document as UTF-8: the declared charset (unknown: 422), else a BOM, else the meta
+// charset (unknown: ignored), else UTF-8; bytes invalid in it become U+FFFD.
+core::Expected<std::string> html_to_utf8(std::string_view data, std::string_view declared) {
+  if (!declared.empty()) return convert_to_utf8(data, declared);
+  if (data.starts_with("\xFF\xFE") || data.starts_with("\xFE\xFF") ||
+      data.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
+    return decode_text(data, {});
+  }
+  if (data.starts_with("\xEF\xBB\xBF")) data.remove_prefix(3);
+  const std::string meta = meta_charset(data);
+  if (!meta.empty() && meta != "utf-8" && meta != "utf8") {
+    auto converted = convert_to_utf8(data, meta);
+    if (converted) return converted;
+  }
+  return core::to_valid_utf8(data);
+}
+
 }  // namespace
 
 core::Expected<Extracted> parse_html(std::string_view data, std::string_view charset,
                                      const ParseLimits& limits) {
   prepare_libxml2();
-  std::string converted;
-  const char* encoding = nullptr;
-  int options = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                HTML_PARSE_COMPACT;
-  if (!charset.empty()) {
-    // The declared charset wins over any <meta charset> of the document.
-    auto utf8 = convert_to_utf8(data, charset);
-    if (!utf8) return utf8.error();
-    converted = std::move(*utf8);
-    data = converted;
-    encoding = "UTF-8";
-    options |= HTML_PARSE_IGNORE_ENC;
-  }
+  // libxml2 gets UTF-8 and is told to ignore the document's own encoding declarations.
+  auto utf8 = html_to_utf8(data, charset);
+  if (!utf8) return utf8.error();
+  data = *utf8;
+  const int options = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR |
+                      HTML_PARSE_NOWARNING | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC;
   if (data.size() > static_cast<std::size_t>(INT_MAX)) {
     return unprocessable("document_too_large", "the HTML is too large to read");
   }
   const std::unique_ptr<xmlDoc, DocFree> doc(
-      htmlReadMemory(data.data(), static_cast<int>(data.size()), nullptr, encoding, options));
+      htmlReadMemory(data.data(), static_cast<int>(data.size()), nullptr, "UTF-8", options));
   if (!doc) return Extracted{};  // nothing parseable: an empty document
 
   Extracted out;

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "enkisys/rag/parse.hpp"
@@ -86,23 +85,6 @@ TEST(PdfParser, LockedByQpdf) {
   const auto doc = parse_document(input);
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code, "encrypted_pdf");
-}
-
-TEST(PdfParser, ConcurrentParsesAgree) {
-  const std::string pdf = make_pdf(kPages, "T");
-  const std::string expected = dump(parse_bytes(pdf, "application/pdf")->model);
-  std::vector<std::thread> threads;
-  std::vector<int> mismatches(4, 0);
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        const auto doc = parse_bytes(pdf, "application/pdf");
-        if (!doc || dump(doc->model) != expected) ++mismatches[static_cast<std::size_t>(t)];
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 }  // namespace

@@ -88,7 +88,9 @@ TEST(TextParser, ReadsAFileAndPrefersTheExplicitTitle) {
   EXPECT_EQ(parse_document(input)->model.title, "report.final");
   input.path = testing::write_temp("gone", "");
   std::filesystem::remove(input.path);
-  EXPECT_FALSE(parse_document(input));
+  const auto gone = parse_document(input);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, "input_unreadable");
 }
 
 TEST(MarkdownParser, EveryBlockKind) {

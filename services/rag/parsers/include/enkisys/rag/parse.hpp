@@ -3,9 +3,9 @@
 //
 // Contract:
 //  * Never throws for bad input and never writes to stdout/stderr: every refusal is a
-//    core::Error (ErrorKind::kUnsupportedMediaType 415 or kUnprocessable 422, kPayloadTooLarge
-//    413 for input above max_input_bytes, kNotFound/kInternal when the input file cannot be read)
-//    with a stable code:
+//    core::Error (ErrorKind::kUnsupportedMediaType 415 or kUnprocessable 422; kPayloadTooLarge
+//    413 "payload_too_large" above max_input_bytes; kInternal "input_unreadable" when input.path
+//    cannot be read) with a stable code:
 //      unsupported_media_type  not one of the five formats (images, archives, executables...)
 //      invalid_utf8            text/Markdown that is not UTF-8 and declares no charset
 //      unsupported_charset     a declared charset iconv does not know
@@ -14,7 +14,8 @@
 //      corrupt_pdf             a PDF poppler cannot open
 //      too_many_pages          a PDF with more than max_pages pages
 //      corrupt_docx            not a zip, or no word/document.xml, or damaged XML/zip data
-//      archive_too_large       DOCX: an entry inflating above max_compression_ratio, the sum of
+//      archive_too_large       DOCX: an entry inflating above max_compression_ratio times its
+//                              compressed size (at least 1 KiB is assumed), the sum of
 //                              bytes inflated above max_unpacked_bytes (both counted while
 //                              reading, never trusting the sizes of the zip headers), or more
 //                              than max_zip_entries entries
@@ -23,6 +24,9 @@
 //  * Output: every block's text is valid UTF-8, whitespace-collapsed (code blocks keep their
 //    lines verbatim), never empty (except kPageBreak). Heading levels are 1..6 (DOCX Heading7..9
 //    are clamped to 6). Table rows are one line each, cells joined by " | ".
+//  * Charsets: text and Markdown use the declared charset, else a BOM, else must be UTF-8. HTML
+//    uses the declared charset (as strictly), else a BOM, else its <meta> charset (an unknown
+//    one is ignored), else UTF-8; there, bytes invalid in the charset become U+FFFD.
 //  * XML and HTML are parsed with no network access, no DTD loading and no external entities
 //    (an external entity's target is never read).
 //  * Thread safety: detect_format and parse_document may run concurrently from any number of
@@ -85,7 +89,7 @@ struct ParsedDocument {
 //  2. A specific declared type: text/plain, text/markdown (text/x-markdown), text/html
 //     (application/xhtml+xml), application/pdf, the DOCX type; any other declared type other than
 //     application/octet-stream → 415 naming it. text/plain defers to a .md/.markdown extension.
-//  3. The extension: .txt .text .md .markdown .html .htm .pdf .docx; other extensions → 415.
+//  3. The extension: .txt .text .md .markdown .html .htm .xhtml .pdf .docx; others → 415.
 //  4. Nothing declared, no extension: "<!doctype html" / "<html" at the start → HTML; else text.
 // A text format whose head holds NUL bytes without a UTF-16/32 BOM or such a declared charset
 // (executables, other binaries) → 415 application/octet-stream. REQUIRES: `head` holds the first
