@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
     ao.upload_dir = upload_dir;
     ao.max_upload_bytes = static_cast<std::uint64_t>(env.config.get_int("RAG_MAX_UPLOAD_BYTES"));
     ao.max_query_bytes = static_cast<std::size_t>(env.config.get_int("RAG_MAX_QUERY_BYTES"));
-    ao.rrf_k = static_cast<double>(env.config.get_int("RAG_RRF_K"));
+    ao.hybrid.rrf_k = static_cast<double>(env.config.get_int("RAG_RRF_K"));
     ao.parse_limits.max_input_bytes = ao.max_upload_bytes;
     s->api = std::make_unique<rag::RagApi>(*s->store, *s->indexes, *s->indexer,
                                            s->query_embeddings.get(), env.metrics, ao);

@@ -197,32 +197,25 @@ std::optional<std::unordered_set<std::string>> CollectionIndex::allowed(const Do
   return out;
 }
 
-std::vector<ScoredChunk> CollectionIndex::search_bm25(const std::vector<std::string>& terms,
-                                                      std::size_t depth,
-                                                      const DocFilter& filter) const {
-  std::shared_lock lock(mu_);
-  const auto ids = allowed(filter);
-  if (ids && ids->empty()) return {};
-  SearchFilter f;
-  if (ids) f.doc_ids = *ids;
-  return bm25_.search(terms, depth, f);
-}
-
-std::vector<ScoredChunk> CollectionIndex::search_vector(const std::vector<std::string>& terms,
-                                                        const std::vector<float>& vector,
-                                                        std::size_t depth,
-                                                        const DocFilter& filter) const {
-  std::shared_lock lock(mu_);
-  if (!vectors_ || vectors_->size() == 0) return {};
-  const auto ids = allowed(filter);
-  if (ids && ids->empty()) return {};
-  std::vector<float> q = vector;
-  if (q.empty() && embedder_) q = embedder_->embed(terms);
-  if (q.size() != vectors_->dim() ||
-      std::all_of(q.begin(), q.end(), [](float x) { return x == 0.0F; })) {
-    return {};
+CollectionIndex::View CollectionIndex::view(const std::vector<std::string>& terms,
+                                            const std::vector<float>& remote_vector,
+                                            const DocFilter& filter, bool with_vector) const {
+  View v;
+  v.lock_ = std::shared_lock(mu_);
+  v.shard.bm25 = &bm25_;
+  v.shard.vectors = vectors_ ? &*vectors_ : nullptr;
+  if (auto ids = allowed(filter)) {
+    v.excluded = ids->empty();
+    v.shard.filter.doc_ids = std::move(*ids);
   }
-  return vectors_->search(q, depth, ids ? *ids : std::unordered_set<std::string>{});
+  if (!with_vector) {
+    v.shard.query_vector.clear();
+  } else if (embedder_) {
+    v.shard.query_vector = embedder_->embed(terms);
+  } else {
+    v.shard.query_vector = remote_vector;
+  }
+  return v;
 }
 
 // ---- files ------------------------------------------------------------------------------------

@@ -475,18 +475,6 @@ SearchRequest parse_search(const json::object& body, std::size_t max_query, std:
   return s;
 }
 
-// Merges per-collection candidate lists by score (best first), keeping `depth`.
-std::vector<ScoredChunk> merge(std::vector<std::vector<ScoredChunk>> lists, std::size_t depth) {
-  std::vector<ScoredChunk> all;
-  for (auto& l : lists) {
-    for (auto& c : l) all.push_back(std::move(c));
-  }
-  std::stable_sort(all.begin(), all.end(),
-                   [](const ScoredChunk& a, const ScoredChunk& b) { return a.score > b.score; });
-  if (all.size() > depth) all.resize(depth);
-  return all;
-}
-
 }  // namespace
 
 awaitable<Response> RagApi::search(Request& req, RequestContext& ctx) {
@@ -516,7 +504,6 @@ awaitable<Response> RagApi::search(Request& req, RequestContext& ctx) {
   const auto terms = query_terms(s.query, languages);
   const bool want_bm25 = s.mode != "vector";
   const bool want_vector = s.mode != "bm25";
-  const std::size_t depth = s.mode == "hybrid" ? std::max(options_.hybrid_depth, s.k) : s.k;
 
   std::vector<float> query_vector;
   if (want_vector && remote_ != nullptr && !targets.empty()) {
@@ -526,25 +513,35 @@ awaitable<Response> RagApi::search(Request& req, RequestContext& ctx) {
     query_vector = std::move(v->front());
   }
 
-  std::vector<std::vector<ScoredChunk>> bm25_lists;
-  std::vector<std::vector<ScoredChunk>> vector_lists;
-  for (const auto& target : targets) {
-    if (want_bm25) bm25_lists.push_back(target.second->search_bm25(terms, depth, s.filter));
-    if (want_vector) {
-      vector_lists.push_back(target.second->search_vector(terms, query_vector, depth, s.filter));
-    }
-  }
   std::vector<FusedChunk> fused;
-  if (s.mode == "hybrid") {
-    fused = reciprocal_rank_fusion(
-        {merge(std::move(bm25_lists), depth), merge(std::move(vector_lists), depth)},
-        options_.rrf_k, s.k, {1.0, options_.vector_weight});
-  } else {
-    const auto list = merge(std::move(want_bm25 ? bm25_lists : vector_lists), s.k);
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      FusedChunk f{list[i].chunk_id, list[i].doc_id, list[i].score, {0, 0}};
-      f.ranks[want_bm25 ? 0 : 1] = i + 1;
-      fused.push_back(std::move(f));
+  {
+    // Every collection searched stays unchanged until the rankings are made.
+    std::vector<CollectionIndex::View> views;
+    std::vector<HybridShard> shards;
+    for (const auto& target : targets) {
+      views.push_back(target.second->view(terms, query_vector, s.filter, want_vector));
+      if (!views.back().excluded) shards.push_back(views.back().shard);
+    }
+    if (s.mode == "hybrid") {
+      fused = hybrid_search(shards, terms, s.k, options_.hybrid);
+    } else {
+      std::vector<std::vector<ScoredChunk>> lists;
+      for (const auto& shard : shards) {
+        if (want_bm25) {
+          lists.push_back(shard.bm25->search(terms, s.k, shard.filter));
+        } else if (shard.vectors != nullptr && shard.vectors->size() > 0 &&
+                   shard.query_vector.size() == shard.vectors->dim() &&
+                   std::any_of(shard.query_vector.begin(), shard.query_vector.end(),
+                               [](float x) { return x != 0.0F; })) {
+          lists.push_back(shard.vectors->search(shard.query_vector, s.k, shard.filter.doc_ids));
+        }
+      }
+      const auto list = merge_by_score(std::move(lists), s.k);
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        FusedChunk f{list[i].chunk_id, list[i].doc_id, list[i].score, {0, 0}};
+        f.ranks[want_bm25 ? 0 : 1] = i + 1;
+        fused.push_back(std::move(f));
+      }
     }
   }
   std::vector<std::string> ids;

@@ -47,22 +47,54 @@ std::vector<float> rocchio(const std::vector<float>& query,
   return out;
 }
 
+std::vector<ScoredChunk> merge_by_score(std::vector<std::vector<ScoredChunk>> lists,
+                                        std::size_t depth) {
+  if (lists.size() == 1) {
+    if (lists[0].size() > depth) lists[0].resize(depth);
+    return std::move(lists[0]);
+  }
+  std::vector<ScoredChunk> all;
+  for (auto& l : lists) {
+    for (auto& c : l) all.push_back(std::move(c));
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const ScoredChunk& a, const ScoredChunk& b) { return a.score > b.score; });
+  if (all.size() > depth) all.resize(depth);
+  return all;
+}
+
+std::vector<FusedChunk> hybrid_search(const std::vector<HybridShard>& shards,
+                                      const std::vector<std::string>& terms, std::size_t k,
+                                      const HybridSettings& settings) {
+  std::vector<std::vector<ScoredChunk>> lexical;
+  std::vector<std::vector<ScoredChunk>> semantic;
+  for (const auto& shard : shards) {
+    lexical.push_back(shard.bm25->search(terms, settings.depth, shard.filter));
+    const auto& q = shard.query_vector;
+    if (shard.vectors == nullptr || shard.vectors->size() == 0 ||
+        q.size() != shard.vectors->dim() ||
+        std::none_of(q.begin(), q.end(), [](float x) { return x != 0.0F; })) {
+      continue;
+    }
+    std::vector<const float*> feedback;
+    const auto& top = lexical.back();
+    for (std::size_t i = 0; i < std::min(settings.feedback, top.size()); ++i) {
+      feedback.push_back(shard.vectors->vector_of(top[i].chunk_id));
+    }
+    const auto moved = rocchio(q, feedback, settings.feedback_beta);
+    semantic.push_back(shard.vectors->search(moved, settings.depth, shard.filter.doc_ids));
+  }
+  std::vector<std::vector<ScoredChunk>> rankings{
+      merge_by_score(std::move(lexical), settings.depth)};
+  if (!semantic.empty()) rankings.push_back(merge_by_score(std::move(semantic), settings.depth));
+  return reciprocal_rank_fusion(rankings, settings.rrf_k, k, {1.0, settings.vector_weight});
+}
+
 std::vector<FusedChunk> hybrid_search(const Bm25Index& bm25, const VectorIndex& vectors,
                                       const std::vector<std::string>& terms,
                                       const std::vector<float>& query_vector, std::size_t k,
                                       const HybridSettings& settings, const SearchFilter& filter) {
-  std::vector<std::vector<ScoredChunk>> rankings{bm25.search(terms, settings.depth, filter)};
-  const bool has_direction =
-      std::any_of(query_vector.begin(), query_vector.end(), [](float x) { return x != 0.0F; });
-  if (has_direction) {
-    std::vector<const float*> feedback;
-    for (std::size_t i = 0; i < std::min(settings.feedback, rankings[0].size()); ++i) {
-      feedback.push_back(vectors.vector_of(rankings[0][i].chunk_id));
-    }
-    const auto moved = rocchio(query_vector, feedback, settings.feedback_beta);
-    rankings.push_back(vectors.search(moved, settings.depth, filter.doc_ids));
-  }
-  return reciprocal_rank_fusion(rankings, settings.rrf_k, k, {1.0, settings.vector_weight});
+  return hybrid_search({HybridShard{&bm25, &vectors, query_vector, filter}}, terms, k, settings);
 }
 
 }  // namespace enkisys::rag

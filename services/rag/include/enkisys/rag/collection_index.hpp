@@ -33,6 +33,7 @@
 #include "enkisys/rag/bm25_index.hpp"
 #include "enkisys/rag/chunker.hpp"
 #include "enkisys/rag/embedder.hpp"
+#include "enkisys/rag/fusion.hpp"
 #include "enkisys/rag/text.hpp"
 #include "enkisys/rag/vector_index.hpp"
 
@@ -111,13 +112,21 @@ class CollectionIndex {
   bool dirty() const;
   void mark_clean();
 
-  // Candidates of each retriever, best first. `vector` empty: the built-in embedder embeds
-  // `terms` (remote model: the caller passes the query's vector).
-  std::vector<ScoredChunk> search_bm25(const std::vector<std::string>& terms, std::size_t depth,
-                                       const DocFilter& filter) const;
-  std::vector<ScoredChunk> search_vector(const std::vector<std::string>& terms,
-                                         const std::vector<float>& vector, std::size_t depth,
-                                         const DocFilter& filter) const;
+  // The collection's indexes held for one search (a shared lock: changes wait until the view is
+  // gone). `terms`: the query's index terms (the built-in embedder embeds them);
+  // `remote_vector`: the query's vector from the embeddings endpoint (remote model). The filter's
+  // metadata is resolved to document ids so that it restricts both retrievers.
+  class View {
+   public:
+    HybridShard shard;
+    bool excluded = false;  // the filter leaves no document of this collection
+   private:
+    friend class CollectionIndex;
+    std::shared_lock<std::shared_mutex> lock_;
+  };
+  // `with_vector` false: no query vector (a lexical search).
+  View view(const std::vector<std::string>& terms, const std::vector<float>& remote_vector,
+            const DocFilter& filter, bool with_vector = true) const;
 
  private:
   CollectionIndex(IndexConfig config, Bm25Index bm25, std::optional<VectorIndex> vectors,

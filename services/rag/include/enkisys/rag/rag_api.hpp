@@ -34,9 +34,7 @@ struct ApiOptions {
   std::uint64_t max_upload_bytes = 25ULL * 1024 * 1024;
   std::size_t max_query_bytes = 2048;
   std::size_t max_k = 50;
-  std::size_t hybrid_depth = 100;  // candidates per retriever fused by RRF
-  double rrf_k = 60;
-  double vector_weight = 1.0;
+  HybridSettings hybrid;  // the measured defaults of the retrieval core (fusion.hpp)
   ParseLimits parse_limits;
 };
 

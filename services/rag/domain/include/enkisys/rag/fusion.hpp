@@ -43,11 +43,32 @@ struct HybridSettings {
   float feedback_beta = 0.3F;
 };
 
-// BM25 top `depth` for `terms`, the vector index's top `depth` for rocchio(query_vector, the
-// vectors of the top `feedback` lexical hits), fused by RRF; the best `k`. `filter`'s document
-// ids restrict both retrievers, its metadata only the lexical one (vectors carry no metadata).
-// An all-zero query_vector (no features) leaves the lexical ranking alone.
-// Thread safety: as the indexes' const methods.
+// One part of a search: a pair of indexes (a collection of the service), the query vector in
+// their space (built-in embedder statistics differ per collection) and the documents allowed.
+struct HybridShard {
+  const Bm25Index* bm25 = nullptr;
+  const VectorIndex* vectors = nullptr;  // nullptr: lexical only
+  std::vector<float> query_vector;       // empty or all-zero: lexical only
+  SearchFilter filter;
+};
+
+// The candidates of several shards as one ranking: every list's entries by score, best first
+// (stable: earlier lists win ties), the best `depth`.
+std::vector<ScoredChunk> merge_by_score(std::vector<std::vector<ScoredChunk>> lists,
+                                        std::size_t depth);
+
+// The hybrid retriever (the one definition the service and the benchmarks run). Per shard: BM25
+// top `depth` for `terms`, and the vector index's top `depth` for rocchio(query_vector, the
+// vectors of the shard's top `feedback` lexical hits). Lexical and vector candidates of all
+// shards are merged by score (merge_by_score), then fused by RRF; the best `k`. A shard's
+// filter document ids restrict both retrievers, its metadata only the lexical one (vectors carry
+// no metadata: resolve metadata to document ids to filter both).
+// Thread safety: as the indexes' const methods (the caller keeps them from changing meanwhile).
+std::vector<FusedChunk> hybrid_search(const std::vector<HybridShard>& shards,
+                                      const std::vector<std::string>& terms, std::size_t k,
+                                      const HybridSettings& settings = {});
+
+// The single-index form of the above.
 std::vector<FusedChunk> hybrid_search(const Bm25Index& bm25, const VectorIndex& vectors,
                                       const std::vector<std::string>& terms,
                                       const std::vector<float>& query_vector, std::size_t k,
