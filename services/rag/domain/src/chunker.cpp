@@ -120,6 +120,9 @@ core::Expected<std::vector<Chunk>> chunk_document(const DocumentModel& doc,
 
   for (const auto& block : doc.blocks) {
     if (block.kind == BlockKind::kPageBreak) {
+      // A page starts a chunk (a citation names one page), without overlap into the last page.
+      flush();
+      section_open = false;
       page = block.page;
       continue;
     }

@@ -91,6 +91,21 @@ TEST(Chunker, CarriesThePage) {
   EXPECT_EQ((*chunks)[1].page, 2);
 }
 
+TEST(Chunker, APageStartsAChunkWithoutOverlapIntoThePreviousPage) {
+  // Two short pages of running text (no heading between them) that would fit one chunk.
+  DocumentModel doc{"d",
+                    "T",
+                    {{BlockKind::kPageBreak, "", 0, 1},
+                     {BlockKind::kParagraph, words(10), 0, 0},
+                     {BlockKind::kPageBreak, "", 0, 2},
+                     {BlockKind::kParagraph, "second page text", 0, 0}}};
+  const auto chunks = chunk_document(doc, {1000, 2000, 100});
+  ASSERT_TRUE(chunks);
+  ASSERT_EQ(chunks->size(), 2U);
+  EXPECT_EQ((*chunks)[1].page, 2);
+  EXPECT_EQ((*chunks)[1].text, "second page text");
+}
+
 TEST(Chunker, HugeTokenIsCutOnCodePointBoundaries) {
   std::string blob;
   for (int i = 0; i < 3000; ++i) blob += "ñ";

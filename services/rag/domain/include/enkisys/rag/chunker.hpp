@@ -12,8 +12,8 @@
 //    A code block is never cut unless it alone exceeds max_bytes.
 //  * Consecutive chunks of one section overlap by about overlap_bytes (the next chunk starts
 //    that far back, on a whitespace boundary, never inside a code block).
-//  * Each chunk carries the page in force at its start (page breaks; 0 when the document has
-//    none) and its index in the document.
+//  * A page break starts a new chunk too (no overlap across it), so each chunk lies on the one
+//    page it carries (0 when the document has no page breaks); and its index in the document.
 //  * Pure and thread safe.
 #pragma once
 
