@@ -49,7 +49,7 @@ class Service:
             if not line:
                 break
             m = re.search(r'"msg":"listening".*"port":(\d+)', line)
-            if m and '"listener"' not in line:
+            if m and '"listener":"main"' in line:
                 self.port = int(m.group(1))
         if self.port is None:
             self.proc.kill()
