@@ -133,7 +133,7 @@ up-host: ## edge gateway + the four stages (blue) on the local engine, like a de
 down-host: ## stop the four stages and the edge; keeps the stages' data unless PURGE=1 (data!)
 	deploy/host.sh down $(if $(filter 1,$(PURGE)),--purge)
 
-bench: build ## benchmarks: tools vs its Flask twin, then every enkisys-*-bench binary
+bench: build ## benchmarks: tools vs its Flask twin, every enkisys-*-bench binary, RAG quality and speed
 	@scripts/apt-install.sh deps/apt-bench.txt
 	bench/tools_bench.sh
 	bench/rag/corpus.sh >/dev/null
@@ -142,6 +142,7 @@ bench: build ## benchmarks: tools vs its Flask twin, then every enkisys-*-bench 
 	done
 	/usr/bin/python3 bench/rag/xapian_bench.py
 	/usr/bin/python3 bench/rag/rag_eval.py
+	/usr/bin/python3 bench/rag/http_bench.py
 
 bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on loopback (nginx, haproxy, wrk)
 	@scripts/apt-install.sh deps/apt-bench.txt

@@ -67,7 +67,7 @@ void Indexer::start_up() {
   ready_ = true;
 }
 
-void Indexer::run(std::stop_token stop) {
+void Indexer::run(const std::stop_token& stop) {
   if (!ready_) start_up();
   auto last_reconcile = Clock::now();
   auto last_save = Clock::now();
@@ -108,7 +108,7 @@ void Indexer::save() {
 bool Indexer::process_next() {
   auto job = store_.claim_next();
   if (!job) return false;
-  process(std::move(*job));
+  process(*job);
   return true;
 }
 
@@ -131,7 +131,7 @@ core::Status Indexer::index_document(const std::string& collection_id, const std
   return indexes_.get_or_create(collection_id)->add(std::move(prepared));
 }
 
-void Indexer::process(Job job) {
+void Indexer::process(const Job& job) {
   const auto t0 = Clock::now();
   const std::string doc_id = job.document.id;
   const std::string collection_id = job.document.collection_id;

@@ -35,7 +35,6 @@ constexpr std::size_t kMaxMetadataKeyBytes = 64;
 constexpr std::size_t kMaxMetadataValueBytes = 512;
 constexpr std::size_t kMaxSearchCollections = 64;
 constexpr std::size_t kMaxFilterDocuments = 1000;
-constexpr std::uint64_t kMaxJsonBodyBytes = 64 * 1024;
 
 [[noreturn]] void bad(std::string code, std::string message, std::string field = {}) {
   throw core::ApiError(core::make_error(ErrorKind::kInvalidArgument, std::move(code),
@@ -73,7 +72,7 @@ void reject_unknown(const json::object& o, std::initializer_list<std::string_vie
 }
 
 std::string checked_name(std::string name) {
-  auto trimmed = name;
+  std::string trimmed = std::move(name);
   while (!trimmed.empty() && trimmed.back() == ' ') trimmed.pop_back();
   while (!trimmed.empty() && trimmed.front() == ' ') trimmed.erase(trimmed.begin());
   if (trimmed.empty()) bad("invalid_request", "name must not be empty", "/name");
@@ -538,7 +537,7 @@ awaitable<Response> RagApi::search(Request& req, RequestContext& ctx) {
       }
       const auto list = merge_by_score(std::move(lists), s.k);
       for (std::size_t i = 0; i < list.size(); ++i) {
-        FusedChunk f{list[i].chunk_id, list[i].doc_id, list[i].score, {0, 0}};
+        FusedChunk f{list[i].chunk_id, list[i].doc_id, static_cast<double>(list[i].score), {0, 0}};
         f.ranks[want_bm25 ? 0 : 1] = i + 1;
         fused.push_back(std::move(f));
       }

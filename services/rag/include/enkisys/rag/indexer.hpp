@@ -53,7 +53,7 @@ class Indexer {
   Indexer(RagStore& store, IndexSet& indexes, RemoteEmbedding remote, core::Logger& log,
           core::MetricsRegistry& metrics, IndexerOptions options);
 
-  void run(std::stop_token stop);
+  void run(const std::stop_token& stop);
   void notify();
   bool ready() const { return ready_.load(); }
 
@@ -74,7 +74,7 @@ class Indexer {
   core::Status index_document(const std::string& collection_id, const std::string& doc_id,
                               DocumentEntry entry, const std::vector<ChunkInput>& chunks,
                               const std::function<void(double)>& progress);
-  void process(Job job);
+  void process(const Job& job);
 
   RagStore& store_;
   IndexSet& indexes_;
