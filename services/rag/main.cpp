@@ -64,8 +64,9 @@ int main(int argc, char** argv) {
     c.add({"EMBEDDINGS_API_KEY_FILE", "file holding the embeddings API key (optional)", ""});
     c.add({"EMBEDDINGS_BATCH_SIZE", "texts per embeddings request", "64", false, false,
            core::integer_in(1, 2048)});
-    c.add({"RAG_MAX_UPLOAD_BYTES", "largest document upload (the gateway route allows it plus 64 KiB)", "26214400", false, false,
-           core::integer_in(1024, 1LL << 32)});
+    c.add({"RAG_MAX_UPLOAD_BYTES",
+           "largest document upload (the gateway route allows it plus 64 KiB)", "26214400", false,
+           false, core::integer_in(1024, 1LL << 32)});
     c.add({"RAG_MAX_QUERY_BYTES", "longest search query", "2048", false, false,
            core::integer_in(16, 65536)});
     c.add({"RAG_CHUNK_TARGET_BYTES", "target chunk size", "900", false, false,

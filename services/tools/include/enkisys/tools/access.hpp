@@ -26,7 +26,6 @@ using core::actor_of;  // (enkisys/core/request.hpp)
 
 enum class Scope { kUser, kStage };
 
-
 // "user" | "stage". Errors: 400 invalid_request naming `field`.
 core::Expected<Scope> parse_scope(std::string_view text, const std::string& field);
 
