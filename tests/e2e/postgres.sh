@@ -159,6 +159,29 @@ t_auth_on_postgres() {
   [[ $rows == 1 ]] || fail "the account is not in PostgreSQL (rows: $rows)"
 }
 
+t_rag_on_postgres() {
+  local port code cid doc deadline rows
+  start_healthy rag "$(db_of rag)"
+  code=$(E2E_USER=e2e http POST "http://127.0.0.1:$port/api/rag/collections" '{"name":"pg"}' -)
+  expect_status 201 "$code" "create a collection"
+  cid=$(body_json .id)
+  code=$(E2E_USER=e2e http POST "http://127.0.0.1:$port/api/rag/collections/$cid/documents" \
+    '{"title":"Tides","text":"# Tides\n\nSpring tides follow the full and the new moon."}' -)
+  expect_status 202 "$code" "upload a document"
+  doc=$(body_json .id)
+  deadline=$((SECONDS + 60))
+  until E2E_USER=e2e http GET "http://127.0.0.1:$port/api/rag/collections/$cid/documents/$doc" >/dev/null &&
+    [[ $(body_json .status) == ready ]]; do
+    ((SECONDS < deadline)) || fail "the document is $(body_json .status) after 60 s"
+    sleep 0.3
+  done
+  code=$(E2E_USER=e2e http POST "http://127.0.0.1:$port/api/rag/search" '{"query":"when are spring tides"}' -)
+  expect_status 200 "$code" "search"
+  [[ $(body_json '.results[0].document_id') == "$doc" ]] || fail "search: $(head -c 300 "$WORK/body")"
+  rows=$(psql_admin -d "$(db_of rag)" -c "SELECT count(*) FROM rag_chunks WHERE document_id = '$doc'")
+  [[ $rows -ge 1 ]] || fail "the chunks are not in PostgreSQL (rows: $rows)"
+}
+
 t_wrong_password_refused() {
   local port name wrong=not-the-$PASSWORD-either logs
   port=$(free_port)
@@ -176,6 +199,7 @@ exec 3>&1
 run_test "every service with a database (${DB_SERVICES[*]}) starts on PostgreSQL over TLS" t_every_db_service
 run_test "tools image on PostgreSQL: TLS + SCRAM, tools and audit rows land there" t_tools_on_postgres
 run_test "auth image on PostgreSQL: signup lands in the users table" t_auth_on_postgres
+run_test "rag image on PostgreSQL: a document's chunks land there and are found" t_rag_on_postgres
 run_test "wrong database password: clear error, exit != 0, password not logged" t_wrong_password_refused
 echo "$E2E_PASSED passed, $E2E_FAILED failed"
 ((E2E_FAILED == 0))
