@@ -135,18 +135,36 @@ void VectorIndex::set_ef_search(std::size_t ef_search) {
   if (graph_ != nullptr) graph_->hnsw.setEf(ef_search);
 }
 
-const float* VectorIndex::vector_of(const std::string& chunk_id) const {
-  const auto it = slot_of_chunk_.find(chunk_id);
-  return it == slot_of_chunk_.end() ? nullptr : &data_[it->second * options_.dim];
+const float* VectorIndex::slot_vector(std::size_t slot) const {
+  if (graph_ == nullptr) return &data_[slot * options_.dim];
+  return reinterpret_cast<const float*>(graph_->hnsw.getDataByInternalId(node_of_slot_[slot]));
 }
 
-void VectorIndex::build_graph() {
-  graph_ = std::make_unique<Graph>(options_.dim, std::max<std::size_t>(2 * live_, 1024),
-                                   options_.hnsw_m, options_.ef_construction);
-  graph_->hnsw.setEf(options_.ef_search);
-  for (std::size_t slot = 0; slot < chunk_ids_.size(); ++slot) {
-    if (live_slots_[slot]) graph_->hnsw.addPoint(&data_[slot * options_.dim], slot);
+const float* VectorIndex::vector_of(const std::string& chunk_id) const {
+  const auto it = slot_of_chunk_.find(chunk_id);
+  return it == slot_of_chunk_.end() ? nullptr : slot_vector(it->second);
+}
+
+bool VectorIndex::build_graph() {
+  std::unique_ptr<Graph> graph;
+  std::vector<std::uint32_t> nodes;
+  try {
+    graph = std::make_unique<Graph>(options_.dim, std::max<std::size_t>(2 * live_, 1024),
+                                    options_.hnsw_m, options_.ef_construction);
+    graph->hnsw.setEf(options_.ef_search);
+    nodes.assign(chunk_ids_.size(), kNoNode);
+    for (std::size_t slot = 0; slot < chunk_ids_.size(); ++slot) {
+      if (!live_slots_[slot]) continue;
+      graph->hnsw.addPoint(&data_[slot * options_.dim], slot);
+      nodes[slot] = graph->hnsw.label_lookup_.at(slot);
+    }
+  } catch (const std::exception&) {  // no memory for the graph: stay exact, retry on next add
+    return false;
   }
+  graph_ = std::move(graph);
+  node_of_slot_ = std::move(nodes);
+  std::vector<float>().swap(data_);  // the graph holds the only copy of the vectors from here on
+  return true;
 }
 
 core::Status VectorIndex::add(const std::string& chunk_id, const std::string& doc_id,
@@ -168,25 +186,50 @@ core::Status VectorIndex::add(const std::string& chunk_id, const std::string& do
   const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
   for (float& x : vector) x *= inv;
   const std::size_t slot = chunk_ids_.size();
+  // First a dead slot (undone if that fails), then its vector and lookups: a failure there
+  // leaves the slot dead, like a removed chunk, so slots and graph labels stay in step.
   try {
-    data_.insert(data_.end(), vector.begin(), vector.end());
+    if (graph_ == nullptr) data_.insert(data_.end(), vector.begin(), vector.end());
     chunk_ids_.push_back(chunk_id);
     doc_ids_.push_back(doc_id);
-    live_slots_.push_back(true);
-    slot_of_chunk_[chunk_id] = slot;
-    slots_of_doc_[doc_id].push_back(slot);
-    ++live_;
-    if (graph_ == nullptr && live_ >= options_.exact_threshold) {
-      build_graph();
-    } else if (graph_ != nullptr) {
-      if (graph_->hnsw.cur_element_count >= graph_->hnsw.max_elements_) {
-        graph_->hnsw.resizeIndex(2 * graph_->hnsw.max_elements_);
-      }
-      graph_->hnsw.addPoint(&data_[slot * options_.dim], slot);
-    }
-  } catch (const std::exception& e) {  // hnswlib reports allocation failures by throwing
+    live_slots_.push_back(false);
+    if (graph_ != nullptr) node_of_slot_.push_back(kNoNode);
+  } catch (const std::exception& e) {
+    if (graph_ == nullptr) data_.resize(std::min(data_.size(), slot * options_.dim));
+    chunk_ids_.resize(std::min(chunk_ids_.size(), slot));
+    doc_ids_.resize(std::min(doc_ids_.size(), slot));
+    live_slots_.resize(std::min(live_slots_.size(), slot));
     return core::make_error(core::ErrorKind::kResourceExhausted, "index_memory", e.what());
   }
+  try {
+    if (graph_ != nullptr) {
+      auto& h = graph_->hnsw;
+      if (h.cur_element_count >= h.max_elements_) h.resizeIndex(2 * h.max_elements_);
+      h.addPoint(vector.data(), slot);  // copies the vector into the graph
+      node_of_slot_[slot] = h.label_lookup_.at(slot);
+    }
+    slot_of_chunk_[chunk_id] = slot;
+    slots_of_doc_[doc_id].push_back(slot);
+  } catch (const std::exception& e) {  // hnswlib reports allocation failures by throwing
+    slot_of_chunk_.erase(chunk_id);
+    const auto doc = slots_of_doc_.find(doc_id);
+    if (doc != slots_of_doc_.end() && !doc->second.empty() && doc->second.back() == slot) {
+      doc->second.pop_back();
+    }
+    if (graph_ != nullptr) {
+      const auto node = graph_->hnsw.label_lookup_.find(slot);
+      if (node != graph_->hnsw.label_lookup_.end()) {
+        node_of_slot_[slot] = node->second;
+        if (!graph_->hnsw.isMarkedDeleted(node->second)) {
+          graph_->hnsw.markDeletedInternal(node->second);
+        }
+      }
+    }
+    return core::make_error(core::ErrorKind::kResourceExhausted, "index_memory", e.what());
+  }
+  live_slots_[slot] = true;
+  ++live_;
+  if (graph_ == nullptr && live_ >= options_.exact_threshold) build_graph();
   return core::ok_status();
 }
 
@@ -198,7 +241,7 @@ std::size_t VectorIndex::remove_document(const std::string& doc_id) {
     if (!live_slots_[slot]) continue;
     live_slots_[slot] = false;
     slot_of_chunk_.erase(chunk_ids_[slot]);
-    if (graph_ != nullptr) graph_->hnsw.markDelete(slot);
+    if (graph_ != nullptr) graph_->hnsw.markDeletedInternal(node_of_slot_[slot]);
     --live_;
     ++removed;
   }
@@ -216,7 +259,7 @@ std::vector<ScoredChunk> VectorIndex::search_exact(
   for (std::size_t slot = 0; slot < chunk_ids_.size(); ++slot) {
     if (!live_slots_[slot]) continue;
     if (!doc_ids.empty() && doc_ids.count(doc_ids_[slot]) == 0) continue;
-    scored.emplace_back(dot(&data_[slot * options_.dim], query.data(), options_.dim), slot);
+    scored.emplace_back(dot(slot_vector(slot), query.data(), options_.dim), slot);
   }
   const std::size_t top = std::min(k, scored.size());
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(top), scored.end(),
@@ -254,7 +297,7 @@ std::vector<ScoredChunk> VectorIndex::search(const std::vector<float>& query, st
 
 core::Status VectorIndex::save(const std::string& path) const {
   detail::Writer w;
-  w.reserve(chunk_ids_.size() * (options_.dim * sizeof(float) + 64) +
+  w.reserve(chunk_ids_.size() * 64 + data_.size() * sizeof(float) +
             (graph_ == nullptr
                  ? 0
                  : graph_->hnsw.cur_element_count * (graph_->hnsw.size_data_per_element_ + 8)));
@@ -263,14 +306,14 @@ core::Status VectorIndex::save(const std::string& path) const {
     w.u64(v);
   }
   w.str(options_.model);
+  w.u32(graph_ != nullptr ? 1 : 0);
   w.u32(static_cast<std::uint32_t>(chunk_ids_.size()));
   for (std::size_t slot = 0; slot < chunk_ids_.size(); ++slot) {
     w.str(chunk_ids_[slot]);
     w.str(doc_ids_[slot]);
     w.u32(live_slots_[slot] ? 1 : 0);
-    w.raw(&data_[slot * options_.dim], options_.dim * sizeof(float));
+    if (graph_ == nullptr) w.raw(&data_[slot * options_.dim], options_.dim * sizeof(float));
   }
-  w.u32(graph_ != nullptr ? 1 : 0);
   if (graph_ != nullptr) write_graph(graph_->hnsw, w);
   return detail::write_file(path, detail::kVectorMagic, kVectorFormatVersion, w.bytes());
 }
@@ -286,26 +329,30 @@ core::Expected<VectorIndex> VectorIndex::load(const std::string& path) {
   o.ef_construction = r.u64();
   o.ef_search = r.u64();
   o.model = r.str();
+  const std::uint32_t has_graph = r.u32();
   constexpr std::size_t kMaxDim = 1U << 16;
   constexpr std::size_t kMaxM = 1U << 10;
   if (!r.ok() || o.dim == 0 || o.dim > kMaxDim || o.hnsw_m == 0 || o.hnsw_m > kMaxM ||
-      o.ef_construction > (1U << 20) || o.ef_search > (1U << 20)) {
+      o.ef_construction > (1U << 20) || o.ef_search > (1U << 20) || has_graph > 1) {
     return detail::corrupt("bad vector index options");
   }
   VectorIndex index(o);
-  const std::size_t vector_bytes = o.dim * sizeof(float);
+  const std::size_t vector_bytes = has_graph == 1 ? 0 : o.dim * sizeof(float);
   const std::uint32_t slots = r.count(12 + vector_bytes);
-  index.data_.resize(slots * o.dim);
+  index.data_.resize(has_graph == 1 ? 0 : slots * o.dim);
   index.chunk_ids_.reserve(slots);
   index.doc_ids_.reserve(slots);
   for (std::uint32_t slot = 0; slot < slots && r.ok(); ++slot) {
     index.chunk_ids_.push_back(r.str());
     index.doc_ids_.push_back(r.str());
     const std::uint32_t live = r.u32();
-    float* v = &index.data_[slot * o.dim];
-    if (!r.raw(v, vector_bytes) || live > 1 ||
-        !std::all_of(v, v + o.dim, [](float x) { return std::isfinite(x); })) {
-      return detail::corrupt("bad vector record");
+    if (live > 1) return detail::corrupt("bad vector record");
+    if (has_graph == 0) {
+      float* v = &index.data_[slot * o.dim];
+      if (!r.raw(v, vector_bytes) ||
+          !std::all_of(v, v + o.dim, [](float x) { return std::isfinite(x); })) {
+        return detail::corrupt("bad vector record");
+      }
     }
     index.live_slots_.push_back(live == 1);
     if (live == 0) continue;
@@ -315,20 +362,38 @@ core::Expected<VectorIndex> VectorIndex::load(const std::string& path) {
     index.slots_of_doc_[index.doc_ids_.back()].push_back(slot);
     ++index.live_;
   }
-  const std::uint32_t has_graph = r.u32();
-  if (!r.ok() || has_graph > 1) return detail::corrupt("bad vector records");
+  if (!r.ok()) return detail::corrupt("bad vector records");
   if (has_graph == 1) {
     try {
       index.graph_ = std::make_unique<Graph>(o.dim, std::max<std::size_t>(2 * slots, 1024),
                                              o.hnsw_m, o.ef_construction);
+      index.node_of_slot_.assign(slots, kNoNode);
     } catch (const std::exception& e) {
       return core::make_error(core::ErrorKind::kResourceExhausted, "index_memory", e.what());
     }
-    if (!read_graph(r, slots, index.graph_->hnsw)) return detail::corrupt("bad HNSW graph");
+    if (!read_graph(r, slots, index.graph_->hnsw) || !index.adopt_graph_nodes()) {
+      return detail::corrupt("bad HNSW graph");
+    }
     index.graph_->hnsw.setEf(o.ef_search);
   }
   if (!r.ok() || !r.at_end()) return detail::corrupt("truncated or trailing data");
   return index;
+}
+
+bool VectorIndex::adopt_graph_nodes() {
+  const auto& h = graph_->hnsw;
+  for (const auto& [label, node] : h.label_lookup_) {
+    node_of_slot_[label] = node;  // labels are checked < slots, each once, by read_graph
+    const float* v = slot_vector(label);
+    if (live_slots_[label] == h.isMarkedDeleted(node) ||
+        !std::all_of(v, v + options_.dim, [](float x) { return std::isfinite(x); })) {
+      return false;  // a live chunk must be a node not deleted, a removed one a deleted node
+    }
+  }
+  for (std::size_t slot = 0; slot < live_slots_.size(); ++slot) {
+    if (live_slots_[slot] && node_of_slot_[slot] == kNoNode) return false;
+  }
+  return true;
 }
 
 }  // namespace enkisys::rag

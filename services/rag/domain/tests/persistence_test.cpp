@@ -1,6 +1,8 @@
 // Save/load of the vector index (with and without its HNSW graph) and of the built-in embedder.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -117,6 +119,54 @@ TEST_F(PersistenceTest, VectorIndexRoundTripsWithAndWithoutItsGraph) {
     EXPECT_EQ(loaded->remove_document("d1"),
               index.search_exact(std::vector<float>(24, 1.0F), 400, {"d1"}).size());
   }
+}
+
+// The graph holds the vectors: the file stores each vector once (the graph's level-0 block),
+// and the loaded index reads vector_of/search_exact from it. A file of version 1 (vectors
+// twice) is refused as corrupt, so the service rebuilds the index.
+TEST_F(PersistenceTest, GraphIndexStoresEachVectorOnceAndRefusesTheOldVersion) {
+  constexpr std::size_t kDim = 256;
+  constexpr std::size_t kCount = 200;
+  const VectorIndex index = filled_index(10, kCount, kDim);
+  ASSERT_TRUE(index.uses_hnsw());
+  ASSERT_TRUE(index.save(path_));
+  const std::string file = bytes();
+  EXPECT_LT(file.size(), kCount * kDim * sizeof(float) * 5 / 4) << "vectors stored twice";
+  auto loaded = VectorIndex::load(path_);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_TRUE(loaded->uses_hnsw());
+  for (std::size_t i = 0; i < kCount; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    const float* a = index.vector_of(id);
+    const float* b = loaded->vector_of(id);
+    ASSERT_EQ(a == nullptr, b == nullptr) << id;
+    if (a != nullptr) {
+      EXPECT_EQ(std::vector<float>(a, a + kDim), std::vector<float>(b, b + kDim));
+    }
+  }
+  std::mt19937 rng(9);
+  for (int q = 0; q < 5; ++q) {
+    const auto v = random_vector(rng, kDim);
+    const auto x = index.search_exact(v, 50, {"d1", "d3"});
+    const auto y = loaded->search_exact(v, 50, {"d1", "d3"});
+    ASSERT_EQ(x.size(), y.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      EXPECT_EQ(x[i].chunk_id, y[i].chunk_id);
+      EXPECT_EQ(x[i].score, y[i].score);
+    }
+  }
+  expect_same_results(index, *loaded);
+  EXPECT_EQ(loaded->remove_document("d1"), (kCount + 5) / 7);
+  EXPECT_EQ(loaded->vector_of("c1"), nullptr);
+  EXPECT_TRUE(loaded->search_exact(random_vector(rng, kDim), 10, {"d1"}).empty());
+
+  std::string old = file;
+  const std::uint32_t version = 1;
+  std::memcpy(old.data() + 8, &version, sizeof version);  // after the 8-byte magic
+  write(old);
+  auto refused = VectorIndex::load(path_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "index_corrupt");
 }
 
 TEST_F(PersistenceTest, VectorIndexRefusesEveryFlippedByteAndTruncation) {

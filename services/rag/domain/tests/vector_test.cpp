@@ -91,6 +91,65 @@ TEST(VectorIndex, FiltersRemovesAndRefusesBadVectors) {
   }
 }
 
+void expect_same_results(const std::vector<ScoredChunk>& x, const std::vector<ScoredChunk>& y) {
+  ASSERT_EQ(x.size(), y.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x[i].chunk_id, y[i].chunk_id);
+    EXPECT_EQ(x[i].doc_id, y[i].doc_id);
+    EXPECT_EQ(x[i].score, y[i].score);
+  }
+}
+
+// Once the graph is built it holds the only copy of the vectors: vector_of, search_exact,
+// remove and the filtered fallback read them from it and answer exactly as an index that never
+// built a graph (the same vectors kept in its array).
+TEST(VectorIndex, GraphBackedVectorsAnswerLikeTheExactIndex) {
+  VectorIndexOptions o;
+  o.dim = 16;
+  o.hnsw_m = 4;
+  o.exact_threshold = 10;
+  auto graph = VectorIndex::create(o);
+  o.exact_threshold = 100000;
+  auto exact = VectorIndex::create(o);
+  std::mt19937 rng(3);
+  auto add = [&](int i) {
+    const auto v = random_vector(rng, o.dim);
+    const std::string doc = "d" + std::to_string(i % 6);
+    ASSERT_TRUE(graph->add("c" + std::to_string(i), doc, v));
+    ASSERT_TRUE(exact->add("c" + std::to_string(i), doc, v));
+  };
+  for (int i = 0; i < 9; ++i) add(i);
+  EXPECT_EQ(graph->remove_document("d5"), 1U);  // c5: a slot the graph never sees
+  EXPECT_EQ(exact->remove_document("d5"), 1U);
+  for (int i = 9; i < 80; ++i) add(i);
+  ASSERT_TRUE(graph->uses_hnsw());
+  ASSERT_FALSE(exact->uses_hnsw());
+  EXPECT_EQ(graph->remove_document("d4"), 13U);  // removed from the graph: marked deleted
+  EXPECT_EQ(exact->remove_document("d4"), 13U);
+  EXPECT_EQ(graph->size(), exact->size());
+  for (int i = 0; i < 80; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    const float* g = graph->vector_of(id);
+    const float* e = exact->vector_of(id);
+    ASSERT_EQ(g == nullptr, e == nullptr) << id;
+    EXPECT_EQ(g == nullptr, i % 6 == 4 || i == 5) << id;
+    if (g != nullptr) {
+      EXPECT_EQ(std::vector<float>(g, g + o.dim), std::vector<float>(e, e + o.dim));
+    }
+  }
+  for (int q = 0; q < 10; ++q) {
+    const auto v = random_vector(rng, o.dim);
+    expect_same_results(graph->search_exact(v, 80), exact->search_exact(v, 80));
+    expect_same_results(graph->search_exact(v, 5, {"d1", "d4"}), exact->search(v, 5, {"d1", "d4"}));
+    // d2 has 13 live chunks, fewer than k: the filtered search falls back to exact search.
+    expect_same_results(graph->search(v, 14, {"d2"}), exact->search(v, 14, {"d2"}));
+  }
+  // Adds after the build go to the graph only and are read back from it.
+  ASSERT_TRUE(graph->add("late", "dl", std::vector<float>(o.dim, 2.0F)));
+  EXPECT_EQ(graph->vector_of("late")[0], 0.25F);  // unit vector of 16 equal values
+  EXPECT_EQ(graph->search_exact(std::vector<float>(o.dim, 1.0F), 1)[0].chunk_id, "late");
+}
+
 TEST(Fusion, ReciprocalRankFusionCarriesEachRetrieversRank) {
   const std::vector<ScoredChunk> lexical{{"x", "dx", 9}, {"y", "dy", 5}};
   const std::vector<ScoredChunk> semantic{{"y", "dy", 0.9F}, {"z", "dz", 0.8F}};

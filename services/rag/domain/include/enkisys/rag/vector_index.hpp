@@ -9,14 +9,24 @@
 //    search_exact() is always available (it is the reference for recall measurements).
 //  * A filtered HNSW search asks the graph for 4k (then all) candidates and falls back to exact
 //    search when the filter leaves fewer than k.
+//  * One copy of each vector: in a slot-major array while the search is exact, in the graph's
+//    level-0 block once the graph is built (the array is then released). search_exact(),
+//    vector_of(), the filtered fallback and save() read whichever holds them.
 //  * save() writes the file envelope of bm25_index.hpp ("ENKRAGV\0", version, size, payload,
 //    FNV-1a-64) to a temporary file renamed over `path`: options (with the embedding model's
-//    name), every slot's ids and unit vector, and the HNSW graph when one is built, so load()
-//    needs no rebuild. load() refuses a damaged file (kUnprocessable "index_corrupt"), a missing
-//    one is kNotFound "index_missing". A caller compares options().model and dim() with its
-//    embedder's and rebuilds on a mismatch.
-//  * Memory: 4 * dim bytes per vector, plus (with the graph) as much again and 8 * M bytes of
-//    links; save/load hold the file's bytes once more while they run.
+//    name), every slot's ids (and its unit vector while there is no graph), and the HNSW graph
+//    (which holds the vectors) when one is built, so load() needs no rebuild. load() refuses a
+//    damaged file, or one of another format version (version 1 stored the vectors twice), as
+//    kUnprocessable "index_corrupt": the caller rebuilds; a missing one is kNotFound
+//    "index_missing". A caller compares options().model and dim() with its embedder's and
+//    rebuilds on a mismatch.
+//  * Memory: 4 * dim bytes per vector; with the graph, 8 * M + 12 bytes more per vector (level-0
+//    links, label) and 4 * M per upper level, for as many nodes as slots added since the graph
+//    was built (a removed chunk's node stays, marked deleted), in a block of up to twice that
+//    capacity (untouched pages cost no RSS). save/load hold the file's bytes once more while
+//    they run.
+//  * If the graph cannot be allocated when the threshold is reached, the index stays exact and
+//    tries again on the next add.
 //  * Thread safety: const methods may run concurrently; add/remove/set_ef_search need exclusive
 //    access.
 #pragma once
@@ -45,7 +55,8 @@ struct VectorIndexOptions {
   std::string model;
 };
 
-inline constexpr std::uint32_t kVectorFormatVersion = 1;
+// 2: the vectors are stored once (in the graph when there is one). 1 is refused as corrupt.
+inline constexpr std::uint32_t kVectorFormatVersion = 2;
 
 class VectorIndex {
  public:
@@ -56,7 +67,7 @@ class VectorIndex {
   VectorIndex& operator=(VectorIndex&&) noexcept;
 
   // kInvalidArgument "invalid_vector" (dimension, non-finite, zero), kConflict "duplicate_chunk",
-  // kResourceExhausted "index_memory" when the graph cannot grow.
+  // kResourceExhausted "index_memory" when the vector cannot be stored (nothing is added).
   core::Status add(const std::string& chunk_id, const std::string& doc_id,
                    std::vector<float> vector);
   std::size_t remove_document(const std::string& doc_id);
@@ -84,11 +95,21 @@ class VectorIndex {
 
  private:
   struct Graph;
+  static constexpr std::uint32_t kNoNode = 0xffffffffU;
+
   explicit VectorIndex(VectorIndexOptions options);
-  void build_graph();
+  // Builds the graph from the live slots and releases data_; false (nothing changed) when the
+  // graph cannot be allocated.
+  bool build_graph();
+  // After load() read the graph: fills node_of_slot_ from its labels; false when a live slot
+  // has no node, a node's deleted mark disagrees with its slot, or a vector is not finite.
+  bool adopt_graph_nodes();
+  // REQUIRES: the slot holds a vector (live, or removed after the graph was built).
+  const float* slot_vector(std::size_t slot) const;
 
   VectorIndexOptions options_;
-  std::vector<float> data_;  // slot-major, dim floats per slot
+  std::vector<float> data_;  // slot-major, dim floats per slot; empty once the graph is built
+  std::vector<std::uint32_t> node_of_slot_;  // the graph's node of each slot, or kNoNode
   std::vector<std::string> chunk_ids_;
   std::vector<std::string> doc_ids_;
   std::vector<bool> live_slots_;
