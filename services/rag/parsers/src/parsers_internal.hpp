@@ -67,10 +67,6 @@ core::Expected<std::string> convert_to_utf8(std::string_view data, std::string_v
 // UTF-16/32 BOM selects that encoding; else the bytes must be UTF-8 (422 invalid_utf8).
 core::Expected<std::string> decode_text(std::string_view data, std::string_view declared_charset);
 
-// Ensures libxml2 is initialised (once per process) with network and external entity loading
-// disabled, and silences its error output on the calling thread.
-void prepare_libxml2();
-
 // Format parsers. `data` is the whole input.
 core::Expected<Extracted> parse_text(std::string_view data, std::string_view charset,
                                      const ParseLimits& limits);
