@@ -49,6 +49,9 @@ struct TreeLinks<GumboNode> {
 
 namespace {
 
+// Elements nested deeper than this (by limit_html_nesting's estimate) lose their tags.
+constexpr std::size_t kMaxNesting = 256;
+
 struct OutputFree {
   void operator()(GumboOutput* o) const { gumbo_destroy_output(&kGumboDefaultOptions, o); }
 };
@@ -278,10 +281,13 @@ core::Expected<Extracted> parse_html(std::string_view data, std::string_view cha
   // gumbo reads UTF-8 only (and never looks at the document's own declarations).
   auto utf8 = html_to_utf8(data, charset);
   if (!utf8) return utf8.error();
+  // gumbo's time grows with the square of the nesting depth and it frees its tree recursively:
+  // elements nested deeper than browsers ever need are flattened before it sees them.
+  const std::string html = limit_html_nesting(*utf8, kMaxNesting);
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 0;  // parse errors are not kept (they are not needed)
   const std::unique_ptr<GumboOutput, OutputFree> doc(
-      gumbo_parse_with_options(&options, utf8->data(), utf8->size()));
+      gumbo_parse_with_options(&options, html.data(), html.size()));
   if (!doc) return Extracted{};  // nothing parseable: an empty document
 
   Extracted out;
