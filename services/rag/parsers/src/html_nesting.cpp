@@ -214,8 +214,11 @@ std::string limit_html_nesting(std::string_view html, std::size_t max_depth) {
     if (end_tag) {
       estimate.end(name);
     } else if (!void_element(name) && !(previous == '/' && estimate.in_foreign())) {
-      if (estimate.depth() >= max_depth ||
-          (formatting(name) && estimate.dangling() >= kMaxDangling)) {
+      // Raw text elements hold no elements (one level more at most) and stay elements: their
+      // content (scripts, styles) must not turn into text.
+      if (!raw_text(name) && name != "plaintext" &&
+          (estimate.depth() >= max_depth ||
+           (formatting(name) && estimate.dangling() >= kMaxDangling))) {
         removed.emplace_back(i, tag_end);
       } else {
         estimate.start(name, std::string_view(html).substr(i, tag_end - i));

@@ -77,8 +77,8 @@ int temp_counter = 0;
 }  // namespace
 
 std::filesystem::path write_temp(const std::string& name, const std::string& bytes) {
-  const auto path = std::filesystem::path(::testing::TempDir()) /
-                    ("rag_parsers_" + std::to_string(++temp_counter) + "_" + name);
+  auto path = std::filesystem::path(::testing::TempDir()) /
+              ("rag_parsers_" + std::to_string(++temp_counter) + "_" + name);
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   return path;
 }

@@ -115,7 +115,7 @@ TEST(HtmlParser, DeepNestingIsFlattenedQuicklyOnASmallStack) {
 TEST(HtmlParser, FlatteningKeepsTheTextOfTheDroppedElements) {
   std::string html;
   for (int i = 0; i < 400; ++i) html += "<span><i>w" + std::to_string(i) + " ";
-  html += "<p>end</p>";
+  html += "<p>end</p><script>var hidden = 1;</script><style>p { }</style>";
   const auto doc = parse_bytes(html, "text/html");
   ASSERT_TRUE(doc) << doc.error().message;
   const std::string text = dump(doc->model);
@@ -123,6 +123,8 @@ TEST(HtmlParser, FlatteningKeepsTheTextOfTheDroppedElements) {
   EXPECT_NE(text.find(" w399"), std::string::npos) << text;
   // The <p> is one of the flattened tags: its text joins the running paragraph.
   EXPECT_NE(text.find(" w399 end\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hidden"), std::string::npos) << text;  // scripts stay scripts
+  EXPECT_EQ(text.find("p { }"), std::string::npos) << text;
 }
 
 TEST(HtmlParser, LongFlatPagesKeepTheirStructure) {
