@@ -1,12 +1,9 @@
-// BlockSink, whitespace, Content-Type parameters, iconv and libxml2 set-up of the parsers.
+// BlockSink, whitespace, Content-Type parameters and iconv of the parsers.
 #include <iconv.h>
-#include <libxml/parser.h>
-#include <libxml/xmlerror.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -43,16 +40,6 @@ std::string clean_code(std::string_view text) {
   std::size_t start = 0;
   while (start < out.size() && out[start] == '\n') ++start;
   return out.substr(start);
-}
-
-// No output from libxml2 on any thread that parses (its error hooks are per thread).
-void silent_generic(void* /*ctx*/, const char* /*msg*/, ...) {}
-void silent_structured(void* /*ctx*/, xmlErrorPtr /*error*/) {}
-
-// Never loads anything: no file, no network, whatever the document asks for (XXE).
-xmlParserInputPtr refuse_external_entity(const char* /*url*/, const char* /*id*/,
-                                         xmlParserCtxtPtr /*ctxt*/) {
-  return nullptr;
 }
 
 // Tables: each line whitespace-collapsed; lines with no cell text dropped.
@@ -228,16 +215,6 @@ core::Expected<std::string> decode_text(std::string_view data, std::string_view 
                          "the text is not UTF-8; declare its charset (text/plain; charset=...)");
   }
   return std::string(data);
-}
-
-void prepare_libxml2() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    xmlInitParser();
-    xmlSetExternalEntityLoader(refuse_external_entity);
-  });
-  xmlSetGenericErrorFunc(nullptr, silent_generic);
-  xmlSetStructuredErrorFunc(nullptr, silent_structured);
 }
 
 core::Expected<Extracted> parse_text(std::string_view data, std::string_view charset,

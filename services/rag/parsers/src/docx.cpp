@@ -1,14 +1,13 @@
-// DOCX with libzip (the package) and libxml2 (word/document.xml, docProps/core.xml).
+// DOCX with libzip (the package) and expat (word/document.xml, word/styles.xml,
+// docProps/core.xml; see xml_tree.hpp).
 // Paragraph styles Heading1..9 / Title (by id, or by name or outline level in
 // word/styles.xml) and w:outlineLvl → headings, numbered paragraphs
 // (w:numPr) → list items, w:tbl → tables. Entries are inflated under the caps of ParseLimits,
 // counted while reading: the sizes in the zip headers are never trusted.
-#include <libxml/parser.h>
 #include <zip.h>
 
 #include <algorithm>
 #include <cctype>
-#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "parsers_internal.hpp"
+#include "tree_walk.hpp"
 #include "xml_tree.hpp"
 
 namespace enkisys::rag::parsers {
@@ -27,9 +27,6 @@ struct ZipClose {
 };
 struct ZipFileClose {
   void operator()(zip_file_t* f) const { zip_fclose(f); }
-};
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
 };
 
 core::Error corrupt(std::string message) {
@@ -82,28 +79,18 @@ core::Expected<std::string> read_entry(zip_t* zip, const char* name, const Parse
   return out;
 }
 
-// Parses package XML: no network, no DTD loading, entities left unexpanded (XXE-safe).
-std::unique_ptr<xmlDoc, DocFree> read_xml(std::string_view xml, const char* name) {
-  if (xml.size() > static_cast<std::size_t>(INT_MAX)) return nullptr;
-  return std::unique_ptr<xmlDoc, DocFree>(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), name, nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-}
-
 // Text of the runs under `root`: w:t, tabs and breaks as spaces; deleted text, field codes and
 // mc:Fallback (a second copy of mc:Choice's content) are skipped.
-std::string run_text(xmlNode* root) {
+std::string run_text(const XmlNode* root) {
   std::string out;
   walk_tree(
       root,
-      [&](xmlNode* n) {
-        if (n->type != XML_ELEMENT_NODE) return false;
-        const std::string_view name = name_of(n);
-        if (name == "t" && n->children != nullptr) {
-          for (xmlNode* c = n->children; c != nullptr; c = c->next) {
-            if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-              out += content_of(c);
-            }
+      [&](const XmlNode* n) {
+        if (!n->element) return false;
+        const std::string_view name = n->name;
+        if (name == "t") {
+          for (const XmlNode* c = n->first_child; c != nullptr; c = c->next) {
+            if (!c->element) out += c->text;
           }
           return false;
         }
@@ -112,15 +99,8 @@ std::string run_text(xmlNode* root) {
         return name != "delText" && name != "instrText" && name != "pPr" && name != "rPr" &&
                name != "Fallback";
       },
-      [](xmlNode* /*n*/) {});
+      [](const XmlNode* /*n*/) {});
   return out;
-}
-
-xmlNode* child_element(xmlNode* parent, std::string_view name) {
-  for (xmlNode* c = parent->children; c != nullptr; c = c->next) {
-    if (is_element(c, name)) return c;
-  }
-  return nullptr;
 }
 
 // Heading level of a paragraph (0: none) and whether it is a list item.
@@ -147,9 +127,9 @@ ParagraphStyle style_from_name(std::string_view name) {
 }
 
 // w:outlineLvl 0..8 (heading 1..9) and w:numPr (a list) of a w:pPr, over `style`.
-ParagraphStyle apply_ppr(ParagraphStyle style, xmlNode* ppr) {
+ParagraphStyle apply_ppr(ParagraphStyle style, const XmlNode* ppr) {
   if (ppr == nullptr) return style;
-  if (xmlNode* ol = child_element(ppr, "outlineLvl"); ol != nullptr && style.level == 0) {
+  if (const XmlNode* ol = child_element(ppr, "outlineLvl"); ol != nullptr && style.level == 0) {
     const std::string_view v = attribute_of(ol, "val");
     if (v.size() == 1 && v[0] >= '0' && v[0] <= '8') style.level = v[0] - '0' + 1;
   }
@@ -162,12 +142,11 @@ ParagraphStyle apply_ppr(ParagraphStyle style, xmlNode* ppr) {
 StyleMap read_styles(std::string_view styles_xml) {
   StyleMap styles;
   if (styles_xml.empty()) return styles;
-  const auto doc = read_xml(styles_xml, "styles.xml");
-  xmlNode* root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
-  if (root == nullptr) return styles;
-  for (xmlNode* st = root->children; st != nullptr; st = st->next) {
+  const auto doc = XmlTree::parse(styles_xml);
+  if (!doc) return styles;
+  for (const XmlNode* st = doc->root()->first_child; st != nullptr; st = st->next) {
     if (!is_element(st, "style") || attribute_of(st, "type") != "paragraph") continue;
-    xmlNode* name = child_element(st, "name");
+    const XmlNode* name = child_element(st, "name");
     ParagraphStyle style = style_from_name(name == nullptr ? "" : attribute_of(name, "val"));
     style = apply_ppr(style, child_element(st, "pPr"));
     styles[std::string(attribute_of(st, "styleId"))] = style;
@@ -175,11 +154,11 @@ StyleMap read_styles(std::string_view styles_xml) {
   return styles;
 }
 
-ParagraphStyle style_of(xmlNode* p, const StyleMap& styles) {
-  xmlNode* ppr = child_element(p, "pPr");
+ParagraphStyle style_of(const XmlNode* p, const StyleMap& styles) {
+  const XmlNode* ppr = child_element(p, "pPr");
   if (ppr == nullptr) return {};
   ParagraphStyle style;
-  if (xmlNode* ps = child_element(ppr, "pStyle")) {
+  if (const XmlNode* ps = child_element(ppr, "pStyle")) {
     const std::string id(attribute_of(ps, "val"));
     const auto found = styles.find(id);
     style = found != styles.end() ? found->second : style_from_name(id);
@@ -187,16 +166,16 @@ ParagraphStyle style_of(xmlNode* p, const StyleMap& styles) {
   return apply_ppr(style, ppr);
 }
 
-std::string table_text(xmlNode* tbl) {
+std::string table_text(const XmlNode* tbl) {
   std::string out;
   walk_tree(
       tbl,
-      [&](xmlNode* n) {
+      [&](const XmlNode* n) {
         if (n == tbl) return true;
-        if (n->type != XML_ELEMENT_NODE || name_of(n) == "tbl") return false;
-        if (name_of(n) != "tr") return true;
+        if (!n->element || n->name == "tbl") return false;
+        if (n->name != "tr") return true;
         std::string line;
-        for (xmlNode* cell = n->children; cell != nullptr; cell = cell->next) {
+        for (const XmlNode* cell = n->first_child; cell != nullptr; cell = cell->next) {
           if (!is_element(cell, "tc")) continue;
           if (!line.empty()) line += " | ";
           line += collapse_whitespace(run_text(cell));
@@ -205,22 +184,22 @@ std::string table_text(xmlNode* tbl) {
         out += line;
         return false;
       },
-      [](xmlNode* /*n*/) {});
+      [](const XmlNode* /*n*/) {});
   return out;
 }
 
-void read_body(xmlNode* root, const StyleMap& styles, BlockSink& sink) {
+void read_body(const XmlNode* root, const StyleMap& styles, BlockSink& sink) {
   walk_tree(
       root,
-      [&](xmlNode* n) {
-        if (n->type != XML_ELEMENT_NODE || sink.overflowed() || name_of(n) == "Fallback") {
+      [&](const XmlNode* n) {
+        if (!n->element || sink.overflowed() || n->name == "Fallback") {
           return false;
         }
-        if (name_of(n) == "tbl") {
+        if (n->name == "tbl") {
           sink.add(BlockKind::kTable, table_text(n));
           return false;
         }
-        if (name_of(n) == "p") {
+        if (n->name == "p") {
           const ParagraphStyle style = style_of(n, styles);
           if (style.level > 0) {
             sink.add(BlockKind::kHeading, run_text(n), style.level);
@@ -231,20 +210,18 @@ void read_body(xmlNode* root, const StyleMap& styles, BlockSink& sink) {
         }
         return true;
       },
-      [](xmlNode* /*n*/) {});
+      [](const XmlNode* /*n*/) {});
 }
 
 std::string core_title(std::string_view core_xml) {
   if (core_xml.empty()) return {};
-  const auto doc = read_xml(core_xml, "core.xml");
+  const auto doc = XmlTree::parse(core_xml);
   if (!doc) return {};
-  xmlNode* root = xmlDocGetRootElement(doc.get());
-  if (root == nullptr) return {};
-  xmlNode* title = child_element(root, "title");
+  const XmlNode* title = child_element(doc->root(), "title");
   if (title == nullptr) return {};
   std::string text;
-  for (xmlNode* c = title->children; c != nullptr; c = c->next) {
-    if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) text += content_of(c);
+  for (const XmlNode* c = title->first_child; c != nullptr; c = c->next) {
+    if (!c->element) text += c->text;
   }
   return collapse_whitespace(text);
 }
@@ -252,7 +229,6 @@ std::string core_title(std::string_view core_xml) {
 }  // namespace
 
 core::Expected<Extracted> parse_docx(std::string_view data, const ParseLimits& limits) {
-  prepare_libxml2();
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(data.data(), data.size(), 0, &error);
@@ -280,12 +256,10 @@ core::Expected<Extracted> parse_docx(std::string_view data, const ParseLimits& l
 
   auto styles_xml = read_entry(zip.get(), "word/styles.xml", limits, unpacked, false);
   if (!styles_xml) return styles_xml.error();
-  const auto doc = read_xml(*body_xml, "document.xml");
-  if (!doc || xmlDocGetRootElement(doc.get()) == nullptr) {
-    return corrupt("word/document.xml is not well-formed XML");
-  }
+  const auto doc = XmlTree::parse(*body_xml);
+  if (!doc) return corrupt("word/document.xml is not well-formed XML");
   BlockSink sink(limits.max_text_bytes);
-  read_body(xmlDocGetRootElement(doc.get()), read_styles(*styles_xml), sink);
+  read_body(doc->root(), read_styles(*styles_xml), sink);
   if (sink.overflowed()) return sink.overflow_error();
   return Extracted{sink.take(), core_title(*core_xml), 0};
 }

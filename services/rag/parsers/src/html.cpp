@@ -1,10 +1,10 @@
-// HTML with libxml2's HTML parser (recovering, no network): h1-h6 → headings, li → list items,
+// HTML with gumbo (the HTML5 parsing algorithm of browsers; no network, only HTML's named
+// character references): h1-h6 → headings, li → list items,
 // pre → code, tables → one row per line, other block elements → paragraphs. script, style,
 // noscript, template, head (except <title>), nav, footer and embedded objects are dropped.
-#include <libxml/HTMLparser.h>
+#include <gumbo.h>
 
 #include <cctype>
-#include <climits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,14 +12,72 @@
 
 #include "enkisys/core/utf8.hpp"
 #include "parsers_internal.hpp"
-#include "xml_tree.hpp"
+#include "tree_walk.hpp"
 
 namespace enkisys::rag::parsers {
 namespace {
 
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+const GumboVector* children_of(const GumboNode* n) {
+  switch (n->type) {
+    case GUMBO_NODE_DOCUMENT:
+      return &n->v.document.children;
+    case GUMBO_NODE_ELEMENT:
+    case GUMBO_NODE_TEMPLATE:
+      return &n->v.element.children;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+// The links of gumbo's nodes for walk_tree.
+template <>
+struct TreeLinks<GumboNode> {
+  static GumboNode* first_child(const GumboNode* n) {
+    const GumboVector* c = children_of(n);
+    return c == nullptr || c->length == 0 ? nullptr : static_cast<GumboNode*>(c->data[0]);
+  }
+  static GumboNode* next_sibling(const GumboNode* n) {
+    if (n->parent == nullptr) return nullptr;
+    const GumboVector* c = children_of(n->parent);
+    const std::size_t next = n->index_within_parent + 1;
+    return c == nullptr || next >= c->length ? nullptr : static_cast<GumboNode*>(c->data[next]);
+  }
+  static GumboNode* parent_of(const GumboNode* n) { return n->parent; }
 };
+
+namespace {
+
+// Elements nested deeper than this (by limit_html_nesting's estimate) lose their tags.
+constexpr std::size_t kMaxNesting = 256;
+
+struct OutputFree {
+  void operator()(GumboOutput* o) const { gumbo_destroy_output(&kGumboDefaultOptions, o); }
+};
+
+bool is_element_node(const GumboNode* n) {
+  return n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE;
+}
+
+bool is_text_node(const GumboNode* n) {
+  return n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_CDATA ||
+         n->type == GUMBO_NODE_WHITESPACE;
+}
+
+std::string_view text_of(const GumboNode* n) {
+  return n->v.text.text == nullptr ? std::string_view() : std::string_view(n->v.text.text);
+}
+
+// The lower-case tag name of an element of a known tag, else "".
+std::string_view name_of(const GumboNode* n) {
+  if (!is_element_node(n) || n->v.element.tag == GUMBO_TAG_UNKNOWN) return {};
+  return gumbo_normalized_tagname(n->v.element.tag);
+}
+
+bool is_element(const GumboNode* n, std::string_view name) {
+  return is_element_node(n) && name_of(n) == name;
+}
 
 bool one_of(std::string_view name, std::initializer_list<std::string_view> names) {
   for (std::string_view n : names) {
@@ -28,8 +86,8 @@ bool one_of(std::string_view name, std::initializer_list<std::string_view> names
   return false;
 }
 
-bool dropped(const xmlNode* node) {
-  return node->type == XML_ELEMENT_NODE &&
+bool dropped(const GumboNode* node) {
+  return is_element_node(node) &&
          one_of(name_of(node),
                 {"script", "style", "noscript", "template", "head", "nav", "footer", "iframe",
                  "object", "embed", "svg", "math", "canvas", "select", "button"});
@@ -45,10 +103,9 @@ bool block_element(std::string_view name) {
        "details", "summary", "caption",    "td",      "th",      "tr",   "table"});
 }
 
-int heading_level(const xmlNode* node) {
+int heading_level(const GumboNode* node) {
   const std::string_view n = name_of(node);
-  if (node->type == XML_ELEMENT_NODE && n.size() == 2 && n[0] == 'h' && n[1] >= '1' &&
-      n[1] <= '6') {
+  if (n.size() == 2 && n[0] == 'h' && n[1] >= '1' && n[1] <= '6') {
     return n[1] - '0';
   }
   return 0;
@@ -56,36 +113,37 @@ int heading_level(const xmlNode* node) {
 
 // Text of a subtree. `verbatim` (pre) keeps whitespace and turns <br> into a newline; otherwise
 // block boundaries become spaces.
-std::string subtree_text(xmlNode* root, bool verbatim) {
+std::string subtree_text(const GumboNode* root, bool verbatim) {
   std::string out;
   walk_tree(
       root,
-      [&](xmlNode* n) {
+      [&](const GumboNode* n) {
         if (n != root && dropped(n)) return false;
-        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) out += content_of(n);
-        if (n->type == XML_ELEMENT_NODE &&
+        if (is_text_node(n)) out += text_of(n);
+        if (is_element_node(n) &&
             (name_of(n) == "br" || (!verbatim && block_element(name_of(n))))) {
           out += verbatim ? '\n' : ' ';
         }
-        return n->type == XML_ELEMENT_NODE || n == root;
+        return is_element_node(n) || n == root;
       },
-      [&](xmlNode* n) {
-        if (!verbatim && n->type == XML_ELEMENT_NODE && block_element(name_of(n))) out += ' ';
+      [&](const GumboNode* n) {
+        if (!verbatim && is_element_node(n) && block_element(name_of(n))) out += ' ';
       });
   return out;
 }
 
 // One line per row whose nearest table is `table`; cells joined by " | ".
-std::string table_text(xmlNode* table) {
+std::string table_text(const GumboNode* table) {
   std::string out;
   walk_tree(
       table,
-      [&](xmlNode* n) {
+      [&](const GumboNode* n) {
         if (n == table) return true;
-        if (n->type != XML_ELEMENT_NODE || dropped(n) || name_of(n) == "table") return false;
+        if (!is_element_node(n) || dropped(n) || name_of(n) == "table") return false;
         if (name_of(n) != "tr") return true;
         std::string line;
-        for (xmlNode* cell = n->children; cell != nullptr; cell = cell->next) {
+        for (const GumboNode* cell = TreeLinks<GumboNode>::first_child(n); cell != nullptr;
+             cell = TreeLinks<GumboNode>::next_sibling(cell)) {
           if (!is_element(cell, "td") && !is_element(cell, "th")) continue;
           if (!line.empty()) line += " | ";
           line += collapse_whitespace(subtree_text(cell, false));
@@ -94,19 +152,19 @@ std::string table_text(xmlNode* table) {
         out += line;
         return false;
       },
-      [](xmlNode* /*n*/) {});
+      [](const GumboNode* /*n*/) {});
   return out;
 }
 
-xmlNode* find_element(xmlNode* root, std::string_view name) {
-  xmlNode* found = nullptr;
+const GumboNode* find_element(const GumboNode* root, std::string_view name) {
+  const GumboNode* found = nullptr;
   walk_tree(
       root,
-      [&](xmlNode* n) {
+      [&](const GumboNode* n) {
         if (found == nullptr && is_element(n, name)) found = n;
-        return found == nullptr && (n->type == XML_ELEMENT_NODE || n == root);
+        return found == nullptr && (is_element_node(n) || n == root);
       },
-      [](xmlNode* /*n*/) {});
+      [](const GumboNode* /*n*/) {});
   return found;
 }
 
@@ -116,22 +174,20 @@ class HtmlReader {
  public:
   explicit HtmlReader(BlockSink& sink) : sink_(sink) {}
 
-  void read(xmlNode* root) {
+  void read(const GumboNode* root) {
     walk_tree(
-        root, [this](xmlNode* n) { return enter(n); }, [this](xmlNode* n) { leave(n); });
+        root, [this](const GumboNode* n) { return enter(n); },
+        [this](const GumboNode* n) { leave(n); });
     flush();
   }
 
  private:
-  bool enter(xmlNode* n) {
-    if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-      text_ += content_of(n);
+  bool enter(const GumboNode* n) {
+    if (is_text_node(n)) {
+      text_ += text_of(n);
       return false;
     }
-    if (n->type != XML_ELEMENT_NODE && n->type != XML_DOCUMENT_NODE &&
-        n->type != XML_HTML_DOCUMENT_NODE) {
-      return false;
-    }
+    if (!is_element_node(n) && n->type != GUMBO_NODE_DOCUMENT) return false;
     if (dropped(n)) return false;
     const std::string_view name = name_of(n);
     if (name == "br") text_ += ' ';  // a line break inside a paragraph
@@ -157,8 +213,8 @@ class HtmlReader {
     return true;
   }
 
-  void leave(xmlNode* n) {
-    if (n->type != XML_ELEMENT_NODE || !block_element(name_of(n)) || dropped(n)) return;
+  void leave(const GumboNode* n) {
+    if (!is_element_node(n) || !block_element(name_of(n)) || dropped(n)) return;
     flush();
     if (name_of(n) == "li" && list_depth_ > 0) --list_depth_;
   }
@@ -222,24 +278,22 @@ core::Expected<std::string> html_to_utf8(std::string_view data, std::string_view
 
 core::Expected<Extracted> parse_html(std::string_view data, std::string_view charset,
                                      const ParseLimits& limits) {
-  prepare_libxml2();
-  // libxml2 gets UTF-8 and is told to ignore the document's own encoding declarations.
+  // gumbo reads UTF-8 only (and never looks at the document's own declarations).
   auto utf8 = html_to_utf8(data, charset);
   if (!utf8) return utf8.error();
-  data = *utf8;
-  const int options = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR |
-                      HTML_PARSE_NOWARNING | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC;
-  if (data.size() > static_cast<std::size_t>(INT_MAX)) {
-    return unprocessable("document_too_large", "the HTML is too large to read");
-  }
-  const std::unique_ptr<xmlDoc, DocFree> doc(
-      htmlReadMemory(data.data(), static_cast<int>(data.size()), nullptr, "UTF-8", options));
+  // gumbo's time grows with the square of the nesting depth and it frees its tree recursively:
+  // elements nested deeper than browsers ever need are flattened before it sees them.
+  const std::string html = limit_html_nesting(*utf8, kMaxNesting);
+  GumboOptions options = kGumboDefaultOptions;
+  options.max_errors = 0;  // parse errors are not kept (they are not needed)
+  const std::unique_ptr<GumboOutput, OutputFree> doc(
+      gumbo_parse_with_options(&options, html.data(), html.size()));
   if (!doc) return Extracted{};  // nothing parseable: an empty document
 
   Extracted out;
-  xmlNode* root = xmlDocGetRootElement(doc.get());
+  const GumboNode* root = doc->root;
   if (root == nullptr) return out;
-  if (xmlNode* title = find_element(root, "title")) {
+  if (const GumboNode* title = find_element(root, "title")) {
     out.title = collapse_whitespace(subtree_text(title, false));
   }
   BlockSink sink(limits.max_text_bytes);

@@ -67,9 +67,12 @@ core::Expected<std::string> convert_to_utf8(std::string_view data, std::string_v
 // UTF-16/32 BOM selects that encoding; else the bytes must be UTF-8 (422 invalid_utf8).
 core::Expected<std::string> decode_text(std::string_view data, std::string_view declared_charset);
 
-// Ensures libxml2 is initialised (once per process) with network and external entity loading
-// disabled, and silences its error output on the calling thread.
-void prepare_libxml2();
+// `html` (UTF-8) with every start tag removed (a space in its place; its content is kept) that
+// would open an element nested deeper than `max_depth` by an estimate of the HTML5 tree builder's
+// rules, or a formatting element (b, i, font...) while 16 are left open implicitly
+// (html_nesting.cpp); `html` unchanged when there is none. Time linear in the input times
+// max_depth.
+std::string limit_html_nesting(std::string_view html, std::size_t max_depth);
 
 // Format parsers. `data` is the whole input.
 core::Expected<Extracted> parse_text(std::string_view data, std::string_view charset,

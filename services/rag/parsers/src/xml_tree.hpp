@@ -1,62 +1,64 @@
-// Iterative walks over libxml2 trees (HTML and DOCX): no recursion, so the depth of a hostile
-// document cannot exhaust the stack. Entity reference nodes are never entered (their children
-// are the entity's shared content).
+// A small read-only XML tree built with expat for the DOCX parts (word/document.xml,
+// word/styles.xml, docProps/core.xml). Names are local names (any "prefix:" removed; namespaces
+// are not resolved, as the parts use fixed prefixes). XXE-safe: no external entity or DTD is
+// ever read, parameter entities are not parsed, and references to entities declared in a
+// DOCTYPE are dropped unexpanded (only the five predefined entities and character references
+// become text). Building is iterative and the nodes live in one container: neither parsing nor
+// destroying a deeply nested document recurses.
 #pragma once
 
-#include <libxml/tree.h>
-
+#include <deque>
+#include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tree_walk.hpp"
 
 namespace enkisys::rag::parsers {
 
-// Pre-order walk of the subtree at `root`: enter(node) is called on arrival and returns whether
-// to visit the node's children; leave(node) is called after them (or right after enter when
-// they are skipped).
-template <class Enter, class Leave>
-void walk_tree(xmlNode* root, Enter&& enter, Leave&& leave) {
-  xmlNode* node = root;
-  while (node != nullptr) {
-    if (enter(node) && node->children != nullptr && node->type != XML_ENTITY_REF_NODE) {
-      node = node->children;
-      continue;
-    }
-    for (;;) {
-      leave(node);
-      if (node == root) return;
-      if (node->next != nullptr) {
-        node = node->next;
-        break;
-      }
-      node = node->parent;
-      if (node == nullptr) return;
-    }
-  }
+struct XmlNode {
+  bool element = false;  // else a text node (character data and CDATA, merged)
+  std::string name;      // element: local name
+  std::string text;      // text node: its UTF-8 text
+  std::vector<std::pair<std::string, std::string>> attributes;  // element: local name → value
+  XmlNode* parent = nullptr;
+  XmlNode* first_child = nullptr;
+  XmlNode* last_child = nullptr;
+  XmlNode* next = nullptr;
+};
+
+template <>
+struct TreeLinks<XmlNode> {
+  static XmlNode* first_child(const XmlNode* n) { return n->first_child; }
+  static XmlNode* next_sibling(const XmlNode* n) { return n->next; }
+  static XmlNode* parent_of(const XmlNode* n) { return n->parent; }
+};
+
+inline bool is_element(const XmlNode* n, std::string_view local_name) {
+  return n->element && n->name == local_name;
 }
 
-inline std::string_view name_of(const xmlNode* node) {
-  return node->name == nullptr ? std::string_view()
-                               : std::string_view(reinterpret_cast<const char*>(node->name));
-}
+// The value of the attribute with this local name, or "".
+std::string_view attribute_of(const XmlNode* n, std::string_view local_name);
 
-inline std::string_view content_of(const xmlNode* node) {
-  return node->content == nullptr ? std::string_view()
-                                  : std::string_view(reinterpret_cast<const char*>(node->content));
-}
+// The first child element named `local_name`, or nullptr.
+XmlNode* child_element(const XmlNode* parent, std::string_view local_name);
 
-inline bool is_element(const xmlNode* node, std::string_view local_name) {
-  return node->type == XML_ELEMENT_NODE && name_of(node) == local_name;
-}
+// A parsed document; not thread safe to build, safe to read from several threads once built.
+class XmlTree {
+ public:
+  // Parses `xml` (UTF-8, UTF-16 or a charset expat knows, as declared); nullptr when it is not
+  // well-formed (or has no root element).
+  static std::unique_ptr<XmlTree> parse(std::string_view xml);
 
-// The value of the attribute with this local name (any namespace), or "".
-inline std::string_view attribute_of(const xmlNode* node, std::string_view local_name) {
-  for (const xmlAttr* a = node->properties; a != nullptr; a = a->next) {
-    if (a->name != nullptr &&
-        std::string_view(reinterpret_cast<const char*>(a->name)) == local_name &&
-        a->children != nullptr && a->children->type == XML_TEXT_NODE) {
-      return content_of(a->children);
-    }
-  }
-  return {};
-}
+  XmlNode* root() const { return root_; }
+
+ private:
+  friend struct XmlBuilder;
+  std::deque<XmlNode> nodes_;  // stable addresses; destroyed without recursion
+  XmlNode* root_ = nullptr;
+};
 
 }  // namespace enkisys::rag::parsers

@@ -161,6 +161,40 @@ TEST(DocxParser, ExternalEntitiesAreNeverRead) {
   EXPECT_NE(dump(doc->model).find("before"), std::string::npos) << dump(doc->model);
 }
 
+TEST(DocxParser, InternalEntitiesAreNotExpanded) {
+  // A billion laughs: the references are dropped unexpanded (as predefined ones are kept).
+  std::string dtd = "<!ENTITY lol0 \"INTERNAL\">";
+  for (int i = 1; i < 10; ++i) {
+    dtd += "<!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; ++k) dtd += "&lol" + std::to_string(i - 1) + ";";
+    dtd += "\">";
+  }
+  const std::string xml =
+      "<?xml version=\"1.0\"?><!DOCTYPE w:document [" + dtd +
+      "]><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">"
+      "<w:body><w:p><w:r><w:t>before &lol9; &lol0; &amp; after</w:t></w:r></w:p></w:body>"
+      "</w:document>";
+  const auto start = std::chrono::steady_clock::now();
+  const auto doc = parse_docx(make_zip({{"word/document.xml", xml}}));
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(dump(doc->model), "P:0:before & after\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(DocxParser, DeepNestingOnASmallStack) {
+  std::string body;
+  for (int i = 0; i < 200000; ++i) body += "<w:customXml>";
+  body += para("deep");
+  for (int i = 0; i < 200000; ++i) body += "</w:customXml>";
+  body += para("after");
+  ParseLimits limits;
+  limits.max_compression_ratio = 1e6;  // the nesting compresses very well
+  const auto doc =
+      testing::parse_on_small_stack(std::size_t{256} << 10U, make_docx(body), kDocxType, limits);
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(dump(doc->model), "P:0:deep\nP:0:after\n");
+}
+
 TEST(DocxParser, EmptyBody) {
   const auto doc = parse_docx(make_docx(para(" ")));
   ASSERT_FALSE(doc);

@@ -1,12 +1,14 @@
 #include "fixtures.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <zip.h>
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -75,8 +77,8 @@ int temp_counter = 0;
 }  // namespace
 
 std::filesystem::path write_temp(const std::string& name, const std::string& bytes) {
-  const auto path = std::filesystem::path(::testing::TempDir()) /
-                    ("rag_parsers_" + std::to_string(++temp_counter) + "_" + name);
+  auto path = std::filesystem::path(::testing::TempDir()) /
+              ("rag_parsers_" + std::to_string(++temp_counter) + "_" + name);
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   return path;
 }
@@ -192,6 +194,39 @@ std::string dump(const DocumentModel& model) {
         << (b.kind == BlockKind::kPageBreak ? b.page : b.level) << ':' << b.text << '\n';
   }
   return out.str();
+}
+
+namespace {
+
+struct SmallStackCall {
+  const std::string* bytes;
+  std::string content_type;
+  ParseLimits limits;
+  std::optional<core::Expected<ParsedDocument>> result;
+};
+
+void* small_stack_main(void* arg) {
+  auto* call = static_cast<SmallStackCall*>(arg);
+  call->result.emplace(parse_bytes(*call->bytes, call->content_type, {}, call->limits));
+  return nullptr;
+}
+
+}  // namespace
+
+core::Expected<ParsedDocument> parse_on_small_stack(std::size_t stack_bytes,
+                                                    const std::string& bytes,
+                                                    std::string content_type,
+                                                    const ParseLimits& limits) {
+  SmallStackCall call{&bytes, std::move(content_type), limits, std::nullopt};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, stack_bytes);
+  pthread_t thread;
+  const int rc = pthread_create(&thread, &attr, small_stack_main, &call);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error("pthread_create failed");
+  pthread_join(thread, nullptr);
+  return std::move(*call.result);
 }
 
 }  // namespace enkisys::rag::testing

@@ -44,6 +44,12 @@ core::Expected<ParsedDocument> parse_bytes(const std::string& bytes, std::string
                                            std::string filename = {},
                                            const ParseLimits& limits = {});
 
+// parse_bytes on a thread whose stack is `stack_bytes` (deep inputs must not recurse).
+core::Expected<ParsedDocument> parse_on_small_stack(std::size_t stack_bytes,
+                                                    const std::string& bytes,
+                                                    std::string content_type,
+                                                    const ParseLimits& limits = {});
+
 // The blocks as "kind:level:text" lines (kinds H P L C T B) for compact assertions.
 std::string dump(const DocumentModel& model);
 

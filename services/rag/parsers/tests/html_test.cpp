@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,60 @@ TEST(HtmlParser, OnlyScriptsIsEmpty) {
       parse_bytes("<html><head><title>T</title><script>x()</script></head></html>", "text/html");
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code, "empty_document");
+}
+
+TEST(HtmlParser, DeepNestingIsFlattenedQuicklyOnASmallStack) {
+  // gumbo alone: quadratic time in the depth (about 20 s for 40 000 <div>) and a recursive free
+  // that overflows this stack. Both shapes reach that depth: open elements, and formatting
+  // elements closed by each </p> and re-opened by the next paragraph.
+  std::string divs;
+  for (int i = 0; i < 60000; ++i) divs += "<div>";
+  divs += "<p>deep text</p>";
+  std::string formatting;
+  for (int i = 0; i < 30000; ++i) formatting += "<p><b id=" + std::to_string(i) + ">w</p>";
+  for (const std::string& html : {divs, formatting}) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto doc = testing::parse_on_small_stack(std::size_t{512} << 10U, html, "text/html");
+    ASSERT_TRUE(doc) << doc.error().message;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_FALSE(doc->model.blocks.empty());
+  }
+  EXPECT_EQ(dump(testing::parse_bytes(divs, "text/html")->model), "P:0:deep text\n");
+}
+
+TEST(HtmlParser, FlatteningKeepsTheTextOfTheDroppedElements) {
+  std::string html;
+  for (int i = 0; i < 400; ++i) html += "<span><i>w" + std::to_string(i) + " ";
+  html += "<p>end</p><script>var hidden = 1;</script><style>p { }</style>";
+  const auto doc = parse_bytes(html, "text/html");
+  ASSERT_TRUE(doc) << doc.error().message;
+  const std::string text = dump(doc->model);
+  EXPECT_NE(text.find("w0 w1 "), std::string::npos) << text;
+  EXPECT_NE(text.find(" w399"), std::string::npos) << text;
+  // The <p> is one of the flattened tags: its text joins the running paragraph.
+  EXPECT_NE(text.find(" w399 end\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hidden"), std::string::npos) << text;  // scripts stay scripts
+  EXPECT_EQ(text.find("p { }"), std::string::npos) << text;
+}
+
+TEST(HtmlParser, LongFlatPagesKeepTheirStructure) {
+  // Unclosed <p>, <li>, <td> and repeated unclosed <font> nest nothing: no tag is dropped.
+  std::string html = "<ul>";
+  for (int i = 0; i < 2000; ++i) html += "<li><font color=red>item";
+  html += "</ul><table>";
+  for (int i = 0; i < 2000; ++i) html += "<tr><td><b>c<td>d";
+  html += "</table>";
+  for (int i = 0; i < 2000; ++i) html += "<p><font size=2>para";
+  const auto doc = parse_bytes(html, "text/html");
+  ASSERT_TRUE(doc) << doc.error().message;
+  std::size_t items = 0;
+  std::size_t paras = 0;
+  for (const auto& block : doc->model.blocks) {
+    if (block.kind == BlockKind::kListItem && block.text == "item") ++items;
+    if (block.kind == BlockKind::kParagraph && block.text == "para") ++paras;
+  }
+  EXPECT_EQ(items, 2000U);
+  EXPECT_EQ(paras, 2000U);
 }
 
 }  // namespace
