@@ -430,7 +430,10 @@ SearchRequest parse_search(const json::object& body, std::size_t max_query, std:
     }
     for (const auto& id : c->as_array()) {
       if (!id.is_string()) bad("invalid_request", "collection ids are strings", "/collections");
-      s.collections.emplace_back(id.as_string());
+      const std::string cid(id.as_string());
+      if (std::find(s.collections.begin(), s.collections.end(), cid) == s.collections.end()) {
+        s.collections.push_back(cid);  // a collection named twice is searched once
+      }
     }
   }
   if (const auto* k = body.if_contains("k"); k && !k->is_null()) {
