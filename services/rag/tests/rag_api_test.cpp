@@ -314,8 +314,11 @@ TEST_P(RagApiTest, SearchModesFiltersAndRanks) {
                 "u", search_body("velvet", R"("filter":{"metadata":{"team":"blue"}})"))),
             std::vector<std::string>{idb});
   // A collection named twice is searched once (no duplicate results).
-  r = rag_->search("u", search_body("velvet", R"("collections":[")" + id + "\",\"" + id + "\"]"));
-  EXPECT_EQ(r.body.at("results").as_array().size(), 2U) << r.raw;
+  for (const char* mode : {"bm25", "vector", "hybrid"}) {
+    r = rag_->search("u", search_body("velvet", R"("collections":[")" + id + "\",\"" + id +
+                                                    R"("],"mode":")" + mode + "\""));
+    EXPECT_EQ(r.body.at("results").as_array().size(), 2U) << mode << r.raw;
+  }
   EXPECT_EQ(RagFixture::result_docs(rag_->search(
                 "u", search_body("velvet", R"("filter":{"document_ids":[")" + ida + "\"]}"))),
             std::vector<std::string>{ida});
