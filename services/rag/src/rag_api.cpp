@@ -189,9 +189,7 @@ awaitable<std::invoke_result_t<Fn>> RagApi::db(RequestContext& ctx, Fn fn) {
 }
 
 void RagApi::add_routes(core::Router& r) {
-  auto bind = [this](auto method) {
-    return [this, method](Request& req, RequestContext& ctx) { return (this->*method)(req, ctx); };
-  };
+  const auto bind = [this](auto method) { return core::member_handler(this, method); };
   r.add(http::verb::post, "/api/rag/collections", bind(&RagApi::create_collection));
   r.add(http::verb::get, "/api/rag/collections", bind(&RagApi::list_collections));
   r.add(http::verb::get, "/api/rag/collections/{id}", bind(&RagApi::get_collection));

@@ -105,9 +105,7 @@ ToolsApi::ToolsApi(ToolStore& store, AuditLog& audit, ToolRunner& runner,
                                    "Tool invocations by tool and outcome.", {"tool", "status"})) {}
 
 void ToolsApi::add_routes(core::Router& r) {
-  auto bind = [this](auto method) {
-    return [this, method](Request& req, RequestContext& ctx) { return (this->*method)(req, ctx); };
-  };
+  const auto bind = [this](auto method) { return core::member_handler(this, method); };
   r.add(http::verb::get, "/api/tools", bind(&ToolsApi::list));
   r.add(http::verb::post, "/api/tools", bind(&ToolsApi::create));
   r.add(http::verb::post, "/api/tools/import", bind(&ToolsApi::import));

@@ -22,6 +22,14 @@ namespace enkisys::core {
 class RequestContext;
 using Handler = std::function<boost::asio::awaitable<Response>(Request&, RequestContext&)>;
 
+// A Handler calling a member function of `self` (which must outlive the router's use):
+// r.add(verb, "/api/x", core::member_handler(this, &XApi::get)).
+template <class T>
+Handler member_handler(T* self,
+                       boost::asio::awaitable<Response> (T::*method)(Request&, RequestContext&)) {
+  return [self, method](Request& req, RequestContext& ctx) { return (self->*method)(req, ctx); };
+}
+
 struct PathParams {
   std::vector<std::pair<std::string, std::string>> values;
   // Returns the parameter or an empty view if absent.
