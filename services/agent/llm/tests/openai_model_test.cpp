@@ -14,6 +14,7 @@
 #include <boost/json/parse.hpp>
 
 #include "enkisys/agent/testing/fake_openai.hpp"
+#include "enkisys/core/testing/fakes.hpp"
 
 namespace enkisys::agent {
 namespace {
@@ -352,6 +353,39 @@ TEST(OpenAiChatModel, CancellationMidStreamClosesTheConnection) {
   EXPECT_LT(out.deltas.size(), 50U);
   EXPECT_TRUE(s.wait_for_disconnects(1, 5s));
   EXPECT_EQ(s.request_count(), 1U);
+}
+
+TEST(OpenAiChatModel, ConnectTimeoutIsAModelTimeoutAndWorksWithTheFakeClient) {
+  core::testing::FakeHttpClient http;
+  http.fail("http://llm/", core::ClientError::Code::kTimeout, "resolving llm timed out", 1);
+  http.respond("http://llm/", 200,
+               "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}"
+               "\n\ndata: [DONE]\n\n");
+  OpenAiOptions o;
+  o.base_url = "http://llm/v1/";
+  o.model = "m";
+  o.connect_timeout = 250ms;
+  OpenAiChatModel model(http, o);
+  for (int i = 0; i < 2; ++i) {
+    asio::io_context ioc;
+    std::string seen;
+    auto fut = asio::co_spawn(
+        ioc, model.complete(question(), [&](std::string_view t) { seen += t; }), asio::use_future);
+    ioc.run();
+    auto r = fut.get();
+    if (i == 0) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error().kind, core::ErrorKind::kDeadlineExceeded);
+      EXPECT_EQ(r.error().code, "model_timeout");
+    } else {
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      EXPECT_EQ(seen, "Hi");
+    }
+  }
+  const auto sent = http.requests();
+  ASSERT_EQ(sent.size(), 2U);  // the timeout was not retried
+  EXPECT_EQ(sent[0].url, "http://llm/v1/chat/completions");
+  EXPECT_EQ(http.options()[0].connect_timeout, 250ms);
 }
 
 TEST(OpenAiChatModel, Models) {
