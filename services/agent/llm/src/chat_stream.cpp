@@ -81,15 +81,24 @@ void ChatAccumulator::line(std::string_view l) {
   if (l.rfind("data:", 0) != 0) return;  // event:, id:, retry: carry nothing needed here
   l.remove_prefix(5);
   if (!l.empty() && l.front() == ' ') l.remove_prefix(1);
-  if (has_data_) data_ += '\n';
-  data_.append(l);
-  has_data_ = true;
-  // Servers that omit the blank line between events still send one JSON object per line.
-  if (data_ == "[DONE]" || data_.back() == '}') {
+  // A server that omits the blank line between events: the previous data line was whole.
+  if (has_data_ && (data_ == "[DONE]" || (!data_.empty() && data_.back() == '}'))) {
     json::error_code ec;
     json::parse(data_, ec);
     if (!ec || data_ == "[DONE]") dispatch();
   }
+  if (has_data_) data_ += '\n';
+  data_.append(l);
+  has_data_ = true;
+}
+
+void ChatAccumulator::end() {
+  if (!pending_.empty()) {
+    std::string last = std::exchange(pending_, {});
+    if (!last.empty() && last.back() == '\r') last.pop_back();
+    line(last);
+  }
+  dispatch();
 }
 
 void ChatAccumulator::dispatch() {

@@ -20,6 +20,8 @@ class ChatAccumulator {
 
   // Bytes of a text/event-stream body, split anywhere (CRLF or LF line ends).
   void feed(std::string_view bytes);
+  // The end of the stream: a last line without its line end, an event without its blank line.
+  void end();
   // A non-streamed response body.
   void whole(std::string_view body);
 

@@ -195,7 +195,11 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(ChatReques
       last = core::make_error(ErrorKind::kUnavailable, "model_unreachable",
                               "the model endpoint could not be reached: " + e.message);
     } else if ((*sent)->status == 200) {
-      if (!stream) a->acc.whole((*sent)->body);
+      if (stream) {
+        a->acc.end();
+      } else {
+        a->acc.whole((*sent)->body);
+      }
       // A server that ignores `stream` answers with one JSON object.
       if (stream && !a->acc.complete() && !a->acc.delivered() && !a->raw.empty() &&
           a->raw.front() == '{') {

@@ -58,6 +58,21 @@ TEST(ChatStream, ToolCallFragmentsJoinedByIndexWithGeneratedIds) {
   EXPECT_GT(r.usage.completion_tokens, 0);  // estimated: no usage chunk
 }
 
+TEST(ChatStream, EventsWithoutBlankLinesAndALastLineWithoutItsEnd) {
+  std::string seen;
+  ChatAccumulator acc([&](std::string_view t) { seen += t; });
+  acc.feed(
+      "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n"
+      "data: [DONE]");
+  EXPECT_EQ(seen, "a");  // "b" is known to be whole at the next line
+  EXPECT_FALSE(acc.complete());
+  acc.end();
+  EXPECT_EQ(seen, "ab");
+  EXPECT_TRUE(acc.complete());
+  EXPECT_FALSE(acc.error());
+}
+
 TEST(ChatStream, FinishReasonVariants) {
   for (const auto& [sent, want] : std::vector<std::pair<std::string, std::string>>{
            {"\"length\"", "length"}, {"\"eos\"", "stop"}, {"null", "stop"}}) {
