@@ -105,14 +105,15 @@ std::optional<Target> parse_target(std::string_view url, std::string* why) {
   return t;
 }
 
+bool cancelled(const asio::cancellation_state& s) {
+  return s.cancelled() != asio::cancellation_type::none;
+}
+
 // Why an operation failed: the cancellation of send() first, then a deadline, else `code`.
-asio::awaitable<ClientError> failure(error_code ec, ClientError::Code code, std::string what) {
-  const auto state = co_await asio::this_coro::cancellation_state;
-  if (state.cancelled() != asio::cancellation_type::none) {
-    co_return ClientError{ClientError::Code::kCancelled, "request cancelled"};
-  }
+ClientError failure(bool stopped, error_code ec, ClientError::Code code, std::string what) {
+  if (stopped) return ClientError{ClientError::Code::kCancelled, "request cancelled"};
   if (ec == beast::error::timeout) code = ClientError::Code::kTimeout;
-  co_return ClientError{code, std::move(what)};
+  return ClientError{code, std::move(what)};
 }
 
 bool idempotent(http::verb v) {
@@ -177,8 +178,7 @@ struct HttpClient::Impl {
                             resolve_with_deadline(lookup, t.host, t.port, o.connect_timeout),
                             asio::use_awaitable);
     std::unique_lock lock(lookup->mu);
-    if ((co_await asio::this_coro::cancellation_state).cancelled() !=
-        asio::cancellation_type::none) {
+    if (cancelled(co_await asio::this_coro::cancellation_state)) {
       *err = {ClientError::Code::kCancelled, "request cancelled"};
       co_return nullptr;
     }
@@ -209,8 +209,9 @@ struct HttpClient::Impl {
     low.expires_after(o.connect_timeout);
     auto [cec, ep] = co_await low.async_connect(eps, kTuple);
     if (cec) {
-      *err = co_await failure(cec, ClientError::Code::kConnect,
-                              "cannot connect to " + t.host + ":" + t.port + ": " + cec.message());
+      const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+      *err = failure(stopped, cec, ClientError::Code::kConnect,
+                     "cannot connect to " + t.host + ":" + t.port + ": " + cec.message());
       co_return nullptr;
     }
     low.socket().set_option(tcp::no_delay(true), cec);
@@ -224,8 +225,9 @@ struct HttpClient::Impl {
       c->secure->set_verify_callback(ssl::host_name_verification(t.host));
       auto [hec] = co_await c->secure->async_handshake(ssl::stream_base::client, kTuple);
       if (hec) {
-        *err = co_await failure(hec, ClientError::Code::kTls,
-                                "TLS handshake with " + t.host + " failed: " + hec.message());
+        const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+        *err = failure(stopped, hec, ClientError::Code::kTls,
+                       "TLS handshake with " + t.host + " failed: " + hec.message());
         co_return nullptr;
       }
     }
@@ -243,8 +245,9 @@ struct HttpClient::Impl {
     low.expires_at(deadline);
     auto [wec, wn] = co_await http::async_write(s, req, kTuple);
     if (wec) {
-      co_return Pair(co_await failure(wec, ClientError::Code::kProtocol,
-                                      "sending request failed: " + wec.message()),
+      const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+      co_return Pair(failure(stopped, wec, ClientError::Code::kProtocol,
+                             "sending request failed: " + wec.message()),
                      false);
     }
     beast::flat_buffer buf;
@@ -264,8 +267,9 @@ struct HttpClient::Impl {
                         "response exceeds " + std::to_string(o.max_response_bytes) + " bytes"},
             false);
       }
-      co_return Pair(co_await failure(rec, ClientError::Code::kProtocol,
-                                      "reading response failed: " + rec.message()),
+      const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+      co_return Pair(failure(stopped, rec, ClientError::Code::kProtocol,
+                             "reading response failed: " + rec.message()),
                      false);
     }
     auto& res = parser.get();
@@ -293,7 +297,8 @@ struct HttpClient::Impl {
     if (first_byte && hec == beast::error::timeout) {
       what = "no response within " + std::to_string(o.first_byte_timeout.count()) + " ms";
     }
-    co_return co_await failure(hec, ClientError::Code::kProtocol, std::move(what));
+    const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+    co_return failure(stopped, hec, ClientError::Code::kProtocol, std::move(what));
   }
 
   template <typename Stream>
@@ -316,8 +321,9 @@ struct HttpClient::Impl {
       auto [ec, n] = co_await http::async_read_some(s, buf, parser, kTuple);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
-        co_return Pair(co_await failure(ec, ClientError::Code::kProtocol,
-                                        "reading response failed: " + ec.message()),
+        const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+        co_return Pair(failure(stopped, ec, ClientError::Code::kProtocol,
+                               "reading response failed: " + ec.message()),
                        false);
       }
       const std::size_t got = piece.size() - parser.get().body().size;
