@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
+#include <thread>
 
 #include "enkisys/agent/testing/fake_openai.hpp"
 #include "enkisys/core/testing/fakes.hpp"
@@ -386,6 +387,30 @@ TEST(OpenAiChatModel, ConnectTimeoutIsAModelTimeoutAndWorksWithTheFakeClient) {
   ASSERT_EQ(sent.size(), 2U);  // the timeout was not retried
   EXPECT_EQ(sent[0].url, "http://llm/v1/chat/completions");
   EXPECT_EQ(http.options()[0].connect_timeout, 250ms);
+}
+
+TEST(OpenAiChatModel, CancellationDuringABackoffWait) {
+  FakeOpenAiServer s;
+  s.push(FakeReply::error(503, "busy").retry_after(2));
+  s.push(FakeReply::text({"too late"}));
+  auto o = options_for(s);
+  o.max_backoff = 5s;
+  asio::io_context ioc;
+  core::HttpClient http;
+  OpenAiChatModel model(http, o);
+  asio::cancellation_signal stop;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto fut = asio::co_spawn(ioc, model.complete(question(), [](std::string_view) {}),
+                            asio::bind_cancellation_slot(stop.slot(), asio::use_future));
+  std::thread runner([&] { ioc.run(); });
+  ASSERT_TRUE(s.wait_for_requests(1, 5s));
+  asio::post(ioc, [&] { stop.emit(asio::cancellation_type::terminal); });
+  runner.join();
+  auto r = fut.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);  // did not sit out the 2 s
+  EXPECT_EQ(s.request_count(), 1U);
 }
 
 TEST(OpenAiChatModel, Models) {
