@@ -1,5 +1,6 @@
 #include "enkisys/core/client.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -103,6 +105,17 @@ std::optional<Target> parse_target(std::string_view url, std::string* why) {
   return t;
 }
 
+bool cancelled(const asio::cancellation_state& s) {
+  return s.cancelled() != asio::cancellation_type::none;
+}
+
+// Why an operation failed: the cancellation of send() first, then a deadline, else `code`.
+ClientError failure(bool stopped, error_code ec, ClientError::Code code, std::string what) {
+  if (stopped) return ClientError{ClientError::Code::kCancelled, "request cancelled"};
+  if (ec == beast::error::timeout) code = ClientError::Code::kTimeout;
+  return ClientError{code, std::move(what)};
+}
+
 bool idempotent(http::verb v) {
   return v == http::verb::get || v == http::verb::head || v == http::verb::options ||
          v == http::verb::put || v == http::verb::delete_;
@@ -165,6 +178,10 @@ struct HttpClient::Impl {
                             resolve_with_deadline(lookup, t.host, t.port, o.connect_timeout),
                             asio::use_awaitable);
     std::unique_lock lock(lookup->mu);
+    if (cancelled(co_await asio::this_coro::cancellation_state)) {
+      *err = {ClientError::Code::kCancelled, "request cancelled"};
+      co_return nullptr;
+    }
     if (!lookup->done) {
       *err = {ClientError::Code::kTimeout, "resolving " + t.host + " timed out"};
       co_return nullptr;
@@ -192,9 +209,9 @@ struct HttpClient::Impl {
     low.expires_after(o.connect_timeout);
     auto [cec, ep] = co_await low.async_connect(eps, kTuple);
     if (cec) {
-      *err = {
-          cec == beast::error::timeout ? ClientError::Code::kTimeout : ClientError::Code::kConnect,
-          "cannot connect to " + t.host + ":" + t.port + ": " + cec.message()};
+      const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+      *err = failure(stopped, cec, ClientError::Code::kConnect,
+                     "cannot connect to " + t.host + ":" + t.port + ": " + cec.message());
       co_return nullptr;
     }
     low.socket().set_option(tcp::no_delay(true), cec);
@@ -208,50 +225,125 @@ struct HttpClient::Impl {
       c->secure->set_verify_callback(ssl::host_name_verification(t.host));
       auto [hec] = co_await c->secure->async_handshake(ssl::stream_base::client, kTuple);
       if (hec) {
-        *err = {ClientError::Code::kTls,
-                "TLS handshake with " + t.host + " failed: " + hec.message()};
+        const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+        *err = failure(stopped, hec, ClientError::Code::kTls,
+                       "TLS handshake with " + t.host + " failed: " + hec.message());
         co_return nullptr;
       }
     }
     co_return c;
   }
 
+  // Sends `req` and reads the answer: buffered, or handed to o.on_body piece by piece.
+  // The bool: the connection may be pooled.
   template <typename Stream>
   asio::awaitable<std::pair<ClientResult, bool>> exchange(Stream& s, beast::tcp_stream& low,
                                                           const Request& req,
                                                           const ClientOptions& o) {
-    low.expires_after(o.timeout);
+    using Pair = std::pair<ClientResult, bool>;
+    const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+    low.expires_at(deadline);
     auto [wec, wn] = co_await http::async_write(s, req, kTuple);
     if (wec) {
-      ClientError err{
-          wec == beast::error::timeout ? ClientError::Code::kTimeout : ClientError::Code::kProtocol,
-          "sending request failed: " + wec.message()};
-      co_return std::make_pair(ClientResult(std::move(err)), false);
+      const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+      co_return Pair(failure(stopped, wec, ClientError::Code::kProtocol,
+                             "sending request failed: " + wec.message()),
+                     false);
     }
     beast::flat_buffer buf;
+    if (o.on_body) co_return co_await stream_body(s, low, buf, req, o, deadline);
     http::response_parser<http::string_body> parser;
     parser.body_limit(o.max_response_bytes);
     parser.header_limit(64 * 1024);
     if (req.method() == http::verb::head) parser.skip(true);
+    if (auto err = co_await read_head(s, low, buf, parser, o, deadline)) {
+      co_return Pair(std::move(*err), false);
+    }
     auto [rec, rn] = co_await http::async_read(s, buf, parser, kTuple);
     if (rec) {
-      ClientError::Code code = ClientError::Code::kProtocol;
-      if (rec == http::error::body_limit) code = ClientError::Code::kTooLarge;
-      if (rec == beast::error::timeout) code = ClientError::Code::kTimeout;
-      ClientError err{code,
-                      code == ClientError::Code::kTooLarge
-                          ? "response exceeds " + std::to_string(o.max_response_bytes) + " bytes"
-                          : "reading response failed: " + rec.message()};
-      co_return std::make_pair(ClientResult(std::move(err)), false);
+      if (rec == http::error::body_limit) {
+        co_return Pair(
+            ClientError{ClientError::Code::kTooLarge,
+                        "response exceeds " + std::to_string(o.max_response_bytes) + " bytes"},
+            false);
+      }
+      const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+      co_return Pair(failure(stopped, rec, ClientError::Code::kProtocol,
+                             "reading response failed: " + rec.message()),
+                     false);
     }
     auto& res = parser.get();
+    ClientResponse r = head_of(res);
+    r.body = std::move(res.body());
+    const bool reusable = res.keep_alive() && buf.size() == 0;
+    co_return Pair(ClientResult(std::move(r)), reusable);
+  }
+
+  template <typename Stream, typename Parser>
+  asio::awaitable<std::optional<ClientError>> read_head(
+      Stream& s, beast::tcp_stream& low, beast::flat_buffer& buf, Parser& parser,
+      const ClientOptions& o, std::chrono::steady_clock::time_point deadline) {
+    const bool first_byte = o.first_byte_timeout.count() > 0 &&
+                            std::chrono::steady_clock::now() + o.first_byte_timeout < deadline;
+    if (first_byte) low.expires_after(o.first_byte_timeout);
+    auto [hec, hn] = co_await http::async_read_header(s, buf, parser, kTuple);
+    low.expires_at(deadline);
+    if (!hec) co_return std::nullopt;
+    if (hec == http::error::body_limit) {  // a Content-Length above the cap
+      co_return ClientError{ClientError::Code::kTooLarge,
+                            "response exceeds " + std::to_string(o.max_response_bytes) + " bytes"};
+    }
+    std::string what = "reading response failed: " + hec.message();
+    if (first_byte && hec == beast::error::timeout) {
+      what = "no response within " + std::to_string(o.first_byte_timeout.count()) + " ms";
+    }
+    const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+    co_return failure(stopped, hec, ClientError::Code::kProtocol, std::move(what));
+  }
+
+  template <typename Stream>
+  asio::awaitable<std::pair<ClientResult, bool>> stream_body(
+      Stream& s, beast::tcp_stream& low, beast::flat_buffer& buf, const Request& req,
+      const ClientOptions& o, std::chrono::steady_clock::time_point deadline) {
+    using Pair = std::pair<ClientResult, bool>;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    parser.header_limit(64 * 1024);
+    if (req.method() == http::verb::head) parser.skip(true);
+    if (auto err = co_await read_head(s, low, buf, parser, o, deadline)) {
+      co_return Pair(std::move(*err), false);
+    }
+    ClientResponse r = head_of(parser.get());
+    std::array<char, 16 * 1024> piece{};
+    while (!parser.is_done()) {
+      parser.get().body().data = piece.data();
+      parser.get().body().size = piece.size();
+      auto [ec, n] = co_await http::async_read_some(s, buf, parser, kTuple);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
+        co_return Pair(failure(stopped, ec, ClientError::Code::kProtocol,
+                               "reading response failed: " + ec.message()),
+                       false);
+      }
+      const std::size_t got = piece.size() - parser.get().body().size;
+      if (got > 0 && !o.on_body(std::string_view(piece.data(), got))) {
+        error_code ignored;
+        low.socket().close(ignored);  // the rest of the body is not wanted
+        co_return Pair(ClientResult(std::move(r)), false);
+      }
+    }
+    const bool reusable = parser.get().keep_alive() && buf.size() == 0;
+    co_return Pair(ClientResult(std::move(r)), reusable);
+  }
+
+  template <typename Message>
+  static ClientResponse head_of(const Message& res) {
     ClientResponse r;
     r.status = res.result_int();
     for (const auto& f : res)
       r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    r.body = std::move(res.body());
-    const bool reusable = res.keep_alive() && buf.size() == 0;
-    co_return std::make_pair(ClientResult(std::move(r)), reusable);
+    return r;
   }
 };
 
@@ -268,7 +360,19 @@ std::size_t HttpClient::idle_connections() const {
 
 asio::awaitable<ClientResult> HttpClient::send(ClientRequest request, ClientOptions options,
                                                EndpointVetter vetter) {
-  auto impl = impl_;  // keeps the pool alive across suspension
+  // An operation started after a cancellation throws operation_aborted (asio's default for
+  // coroutines); it is the same outcome as one that was aborted.
+  try {
+    co_return co_await send_once(impl_, std::move(request), std::move(options), std::move(vetter));
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) throw;
+  }
+  co_return ClientResult(ClientError{ClientError::Code::kCancelled, "request cancelled"});
+}
+
+asio::awaitable<ClientResult> HttpClient::send_once(
+    std::shared_ptr<Impl> impl, ClientRequest request, ClientOptions options,
+    EndpointVetter vetter) {  // keeps the pool alive across suspension
   std::string why;
   auto target = parse_target(request.url, &why);
   if (!target) {

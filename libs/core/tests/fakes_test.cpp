@@ -52,5 +52,25 @@ TEST(FakeHttpClient, AnswersFromTheScriptAndRecords) {
   EXPECT_EQ(http.requests()[3].url, "http://other/");
 }
 
+TEST(FakeHttpClient, StreamsTheScriptedBodyInPieces) {
+  FakeHttpClient http;
+  http.respond("http://llm/", 200, "data: 1\n\ndata: 2\n\ndata: [DONE]\n\n");
+  std::vector<std::string> pieces;
+  ClientOptions o;
+  o.on_body = [&](std::string_view p) {
+    pieces.emplace_back(p);
+    return true;
+  };
+  boost::asio::io_context io;
+  auto fut = boost::asio::co_spawn(io, http.send({http::verb::post, "http://llm/x", {}, {}}, o),
+                                   boost::asio::use_future);
+  io.run();
+  auto r = fut.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->body.empty());
+  ASSERT_EQ(pieces.size(), 3U);
+  EXPECT_EQ(pieces[0] + pieces[1] + pieces[2], "data: 1\n\ndata: 2\n\ndata: [DONE]\n\n");
+}
+
 }  // namespace
 }  // namespace enkisys::core::testing

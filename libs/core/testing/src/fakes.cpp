@@ -1,5 +1,8 @@
 #include "enkisys/core/testing/fakes.hpp"
 
+#include <string_view>
+#include <utility>
+
 namespace enkisys::core::testing {
 
 using std::chrono::nanoseconds;
@@ -67,6 +70,14 @@ boost::asio::awaitable<ClientResult> FakeHttpClient::send(ClientRequest request,
     }
     requests_.push_back(std::move(request));
     options_.push_back(options);
+  }
+  if (out.ok() && options.on_body) {
+    // Streamed like a real server: in three pieces, until the consumer stops reading.
+    const std::string body = std::exchange(out->body, {});
+    const std::size_t step = body.size() / 3 + 1;
+    for (std::size_t at = 0; at < body.size(); at += step) {
+      if (!options.on_body(std::string_view(body).substr(at, step))) break;
+    }
   }
   co_return out;
 }

@@ -12,6 +12,12 @@
 //    are keyed by host and vetter generation and are only reused for the same host.
 //  * A stale pooled connection (closed by the peer) is retried once on a fresh connection for
 //    idempotent methods only.
+//  * Streaming (ClientOptions::on_body): the body is handed over piece by piece as it arrives
+//    (chunked framing removed) and ClientResponse::body stays empty. on_body runs on the
+//    coroutine's executor, in order, and may return false to stop reading: send() then
+//    completes with the response head and closes the connection (never pooled).
+//  * Cancellation: send() honours asio cancellation (terminal) of its coroutine: the socket is
+//    closed and send() completes with ClientError kCancelled (on_body sees nothing after).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -22,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,8 +46,14 @@ struct ClientRequest {
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{3'000};
-  std::chrono::milliseconds timeout{10'000};  // whole exchange after connect
-  std::size_t max_response_bytes = 1024 * 1024;
+  std::chrono::milliseconds timeout{10'000};     // whole exchange after connect
+  std::size_t max_response_bytes = 1024 * 1024;  // not applied to streamed bodies (on_body)
+  // Time from the end of the request to the response head (status and headers); zero: only
+  // `timeout` applies. Exceeding it → kTimeout.
+  std::chrono::milliseconds first_byte_timeout{0};
+  // When set, body bytes are given here as they arrive instead of being accumulated; return
+  // false to stop reading (the connection is then closed, not pooled).
+  std::function<bool(std::string_view)> on_body;
 };
 
 struct ClientResponse {
@@ -61,7 +74,8 @@ struct ClientError {
     kTimeout,
     kTooLarge,
     kProtocol,
-    kTls
+    kTls,
+    kCancelled  // the send() coroutine was cancelled
   };
   Code code = Code::kNone;
   std::string message;
@@ -102,6 +116,10 @@ class HttpClient final : public HttpSender {
 
  private:
   struct Impl;
+  static boost::asio::awaitable<ClientResult> send_once(std::shared_ptr<Impl> impl,
+                                                        ClientRequest request,
+                                                        ClientOptions options,
+                                                        EndpointVetter vetter);
   std::shared_ptr<Impl> impl_;
 };
 

@@ -35,6 +35,8 @@ class FakeClock final : public Clock {
 // starts with `url_prefix` (and, if not unknown, whose method is `method`) and is used `times`
 // times (0: forever); the first matching answer with uses left wins. A request nothing matches
 // gets ClientError kConnect "no scripted response". Every request is recorded. Thread-safe.
+// With ClientOptions::on_body the scripted body is handed over in three pieces (fewer for
+// short bodies) until on_body returns false, and the returned body is empty.
 class FakeHttpClient final : public HttpSender {
  public:
   void respond(std::string url_prefix, unsigned status, std::string body,

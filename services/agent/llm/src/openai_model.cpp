@@ -1,0 +1,252 @@
+#include "enkisys/agent/openai_model.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <memory>
+#include <variant>
+
+#include "chat_stream.hpp"
+
+namespace enkisys::agent {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using core::ErrorKind;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+json::object message_json(const ChatMessage& m) {
+  json::object o{{"role", m.role}};
+  if (m.role == "assistant" && !m.tool_calls.empty()) {
+    o["content"] = m.content.empty() ? json::value(nullptr) : json::value(m.content);
+    json::array calls;
+    for (const auto& c : m.tool_calls) {
+      calls.push_back(
+          json::object{{"id", c.id},
+                       {"type", "function"},
+                       {"function", json::object{{"name", c.name}, {"arguments", c.arguments}}}});
+    }
+    o["tool_calls"] = std::move(calls);
+    return o;
+  }
+  o["content"] = m.content;
+  if (m.role == "tool") o["tool_call_id"] = m.tool_call_id;
+  return o;
+}
+
+std::string request_body(const ChatRequest& r, const std::string& model, bool stream) {
+  json::object body{{"model", model}};
+  json::array messages;
+  for (const auto& m : r.messages) messages.push_back(message_json(m));
+  body["messages"] = std::move(messages);
+  if (!r.tools.empty()) {
+    json::array tools;
+    for (const auto& t : r.tools) {
+      json::value params =
+          t.parameters.is_null() ? json::value(json::object{{"type", "object"}}) : t.parameters;
+      tools.push_back(json::object{{"type", "function"},
+                                   {"function", json::object{{"name", t.name},
+                                                             {"description", t.description},
+                                                             {"parameters", std::move(params)}}}});
+    }
+    body["tools"] = std::move(tools);
+  }
+  body["temperature"] = r.temperature;
+  if (r.max_tokens) body["max_tokens"] = *r.max_tokens;
+  if (stream) {
+    body["stream"] = true;
+    body["stream_options"] = json::object{{"include_usage", true}};
+  }
+  return json::serialize(body);
+}
+
+// The state one attempt shares with its watchdog and its body sink.
+struct Attempt {
+  explicit Attempt(DeltaSink sink) : acc(std::move(sink)) {}
+  detail::ChatAccumulator acc;
+  bool first_byte = false;
+  std::string raw;  // the body, for error answers (capped)
+};
+
+// Completes when the first byte of the answer has not arrived within `limit` (then
+// first_byte is still false); otherwise waits until cancelled by the finished request.
+asio::awaitable<void> watchdog(std::shared_ptr<Attempt> a, milliseconds limit) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(limit);
+  co_await timer.async_wait(kTuple);
+  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+    co_return;
+  if (!a->first_byte) co_return;
+  timer.expires_at(Clock::time_point::max());
+  co_await timer.async_wait(kTuple);
+}
+
+core::Error cancelled() {
+  return core::make_error(ErrorKind::kUnavailable, "cancelled", "the model call was cancelled");
+}
+
+core::Error timed_out(std::string what) {
+  return core::make_error(ErrorKind::kDeadlineExceeded, "model_timeout", std::move(what));
+}
+
+bool is_cancelled(const asio::cancellation_state& s) {
+  return s.cancelled() != asio::cancellation_type::none;
+}
+
+// Retry-After in seconds (HTTP dates are not used by model servers).
+std::optional<milliseconds> retry_after(std::string_view v) {
+  long long s = 0;
+  if (v.empty() || std::from_chars(v.data(), v.data() + v.size(), s).ec != std::errc{} || s < 0) {
+    return std::nullopt;
+  }
+  return milliseconds(std::min<long long>(s, 86'400) * 1000);
+}
+
+}  // namespace
+
+OpenAiChatModel::OpenAiChatModel(core::HttpSender& http, OpenAiOptions options)
+    : http_(http), options_(std::move(options)) {
+  while (!options_.base_url.empty() && options_.base_url.back() == '/')
+    options_.base_url.pop_back();
+  options_.max_attempts = std::max(options_.max_attempts, 1);
+}
+
+asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(ChatRequest request,
+                                                                      DeltaSink on_delta) {
+  using namespace asio::experimental::awaitable_operators;
+  const std::string model = request.model.empty() ? options_.model : request.model;
+  const bool stream = static_cast<bool>(on_delta);
+  core::ClientRequest req;
+  req.method = core::http::verb::post;
+  req.url = options_.base_url + "/chat/completions";
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
+  if (!options_.api_key.empty()) {
+    req.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
+  }
+  req.body = request_body(request, model, stream);
+
+  const auto deadline = Clock::now() + options_.timeout;
+  auto backoff = options_.initial_backoff;
+  core::Error last = core::make_error(ErrorKind::kUnavailable, "model_unreachable",
+                                      "the model endpoint could not be reached");
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    const auto state = co_await asio::this_coro::cancellation_state;
+    if (is_cancelled(state)) co_return cancelled();
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) co_return timed_out("the model call exceeded its time limit");
+
+    auto a = std::make_shared<Attempt>(on_delta);
+    core::ClientOptions co;
+    co.connect_timeout = std::min(options_.connect_timeout, left);
+    co.timeout = left;
+    co.first_byte_timeout = std::min(options_.first_token_timeout, left);
+    co.max_response_bytes = 16 * 1024 * 1024;
+    if (stream) {
+      co.on_body = [a](std::string_view piece) {
+        a->first_byte = true;
+        if (a->raw.size() < 64 * 1024) a->raw.append(piece.substr(0, 64 * 1024));
+        a->acc.feed(piece);
+        return !a->acc.error();
+      };
+    }
+    std::optional<core::ClientResult> sent;
+    if (stream) {
+      auto send_op = http_.send(req, co);
+      auto dog = watchdog(a, co.first_byte_timeout);
+      auto raced = co_await (std::move(send_op) || std::move(dog));
+      if (raced.index() == 0) sent = std::move(std::get<0>(raced));
+    } else {
+      sent = co_await http_.send(req, co);
+    }
+    if (is_cancelled(co_await asio::this_coro::cancellation_state)) co_return cancelled();
+    if (!sent) {
+      co_return timed_out("the model sent no answer within " +
+                          std::to_string(co.first_byte_timeout.count()) + " ms");
+    }
+    std::optional<milliseconds> wait;
+    if (!*sent) {
+      const auto& e = sent->error();
+      using C = core::ClientError::Code;
+      if (e.code == C::kCancelled) co_return cancelled();
+      if (e.code == C::kTimeout) {
+        co_return timed_out(a->first_byte
+                                ? "the model call exceeded its time limit"
+                                : "the model endpoint did not answer in time: " + e.message);
+      }
+      if (e.code == C::kBadUrl || e.code == C::kTooLarge || a->acc.delivered()) {
+        if (a->acc.delivered()) {
+          co_return core::make_error(ErrorKind::kUpstream, "model_error",
+                                     "the model's stream ended early");
+        }
+        co_return core::make_error(ErrorKind::kUpstream, "model_error",
+                                   "the model endpoint cannot be used: " + e.message);
+      }
+      last = core::make_error(ErrorKind::kUnavailable, "model_unreachable",
+                              "the model endpoint could not be reached: " + e.message);
+    } else if ((*sent)->status == 200) {
+      if (stream) {
+        a->acc.end();
+      } else {
+        a->acc.whole((*sent)->body);
+      }
+      // A server that ignores `stream` answers with one JSON object.
+      if (stream && !a->acc.complete() && !a->acc.delivered() && !a->raw.empty() &&
+          a->raw.front() == '{') {
+        a->acc.whole(a->raw);
+      }
+      if (a->acc.error()) co_return *a->acc.error();
+      if (a->acc.complete()) co_return a->acc.result(request, model);
+      if (a->acc.delivered()) {
+        co_return core::make_error(ErrorKind::kUpstream, "model_error",
+                                   "the model's stream ended early");
+      }
+      last =
+          core::make_error(ErrorKind::kUpstream, "model_error", "the model's stream ended early");
+    } else {
+      const unsigned status = (*sent)->status;
+      const std::string body = stream ? a->raw : (*sent)->body;
+      std::string msg = detail::server_message(body);
+      if (!options_.api_key.empty()) {
+        for (auto at = msg.find(options_.api_key); at != std::string::npos;
+             at = msg.find(options_.api_key)) {
+          msg.replace(at, options_.api_key.size(), "***");
+        }
+      }
+      const std::string what = "the model endpoint answered " + std::to_string(status) +
+                               (msg.empty() ? std::string() : ": " + msg);
+      if (status == 429) {
+        last = core::make_error(ErrorKind::kResourceExhausted, "model_rate_limited", what);
+        wait = retry_after((*sent)->header("Retry-After"));
+        last.retry_after_s =
+            std::max<std::int64_t>(1, wait ? wait->count() / 1000 : backoff.count() / 1000);
+      } else if (status >= 500) {
+        last = core::make_error(ErrorKind::kUpstream, "model_error", what);
+        wait = retry_after((*sent)->header("Retry-After"));
+      } else {
+        co_return core::make_error(ErrorKind::kUpstream, "model_error", what);
+      }
+    }
+    if (attempt == options_.max_attempts) break;
+    if (wait && *wait > options_.max_backoff) break;  // the server asks for a longer pause
+    const milliseconds pause = std::min(wait.value_or(backoff), options_.max_backoff);
+    if (Clock::now() + pause >= deadline) break;  // no time left for another attempt
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(pause);
+    co_await timer.async_wait(kTuple);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  co_return last;
+}
+
+}  // namespace enkisys::agent
