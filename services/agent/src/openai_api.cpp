@@ -98,22 +98,38 @@ json::object completion(const Completion& c, const ChatResult& r) {
           {"usage", usage_json(r.usage)}};
 }
 
-awaitable<void> stream_completion(ChatModel& model, Completion c,
-                                  std::chrono::steady_clock::time_point deadline,
-                                  std::function<void(const Usage&)> on_usage, EventSink sink) {
+// Adds a completion's tokens to the caller's day, off the I/O thread. (A named type: GCC 12
+// miscompiles lambdas with init-captures inside coroutines.)
+struct UsageCounter {
+  ConversationStore* store = nullptr;
+  boost::asio::thread_pool* pool = nullptr;
+  core::Logger* log = nullptr;
+  std::string user, day;
+
+  void operator()(const Usage& u) const {
+    boost::asio::post(*pool, [store = store, log = log, user = user, day = day,
+                              n = u.prompt_tokens + u.completion_tokens] {
+      try {
+        store->add_tokens(user, day, n);
+      } catch (const std::exception& e) {
+        log->error("counting tokens failed", {{"error", e.what()}});
+      }
+    });
+  }
+};
+
+void stream_start(const Completion& c, const EventSink& sink) {
   sink("", chunk(c, role_delta(), nullptr));
-  DeltaSink on_delta = [&sink, &c](std::string_view text) {
-    sink("", chunk(c, json::object{{"content", text}}, nullptr));
-  };
-  auto r = co_await complete_within(model, c.request, on_delta, deadline);
+}
+
+void stream_end(const Completion& c, const core::Expected<ChatResult>& r, const EventSink& sink) {
   if (!r) {
     if (r.error().code != "cancelled") {
       sink("", stream_error(r.error()));
       sink("", done_marker());
     }
-    co_return;
+    return;
   }
-  on_usage(r->usage);
   const std::string finish = r->finish_reason.empty() ? "stop" : r->finish_reason;
   sink("", chunk(c, json::object{}, json::string(finish)));
   if (c.include_usage) {
@@ -123,6 +139,21 @@ awaitable<void> stream_completion(ChatModel& model, Completion c,
     sink("", std::move(u));
   }
   sink("", done_marker());
+}
+
+// (The JSON is built in plain functions: see role_delta.)
+awaitable<void> stream_completion(ChatModel& model, Completion c,
+                                  std::chrono::steady_clock::time_point deadline,
+                                  UsageCounter on_usage, EventSink sink) {
+  stream_start(c, sink);
+  const Completion* cp = &c;
+  const EventSink* sp = &sink;
+  DeltaSink on_delta = [cp, sp](std::string_view text) {
+    (*sp)("", chunk(*cp, json::object{{"content", text}}, nullptr));
+  };
+  auto r = co_await complete_within(model, c.request, on_delta, deadline);
+  if (r) on_usage(r->usage);
+  stream_end(c, r, sink);
 }
 
 }  // namespace
@@ -216,16 +247,12 @@ awaitable<Response> ChatApi::completions(Request& req, RequestContext& ctx) {
   c.created =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
   const auto deadline = std::chrono::steady_clock::now() + turns_.options().turn_timeout;
-  const std::string day = utc_day(clock_.now());
-  auto count_usage = [this, user = actor.id, day](const Usage& u) {
-    boost::asio::post(blocking_, [this, user, day, n = u.prompt_tokens + u.completion_tokens] {
-      try {
-        store_.add_tokens(user, day, n);
-      } catch (const std::exception& e) {
-        log_.error("counting tokens failed", {{"error", e.what()}});
-      }
-    });
-  };
+  UsageCounter count_usage;  // (no aggregate initialisation inside a coroutine: GCC 12)
+  count_usage.store = &store_;
+  count_usage.pool = &blocking_;
+  count_usage.log = &log_;
+  count_usage.user = actor.id;
+  count_usage.day = utc_day(clock_.now());
 
   if (!stream) {
     auto r = co_await complete_within(model_, c.request, {}, deadline);
@@ -242,7 +269,7 @@ awaitable<Response> ChatApi::completions(Request& req, RequestContext& ctx) {
   so.heartbeat = options_.heartbeat;
   auto sse = co_await ctx.stream_sse(so);
   ChatModel& m = model_;
-  co_await pump(sse, [&m, &c, deadline, count_usage](EventSink sink) {
+  co_await pump(sse, [&m, &c, &deadline, &count_usage](EventSink sink) {
     return stream_completion(m, c, deadline, count_usage, std::move(sink));
   });
   co_return sse.done();

@@ -57,6 +57,27 @@ std::string page_text(const Passage& p) {
   return s;
 }
 
+// (A plain function: GCC 12 miscompiles braced aggregates inside coroutines.)
+ChatMessage text_message(std::string role, std::string content) {
+  ChatMessage m;
+  m.role = std::move(role);
+  m.content = std::move(content);
+  return m;
+}
+
+ChatMessage call_message_of(const ChatResult& r) {
+  ChatMessage m = text_message("assistant", r.content);
+  m.tool_calls = r.tool_calls;
+  return m;
+}
+
+ChatMessage tool_message(const ToolCall& call, std::string content) {
+  ChatMessage m = text_message("tool", std::move(content));
+  m.tool_call_id = call.id;
+  m.name = call.name;
+  return m;
+}
+
 core::Error turn_timeout() {
   return core::make_error(ErrorKind::kDeadlineExceeded, "turn_timeout",
                           "the turn took longer than its time budget");
@@ -183,9 +204,9 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
 
   // Memory: the fixed part first, then as many recent turns as the rest of the budget allows.
   std::vector<ChatMessage> head, tail;
-  if (!st.conv.system_prompt.empty()) head.push_back({"system", st.conv.system_prompt, {}, {}, {}});
-  if (!st.passages.empty()) tail.push_back({"system", context_message(st.passages), {}, {}, {}});
-  tail.push_back({"user", content, {}, {}, {}});
+  if (!st.conv.system_prompt.empty()) head.push_back(text_message("system", st.conv.system_prompt));
+  if (!st.passages.empty()) tail.push_back(text_message("system", context_message(st.passages)));
+  tail.push_back(text_message("user", content));
   int fixed = 0;
   for (const auto& m : head) fixed += message_tokens(m);
   for (const auto& m : tail) fixed += message_tokens(m);
@@ -210,7 +231,7 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   req.messages = head;
   if (!mem.summary.empty()) {
     req.messages.push_back(
-        {"system", "Summary of the earlier conversation:\n" + mem.summary, {}, {}, {}});
+        text_message("system", "Summary of the earlier conversation:\n" + mem.summary));
   }
   req.messages.insert(req.messages.end(), mem.window.begin(), mem.window.end());
   req.messages.insert(req.messages.end(), tail.begin(), tail.end());
@@ -245,14 +266,15 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
     call_message.content = r->content;
     call_message.tool_calls = r->tool_calls;
     call_message.model = r->model;
-    st.request.messages.push_back({"assistant", r->content, r->tool_calls, {}, {}});
+    st.request.messages.push_back(call_message_of(*r));
     st.round_results.clear();
     st.partial.clear();
     for (const auto& tc : r->tool_calls) {
       co_await run_tool(st, tc);
       if (co_await cancelled()) break;
     }
-    std::vector<StoredMessage> batch{call_message};
+    std::vector<StoredMessage> batch;
+    batch.push_back(std::move(call_message));
     batch.insert(batch.end(), st.round_results.begin(), st.round_results.end());
     auto saved = co_await on_pool(
         blocking_, [&] { return store_.append(st.actor, st.conversation_id, batch); });
@@ -342,7 +364,7 @@ awaitable<void> TurnRunner::run_tool(State& st, const ToolCall& call) {
   m.tool_call_id = call.id;
   m.name = call.name;
   st.round_results.push_back(m);
-  st.request.messages.push_back({"tool", content, {}, call.id, call.name});
+  st.request.messages.push_back(tool_message(call, content));
 }
 
 awaitable<core::Expected<TurnResult>> TurnRunner::finish(State& st, const ChatResult* answer,
