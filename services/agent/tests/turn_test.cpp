@@ -163,6 +163,44 @@ TEST_P(TurnTest, ModelDownKeepsTheUserMessage) {
   EXPECT_EQ(stored[0].content, "are you there?");
 }
 
+TEST_P(TurnTest, ToolTimeoutIsAToolErrorToo) {
+  f().tools_offer({"slow"});
+  f().http().fail(std::string(kTools) + "/api/tools/slow/invoke", core::ClientError::Code::kTimeout,
+                  "timed out");
+  const std::string id = f().conversation("alice", R"({"tools":"all"})");
+  f().model().push(tools({call("call_1", "slow", "{}")}));
+  f().model().push(answer({"The tool was too slow."}));
+  auto r = f().turn("alice", id, "run the slow tool");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->tool_calls.size(), 1U);
+  EXPECT_EQ(r->tool_calls[0].at("error").at("code"), "tool_timeout");
+  EXPECT_EQ(r->json.at("content"), "The tool was too slow.");
+}
+
+class ShortTurnTest : public AgentTest {
+ protected:
+  FixtureOptions options() const override {
+    FixtureOptions o;
+    o.turn.turn_timeout = std::chrono::milliseconds(300);
+    return o;
+  }
+};
+
+TEST_P(ShortTurnTest, TurnOverItsTimeBudgetIsCutAndKeptInterrupted) {
+  const std::string id = f().conversation("alice");
+  Step s = answer({"Half an answer"});
+  s.hang = true;
+  f().model().push(s);
+  auto r = f().turn("alice", id, "take your time");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "turn_timeout");
+  EXPECT_EQ(core::http_status_of(r.error().kind), 504);
+  const auto stored = f().messages("alice", id);
+  ASSERT_EQ(stored.size(), 2U);
+  EXPECT_EQ(stored[1].content, "Half an answer");
+  EXPECT_TRUE(stored[1].interrupted);
+}
+
 class LongTurnTest : public AgentTest {
  protected:
   FixtureOptions options() const override {
@@ -204,6 +242,7 @@ TEST_P(LongTurnTest, TwoHundredTurnsStayWithinTheBudgetAndKeepASummary) {
 
 ENKISYS_DB_ON_BOTH_BACKENDS(TurnTest);
 ENKISYS_DB_ON_BOTH_BACKENDS(LongTurnTest);
+ENKISYS_DB_ON_BOTH_BACKENDS(ShortTurnTest);
 
 }  // namespace
 }  // namespace enkisys::agent::testing
