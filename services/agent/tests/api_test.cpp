@@ -208,6 +208,33 @@ TEST_P(ApiTest, ModelsAreListed) {
   EXPECT_EQ(r.body.at("models").as_array().size(), 2U);
 }
 
+class SlowModelTest : public AgentTest {
+ protected:
+  FixtureOptions options() const override {
+    FixtureOptions o;
+    o.turn.turn_timeout = std::chrono::milliseconds(900);  // heartbeats every 200 ms
+    return o;
+  }
+};
+
+TEST_P(SlowModelTest, StreamSendsHeartbeatsThenTheTimeoutAsAnErrorEvent) {
+  const std::string id = f().conversation("alice");
+  Step s = answer({"Thinking"});
+  s.hang = true;
+  f().model().push(s);
+  const std::string raw = f().say_streamed("alice", id, "slow question");
+  ASSERT_EQ(core::testing::status_of(raw), 200) << raw;
+  EXPECT_NE(raw.find(": ping"), std::string::npos) << raw;
+  const auto events = parse_sse(raw);
+  ASSERT_EQ(events.size(), 2U) << raw;
+  EXPECT_EQ(events[0].name, "message.delta");
+  EXPECT_EQ(events[1].name, "error");
+  EXPECT_EQ(events[1].json().at("error").at("code"), "turn_timeout");
+  const auto stored = f().messages("alice", id);
+  ASSERT_EQ(stored.size(), 2U);
+  EXPECT_TRUE(stored[1].interrupted);
+}
+
 class NoSecretTest : public AgentTest {};
 
 TEST_P(NoSecretTest, WithoutASecretFileServiceRequestsAreRefused) {
@@ -221,6 +248,7 @@ TEST_P(NoSecretTest, WithoutASecretFileServiceRequestsAreRefused) {
 
 ENKISYS_DB_ON_BOTH_BACKENDS(ApiTest);
 ENKISYS_DB_ON_BOTH_BACKENDS(NoSecretTest);
+ENKISYS_DB_ON_BOTH_BACKENDS(SlowModelTest);
 
 }  // namespace
 }  // namespace enkisys::agent::testing
