@@ -1,0 +1,105 @@
+// ConversationStore: conversations, their messages and each user's daily token usage, kept in
+// the service's database (libs/db: SQLite by default, PostgreSQL).
+//
+// Contract:
+//  * Thread-safe; every method blocks on the database, so call it off the I/O threads.
+//  * A conversation exists only for its owner: every method taking an Actor checks ownership
+//    inside the transaction that reads or writes, and answers 404 not_found for anyone else
+//    (admins included), so a concurrent delete cannot slip between check and write.
+//  * Messages of a conversation are ordered by `seq` (1, 2, ...), assigned in the transaction
+//    that appends them; append() writes a batch all or nothing.
+//  * Errors: core::Error values (404 not_found); DbError escapes only for database failures.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "enkisys/agent/model.hpp"
+#include "enkisys/core/expected.hpp"
+#include "enkisys/core/request.hpp"
+#include "enkisys/db/database.hpp"
+
+namespace enkisys::agent {
+
+using core::Actor;
+
+struct Conversation {
+  std::string id, owner, title;
+  std::vector<std::string> collections;
+  bool all_tools = false;          // "tools": "all"
+  std::vector<std::string> tools;  // names, when !all_tools
+  std::string system_prompt, model;
+  std::string summary;               // rolling summary of the turns out of the memory window
+  std::int64_t summarized_upto = 0;  // seq of the last message folded into `summary`
+  std::string created_at, updated_at;
+};
+
+struct StoredMessage {
+  std::string id, conversation_id;
+  std::int64_t seq = 0;
+  std::string role;  // "user" | "assistant" | "tool"
+  std::string content;
+  std::vector<ToolCall> tool_calls;  // assistant messages that call tools
+  std::string tool_call_id, name;    // role "tool"
+  std::string citations = "[]";      // JSON array text
+  std::string model;
+  Usage usage;
+  bool interrupted = false;
+  std::string created_at;
+};
+
+struct NewConversation {
+  std::string title;
+  std::vector<std::string> collections;
+  bool all_tools = false;
+  std::vector<std::string> tools;
+  std::string system_prompt, model;
+};
+
+struct ConversationPatch {
+  std::optional<std::string> title, system_prompt, model;
+  std::optional<std::vector<std::string>> collections;
+  std::optional<bool> all_tools;
+  std::optional<std::vector<std::string>> tools;
+};
+
+struct ConversationWithMessages {
+  Conversation conversation;
+  std::vector<StoredMessage> messages;  // by seq
+};
+
+class ConversationStore {
+ public:
+  explicit ConversationStore(db::Database& db);
+
+  void migrate();
+
+  Conversation create(const Actor& actor, const NewConversation& c);
+  // Newest (updated) first; `offset`/`limit` page through them.
+  std::vector<Conversation> list(const Actor& actor, std::int64_t limit, std::int64_t offset);
+  core::Expected<Conversation> get(const Actor& actor, const std::string& id);
+  core::Expected<ConversationWithMessages> get_with_messages(const Actor& actor,
+                                                             const std::string& id);
+  core::Expected<Conversation> update(const Actor& actor, const std::string& id,
+                                      const ConversationPatch& patch);
+  core::Status remove(const Actor& actor, const std::string& id);
+
+  // Appends `messages` (ids, seq and created_at are assigned and returned) and touches the
+  // conversation's updated_at.
+  core::Expected<std::vector<StoredMessage>> append(const Actor& actor, const std::string& id,
+                                                    std::vector<StoredMessage> messages);
+  // Replaces the rolling summary. REQUIRES: upto >= the current summarized_upto.
+  core::Status set_summary(const Actor& actor, const std::string& id, const std::string& summary,
+                           std::int64_t upto);
+
+  // Tokens `user` spent on day `day` ("YYYY-MM-DD", UTC), and adding to them.
+  std::int64_t tokens_used(const std::string& user, const std::string& day);
+  void add_tokens(const std::string& user, const std::string& day, std::int64_t tokens);
+
+ private:
+  db::Database& db_;
+};
+
+}  // namespace enkisys::agent

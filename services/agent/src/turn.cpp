@@ -1,0 +1,403 @@
+#include "enkisys/agent/turn.hpp"
+
+#include <algorithm>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json.hpp>
+#include <set>
+
+#include "enkisys/agent/json.hpp"
+#include "enkisys/agent/limits.hpp"
+#include "enkisys/agent/memory.hpp"
+
+namespace enkisys::agent {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+using core::ErrorKind;
+using Steady = std::chrono::steady_clock;
+
+struct TurnRunner::State {
+  Actor actor;
+  Caller caller;
+  std::string conversation_id;
+  TurnSink sink;
+  Conversation conv;
+  std::vector<Passage> passages;
+  std::vector<ToolSpec> tools;
+  ChatRequest request;
+  Usage usage;
+  std::string model_name;
+  json::array tool_log;
+  std::vector<StoredMessage> round_results;
+  std::string partial;  // text of the current model call so far
+  Steady::time_point deadline;
+  bool timed_out = false;
+
+  void emit(std::string_view name, json::value data) const {
+    if (sink) sink(name, std::move(data));
+  }
+};
+
+namespace {
+
+awaitable<bool> cancelled() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  co_return cs.cancelled() != asio::cancellation_type::none;
+}
+
+std::string page_text(const Passage& p) {
+  std::string s = p.title.empty() ? p.document_id : p.title;
+  for (std::size_t i = 0; i < p.heading_path.size(); ++i) {
+    s += (i == 0 ? " — " : " > ") + p.heading_path[i];
+  }
+  if (p.page > 0) s += " (page " + std::to_string(p.page) + ")";
+  return s;
+}
+
+// (A plain function: GCC 12 miscompiles braced aggregates inside coroutines.)
+ChatMessage text_message(std::string role, std::string content) {
+  ChatMessage m;
+  m.role = std::move(role);
+  m.content = std::move(content);
+  return m;
+}
+
+ChatMessage call_message_of(const ChatResult& r) {
+  ChatMessage m = text_message("assistant", r.content);
+  m.tool_calls = r.tool_calls;
+  return m;
+}
+
+ChatMessage tool_message(const ToolCall& call, std::string content) {
+  ChatMessage m = text_message("tool", std::move(content));
+  m.tool_call_id = call.id;
+  m.name = call.name;
+  return m;
+}
+
+core::Error turn_timeout() {
+  return core::make_error(ErrorKind::kDeadlineExceeded, "turn_timeout",
+                          "the turn took longer than its time budget");
+}
+
+core::Error tool_error(std::string code, std::string message) {
+  return core::make_error(ErrorKind::kInvalidArgument, std::move(code), std::move(message));
+}
+
+}  // namespace
+
+std::string context_message(const std::vector<Passage>& passages) {
+  std::string s =
+      "Answer from these numbered passages when they are relevant and cite each one you use as "
+      "[n].\n";
+  for (const auto& p : passages) {
+    s += "\n[" + std::to_string(p.index) + "] " + page_text(p) + "\n" + p.text + "\n";
+  }
+  return s;
+}
+
+std::vector<Passage> cited(const std::vector<Passage>& passages, std::string_view answer) {
+  std::set<int> numbers;
+  for (std::size_t i = 0; i < answer.size(); ++i) {
+    if (answer[i] != '[') continue;
+    std::size_t j = i + 1;
+    std::vector<int> found;
+    int n = -1;
+    for (; j < answer.size() && j < i + 64; ++j) {
+      const char c = answer[j];
+      if (c >= '0' && c <= '9') {
+        n = (n < 0 ? 0 : n) * 10 + (c - '0');
+        if (n > 100000) break;
+      } else if ((c == ',' || c == ' ' || c == ']') && n >= 0) {
+        found.push_back(n);
+        n = -1;
+        if (c == ']') break;
+      } else if (c != ' ') {
+        break;
+      }
+    }
+    if (j < answer.size() && answer[j] == ']') numbers.insert(found.begin(), found.end());
+  }
+  std::vector<Passage> out;
+  for (const int k : numbers) {
+    for (const auto& p : passages) {
+      if (p.index == k) out.push_back(p);
+    }
+  }
+  return out;
+}
+
+TurnRunner::TurnRunner(ConversationStore& store, ChatModel& model, RagClient& rag,
+                       ToolsClient& tools, asio::thread_pool& blocking, const core::Clock& clock,
+                       core::Logger& log, TurnOptions options)
+    : store_(store),
+      model_(model),
+      rag_(rag),
+      tools_(tools),
+      blocking_(blocking),
+      clock_(clock),
+      log_(log),
+      options_(options) {}
+
+awaitable<core::Expected<TurnResult>> TurnRunner::run(Actor actor, Caller caller,
+                                                      std::string conversation_id,
+                                                      std::string content, TurnSink sink) {
+  // A thread of its own, so that the relaxed cancellation rules below stay inside the turn;
+  // the caller's cancellation reaches it through use_awaitable.
+  const auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::co_spawn(
+      ex,
+      run_inner(std::move(actor), std::move(caller), std::move(conversation_id), std::move(content),
+                std::move(sink)),
+      asio::use_awaitable);
+}
+
+awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller caller,
+                                                            std::string conversation_id,
+                                                            std::string content, TurnSink sink) {
+  // After a cancellation the turn still stores what it produced.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  State st;
+  st.actor = std::move(actor);
+  st.caller = std::move(caller);
+  st.conversation_id = std::move(conversation_id);
+  st.sink = std::move(sink);
+  st.deadline = Steady::now() + options_.turn_timeout;
+
+  auto loaded = co_await on_pool(
+      blocking_, [&] { return store_.get_with_messages(st.actor, st.conversation_id); });
+  if (!loaded) co_return loaded.error();
+  st.conv = loaded->conversation;
+  StoredMessage user_message;
+  user_message.role = "user";
+  user_message.content = content;
+  auto stored = co_await on_pool(
+      blocking_, [&] { return store_.append(st.actor, st.conversation_id, {user_message}); });
+  if (!stored) co_return stored.error();
+
+  if (!st.conv.collections.empty()) {
+    auto r = co_await rag_.search(st.caller, content, st.conv.collections, options_.rag_k);
+    if (r) {
+      st.passages = std::move(r).value();
+    } else {
+      log_.warn("rag search failed; the turn goes on without context",
+                {{"request_id", st.caller.request_id}, {"error", r.error().message}});
+    }
+  }
+  if (st.conv.all_tools || !st.conv.tools.empty()) {
+    auto t = co_await tools_.list(st.caller);
+    if (t) {
+      for (auto& spec : *t) {
+        if (st.conv.all_tools || std::find(st.conv.tools.begin(), st.conv.tools.end(), spec.name) !=
+                                     st.conv.tools.end()) {
+          st.tools.push_back(std::move(spec));
+        }
+      }
+    } else {
+      log_.warn("listing tools failed; the turn goes on without tools",
+                {{"request_id", st.caller.request_id}, {"error", t.error().message}});
+    }
+  }
+
+  // Memory: the fixed part first, then as many recent turns as the rest of the budget allows.
+  std::vector<ChatMessage> head, tail;
+  if (!st.conv.system_prompt.empty()) head.push_back(text_message("system", st.conv.system_prompt));
+  if (!st.passages.empty()) tail.push_back(text_message("system", context_message(st.passages)));
+  tail.push_back(text_message("user", content));
+  int fixed = 0;
+  for (const auto& m : head) fixed += message_tokens(m);
+  for (const auto& m : tail) fixed += message_tokens(m);
+  for (const auto& t : st.tools) {
+    fixed += estimate_tokens(t.name) + estimate_tokens(t.description) +
+             estimate_tokens(json::serialize(t.parameters));
+  }
+  const int summary_reserve = static_cast<int>(options_.summary_max_bytes / 2) + 16;
+  const Memory mem =
+      build_memory(loaded->messages, st.conv.summary, st.conv.summarized_upto,
+                   options_.context_tokens - fixed - summary_reserve, options_.summary_max_bytes);
+  if (mem.summary_changed) {
+    auto s = co_await on_pool(blocking_, [&] {
+      return store_.set_summary(st.actor, st.conversation_id, mem.summary, mem.summarized_upto);
+    });
+    if (!s) co_return s.error();
+  }
+  ChatRequest& req = st.request;
+  req.model = st.conv.model;
+  req.tools = st.tools;
+  req.context = st.passages;
+  req.messages = head;
+  if (!mem.summary.empty()) {
+    req.messages.push_back(
+        text_message("system", "Summary of the earlier conversation:\n" + mem.summary));
+  }
+  req.messages.insert(req.messages.end(), mem.window.begin(), mem.window.end());
+  req.messages.insert(req.messages.end(), tail.begin(), tail.end());
+
+  for (int round = 0;; ++round) {
+    const bool last = round >= options_.max_tool_rounds;
+    ChatRequest call = st.request;
+    if (last) call.tools.clear();
+    auto r = co_await call_model(st, std::move(call));
+    if (co_await cancelled()) {
+      (void)co_await finish(st, nullptr, true);
+      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+    }
+    if (!r) {
+      if (st.timed_out) {
+        (void)co_await finish(st, nullptr, true);
+        co_return r.error();
+      }
+      log_.warn("model call failed",
+                {{"request_id", st.caller.request_id}, {"error", r.error().message}});
+      co_return core::make_error(
+          ErrorKind::kUpstream, "model_unavailable",
+          "the language model is unavailable (" + r.error().message + "); your message was kept");
+    }
+    st.usage.prompt_tokens += r->usage.prompt_tokens;
+    st.usage.completion_tokens += r->usage.completion_tokens;
+    st.model_name = r->model;
+    if (r->tool_calls.empty() || last) co_return co_await finish(st, &*r, false);
+
+    StoredMessage call_message;
+    call_message.role = "assistant";
+    call_message.content = r->content;
+    call_message.tool_calls = r->tool_calls;
+    call_message.model = r->model;
+    st.request.messages.push_back(call_message_of(*r));
+    st.round_results.clear();
+    st.partial.clear();
+    for (const auto& tc : r->tool_calls) {
+      co_await run_tool(st, tc);
+      if (co_await cancelled()) break;
+    }
+    std::vector<StoredMessage> batch;
+    batch.push_back(std::move(call_message));
+    batch.insert(batch.end(), st.round_results.begin(), st.round_results.end());
+    auto saved = co_await on_pool(
+        blocking_, [&] { return store_.append(st.actor, st.conversation_id, batch); });
+    if (!saved) co_return saved.error();
+    if (co_await cancelled()) {
+      (void)co_await finish(st, nullptr, true);
+      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+    }
+  }
+}
+
+awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, ChatRequest request,
+                                                      DeltaSink on_delta,
+                                                      Steady::time_point deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto now = Steady::now();
+  if (now >= deadline) co_return turn_timeout();
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline - now);
+  try {
+    auto r = co_await (model.complete(std::move(request), std::move(on_delta)) ||
+                       timer.async_wait(asio::use_awaitable));
+    if (r.index() == 1) co_return turn_timeout();
+    co_return std::get<0>(std::move(r));
+  } catch (const boost::system::system_error& e) {
+    co_return core::make_error(ErrorKind::kUnavailable, "cancelled", e.what());
+  }
+}
+
+awaitable<core::Expected<ChatResult>> TurnRunner::call_model(State& st, ChatRequest request) {
+  st.partial.clear();
+  DeltaSink on_delta = [&st](std::string_view text) {
+    st.partial.append(text);
+    st.emit("message.delta", json::object{{"text", text}});
+  };
+  auto r = co_await complete_within(model_, std::move(request), std::move(on_delta), st.deadline);
+  if (!r && r.error().code == "turn_timeout") st.timed_out = true;
+  co_return r;
+}
+
+awaitable<void> TurnRunner::run_tool(State& st, const ToolCall& call) {
+  st.emit("tool.call",
+          json::object{{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}});
+  core::Expected<json::value> result = tool_error("unknown_tool", "");
+  const bool offered = std::any_of(st.tools.begin(), st.tools.end(),
+                                   [&](const ToolSpec& t) { return t.name == call.name; });
+  boost::system::error_code ec;
+  const bool blank = call.arguments.find_first_not_of(" \t\r\n") == std::string::npos;
+  json::value args = blank ? json::value(json::object{}) : json::parse(call.arguments, ec);
+  if (!offered) {
+    result = tool_error("unknown_tool",
+                        "no tool named '" + call.name + "' is available in this conversation");
+  } else if (ec || !args.is_object()) {
+    result = tool_error("invalid_arguments",
+                        "the arguments of '" + call.name +
+                            "' are not a JSON object; call the "
+                            "tool again with a JSON object matching its parameters");
+  } else {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - Steady::now());
+    if (left.count() <= 0) {
+      result = core::make_error(ErrorKind::kDeadlineExceeded, "tool_timeout",
+                                "no time left in this turn to run the tool");
+    } else {
+      result = co_await tools_.invoke(st.caller, call.name, std::move(args.as_object()),
+                                      std::min(left, options_.tool_timeout));
+    }
+  }
+  json::object log{{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}};
+  json::object event{{"id", call.id}};
+  std::string content;
+  if (result) {
+    log["result"] = *result;
+    event["result"] = *result;
+    content = json::serialize(*result);
+  } else {
+    const json::object e{{"code", result.error().code_or_default()},
+                         {"message", result.error().message}};
+    log["error"] = e;
+    event["error"] = e;
+    content = json::serialize(json::object{{"error", e}});
+  }
+  st.emit("tool.result", std::move(event));
+  st.tool_log.emplace_back(std::move(log));
+  StoredMessage m;
+  m.role = "tool";
+  m.content = content;
+  m.tool_call_id = call.id;
+  m.name = call.name;
+  st.round_results.push_back(m);
+  st.request.messages.push_back(tool_message(call, content));
+}
+
+awaitable<core::Expected<TurnResult>> TurnRunner::finish(State& st, const ChatResult* answer,
+                                                         bool interrupted) {
+  StoredMessage m;
+  m.role = "assistant";
+  m.content = answer != nullptr ? answer->content : st.partial;
+  m.model = !st.model_name.empty()   ? st.model_name
+            : !st.conv.model.empty() ? st.conv.model
+                                     : model_.default_model();
+  if (answer == nullptr) st.usage.completion_tokens += estimate_tokens(st.partial);
+  m.usage = st.usage;
+  m.interrupted = interrupted;
+  json::array items;
+  for (const auto& p : cited(st.passages, m.content)) items.emplace_back(citation_json(p));
+  m.citations = json::serialize(items);
+  const std::string day = utc_day(clock_.now());
+  const std::int64_t tokens = m.usage.prompt_tokens + m.usage.completion_tokens;
+  auto saved = co_await on_pool(blocking_, [&] {
+    auto r = store_.append(st.actor, st.conversation_id, {m});
+    store_.add_tokens(st.actor.id, day, tokens);
+    return r;
+  });
+  if (!saved) co_return saved.error();
+  TurnResult tr;
+  tr.message = saved->front();
+  tr.tool_calls = st.tool_log;
+  tr.json = message_json(tr.message, &tr.tool_calls);
+  if (!interrupted) {
+    st.emit("citations", json::object{{"items", items}});
+    st.emit("message.done", json::object{{"message", tr.json}});
+  }
+  co_return tr;
+}
+
+}  // namespace enkisys::agent
