@@ -5,37 +5,17 @@
 
 #include "enkisys/agent/backends.hpp"
 #include "enkisys/agent/chat_api.hpp"
+#include "enkisys/agent/offline_model.hpp"
+#include "enkisys/agent/openai_model.hpp"
 #include "enkisys/agent/store.hpp"
 #include "enkisys/agent/turn.hpp"
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
 #include "service_database.hpp"
 
-// TODO(integration): the model layer (llm/) provides these; until it is on this branch the
-// service runs with a model that is always unavailable (turns answer 502 model_unavailable).
-#if __has_include("enkisys/agent/openai_model.hpp") && \
-                  __has_include("enkisys/agent/offline_model.hpp")
-#include "enkisys/agent/offline_model.hpp"
-#include "enkisys/agent/openai_model.hpp"
-#define ENKISYS_AGENT_HAVE_MODELS 1
-#endif
-
 namespace {
 
 using namespace enkisys;
-
-#ifndef ENKISYS_AGENT_HAVE_MODELS
-class NoModel final : public agent::ChatModel {
- public:
-  std::string default_model() const override { return "none"; }
-  std::vector<std::string> models() const override { return {}; }
-  boost::asio::awaitable<core::Expected<agent::ChatResult>> complete(agent::ChatRequest,
-                                                                     agent::DeltaSink) override {
-    co_return core::make_error(core::ErrorKind::kUnavailable, "model_unreachable",
-                               "no language model is built into this binary");
-  }
-};
-#endif
 
 struct AgentService {
   std::unique_ptr<db::Database> database;
@@ -54,7 +34,6 @@ std::optional<std::string> http_url(std::string_view v) {
 }
 
 std::unique_ptr<agent::ChatModel> make_model(core::ServiceEnv& env) {
-#ifdef ENKISYS_AGENT_HAVE_MODELS
   const std::string base_url = env.config.get("LLM_BASE_URL");
   if (base_url.empty()) return std::make_unique<agent::OfflineModel>();
   agent::OpenAiOptions o;
@@ -66,10 +45,6 @@ std::unique_ptr<agent::ChatModel> make_model(core::ServiceEnv& env) {
     o.api_key = *key;
   }
   return std::make_unique<agent::OpenAiChatModel>(env.http, o);
-#else
-  (void)env;
-  return std::make_unique<NoModel>();
-#endif
 }
 
 }  // namespace
