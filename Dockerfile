@@ -127,6 +127,16 @@ LABEL org.opencontainers.image.title="enkisys-rag"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["/usr/local/bin/enkisys-rag", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-rag"]
 
+# agent keeps its conversations in /data (the volume); it reaches rag and tools on the stage
+# network and, through the stage's egress network, a configured model endpoint.
+FROM runtime AS agent
+COPY --from=build /out/agent/ /
+ENV PORT=5004
+EXPOSE 5004
+LABEL org.opencontainers.image.title="enkisys-agent"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-agent", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-agent"]
+
 # The gateway image carries no configuration: compose mounts it read-only at
 # /etc/enkisys/gateway.yaml (deploy/gateway/gateway.yaml for one local stage,
 # deploy/gateway/gateway.host.yaml for the edge of a host), so a routing change never needs a

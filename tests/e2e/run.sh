@@ -112,10 +112,14 @@ t_only_gateway_published() {
   info "published: $all"
   [[ $all == "/${PROJECT}_gateway_1=127.0.0.1:$GATEWAY_PORT " || $all == "/$PROJECT-gateway-1=127.0.0.1:$GATEWAY_PORT " ]] ||
     fail "published ports are '$all', want only the gateway's 127.0.0.1:$GATEWAY_PORT"
+  local want
   for svc in "${STAGE_SERVICES[@]}"; do
     c=$(container_id "$svc")
-    [[ $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c") == "${PROJECT}_backend " ]] ||
-      fail "$svc joins more than the internal backend network"
+    want="${PROJECT}_backend "
+    # Only the services that must call out join the egress network.
+    [[ $svc == agent || $svc == tools ]] && want="${PROJECT}_backend ${PROJECT}_egress "
+    [[ $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c") == "$want" ]] ||
+      fail "$svc joins $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c"), want $want"
   done
 }
 
@@ -275,6 +279,41 @@ t_rag() {
   [[ $(rag_search "quartz certificate") == "$doc" ]] || fail "not found after kill -9"
 }
 
+# sse_events: the event names of an SSE body in $WORK/body, one per line.
+sse_events() { sed -n 's/^event: //p' "$WORK/body" | tr -d '\r'; }
+
+t_chat() {
+  local code cid conv events
+  http GET "$BASE/api/rag/collections" >/dev/null
+  cid=$(body_json '.collections[] | select(.name == "e2e-notes") | .id')
+  [[ -n $cid ]] || fail "no e2e-notes collection (the rag test failed)"
+  code=$(http POST "$BASE/api/chat/conversations" \
+    "$(jq -nc --arg c "$cid" '{title: "e2e", collections: [$c], tools: ["calculator"]}')")
+  expect_status 201 "$code" "create a conversation"
+  conv=$(body_json .id)
+  # A streamed, cited answer from the offline answerer, through the gateway.
+  code=$(curl -sS -N -o "$WORK/body" -w '%{http_code}' --max-time 60 -H "Authorization: Bearer $E2E_TOKEN" \
+    -H 'Accept: text/event-stream' -H 'Content-Type: application/json' \
+    --data-binary '{"content":"How often is the quartz certificate rotated?"}' \
+    "$BASE/api/chat/conversations/$conv/messages" || true)
+  expect_status 200 "$code" "a streamed turn"
+  events=$(sse_events | sort -u | tr '\n' ' ')
+  [[ $events == *message.delta* && $events == *citations* && $events == *message.done* ]] ||
+    fail "events: $events; body: $(head -c 600 "$WORK/body")"
+  grep -q 'ninety days' "$WORK/body" || fail "the answer does not quote the document: $(head -c 600 "$WORK/body")"
+  # Arithmetic: the calculator runs in the tools service.
+  code=$(http POST "$BASE/api/chat/conversations/$conv/messages" '{"content":"what is 6*7?"}')
+  expect_status 200 "$code" "an arithmetic turn"
+  [[ $(body_json '[.message.tool_calls[]?.name] | index("calculator") != null') == true ]] ||
+    fail "no calculator call: $(head -c 600 "$WORK/body")"
+  grep -q 42 "$WORK/body" || fail "the answer lacks 42: $(head -c 400 "$WORK/body")"
+  [[ $(body_json .message.model) == enkisys-offline ]] || fail "model: $(body_json .message.model)"
+  code=$(http GET "$BASE/api/chat/conversations/$conv")
+  expect_status 200 "$code" "the conversation with its messages"
+  code=$(http GET "$BASE/api/chat/conversations/$conv" "" -)
+  expect_status 401 "$code" "a conversation without a token"
+}
+
 t_image_size() {
   local bytes mb svc image limit
   for svc in "${SERVICES[@]}"; do
@@ -302,7 +341,7 @@ t_no_secrets_in_history() {
 exec 3>&1
 run_test "tools container becomes healthy" t_healthy
 run_test "gateway: /dev/health lists exactly ${STAGE_SERVICES[*]}, all ok; /api/tools needs a token" t_health_endpoint
-run_test "only the gateway publishes a port; ${STAGE_SERVICES[*]} on the internal network only" t_only_gateway_published
+run_test "only the gateway publishes a port; ${STAGE_SERVICES[*]} on the internal network (agent, tools also egress)" t_only_gateway_published
 run_test "runs as uid/gid 10001" t_non_root
 run_test "read-only root fs, only /data writable, caps dropped" t_read_only_root
 run_test "create, read, update, list, delete a tool; calculator 1+2*3 = 7" t_crud_and_invoke
@@ -311,6 +350,7 @@ run_test "data survives 'compose restart tools'" t_survives_restart
 run_test "killed process is restarted healthy, data kept" t_crash_recovery
 run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
 run_test "rag: upload, search with citations; the index survives a restart and kill -9" t_rag
+run_test "agent: a streamed, cited answer and a calculator tool call through the gateway" t_chat
 run_test "images ${SERVICES[*]} <= ${MAX_IMAGE_MB} MB each (rag ${RAG_MAX_IMAGE_MB})" t_image_size
 run_test "no secrets in docker history or image config" t_no_secrets_in_history
 
