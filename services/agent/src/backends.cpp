@@ -108,9 +108,12 @@ awaitable<core::Expected<std::vector<Passage>>> RagClient::search(
       }
     }
     if (const auto* loc = o2->if_contains("location"); loc && loc->is_object()) {
-      if (const auto* pg = loc->as_object().if_contains("page"); pg && pg->is_int64()) {
+      const auto& l = loc->as_object();
+      if (const auto* pg = l.if_contains("page"); pg && pg->is_int64()) {
         p.page = static_cast<int>(pg->as_int64());
       }
+      if (const auto* s = l.if_contains("start"); s && s->is_int64()) p.start = s->as_int64();
+      if (const auto* e = l.if_contains("end"); e && e->is_int64()) p.end = e->as_int64();
     }
     out.push_back(std::move(p));
   }

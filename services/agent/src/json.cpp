@@ -71,7 +71,10 @@ json::object citation_json(const Passage& p) {
           {"collection_id", p.collection_id},
           {"title", p.title},
           {"heading_path", std::move(path)},
-          {"page", p.page}};
+          {"page", p.page},
+          {"location", json::object{{"start", p.start},
+                                    {"end", p.end},
+                                    {"page", p.page > 0 ? json::value(p.page) : nullptr}}}};
 }
 
 }  // namespace enkisys::agent

@@ -34,6 +34,8 @@ TEST_P(TurnTest, AnswerCitesOnlyThePassagesItUses) {
   EXPECT_EQ(citations[0].at("title"), "Rome guide");
   EXPECT_EQ(citations[0].at("document_id"), "doc1");
   EXPECT_EQ(citations[0].at("page"), 1);
+  EXPECT_EQ(citations[0].at("location").at("page"), 1);
+  EXPECT_GT(citations[0].at("location").at("end").to_number<int>(), 0);
   EXPECT_EQ(citations[0].at("heading_path").as_array().size(), 2U);
   // The model saw the numbered passages as text and as ChatRequest::context.
   const auto req = f().model().requests().back();

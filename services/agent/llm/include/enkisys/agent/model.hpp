@@ -21,6 +21,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -58,6 +59,7 @@ struct Passage {
   int index = 0;  // 1-based citation number, as "[1]" in answers
   std::string chunk_id, document_id, collection_id, title, text;
   std::vector<std::string> heading_path;
+  std::int64_t start = 0, end = 0;  // byte offsets into the document's text (rag's location)
   int page = 0;
 };
 
