@@ -84,21 +84,6 @@ asio::awaitable<core::Expected<ChatResult>> ScriptedModel::complete(ChatRequest 
   co_return r;
 }
 
-std::string Reply::header(const std::string& name) const {
-  const auto end = raw.find("\r\n\r\n");
-  std::string lower_raw = raw.substr(0, end);
-  std::string lower_name = name;
-  for (auto& c : lower_raw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto& c : lower_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const auto at = lower_raw.find("\r\n" + lower_name + ":");
-  if (at == std::string::npos) return {};
-  const auto from = at + 3 + name.size();
-  const auto to = raw.find("\r\n", from);
-  std::string v = raw.substr(from, to - from);
-  while (!v.empty() && v.front() == ' ') v.erase(v.begin());
-  return v;
-}
-
 json::value SseEvent::json() const {
   boost::system::error_code ec;
   json::value v = json::parse(data, ec);
@@ -172,13 +157,8 @@ Reply AgentFixture::as(const std::string& user, const std::string& method,
                        const std::string& headers) {
   std::string h = headers;
   if (!user.empty()) h += "X-User-Id: " + user + "\r\n";
-  Reply r;
-  r.raw = core::testing::http_request(server_->port(), method, target, body, h);
-  r.status = core::testing::status_of(r.raw);
-  const std::string b = core::testing::body_of(r.raw);
-  boost::system::error_code ec;
-  if (!b.empty()) r.body = json::parse(b, ec);
-  return r;
+  return core::testing::json_reply(
+      core::testing::http_request(server_->port(), method, target, body, h));
 }
 
 std::string AgentFixture::conversation(const std::string& user, const std::string& body) {

@@ -63,12 +63,7 @@ class ScriptedModel final : public ChatModel {
   bool hanging_ = false;
 };
 
-struct Reply {
-  int status = 0;
-  boost::json::value body;
-  std::string raw;
-  std::string header(const std::string& name) const;
-};
+using Reply = core::testing::JsonReply;
 
 struct SseEvent {
   std::string name;

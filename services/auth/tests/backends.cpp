@@ -7,23 +7,6 @@ namespace enkisys::auth::testing {
 
 namespace json = boost::json;
 
-std::string Reply::header(const std::string& name) const {
-  const auto end = raw.find("\r\n\r\n");
-  std::size_t pos = raw.find("\r\n");
-  while (pos != std::string::npos && pos < end) {
-    const auto next = raw.find("\r\n", pos + 2);
-    const std::string line = raw.substr(pos + 2, next - pos - 2);
-    const auto colon = line.find(':');
-    if (colon != std::string::npos && colon == name.size() &&
-        std::equal(name.begin(), name.end(), line.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-      return line.substr(line.find_first_not_of(' ', colon + 1));
-    }
-    pos = next;
-  }
-  return "";
-}
-
 TempDir::TempDir() {
   std::string templ = (std::filesystem::temp_directory_path() / "enkisys-auth-XXXXXX").string();
   if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -64,17 +47,12 @@ AuthFixture::~AuthFixture() {
 
 Reply AuthFixture::call(const std::string& method, const std::string& target,
                         const std::string& body, const std::string& headers) {
-  Reply r;
   std::string h = headers;
   if (!body.empty() && h.find("Content-Type") == std::string::npos) {
     h += "Content-Type: application/json\r\n";
   }
-  r.raw = core::testing::http_request(server_->port(), method, target, body, h);
-  r.status = core::testing::status_of(r.raw);
-  const std::string b = core::testing::body_of(r.raw);
-  boost::system::error_code ec;
-  r.body = b.empty() ? json::value(nullptr) : json::parse(b, ec);
-  return r;
+  return core::testing::json_reply(
+      core::testing::http_request(server_->port(), method, target, body, h));
 }
 
 Reply AuthFixture::call_as(const std::string& token, const std::string& method,

@@ -18,12 +18,7 @@ namespace enkisys::auth::testing {
 // 2026-01-01T00:00:00Z
 inline constexpr std::int64_t kStart = 1767225600;
 
-struct Reply {
-  int status = 0;
-  boost::json::value body;
-  std::string raw;
-  std::string header(const std::string& name) const;  // case-insensitive; "" if absent
-};
+using Reply = core::testing::JsonReply;
 
 struct FixtureOptions {
   AuthConfig config;

@@ -82,13 +82,8 @@ Reply RagFixture::as(const std::string& user, const std::string& method, const s
   std::string h = headers;
   if (!user.empty()) h += "X-User-Id: " + user + "\r\n";
   if (!roles.empty()) h += "X-User-Roles: " + roles + "\r\n";
-  Reply r;
-  r.raw = core::testing::http_request(server_->port(), method, target, body, h);
-  r.status = core::testing::status_of(r.raw);
-  const std::string b = core::testing::body_of(r.raw);
-  boost::system::error_code ec;
-  if (!b.empty()) r.body = json::parse(b, ec);
-  return r;
+  return core::testing::json_reply(
+      core::testing::http_request(server_->port(), method, target, body, h));
 }
 
 Reply RagFixture::add_text(const std::string& user, const std::string& collection,
@@ -114,13 +109,7 @@ Reply RagFixture::add_file(const std::string& user, const std::string& collectio
                     (roles.empty() ? "" : "X-User-Roles: " + roles + "\r\n") +
                     "Content-Type: " + m.content_type +
                     "\r\nContent-Length: " + std::to_string(m.body.size()) + "\r\n\r\n" + m.body;
-  Reply r;
-  r.raw = core::testing::raw_exchange(server_->port(), req);
-  r.status = core::testing::status_of(r.raw);
-  boost::system::error_code ec;
-  const std::string b = core::testing::body_of(r.raw);
-  if (!b.empty()) r.body = json::parse(b, ec);
-  return r;
+  return core::testing::json_reply(core::testing::raw_exchange(server_->port(), req));
 }
 
 std::string RagFixture::collection(const std::string& user, const std::string& name,

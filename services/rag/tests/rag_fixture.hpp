@@ -21,11 +21,7 @@
 
 namespace enkisys::rag::testing {
 
-struct Reply {
-  int status = 0;
-  boost::json::value body;
-  std::string raw;
-};
+using Reply = core::testing::JsonReply;
 
 struct FixtureOptions {
   std::uint64_t max_upload_bytes = 1024 * 1024;

@@ -54,13 +54,8 @@ Reply ToolsFixture::anonymous(const std::string& method, const std::string& targ
 
 Reply ToolsFixture::anonymous_with(const std::string& method, const std::string& target,
                                    const std::string& body, const std::string& headers) {
-  Reply r;
-  r.raw = core::testing::http_request(server_->port(), method, target, body, headers);
-  r.status = core::testing::status_of(r.raw);
-  const std::string b = core::testing::body_of(r.raw);
-  boost::system::error_code ec;
-  r.body = b.empty() ? boost::json::value(nullptr) : boost::json::parse(b, ec);
-  return r;
+  return core::testing::json_reply(
+      core::testing::http_request(server_->port(), method, target, body, headers));
 }
 
 }  // namespace enkisys::tools::testing

@@ -14,11 +14,7 @@
 
 namespace enkisys::tools::testing {
 
-struct Reply {
-  int status = 0;
-  boost::json::value body;
-  std::string raw;
-};
+using Reply = core::testing::JsonReply;
 
 class ToolsFixture {
  public:

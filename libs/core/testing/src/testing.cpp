@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/json/parse.hpp>
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 
@@ -89,6 +91,31 @@ int status_of(const std::string& raw) {
 std::string body_of(const std::string& raw) {
   const auto p = raw.find("\r\n\r\n");
   return p == std::string::npos ? std::string{} : raw.substr(p + 4);
+}
+
+JsonReply json_reply(std::string raw) {
+  JsonReply r;
+  r.status = status_of(raw);
+  const std::string b = body_of(raw);
+  boost::system::error_code ec;
+  if (!b.empty()) r.body = boost::json::parse(b, ec);
+  if (ec) r.body = nullptr;
+  r.raw = std::move(raw);
+  return r;
+}
+
+std::string JsonReply::header(const std::string& name) const {
+  const auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string head = lower(raw.substr(0, raw.find("\r\n\r\n")));
+  const auto at = head.find("\r\n" + lower(name) + ":");
+  if (at == std::string::npos) return {};
+  const auto from = at + 3 + name.size();
+  std::string v = raw.substr(from, raw.find("\r\n", from) - from);
+  while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+  return v;
 }
 
 }  // namespace enkisys::core::testing

@@ -1,6 +1,7 @@
 // Test helpers: an in-process HttpServer on an OS-chosen port, and a raw socket client.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,5 +42,15 @@ std::string http_request(unsigned short port, const std::string& method, const s
 int status_of(const std::string& raw);
 // Body of a raw HTTP response (after the blank line), de-chunking not supported.
 std::string body_of(const std::string& raw);
+
+// A raw response with its status and its body parsed as JSON (null when empty or not JSON).
+struct JsonReply {
+  int status = 0;
+  boost::json::value body;
+  std::string raw;
+  // A header's value (name matched without regard to case), or "" when absent.
+  std::string header(const std::string& name) const;
+};
+JsonReply json_reply(std::string raw);
 
 }  // namespace enkisys::core::testing
