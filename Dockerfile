@@ -62,6 +62,13 @@ RUN set -eux; \
         scripts/collect-runtime-libs.sh "/out/$svc/usr/local/bin/$name" "/out/$svc"; \
     done; \
     ls -l /out/*/usr/local/bin
+# rag converts text with iconv (poppler hands out UTF-16; uploads may declare a charset), and
+# glibc loads those converters as modules at run time: the image carries the common ones (~270 KB).
+RUN set -eux; \
+    g=/usr/lib/$(gcc -print-multiarch)/gconv; d=/out/rag$g; mkdir -p "$d"; \
+    cp -a "$g/gconv-modules" "$g/gconv-modules.d" "$d/"; \
+    for m in UTF-16 UTF-32 UTF-7 UNICODE ISO8859-1 ISO8859-2 ISO8859-15 CP1250 CP1251 CP1252 \
+             KOI8-R IBM437 IBM850 MACINTOSH; do cp -a "$g/$m.so" "$d/"; done
 # The frontend's web root with its precompressed variants (X.gz, X.br next to X), read-only.
 RUN set -eux; \
     mkdir -p /out/frontend/srv; \

@@ -266,6 +266,12 @@ t_rag() {
   code=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 30 -H "Authorization: Bearer $E2E_TOKEN" \
     -F "file=@/etc/hostname;type=image/png" "$BASE/api/rag/collections/$cid/documents" || true)
   expect_status 415 "$code" "an image upload"
+  # A declared charset is converted (the image carries glibc's converters).
+  printf 'caf\xe9 cr\xe8me br\xfbl\xe9e\n' >"$WORK/latin1.txt"
+  code=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 30 -H "Authorization: Bearer $E2E_TOKEN" \
+    -F "mime_type=text/plain; charset=iso-8859-1" -F "file=@$WORK/latin1.txt" \
+    "$BASE/api/rag/collections/$cid/documents" || true)
+  expect_status 202 "$code" "a Latin-1 upload with its charset declared"
   # The index comes back from the volume after a restart, and after kill -9.
   rid=$(container_id rag)
   compose restart rag >/dev/null 2>&1
@@ -348,15 +354,18 @@ run_test "create, read, update, list, delete a tool; calculator 1+2*3 = 7" t_cru
 run_test "writes land only in the /data volume" t_writes_only_data
 run_test "data survives 'compose restart tools'" t_survives_restart
 run_test "killed process is restarted healthy, data kept" t_crash_recovery
-run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
+# Before the SIGTERM test, which leaves the tools container stopped.
 run_test "rag: upload, search with citations; the index survives a restart and kill -9" t_rag
 run_test "agent: a streamed, cited answer and a calculator tool call through the gateway" t_chat
+run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
 run_test "images ${SERVICES[*]} <= ${MAX_IMAGE_MB} MB each (rag ${RAG_MAX_IMAGE_MB})" t_image_size
 run_test "no secrets in docker history or image config" t_no_secrets_in_history
 
 if ((E2E_FAILED > 0)); then
-  echo "--- last tools logs"
-  compose logs --no-color --tail 40 tools 2>&1 || true
+  for svc in tools rag agent; do
+    echo "--- last $svc logs"
+    compose logs --no-color --tail 40 "$svc" 2>&1 || true
+  done
 fi
 echo "$E2E_PASSED passed, $E2E_FAILED failed"
 ((E2E_FAILED == 0))

@@ -358,6 +358,15 @@ std::size_t HttpClient::idle_connections() const {
   return n;
 }
 
+void HttpClient::close_idle() {
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  {
+    std::lock_guard lock(impl_->mu);
+    idle.swap(impl_->idle);
+  }
+  // Destroyed here, outside the lock: each closes its socket.
+}
+
 asio::awaitable<ClientResult> HttpClient::send(ClientRequest request, ClientOptions options,
                                                EndpointVetter vetter) {
   // An operation started after a cancellation throws operation_aborted (asio's default for

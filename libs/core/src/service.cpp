@@ -242,6 +242,9 @@ int run_service(const ServiceSpec& spec, int argc, char** argv) {
   guard.reset();
   rt.ioc.stop();
   control.join();
+  // Pooled outbound connections belong to the listeners' io_contexts: close them while those
+  // still exist (a socket destroyed after its reactor corrupts memory).
+  http.close_idle();
   listeners.clear();
   keep.reset();
   log.info(code == 0 ? "stopped cleanly" : "stopped after a failure");

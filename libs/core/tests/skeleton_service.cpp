@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     c.add({"TEST_FAILING_WORKER", "1: a thread worker that always throws", "0"});
     c.add({"TEST_STUCK_WORKER", "1: a thread worker that ignores its stop token", "0"});
     c.add({"TEST_RELOAD_FILE", "reload hook: the file must hold 'ok'", ""});
+    c.add({"TEST_CALL_URL", "GET /call fetches this URL with the service's HTTP client", ""});
     c.add({"ADMIN_PORT", "extra listener port (unset: none)", ""});
   };
   spec.wire = [](core::ServiceEnv& env) -> std::shared_ptr<void> {
@@ -82,6 +83,22 @@ int main(int argc, char** argv) {
         return core::make_error(core::ErrorKind::kInvalidArgument, "invalid_config",
                                 path + " does not hold ok");
       });
+    }
+    if (!env.config.get("TEST_CALL_URL").empty()) {
+      // GET /call: one outbound request through the service's HttpClient, whose connection is
+      // then pooled (a pooled socket must not outlive its io_context at shutdown).
+      core::HttpSender* http = &env.http;
+      std::string url = env.config.get("TEST_CALL_URL");
+      env.router.add(
+          core::http::verb::get, "/call",
+          [http, url](core::Request&, core::RequestContext&) -> asio::awaitable<core::Response> {
+            core::ClientRequest req;
+            req.url = url;
+            auto res = co_await http->send(std::move(req));
+            const unsigned status = res ? res->status : 0;
+            co_return core::json_response(core::http::status::ok,
+                                          boost::json::object{{"upstream", status}});
+          });
     }
     if (!env.config.get("ADMIN_PORT").empty()) {
       s->admin.add(core::http::verb::get, "/admin/ping",

@@ -54,6 +54,21 @@ TEST(ServiceSkeleton, WorkerThatOverstaysTheDeadlineExitsOne) {
   EXPECT_NE(p.output().find("did not stop within the deadline"), std::string::npos);
 }
 
+// A service that called out keeps the connection pooled; SIGTERM must still end cleanly (the
+// pooled socket is closed before the io_context it belongs to is destroyed).
+TEST(ServiceSkeleton, StopsCleanlyWithPooledOutboundConnections) {
+  auto upstream = start();
+  const std::string url = "http://127.0.0.1:" + std::to_string(upstream.port()) + "/health";
+  for (int round = 0; round < 3; ++round) {
+    auto p = start({{"TEST_CALL_URL", url}});
+    const std::string raw = http_request(p.port(), "GET", "/call");
+    ASSERT_NE(body_of(raw).find("\"upstream\":200"), std::string::npos) << raw;
+    EXPECT_EQ(p.terminate(milliseconds(10'000)), 0) << p.output();
+    EXPECT_NE(p.output().find("stopped cleanly"), std::string::npos) << p.output();
+  }
+  EXPECT_EQ(upstream.terminate(), 0);
+}
+
 TEST(ServiceSkeleton, FailingWorkerIsRestartedAndFailsHealth) {
   auto p = start({{"TEST_FAILING_WORKER", "1"}});
   ASSERT_TRUE(p.wait_for_output("\"failures\":3"));

@@ -113,6 +113,10 @@ class HttpClient final : public HttpSender {
 
   // Number of idle pooled connections (for tests and metrics).
   std::size_t idle_connections() const;
+  // Closes and forgets every idle pooled connection. A pooled socket belongs to the io_context
+  // of the coroutine that opened it: call this before such an io_context is destroyed (the
+  // service skeleton does, after its listeners stopped) so no socket outlives its reactor.
+  void close_idle();
 
  private:
   struct Impl;
