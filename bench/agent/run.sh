@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Benchmarks the conversation service (enkisys-agent) against its FastAPI + httpx twin
+# (bench/agent/twin.py under uvicorn) in one run, on loopback ports the OS picked:
+#  1. the fake model (enkisys-fake-openai: a fixed answer at once) alone under wrk — its cost
+#     and the load driver's ceiling;
+#  2. turns: real enkisys-rag (a shared collection of five documents) and enkisys-tools
+#     (calculator), 64 conversations kept busy by wrk (a Lua script rotating the conversation
+#     ids, one user each), POST /api/chat/conversations/{id}/messages non-streaming; every
+#     FAKE_TOOL_EVERY-th turn the model asks for calculator (a second model call);
+#  3. SSE_STREAMS turns held open as server-sent event streams (the fake model streams slowly):
+#     the RSS of enkisys-agent.
+#   bench/agent/run.sh   (after `make build`; needs wrk, python3-fastapi, python3-uvicorn,
+#                         python3-httpx, curl)
+# Env: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), TWIN_WORKERS ("1 2": uvicorn worker counts,
+#      each measured, the best compared), FAKE_TOOL_EVERY (10), SSE_STREAMS (1000),
+#      BENCH_PIN (1: the orchestrator on CPU 1, rag/tools/model/wrk on CPU 0).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${ENKISYS_BIN_DIR:-$ROOT/build/release/bin}
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+TWIN_WORKERS=${TWIN_WORKERS:-1 2}
+TOOL_EVERY=${FAKE_TOOL_EVERY:-10}
+SSE_STREAMS=${SSE_STREAMS:-1000}
+WORK=$(mktemp -d /tmp/enkisys-agent-bench.XXXXXX)
+if [[ ${BENCH_PIN:-1} != 0 ]] && (($(nproc) >= 2)); then
+  SERVER_CPU=(taskset -c 1)
+  BACK_CPU=(taskset -c 0)
+  OUR_THREADS=1
+else
+  SERVER_CPU=()
+  BACK_CPU=()
+  OUR_THREADS=2
+fi
+PIDS=()
+
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || {
+    echo "bench: $tool missing (make deps-host)" >&2
+    exit 1
+  }
+done
+for b in enkisys-agent enkisys-rag enkisys-tools enkisys-fake-openai; do
+  [[ -x $BIN/$b ]] || {
+    echo "bench: $BIN/$b not built (make build; enkisys-fake-openai needs ENKISYS_TESTS=ON)" >&2
+    exit 1
+  }
+done
+/usr/bin/python3 -c 'import fastapi, uvicorn, httpx' || {
+  echo "bench: python3-fastapi, python3-uvicorn, python3-httpx missing (deps/apt-bench.txt)" >&2
+  exit 1
+}
+# 1,000 client streams + their model calls: two descriptors each, and some more.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+cleanup() {
+  local pid i
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# stop PID: SIGTERM, then waits (bounded to 5 s) before SIGKILL.
+stop() {
+  local i
+  kill -TERM "$1" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# port_of LOG PID: the port a service (its `listening` log line, listener main) or the fake
+# model (`port N`) reports, bounded to 20 s.
+port_of() {
+  local log=$1 pid=$2 i p
+  for ((i = 0; i < 200; i++)); do
+    p=$([[ -f $log ]] && sed -nE 's/.*"msg":"listening".*"listener":"main".*"port":([0-9]+).*/\1/p; s/^port ([0-9]+)$/\1/p' "$log" | head -n1)
+    if [[ -n $p ]]; then echo "$p"; return 0; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "bench: no port in $log: $(tail -n 5 "$log")" >&2
+  return 1
+}
+
+# wait_up URL PID: polls URL until it answers 200, bounded to 20 s.
+wait_up() {
+  local url=$1 pid=$2 i
+  for ((i = 0; i < 200; i++)); do
+    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || { echo "bench: server for $url exited" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "bench: $url not up after 20 s" >&2
+  return 1
+}
+
+# tree_pids PID: PID and its descendants.
+tree_pids() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END { for (p in parent) { q = p; for (d = 0; d < 16 && q != "" && q != 0; d++) {
+            if (q == root) { print p; break } q = parent[q] } } }'
+}
+
+# tree_rss_kb PID: resident memory of PID and its descendants, in KiB.
+tree_rss_kb() {
+  local sum=0 p r
+  for p in $(tree_pids "$1"); do
+    r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+    sum=$((sum + ${r:-0}))
+  done
+  echo "$sum"
+}
+
+# tree_cpu_ticks PID: user+system CPU ticks of PID and its descendants.
+tree_cpu_ticks() {
+  local total=0 p
+  for p in $(tree_pids "$1"); do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# sample_rss PID FILE: writes the peak tree RSS (KiB) seen until killed.
+sample_rss() {
+  local pid=$1 file=$2 peak=0 now
+  while kill -0 "$pid" 2>/dev/null; do
+    now=$(tree_rss_kb "$pid")
+    ((now > peak)) && peak=$now && echo "$peak" >"$file"
+    sleep 0.2
+  done
+}
+
+# to_ms VALUE: wrk latency (812.00us, 3.21ms, 1.02s) in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.2f", n }'
+}
+
+RESULTS=$WORK/results.tsv # name rps p50 p99 rssMB cpu_us/req errors
+: >"$RESULTS"
+
+# load NAME PID URL SCRIPT: warm-up, then wrk with CPU and RSS of PID's tree measured (the Lua
+# script gets wrk's thread count).
+load() {
+  local name=$1 pid=$2 url=$3 script=$4 out rss_file sampler cpu0 cpu1 requests rps p50 p99 rss cpu_us errors
+  timeout 60 "${BACK_CPU[@]}" wrk -t2 -c"$CONNECTIONS" -d3s -s "$script" "$url" -- 2 >/dev/null || true
+  rss_file=$WORK/rss.$pid
+  echo 0 >"$rss_file"
+  sample_rss "$pid" "$rss_file" &
+  sampler=$!
+  cpu0=$(tree_cpu_ticks "$pid")
+  out=$(timeout 180 "${BACK_CPU[@]}" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url" -- 2 2>&1) || true
+  cpu1=$(tree_cpu_ticks "$pid")
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  if ! grep -q '^Requests/sec:' <<<"$out"; then
+    echo "bench: $name: wrk failed: $out" >&2
+    return 1
+  fi
+  errors=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
+  rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+  rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$rss_file")
+  requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+  cpu_us=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "$rss" "$cpu_us" "$errors" |
+    tee -a "$RESULTS" >&2
+}
+
+start_fake() { # start_fake NAME [ENV=...]: starts the fake model on CPU 0; sets FAKE_PID, FAKE_URL
+  local name=$1 port
+  shift
+  env "$@" THREADS=1 "${BACK_CPU[@]}" "$BIN/enkisys-fake-openai" >"$WORK/$name.log" 2>&1 &
+  FAKE_PID=$!
+  PIDS+=("$FAKE_PID")
+  port=$(port_of "$WORK/$name.log" "$FAKE_PID")
+  FAKE_URL=http://127.0.0.1:$port/v1
+}
+
+# --- the backends: fake model, rag, tools (CPU 0) ---
+start_fake fake FAKE_TOOL_EVERY="$TOOL_EVERY"
+mkdir -p "$WORK/rag" "$WORK/tools"
+PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info THREADS=1 RAG_DATA_DIR="$WORK/rag" \
+  DATABASE_URL="sqlite://$WORK/rag/rag.db" "${BACK_CPU[@]}" "$BIN/enkisys-rag" >"$WORK/rag.log" 2>&1 &
+PIDS+=($!)
+RAG_URL=http://127.0.0.1:$(port_of "$WORK/rag.log" "${PIDS[-1]}")
+PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info THREADS=1 \
+  DATABASE_URL="sqlite://$WORK/tools/tools.db" "${BACK_CPU[@]}" "$BIN/enkisys-tools" >"$WORK/tools.log" 2>&1 &
+PIDS+=($!)
+TOOLS_URL=http://127.0.0.1:$(port_of "$WORK/tools.log" "${PIDS[-1]}")
+COLLECTION=$(/usr/bin/python3 "$ROOT/bench/agent/driver.py" rag-seed "$RAG_URL")
+
+# --- 1. the fake model alone: its own cost, and what wrk can drive on CPU 0 ---
+cat >"$WORK/fake.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"fake-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+load "fake model alone (driver ceiling)" "$FAKE_PID" "$FAKE_URL/chat/completions" "$WORK/fake.lua"
+
+# --- 2. turns: ours, then the twin with each worker count ---
+AGENT_ENV=(PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info THREADS=$OUR_THREADS
+  RAG_URL="$RAG_URL" TOOLS_URL="$TOOLS_URL" LLM_MODEL=fake-model AGENT_RATE_PER_MIN=100000
+  AGENT_DAILY_TOKENS=1000000000000)
+env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$WORK/agent.db" \
+  "${SERVER_CPU[@]}" "$BIN/enkisys-agent" >"$WORK/agent.log" 2>&1 &
+PIDS+=($!)
+base=http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")
+/usr/bin/python3 "$ROOT/bench/agent/driver.py" conversations "$base" "$CONNECTIONS" "$COLLECTION" "$WORK/ours.lua"
+/usr/bin/python3 "$ROOT/bench/agent/driver.py" check "$base" "$WORK/ours.lua" >"$WORK/ours.check"
+load "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" "$base" "$WORK/ours.lua"
+stop "${PIDS[-1]}"
+
+for workers in $TWIN_WORKERS; do
+  port=$(free_port)
+  TWIN_DB=$WORK/twin-$workers.db RAG_URL=$RAG_URL TOOLS_URL=$TOOLS_URL LLM_BASE_URL=$FAKE_URL \
+    "${SERVER_CPU[@]}" /usr/bin/python3 -m uvicorn twin:app --app-dir "$ROOT/bench/agent" \
+    --host 127.0.0.1 --port "$port" --workers "$workers" --log-level warning --no-access-log \
+    >"$WORK/twin-$workers.log" 2>&1 &
+  PIDS+=($!)
+  base=http://127.0.0.1:$port
+  wait_up "$base/health" "${PIDS[-1]}"
+  /usr/bin/python3 "$ROOT/bench/agent/driver.py" conversations "$base" "$CONNECTIONS" "$COLLECTION" "$WORK/twin.lua"
+  /usr/bin/python3 "$ROOT/bench/agent/driver.py" check "$base" "$WORK/twin.lua" >"$WORK/twin.check"
+  load "twin (uvicorn --workers $workers)" "${PIDS[-1]}" "$base" "$WORK/twin.lua"
+  stop "${PIDS[-1]}"
+done
+
+# --- 3. SSE_STREAMS streams held open on enkisys-agent (the model streams 120 pieces, 0.5 s apart) ---
+start_fake slow FAKE_PIECES=120 FAKE_PACING_MS=500
+env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$WORK/agent-sse.db" \
+  "${SERVER_CPU[@]}" "$BIN/enkisys-agent" >"$WORK/agent-sse.log" 2>&1 &
+PIDS+=($!)
+agent_pid=${PIDS[-1]}
+base=http://127.0.0.1:$(port_of "$WORK/agent-sse.log" "$agent_pid")
+idle_rss=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(tree_rss_kb "$agent_pid")")
+sse=$(timeout 300 /usr/bin/python3 "$ROOT/bench/agent/driver.py" sse "$base" "$SSE_STREAMS" "$COLLECTION" 5 "$agent_pid")
+stop "$agent_pid"
+
+# --- report ---
+echo
+echo "agent vs FastAPI twin: wrk -t2 -c$CONNECTIONS -d$DURATION on $(nproc) cores${SERVER_CPU[*]:+ (orchestrator pinned to CPU 1; rag, tools, fake model and wrk on CPU 0)}, every ${TOOL_EVERY}th turn a calculator call, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "| server | turns/s | p50 ms | p99 ms | peak RSS MB | server CPU µs/turn | errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$RESULTS"
+awk -F'\t' '
+  $1 ~ /^enkisys-agent/ { split($0, o, "\t"); have = 1; next }
+  $1 ~ /^twin/ { if (best == "" || $2 > bestrps) { best = $0; bestrps = $2 } }
+  END {
+    if (!have || best == "") exit
+    split(best, f, "\t")
+    printf "\nours / %s (the better twin setup):\n\n", f[1]
+    print "| turns/s ratio | p50 ratio | p99 ratio | RSS ratio | CPU per turn: twin / ours |"
+    print "|---:|---:|---:|---:|---:|"
+    printf "| %.1fx | %.2fx | %.2fx | %.2fx | %.1fx |\n", (f[2] > 0 ? o[2] / f[2] : 0),
+      (f[3] > 0 ? o[3] / f[3] : 0), (f[4] > 0 ? o[4] / f[4] : 0), (f[5] > 0 ? o[5] / f[5] : 0),
+      (o[6] > 0 ? f[6] / o[6] : 0)
+  }' "$RESULTS"
+echo
+echo "SSE: $SSE_STREAMS turns streaming at once on enkisys-agent (THREADS=$OUR_THREADS): idle RSS $idle_rss MB;" \
+  "$(awk '{ printf "%s streams open (first event received), peak RSS %s MB", $2, $4 }' <<<"$sse")"
