@@ -11,7 +11,7 @@
 #     the RSS of enkisys-agent.
 #   bench/agent/run.sh   (after `make build`; needs wrk, python3-fastapi, python3-uvicorn,
 #                         python3-httpx, curl)
-# Env: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), TWIN_WORKERS ("1 2": uvicorn worker counts,
+# Env: BENCH_DURATION (10s), BENCH_DB_DIR (tmpfs: where the SQLite files go), BENCH_CONNECTIONS (64), TWIN_WORKERS ("1 2": uvicorn worker counts,
 #      each measured, the best compared), FAKE_TOOL_EVERY (10), SSE_STREAMS (1000),
 #      BENCH_PIN (1: the orchestrator on CPU 1, rag/tools/model/wrk on CPU 0).
 set -euo pipefail
@@ -24,6 +24,15 @@ TWIN_WORKERS=${TWIN_WORKERS:-1 2}
 TOOL_EVERY=${FAKE_TOOL_EVERY:-10}
 SSE_STREAMS=${SSE_STREAMS:-1000}
 WORK=$(mktemp -d /tmp/enkisys-agent-bench.XXXXXX)
+# The SQLite files of every server: on tmpfs by default, so that the figures are the services'
+# work rather than this disk's fsync latency (BENCH_DB_DIR=DIR: there instead, e.g. a disk).
+if [[ -n ${BENCH_DB_DIR:-} ]]; then
+  DB_DIR=$(mktemp -d "$BENCH_DB_DIR/enkisys-agent-bench.XXXXXX")
+elif [[ -d /dev/shm && -w /dev/shm ]]; then
+  DB_DIR=$(mktemp -d /dev/shm/enkisys-agent-bench.XXXXXX)
+else
+  DB_DIR=$WORK
+fi
 if [[ ${BENCH_PIN:-1} != 0 ]] && (($(nproc) >= 2)); then
   SERVER_CPU=(taskset -c 1)
   BACK_CPU=(taskset -c 0)
@@ -62,17 +71,21 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$DB_DIR"
 }
 trap cleanup EXIT
 
-# stop PID: SIGTERM, then waits (bounded to 5 s) before SIGKILL.
+# stop PID LOG: SIGTERM, then waits (bounded to 5 s) before SIGKILL; names an unclean exit.
 stop() {
-  local i
+  local i rc=0
   kill -TERM "$1" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || rc=$?
+  if ((rc != 0 && rc != 143)); then
+    echo "bench: $2: exit status $rc on SIGTERM; last lines:" >&2
+    tail -n 5 "$2" >&2
+  fi
 }
 
 free_port() {
@@ -151,20 +164,22 @@ to_ms() {
     printf "%.2f", n }'
 }
 
-RESULTS=$WORK/results.tsv # name rps p50 p99 rssMB cpu_us/req errors
+RESULTS=$WORK/results.tsv # name mode rps p50 p99 rssMB cpu_us/req errors
 : >"$RESULTS"
 
-# load NAME PID URL SCRIPT: warm-up, then wrk with CPU and RSS of PID's tree measured (the Lua
-# script gets wrk's thread count).
+# load NAME MODE PID URL SCRIPT [WARM_SCRIPT] [CONNECTIONS]: a 3 s warm-up (WARM_SCRIPT, default
+# SCRIPT), then wrk for DURATION with CPU and RSS of PID's tree measured. The Lua scripts get
+# wrk's thread count.
 load() {
-  local name=$1 pid=$2 url=$3 script=$4 out rss_file sampler cpu0 cpu1 requests rps p50 p99 rss cpu_us errors
-  timeout 60 "${BACK_CPU[@]}" wrk -t2 -c"$CONNECTIONS" -d3s -s "$script" "$url" -- 2 >/dev/null || true
+  local name=$1 mode=$2 pid=$3 url=$4 script=$5 warm=${6:-$5} conns=${7:-$CONNECTIONS} threads=2 out rss_file sampler cpu0 cpu1 requests rps p50 p99 rss cpu_us errors
+  ((conns < 2)) && threads=1
+  timeout 60 "${BACK_CPU[@]}" wrk -t$threads -c"$conns" -d3s -s "$warm" "$url" -- $threads >/dev/null || true
   rss_file=$WORK/rss.$pid
   echo 0 >"$rss_file"
   sample_rss "$pid" "$rss_file" &
   sampler=$!
   cpu0=$(tree_cpu_ticks "$pid")
-  out=$(timeout 180 "${BACK_CPU[@]}" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url" -- 2 2>&1) || true
+  out=$(timeout 180 "${BACK_CPU[@]}" wrk -t$threads -c"$conns" -d"$DURATION" --latency -s "$script" "$url" -- $threads 2>&1) || true
   cpu1=$(tree_cpu_ticks "$pid")
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
@@ -180,7 +195,7 @@ load() {
   requests=$(awk '/requests in/ { print $1 }' <<<"$out")
   cpu_us=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
     'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "$rss" "$cpu_us" "$errors" |
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$rps" "$p50" "$p99" "$rss" "$cpu_us" "$errors" |
     tee -a "$RESULTS" >&2
 }
 
@@ -198,11 +213,11 @@ start_fake() { # start_fake NAME [ENV=...]: starts the fake model on CPU 0; sets
 start_fake fake FAKE_TOOL_EVERY="$TOOL_EVERY"
 mkdir -p "$WORK/rag" "$WORK/tools"
 PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info THREADS=1 RAG_DATA_DIR="$WORK/rag" \
-  DATABASE_URL="sqlite://$WORK/rag/rag.db" "${BACK_CPU[@]}" "$BIN/enkisys-rag" >"$WORK/rag.log" 2>&1 &
+  DATABASE_URL="sqlite://$DB_DIR/rag.db" "${BACK_CPU[@]}" "$BIN/enkisys-rag" >"$WORK/rag.log" 2>&1 &
 PIDS+=($!)
 RAG_URL=http://127.0.0.1:$(port_of "$WORK/rag.log" "${PIDS[-1]}")
 PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info THREADS=1 \
-  DATABASE_URL="sqlite://$WORK/tools/tools.db" "${BACK_CPU[@]}" "$BIN/enkisys-tools" >"$WORK/tools.log" 2>&1 &
+  DATABASE_URL="sqlite://$DB_DIR/tools.db" "${BACK_CPU[@]}" "$BIN/enkisys-tools" >"$WORK/tools.log" 2>&1 &
 PIDS+=($!)
 TOOLS_URL=http://127.0.0.1:$(port_of "$WORK/tools.log" "${PIDS[-1]}")
 COLLECTION=$(/usr/bin/python3 "$ROOT/bench/agent/driver.py" rag-seed "$RAG_URL")
@@ -213,66 +228,78 @@ wrk.method = "POST"
 wrk.body = '{"model":"fake-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-load "fake model alone (driver ceiling)" "$FAKE_PID" "$FAKE_URL/chat/completions" "$WORK/fake.lua"
+load "enkisys-fake-openai alone" "$CONNECTIONS requests at once" "$FAKE_PID" "$FAKE_URL/chat/completions" "$WORK/fake.lua"
 
 # --- 2. turns: ours, then the twin with each worker count ---
-AGENT_ENV=(PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info THREADS=$OUR_THREADS
+# measure_turns NAME PID BASE: fresh conversations for each measurement (a turn loads its
+# conversation's history, so every server starts from the same lengths); one turn at a time
+# (the overhead of a turn), then CONNECTIONS conversations at once.
+measure_turns() {
+  local name=$1 pid=$2 base=$3 set
+  for set in warm one busy; do
+    /usr/bin/python3 "$ROOT/bench/agent/driver.py" conversations "$base" "$CONNECTIONS" \
+      "$COLLECTION" "$WORK/$set.lua"
+  done
+  /usr/bin/python3 "$ROOT/bench/agent/driver.py" check "$base" "$WORK/warm.lua" >"$WORK/check.out"
+  load "$name" "1 turn at a time" "$pid" "$base" "$WORK/one.lua" "$WORK/warm.lua" 1
+  load "$name" "$CONNECTIONS conversations at once" "$pid" "$base" "$WORK/busy.lua" "$WORK/warm.lua"
+}
+
+AGENT_ENV=(PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info "THREADS=$OUR_THREADS"
   RAG_URL="$RAG_URL" TOOLS_URL="$TOOLS_URL" LLM_MODEL=fake-model AGENT_RATE_PER_MIN=100000
   AGENT_DAILY_TOKENS=1000000000000)
-env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$WORK/agent.db" \
+env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent.db" \
   "${SERVER_CPU[@]}" "$BIN/enkisys-agent" >"$WORK/agent.log" 2>&1 &
 PIDS+=($!)
-base=http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")
-/usr/bin/python3 "$ROOT/bench/agent/driver.py" conversations "$base" "$CONNECTIONS" "$COLLECTION" "$WORK/ours.lua"
-/usr/bin/python3 "$ROOT/bench/agent/driver.py" check "$base" "$WORK/ours.lua" >"$WORK/ours.check"
-load "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" "$base" "$WORK/ours.lua"
-stop "${PIDS[-1]}"
+measure_turns "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" \
+  "http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")"
+stop "${PIDS[-1]}" "$WORK/agent.log"
 
 for workers in $TWIN_WORKERS; do
   port=$(free_port)
-  TWIN_DB=$WORK/twin-$workers.db RAG_URL=$RAG_URL TOOLS_URL=$TOOLS_URL LLM_BASE_URL=$FAKE_URL \
+  TWIN_DB=$DB_DIR/twin-$workers.db RAG_URL=$RAG_URL TOOLS_URL=$TOOLS_URL LLM_BASE_URL=$FAKE_URL \
     "${SERVER_CPU[@]}" /usr/bin/python3 -m uvicorn twin:app --app-dir "$ROOT/bench/agent" \
     --host 127.0.0.1 --port "$port" --workers "$workers" --log-level warning --no-access-log \
     >"$WORK/twin-$workers.log" 2>&1 &
   PIDS+=($!)
-  base=http://127.0.0.1:$port
-  wait_up "$base/health" "${PIDS[-1]}"
-  /usr/bin/python3 "$ROOT/bench/agent/driver.py" conversations "$base" "$CONNECTIONS" "$COLLECTION" "$WORK/twin.lua"
-  /usr/bin/python3 "$ROOT/bench/agent/driver.py" check "$base" "$WORK/twin.lua" >"$WORK/twin.check"
-  load "twin (uvicorn --workers $workers)" "${PIDS[-1]}" "$base" "$WORK/twin.lua"
-  stop "${PIDS[-1]}"
+  wait_up "http://127.0.0.1:$port/health" "${PIDS[-1]}"
+  measure_turns "twin (uvicorn --workers $workers)" "${PIDS[-1]}" "http://127.0.0.1:$port"
+  stop "${PIDS[-1]}" "$WORK/twin-$workers.log"
 done
 
 # --- 3. SSE_STREAMS streams held open on enkisys-agent (the model streams 120 pieces, 0.5 s apart) ---
 start_fake slow FAKE_PIECES=120 FAKE_PACING_MS=500
-env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$WORK/agent-sse.db" \
+env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent-sse.db" \
   "${SERVER_CPU[@]}" "$BIN/enkisys-agent" >"$WORK/agent-sse.log" 2>&1 &
 PIDS+=($!)
 agent_pid=${PIDS[-1]}
 base=http://127.0.0.1:$(port_of "$WORK/agent-sse.log" "$agent_pid")
 idle_rss=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(tree_rss_kb "$agent_pid")")
 sse=$(timeout 300 /usr/bin/python3 "$ROOT/bench/agent/driver.py" sse "$base" "$SSE_STREAMS" "$COLLECTION" 5 "$agent_pid")
-stop "$agent_pid"
+stop "$agent_pid" "$WORK/agent-sse.log"
 
 # --- report ---
 echo
-echo "agent vs FastAPI twin: wrk -t2 -c$CONNECTIONS -d$DURATION on $(nproc) cores${SERVER_CPU[*]:+ (orchestrator pinned to CPU 1; rag, tools, fake model and wrk on CPU 0)}, every ${TOOL_EVERY}th turn a calculator call, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "agent vs FastAPI twin: wrk -d$DURATION on $(nproc) cores, SQLite in $DB_DIR${SERVER_CPU[*]:+ (orchestrator pinned to CPU 1; rag, tools, fake model and wrk on CPU 0)}, every ${TOOL_EVERY}th turn a calculator call, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| server | turns/s | p50 ms | p99 ms | peak RSS MB | server CPU µs/turn | errors |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$RESULTS"
+echo "| server | load | turns/s | p50 ms | p99 ms | peak RSS MB | server CPU µs/turn | errors |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$RESULTS"
 awk -F'\t' '
-  $1 ~ /^enkisys-agent/ { split($0, o, "\t"); have = 1; next }
-  $1 ~ /^twin/ { if (best == "" || $2 > bestrps) { best = $0; bestrps = $2 } }
+  $1 ~ /^enkisys-agent/ { ours[$2] = $0; order[++n] = $2; next }
+  $1 ~ /^twin/ { total[$1] += $3; rows[$1, $2] = $0; servers[$1] = 1 }
   END {
-    if (!have || best == "") exit
-    split(best, f, "\t")
-    printf "\nours / %s (the better twin setup):\n\n", f[1]
-    print "| turns/s ratio | p50 ratio | p99 ratio | RSS ratio | CPU per turn: twin / ours |"
-    print "|---:|---:|---:|---:|---:|"
-    printf "| %.1fx | %.2fx | %.2fx | %.2fx | %.1fx |\n", (f[2] > 0 ? o[2] / f[2] : 0),
-      (f[3] > 0 ? o[3] / f[3] : 0), (f[4] > 0 ? o[4] / f[4] : 0), (f[5] > 0 ? o[5] / f[5] : 0),
-      (o[6] > 0 ? f[6] / o[6] : 0)
+    best = ""; for (s in servers) if (best == "" || total[s] > total[best]) best = s
+    if (best == "" || n == 0) exit
+    printf "\nours / %s (the better twin setup):\n\n", best
+    print "| load | turns/s ratio | p50 ratio | p99 ratio | RSS ratio | CPU per turn: twin / ours |"
+    print "|---|---:|---:|---:|---:|---:|"
+    for (i = 1; i <= n; i++) {
+      m = order[i]; split(ours[m], o, "\t"); split(rows[best, m], f, "\t")
+      printf "| %s | %.1fx | %.2fx | %.2fx | %.2fx | %.1fx |\n", m, (f[3] > 0 ? o[3] / f[3] : 0),
+        (f[4] > 0 ? o[4] / f[4] : 0), (f[5] > 0 ? o[5] / f[5] : 0), (f[6] > 0 ? o[6] / f[6] : 0),
+        (o[7] > 0 ? f[7] / o[7] : 0)
+    }
   }' "$RESULTS"
 echo
 echo "SSE: $SSE_STREAMS turns streaming at once on enkisys-agent (THREADS=$OUR_THREADS): idle RSS $idle_rss MB;" \
