@@ -10,8 +10,8 @@
 #  3. SSE_STREAMS turns held open as server-sent event streams (the fake model streams slowly):
 #     the RSS of enkisys-agent.
 #   bench/agent/run.sh   (after `make build`; needs wrk, python3-fastapi, python3-uvicorn,
-#                         python3-httpx, curl)
-# Env: BENCH_DURATION (10s), BENCH_DB_DIR (tmpfs: where the SQLite files go), BENCH_CONNECTIONS (64), TWIN_WORKERS ("1 2": uvicorn worker counts,
+#                         python3-httpx, gunicorn, curl: deps/apt-bench.txt)
+# Env: BENCH_DURATION (10s), BENCH_DB_DIR (tmpfs: where the SQLite files go), BENCH_CONNECTIONS (64), TWIN_WORKERS ("1 2": worker counts of the twin,
 #      each measured, the best compared), FAKE_TOOL_EVERY (10), SSE_STREAMS (1000),
 #      BENCH_PIN (1: the orchestrator on CPU 1, rag/tools/model/wrk on CPU 0).
 set -euo pipefail
@@ -44,7 +44,7 @@ else
 fi
 PIDS=()
 
-for tool in wrk curl python3; do
+for tool in wrk curl python3 gunicorn; do
   command -v "$tool" >/dev/null || {
     echo "bench: $tool missing (make deps-host)" >&2
     exit 1
@@ -255,15 +255,24 @@ measure_turns "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" \
   "http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")"
 stop "${PIDS[-1]}" "$WORK/agent.log"
 
+# One worker: uvicorn alone. More: gunicorn with uvicorn workers, as uvicorn's deployment guide
+# advises (`uvicorn --workers 2` answered every request ~44 ms late here: delayed ACKs).
 for workers in $TWIN_WORKERS; do
   port=$(free_port)
+  if ((workers == 1)); then
+    twin=(/usr/bin/python3 -m uvicorn twin:app --app-dir "$ROOT/bench/agent" --host 127.0.0.1
+      --port "$port" --log-level warning --no-access-log)
+    name="twin (uvicorn, 1 worker)"
+  else
+    twin=(gunicorn -k uvicorn.workers.UvicornWorker -w "$workers" -b "127.0.0.1:$port"
+      --chdir "$ROOT/bench/agent" --log-level warning twin:app)
+    name="twin (gunicorn -k uvicorn.workers.UvicornWorker -w $workers)"
+  fi
   TWIN_DB=$DB_DIR/twin-$workers.db RAG_URL=$RAG_URL TOOLS_URL=$TOOLS_URL LLM_BASE_URL=$FAKE_URL \
-    "${SERVER_CPU[@]}" /usr/bin/python3 -m uvicorn twin:app --app-dir "$ROOT/bench/agent" \
-    --host 127.0.0.1 --port "$port" --workers "$workers" --log-level warning --no-access-log \
-    >"$WORK/twin-$workers.log" 2>&1 &
+    "${SERVER_CPU[@]}" "${twin[@]}" >"$WORK/twin-$workers.log" 2>&1 &
   PIDS+=($!)
   wait_up "http://127.0.0.1:$port/health" "${PIDS[-1]}"
-  measure_turns "twin (uvicorn --workers $workers)" "${PIDS[-1]}" "http://127.0.0.1:$port"
+  measure_turns "$name" "${PIDS[-1]}" "http://127.0.0.1:$port"
   stop "${PIDS[-1]}" "$WORK/twin-$workers.log"
 done
 
