@@ -164,14 +164,17 @@ to_ms() {
     printf "%.2f", n }'
 }
 
-RESULTS=$WORK/results.tsv # name mode rps p50 p99 rssMB cpu_us/req errors
+RESULTS=$WORK/results.tsv # name mode rps p50 p99 rssMB cpu_us/req errors wrk_cpu_us/req
+# The load driver's own CPU per request (user + system of wrk), when GNU time is there.
+TIMER=()
+[[ -x /usr/bin/time ]] && TIMER=(/usr/bin/time -f 'driver_cpu %U %S')
 : >"$RESULTS"
 
 # load NAME MODE PID URL SCRIPT [WARM_SCRIPT] [CONNECTIONS]: a 3 s warm-up (WARM_SCRIPT, default
 # SCRIPT), then wrk for DURATION with CPU and RSS of PID's tree measured. The Lua scripts get
 # wrk's thread count.
 load() {
-  local name=$1 mode=$2 pid=$3 url=$4 script=$5 warm=${6:-$5} conns=${7:-$CONNECTIONS} threads=2 out rss_file sampler cpu0 cpu1 requests rps p50 p99 rss cpu_us errors
+  local name=$1 mode=$2 pid=$3 url=$4 script=$5 warm=${6:-$5} conns=${7:-$CONNECTIONS} threads=2 out driver_us rss_file sampler cpu0 cpu1 requests rps p50 p99 rss cpu_us errors
   ((conns < 2)) && threads=1
   timeout 60 "${BACK_CPU[@]}" wrk -t$threads -c"$conns" -d3s -s "$warm" "$url" -- $threads >/dev/null || true
   rss_file=$WORK/rss.$pid
@@ -179,7 +182,7 @@ load() {
   sample_rss "$pid" "$rss_file" &
   sampler=$!
   cpu0=$(tree_cpu_ticks "$pid")
-  out=$(timeout 180 "${BACK_CPU[@]}" wrk -t$threads -c"$conns" -d"$DURATION" --latency -s "$script" "$url" -- $threads 2>&1) || true
+  out=$(timeout 180 "${BACK_CPU[@]}" "${TIMER[@]}" wrk -t$threads -c"$conns" -d"$DURATION" --latency -s "$script" "$url" -- $threads 2>&1) || true
   cpu1=$(tree_cpu_ticks "$pid")
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
@@ -195,7 +198,8 @@ load() {
   requests=$(awk '/requests in/ { print $1 }' <<<"$out")
   cpu_us=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
     'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$rps" "$p50" "$p99" "$rss" "$cpu_us" "$errors" |
+  driver_us=$(awk -v n="$requests" '$1 == "driver_cpu" { printf "%.0f", (n > 0 ? ($2 + $3) * 1e6 / n : 0) }' <<<"$out")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$rps" "$p50" "$p99" "$rss" "$cpu_us" "$errors" "${driver_us:--}" |
     tee -a "$RESULTS" >&2
 }
 
@@ -291,9 +295,9 @@ stop "$agent_pid" "$WORK/agent-sse.log"
 echo
 echo "agent vs FastAPI twin: wrk -d$DURATION on $(nproc) cores, SQLite in $DB_DIR${SERVER_CPU[*]:+ (orchestrator pinned to CPU 1; rag, tools, fake model and wrk on CPU 0)}, every ${TOOL_EVERY}th turn a calculator call, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| server | load | turns/s | p50 ms | p99 ms | peak RSS MB | server CPU µs/turn | errors |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
-awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$RESULTS"
+echo "| server | load | turns/s | p50 ms | p99 ms | peak RSS MB | server CPU µs/turn | errors | wrk CPU µs/turn |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$RESULTS"
 awk -F'\t' '
   $1 ~ /^enkisys-agent/ { ours[$2] = $0; order[++n] = $2; next }
   $1 ~ /^twin/ { total[$1] += $3; rows[$1, $2] = $0; servers[$1] = 1 }
