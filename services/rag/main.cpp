@@ -36,7 +36,7 @@ std::string host_name() {
 }
 
 fs::path data_subdir(const std::string& root, const char* name) {
-  const fs::path dir = fs::path(root) / name;
+  fs::path dir = fs::path(root) / name;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
         rag::RemoteEmbedding{s->worker_embeddings.get(), &env.hooks.io_context()}, env.log,
         env.metrics, io);
     rag::Indexer* indexer = s->indexer.get();
-    env.hooks.add_thread_worker("ingest", [indexer](std::stop_token st) { indexer->run(st); });
+    env.hooks.add_thread_worker("ingest",
+                                [indexer](const std::stop_token& st) { indexer->run(st); });
     env.health.add("index", [indexer] {
       return indexer->ready() ? core::CheckResult{true, "ready"}
                               : core::CheckResult{false, "loading the search indexes"};
