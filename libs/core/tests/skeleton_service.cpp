@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
           p);
     }
     if (env.config.get("TEST_STUCK_WORKER") == "1") {
-      env.hooks.add_thread_worker("stuck", [](const std::stop_token&) {
+      env.hooks.add_thread_worker("stuck", [log](const std::stop_token&) {
+        log->info("stuck worker running");  // the test waits for this, not for "worker started"
         core::wait_for_stop(std::stop_token{}, std::chrono::seconds(60));  // ignores its token
       });
     }
