@@ -10,6 +10,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BIN=${ENKISYS_TOOLS_BIN:-$ROOT/build/release/bin/enkisys-tools}
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
@@ -64,47 +66,6 @@ wait_up() {
   done
   echo "bench: $url not up after 20 s" >&2
   return 1
-}
-
-# tree_rss_kb PID: resident memory of PID and all its descendants, in KiB.
-tree_rss_kb() {
-  ps -e -o pid=,ppid=,rss= | awk -v root="$1" '
-    { parent[$1] = $2; rss[$1] = $3 }
-    END {
-      for (p in parent) { q = p; for (d = 0; d < 16 && q != "" && q != 0; d++) {
-        if (q == root) { sum += rss[p]; break } q = parent[q] } }
-      print sum + 0 }'
-}
-
-# tree_cpu_ticks PID: user+system CPU ticks of PID and all its descendants (/proc/*/stat).
-tree_cpu_ticks() {
-  local root=$1 total=0 p
-  for p in $(ps -e -o pid=,ppid= | awk -v root="$root" '
-      { parent[$1] = $2 }
-      END { for (p in parent) { q = p; for (d = 0; d < 16 && q != "" && q != 0; d++) {
-              if (q == root) { print p; break } q = parent[q] } } }'); do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")))
-  done
-  echo "$total"
-}
-
-# sample_rss PID FILE: writes the peak tree RSS (KiB) seen until killed.
-sample_rss() {
-  local pid=$1 file=$2 peak=0 now
-  while kill -0 "$pid" 2>/dev/null; do
-    now=$(tree_rss_kb "$pid")
-    ((now > peak)) && peak=$now && echo "$peak" >"$file"
-    sleep 0.2
-  done
-}
-
-# to_ms VALUE: wrk latency (e.g. 812.00us, 3.21ms, 1.02s) in milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    printf "%.2f", n }'
 }
 
 post_script() { # post_script FILE BODY
