@@ -269,7 +269,7 @@ t_rag() {
   # A declared charset is converted (the image carries glibc's converters).
   printf 'caf\xe9 cr\xe8me br\xfbl\xe9e\n' >"$WORK/latin1.txt"
   code=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 30 -H "Authorization: Bearer $E2E_TOKEN" \
-    -F "mime_type=text/plain; charset=iso-8859-1" -F "file=@$WORK/latin1.txt" \
+    --form-string "mime_type=text/plain; charset=iso-8859-1" -F "file=@$WORK/latin1.txt" \
     "$BASE/api/rag/collections/$cid/documents" || true)
   expect_status 202 "$code" "a Latin-1 upload with its charset declared"
   # The index comes back from the volume after a restart, and after kill -9.
