@@ -38,13 +38,7 @@ for tool in wrk gunicorn curl jq python3; do
 done
 
 cleanup() {
-  local pid i
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]+"${PIDS[@]}"}"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
