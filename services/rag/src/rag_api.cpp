@@ -277,15 +277,7 @@ awaitable<Response> RagApi::upload(Request& req, RequestContext& ctx) {
   const Actor actor = value_or_throw(core::actor_of(req));
   const std::string collection_id(ctx.param("id"));
   // Refuse early (before reading a large body) when the collection is not writable.
-  value_or_throw(co_await db(ctx, [&]() -> core::Status {
-    auto c = store_.get_collection(actor, collection_id);
-    if (!c) return c.error();
-    if (c->visibility == "shared" ? !actor.admin : c->owner != actor.id) {
-      return core::make_error(ErrorKind::kPermissionDenied, "forbidden",
-                              "only admins change shared collections and their documents");
-    }
-    return core::ok_status();
-  }));
+  value_or_throw(co_await db(ctx, [&] { return store_.check_writable(actor, collection_id); }));
 
   ParseInput input;
   std::map<std::string, std::string> metadata;

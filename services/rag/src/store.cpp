@@ -240,6 +240,15 @@ core::Expected<Collection> RagStore::get_collection(const Actor& actor, const st
   return out;
 }
 
+core::Status RagStore::check_writable(const Actor& actor, const std::string& id) {
+  core::Status out = core::ok_status();
+  db_.read([&](Tx& tx) {
+    auto c = writable(tx, actor, id);
+    out = c ? core::ok_status() : core::Status(c.error());
+  });
+  return out;
+}
+
 core::Expected<Collection> RagStore::update_collection(const Actor& actor, const std::string& id,
                                                        const CollectionPatch& patch) {
   core::Expected<Collection> out = not_found("collection", id);

@@ -111,6 +111,8 @@ class RagStore {
   core::Expected<Collection> update_collection(const Actor& actor, const std::string& id,
                                                const CollectionPatch& patch);
   core::Status delete_collection(const Actor& actor, const std::string& id);
+  // Whether `actor` may add or delete documents of the collection (404 / 403 as the writes do).
+  core::Status check_writable(const Actor& actor, const std::string& id);
   // The collections `actor` may search among `ids` (all visible ones when `ids` is empty).
   // Errors: 404 not_found naming the first id that is not visible.
   core::Expected<std::vector<Collection>> searchable(const Actor& actor,
