@@ -106,6 +106,10 @@ std::vector<ToolCall> tool_calls_of(const std::string& text) {
   return out;
 }
 
+constexpr const char* kMessageColumns =
+    "id, conversation_id, seq, role, content, tool_calls, tool_call_id, name, citations, model, "
+    "prompt_tokens, completion_tokens, interrupted, created_at";
+
 Conversation conversation_of(const db::Row& r) {
   Conversation c;
   c.id = r.text("id");
@@ -161,6 +165,42 @@ core::Expected<Conversation> owned(Tx& tx, const Actor& actor, const std::string
 
 std::string tools_text(bool all, const std::vector<std::string>& names) {
   return all ? "all" : strings_json(names);
+}
+
+// Appends `messages` to conversation `id` inside `tx` (ids, seq, created_at assigned) and
+// touches its updated_at. REQUIRES: the caller checked ownership in `tx`.
+std::vector<StoredMessage> append_in(Tx& tx, const std::string& id,
+                                     std::vector<StoredMessage> messages) {
+  std::int64_t seq =
+      tx.exec("SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1", {id})
+          .one()
+          .i64(0);
+  const std::string now = core::utc_timestamp_now();
+  for (auto& m : messages) {
+    m.id = new_id("msg_");
+    m.conversation_id = id;
+    m.seq = ++seq;
+    m.created_at = now;
+    tx.exec(
+        "INSERT INTO agent_messages (id, conversation_id, seq, role, content, tool_calls, "
+        "tool_call_id, name, citations, model, prompt_tokens, completion_tokens, interrupted, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        {m.id, id, m.seq, m.role, m.content, tool_calls_json(m.tool_calls), m.tool_call_id, m.name,
+         m.citations, m.model, static_cast<std::int64_t>(m.usage.prompt_tokens),
+         static_cast<std::int64_t>(m.usage.completion_tokens),
+         static_cast<std::int64_t>(m.interrupted ? 1 : 0), m.created_at});
+  }
+  tx.exec("UPDATE agent_conversations SET updated_at = $2 WHERE id = $1", {id, now});
+  return messages;
+}
+
+void charge_in(Tx& tx, const ConversationStore::TokenCharge& c) {
+  if (c.tokens <= 0) return;
+  tx.exec(
+      "INSERT INTO agent_token_usage (user_id, day, tokens) VALUES ($1, $2, $3) "
+      "ON CONFLICT (user_id, day) DO UPDATE SET tokens = agent_token_usage.tokens + "
+      "excluded.tokens",
+      {c.user, c.day, c.tokens});
 }
 
 }  // namespace
@@ -223,11 +263,9 @@ core::Expected<ConversationWithMessages> ConversationStore::get_with_messages(
       return;
     }
     ConversationWithMessages cm{std::move(c).value(), {}};
-    auto res = tx.exec(
-        "SELECT id, conversation_id, seq, role, content, tool_calls, tool_call_id, name, "
-        "citations, model, prompt_tokens, completion_tokens, interrupted, created_at "
-        "FROM agent_messages WHERE conversation_id = $1 ORDER BY seq",
-        {id});
+    auto res = tx.exec(std::string("SELECT ") + kMessageColumns +
+                           " FROM agent_messages WHERE conversation_id = $1 ORDER BY seq",
+                       {id});
     for (const auto& r : res.rows) cm.messages.push_back(message_of(r));
     out = std::move(cm);
   });
@@ -274,7 +312,8 @@ core::Status ConversationStore::remove(const Actor& actor, const std::string& id
 }
 
 core::Expected<std::vector<StoredMessage>> ConversationStore::append(
-    const Actor& actor, const std::string& id, std::vector<StoredMessage> messages) {
+    const Actor& actor, const std::string& id, std::vector<StoredMessage> messages,
+    const TokenCharge* charge) {
   core::Expected<std::vector<StoredMessage>> out = not_found(id);
   db_.transaction([&](Tx& tx) {
     auto c = owned(tx, actor, id);
@@ -282,28 +321,31 @@ core::Expected<std::vector<StoredMessage>> ConversationStore::append(
       out = c.error();
       return;
     }
-    std::int64_t seq =
-        tx.exec("SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1", {id})
-            .one()
-            .i64(0);
-    const std::string now = core::utc_timestamp_now();
-    std::vector<StoredMessage> written = messages;
-    for (auto& m : written) {
-      m.id = new_id("msg_");
-      m.conversation_id = id;
-      m.seq = ++seq;
-      m.created_at = now;
-      tx.exec(
-          "INSERT INTO agent_messages (id, conversation_id, seq, role, content, tool_calls, "
-          "tool_call_id, name, citations, model, prompt_tokens, completion_tokens, interrupted, "
-          "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-          {m.id, id, m.seq, m.role, m.content, tool_calls_json(m.tool_calls), m.tool_call_id,
-           m.name, m.citations, m.model, static_cast<std::int64_t>(m.usage.prompt_tokens),
-           static_cast<std::int64_t>(m.usage.completion_tokens),
-           static_cast<std::int64_t>(m.interrupted ? 1 : 0), m.created_at});
+    out = append_in(tx, id, std::move(messages));
+    if (charge != nullptr) charge_in(tx, *charge);
+  });
+  return out;
+}
+
+core::Expected<ConversationWithMessages> ConversationStore::begin_turn(const Actor& actor,
+                                                                       const std::string& id,
+                                                                       StoredMessage user) {
+  core::Expected<ConversationWithMessages> out = not_found(id);
+  db_.transaction([&](Tx& tx) {
+    auto c = owned(tx, actor, id);
+    if (!c) {
+      out = c.error();
+      return;
     }
-    tx.exec("UPDATE agent_conversations SET updated_at = $2 WHERE id = $1", {id, now});
-    out = std::move(written);
+    ConversationWithMessages cm{std::move(c).value(), {}};
+    auto res = tx.exec(std::string("SELECT ") + kMessageColumns +
+                           " FROM agent_messages WHERE conversation_id = $1 AND seq > $2 "
+                           "ORDER BY seq",
+                       {id, cm.conversation.summarized_upto});
+    cm.messages.reserve(res.rows.size());
+    for (const auto& r : res.rows) cm.messages.push_back(message_of(r));
+    append_in(tx, id, {std::move(user)});
+    out = std::move(cm);
   });
   return out;
 }
@@ -339,13 +381,7 @@ std::int64_t ConversationStore::tokens_used(const std::string& user, const std::
 void ConversationStore::add_tokens(const std::string& user, const std::string& day,
                                    std::int64_t tokens) {
   if (tokens <= 0) return;
-  db_.transaction([&](Tx& tx) {
-    tx.exec(
-        "INSERT INTO agent_token_usage (user_id, day, tokens) VALUES ($1, $2, $3) "
-        "ON CONFLICT (user_id, day) DO UPDATE SET tokens = agent_token_usage.tokens + "
-        "excluded.tokens",
-        {user, day, tokens});
-  });
+  db_.transaction([&](Tx& tx) { charge_in(tx, {user, day, tokens}); });
 }
 
 }  // namespace enkisys::agent

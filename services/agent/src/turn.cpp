@@ -167,16 +167,14 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   st.sink = std::move(sink);
   st.deadline = Steady::now() + options_.turn_timeout;
 
-  auto loaded = co_await on_pool(
-      blocking_, [&] { return store_.get_with_messages(st.actor, st.conversation_id); });
-  if (!loaded) co_return loaded.error();
-  st.conv = loaded->conversation;
   StoredMessage user_message;
   user_message.role = "user";
   user_message.content = content;
-  auto stored = co_await on_pool(
-      blocking_, [&] { return store_.append(st.actor, st.conversation_id, {user_message}); });
-  if (!stored) co_return stored.error();
+  auto loaded = co_await on_pool(blocking_, [&] {
+    return store_.begin_turn(st.actor, st.conversation_id, std::move(user_message));
+  });
+  if (!loaded) co_return loaded.error();
+  st.conv = loaded->conversation;
 
   if (!st.conv.collections.empty()) {
     auto r = co_await rag_.search(st.caller, content, st.conv.collections, options_.rag_k);
@@ -381,13 +379,10 @@ awaitable<core::Expected<TurnResult>> TurnRunner::finish(State& st, const ChatRe
   json::array items;
   for (const auto& p : cited(st.passages, m.content)) items.emplace_back(citation_json(p));
   m.citations = json::serialize(items);
-  const std::string day = utc_day(clock_.now());
-  const std::int64_t tokens = m.usage.prompt_tokens + m.usage.completion_tokens;
-  auto saved = co_await on_pool(blocking_, [&] {
-    auto r = store_.append(st.actor, st.conversation_id, {m});
-    store_.add_tokens(st.actor.id, day, tokens);
-    return r;
-  });
+  const ConversationStore::TokenCharge charge{st.actor.id, utc_day(clock_.now()),
+                                              m.usage.prompt_tokens + m.usage.completion_tokens};
+  auto saved = co_await on_pool(
+      blocking_, [&] { return store_.append(st.actor, st.conversation_id, {m}, &charge); });
   if (!saved) co_return saved.error();
   TurnResult tr;
   tr.message = saved->front();

@@ -85,6 +85,51 @@ TEST_P(ConversationsTest, BadInputIsRefusedWithNothingWritten) {
   EXPECT_TRUE(r.body.at("conversations").as_array().empty());
 }
 
+// A turn reads what its memory can use, not the whole conversation: the messages after the
+// rolling summary, in the same transaction that stores the user's message; the answer and the
+// tokens it cost are written together.
+TEST_P(ConversationsTest, ATurnReadsOnlyTheMessagesAfterTheSummary) {
+  ConversationStore& store = f().store();
+  const Actor alice{"alice", false};
+  const std::string id = f().conversation("alice");
+  std::vector<StoredMessage> history(6);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    history[i].role = i % 2 == 0 ? "user" : "assistant";
+    history[i].content = "m" + std::to_string(i + 1);
+  }
+  ASSERT_TRUE(store.append(alice, id, history));
+  ASSERT_TRUE(store.set_summary(alice, id, "the first four", 4));
+
+  StoredMessage user;
+  user.role = "user";
+  user.content = "m7";
+  auto turn = store.begin_turn(alice, id, user);
+  ASSERT_TRUE(turn) << turn.error().message;
+  EXPECT_EQ(turn->conversation.summary, "the first four");
+  ASSERT_EQ(turn->messages.size(), 2U);
+  EXPECT_EQ(turn->messages.front().seq, 5);
+  EXPECT_EQ(turn->messages.back().content, "m6");
+  // The user's message is stored (seq 7), not among the messages read.
+  auto all = store.get_with_messages(alice, id);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->messages.size(), 7U);
+  EXPECT_EQ(all->messages.back().content, "m7");
+  EXPECT_EQ(all->messages.back().seq, 7);
+  // Someone else's turn stores nothing.
+  EXPECT_FALSE(store.begin_turn(Actor{"mallory", false}, id, user));
+  EXPECT_EQ(store.get_with_messages(alice, id)->messages.size(), 7U);
+
+  StoredMessage answer;
+  answer.role = "assistant";
+  answer.content = "m8";
+  const ConversationStore::TokenCharge charge{"alice", "2026-11-30", 42};
+  ASSERT_TRUE(store.append(alice, id, {answer}, &charge));
+  EXPECT_EQ(store.tokens_used("alice", "2026-11-30"), 42);
+  // A refused append charges nothing.
+  EXPECT_FALSE(store.append(Actor{"mallory", false}, id, {answer}, &charge));
+  EXPECT_EQ(store.tokens_used("alice", "2026-11-30"), 42);
+}
+
 ENKISYS_DB_ON_BOTH_BACKENDS(ConversationsTest);
 
 }  // namespace

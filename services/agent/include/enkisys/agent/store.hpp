@@ -86,10 +86,23 @@ class ConversationStore {
                                       const ConversationPatch& patch);
   core::Status remove(const Actor& actor, const std::string& id);
 
+  // The start of a turn, in one transaction: the conversation, the messages the memory can
+  // still use (seq > summarized_upto: the summary holds the older ones), then `user` appended
+  // (not among the returned messages). A turn's read therefore costs the window, not the
+  // conversation's length.
+  core::Expected<ConversationWithMessages> begin_turn(const Actor& actor, const std::string& id,
+                                                      StoredMessage user);
+
+  // Tokens spent by `user` on `day` ("YYYY-MM-DD", UTC), charged with the messages of a turn.
+  struct TokenCharge {
+    std::string user, day;
+    std::int64_t tokens = 0;
+  };
   // Appends `messages` (ids, seq and created_at are assigned and returned) and touches the
-  // conversation's updated_at.
+  // conversation's updated_at; with `charge`, adds its tokens in the same transaction.
   core::Expected<std::vector<StoredMessage>> append(const Actor& actor, const std::string& id,
-                                                    std::vector<StoredMessage> messages);
+                                                    std::vector<StoredMessage> messages,
+                                                    const TokenCharge* charge = nullptr);
   // Replaces the rolling summary. REQUIRES: upto >= the current summarized_upto.
   core::Status set_summary(const Actor& actor, const std::string& id, const std::string& summary,
                            std::int64_t upto);
