@@ -57,6 +57,7 @@ export function Chat() {
   return (
     <div className="chat">
       <aside className="sidebar" aria-label={t("chat.conversations")}>
+        <h1 className="sidebar-title">{t("chat.conversations")}</h1>
         <button type="button" className="primary" onClick={() => setCreating(true)}>
           {t("chat.new")}
         </button>
@@ -147,7 +148,7 @@ function NewConversation({ onCancel, onCreated }: { onCancel: () => void; onCrea
   };
   return (
     <form className="panel new-conv" onSubmit={(e) => void submit(e)}>
-      <h1>{t("chat.new")}</h1>
+      <h2>{t("chat.new")}</h2>
       <label>
         {t("chat.title")}
         <input value={title} onChange={(e) => setTitle(e.target.value)} autoFocus />
@@ -259,7 +260,7 @@ function ConversationView({ id, onActivity }: { id: string; onActivity: () => vo
   if (!conv) return <Loading />;
   return (
     <div className="conv">
-      <h1 className="conv-title">{conv.title || t("chat.untitled")}</h1>
+      <h2 className="conv-title">{conv.title || t("chat.untitled")}</h2>
       <MessageList items={items} onCite={onCite} onRetry={onRetry} />
       <form className="composer" onSubmit={submit}>
         <label className="sr-only" htmlFor="composer">
