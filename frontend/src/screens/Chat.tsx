@@ -89,7 +89,7 @@ export function Chat() {
                     ✎
                   </button>
                   <button type="button" className="icon" onClick={() => void remove(c)} aria-label={`${t("common.delete")}: ${c.title}`}>
-                    🗑
+                    ✕
                   </button>
                 </span>
               </li>

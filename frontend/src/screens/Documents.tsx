@@ -109,7 +109,7 @@ export default function Documents() {
                   {c.name} <span className="badge">{t(c.visibility === "shared" ? "docs.shared" : "docs.private")}</span>
                 </a>
                 <button type="button" className="icon" onClick={() => void remove(c)} aria-label={`${t("common.delete")}: ${c.name}`}>
-                  🗑
+                  ✕
                 </button>
               </li>
             ))}
@@ -227,7 +227,7 @@ function CollectionView({ collection }: { collection: Collection }) {
                 </td>
                 <td>
                   <button type="button" className="icon" onClick={() => void remove(d)} aria-label={`${t("common.delete")}: ${d.title}`}>
-                    🗑
+                    ✕
                   </button>
                 </td>
               </tr>

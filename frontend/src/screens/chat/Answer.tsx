@@ -49,9 +49,9 @@ export const MessageView = memo(function MessageView({ item, onCite, onRetry }: 
       {item.steps.map((s) => (
         <details key={s.id} className="step">
           <summary>{t("chat.toolStep", { name: s.name })}</summary>
-          <h4>{t("chat.arguments")}</h4>
+          <p className="step-label">{t("chat.arguments")}</p>
           <pre>{s.arguments}</pre>
-          <h4>{t("chat.result")}</h4>
+          <p className="step-label">{t("chat.result")}</p>
           <pre className={s.error ? "error" : undefined}>{s.error ?? s.result ?? "…"}</pre>
         </details>
       ))}
