@@ -202,6 +202,13 @@ async function main() {
     log("calculator tool step shown");
     await axe(page, "chat");
     await screenshot(page, "chat");
+    // Responsive down to 360 px: no horizontal overflow.
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.waitForTimeout(100);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 0) failures.push(`chat overflows 360 px by ${overflow} px`);
+    if (shots) await page.screenshot({ path: join(shots, "chat-360.png") });
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // Tools and status.
     await page.getByRole("link", { name: "Tools" }).click();
