@@ -79,7 +79,6 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 async function axe(page, screen) {
   await page.evaluate(axeSource);
   const r = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
     const out = await axe.run(document, { resultTypes: ["violations"] });
     return out.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help, target: v.nodes[0]?.target }));
   });
