@@ -2,6 +2,7 @@
 // Browser end-to-end test of the web app through a running stage's gateway.
 //
 //   node frontend/e2e/run.mjs --base-url http://127.0.0.1:PORT/dev/ [--screenshots DIR] [--turns N]
+//                             [--admin-email E --admin-password P]
 //
 // Sign up → log in → create a collection, upload a Markdown document, wait until ready → new
 // conversation with that collection → a question about it: streamed answer with a citation,
@@ -30,6 +31,10 @@ if (!baseArg) {
 const base = baseArg.endsWith("/") ? baseArg : baseArg + "/";
 const shots = opt("--screenshots");
 const turns = Number(opt("--turns", "1000"));
+// Optional: an admin account of the stage, to check the users list (local-stack.sh bootstraps
+// admin@example.com with the password "admin password for tests").
+const adminEmail = opt("--admin-email", process.env.E2E_ADMIN_EMAIL);
+const adminPassword = opt("--admin-password", process.env.E2E_ADMIN_PASSWORD);
 const TIMEOUT = 20_000;
 const figures = {};
 const failures = [];
@@ -279,6 +284,19 @@ async function main() {
     await page.reload();
     await page.getByRole("heading", { name: "Iniciar sesión" }).waitFor();
     log("Spanish, logged out");
+
+    if (adminEmail && adminPassword) {
+      await page.getByLabel("Correo electrónico").fill(adminEmail);
+      await page.getByLabel("Contraseña").fill(adminPassword);
+      await page.locator("form").getByRole("button", { name: "Iniciar sesión" }).click();
+      await page.getByRole("link", { name: "Estado" }).click();
+      await page.getByRole("heading", { name: "Usuarios" }).waitFor();
+      await page.getByRole("cell", { name: email }).waitFor();
+      await axe(page, "status-admin-es");
+      await page.getByRole("button", { name: "Cerrar sesión" }).click();
+      await page.getByRole("heading", { name: "Iniciar sesión" }).waitFor();
+      log("admin sees the users list");
+    }
 
     const csp = problems.filter((p) => /Content Security Policy|Refused to/i.test(p));
     if (csp.length) failures.push("CSP violations: " + csp.join(" | "));
