@@ -25,6 +25,8 @@ export default defineConfig({
         target: target.origin,
         changeOrigin: true,
         rewrite: (p) => prefix + p,
+        // auth scopes the refresh cookie to the stage's /{stage}/api/auth: map it to /api/auth.
+        cookiePathRewrite: { [`${prefix}/api/auth`]: "/api/auth" },
       },
     },
   },

@@ -42,7 +42,9 @@ describe("renderMarkdown", () => {
   });
 
   it("turns known [n] markers into citation buttons, not inside code", () => {
-    const html = renderMarkdown("Paris [1] and [7].\n\n```\nx[1]\n```", { citations: new Set([1]) });
+    const html = renderMarkdown("Paris [1] and [7], `a[1]`.\n\n```\nx[1]\n```", { citations: new Set([1]) });
+    expect(html.match(/data-cite/g)).toHaveLength(1);
+    expect(html).toContain("<code>a[1]</code>");
     expect(html).toContain('data-cite="1"');
     expect(html).toContain("[7]");
     expect(html).toContain("x[1]");

@@ -66,8 +66,8 @@ export function renderMarkdown(text: string, opts: { copy?: string; citations?: 
   let html = m.parse(text) as string;
   const cites = opts.citations;
   if (cites && cites.size) {
-    // Outside tags and code only: split on tags and <pre> blocks.
-    html = html.replace(/(<pre[\s\S]*?<\/pre>|<[^>]*>)|\[(\d{1,3})\]/g, (all, tag: string | undefined, n: string | undefined) => {
+    // Outside tags and code only: skip tags, <pre> blocks and inline <code>.
+    html = html.replace(/(<pre[\s\S]*?<\/pre>|<code[\s\S]*?<\/code>|<[^>]*>)|\[(\d{1,3})\]/g, (all, tag: string | undefined, n: string | undefined) => {
       if (tag) return tag;
       const i = Number(n);
       return cites.has(i)
