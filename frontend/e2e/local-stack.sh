@@ -7,7 +7,8 @@
 #   frontend/e2e/local-stack.sh stop DIR
 #
 # Binaries: $ENKISYS_BIN (default build/release/bin of this checkout); $ENKISYS_AUTH_BIN overrides
-# enkisys-auth alone. Ports are chosen free by the OS. Limits are raised for tests (rate, tokens).
+# enkisys-auth alone. Ports are chosen free by the OS. The agent's limits are raised for tests
+# (AGENT_RATE_PER_MIN, AGENT_DAILY_TOKENS from the environment override them).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -63,7 +64,7 @@ start() {
   run rag "$bin/enkisys-rag" PORT="$p_rag" DATABASE_URL="sqlite://$dir/rag.db" RAG_DATA_DIR="$dir/rag"
   run agent "$bin/enkisys-agent" PORT="$p_agent" DATABASE_URL="sqlite://$dir/agent.db" \
     TOOLS_URL="http://127.0.0.1:$p_tools" RAG_URL="http://127.0.0.1:$p_rag" \
-    AGENT_RATE_PER_MIN=100000 AGENT_DAILY_TOKENS=100000000
+    AGENT_RATE_PER_MIN="${AGENT_RATE_PER_MIN:-100000}" AGENT_DAILY_TOKENS="${AGENT_DAILY_TOKENS:-100000000}"
   run frontend "$bin/enkisys-frontend" PORT="$p_front" FRONTEND_ROOT="$web_root"
   cat >"$dir/gateway.yaml" <<YAML
 limits:

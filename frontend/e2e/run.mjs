@@ -59,7 +59,11 @@ async function api(method, path, body, token, headers = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+  if (!res.ok) {
+    const e = new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+    e.status = res.status;
+    throw e;
+  }
   return text ? JSON.parse(text) : undefined;
 }
 
@@ -230,11 +234,23 @@ async function main() {
     const conv = await api("POST", "api/chat/conversations", { title: "Long conversation", collections: [], tools: [] }, token);
     const t0 = Date.now();
     let done = 0;
-    for (; done < turns && Date.now() - t0 < 240_000; done++) {
-      await api("POST", `api/chat/conversations/${conv.id}/messages`, { content: `Message number ${done}: tell me about item ${done}.` }, token);
+    let stopped = "";
+    for (; done < turns; done++) {
+      if (Date.now() - t0 > 240_000) {
+        stopped = "time budget of 240 s";
+        break;
+      }
+      try {
+        await api("POST", `api/chat/conversations/${conv.id}/messages`, { content: `Message number ${done}: tell me about item ${done}.` }, token);
+      } catch (e) {
+        // A stage with the default per-user turn rate (AGENT_RATE_PER_MIN) stops us early.
+        if (e.status !== 429 || done === 0) throw e;
+        stopped = "429 from the stage's rate limits";
+        break;
+      }
     }
-    figures.long_conversation = { turns: done, messages: done * 2, seconds: Math.round((Date.now() - t0) / 100) / 10 };
-    log(`long conversation: ${done} turns (${done * 2} messages) in ${figures.long_conversation.seconds} s`);
+    figures.long_conversation = { turns: done, messages: done * 2, seconds: Math.round((Date.now() - t0) / 100) / 10, stopped_by: stopped || undefined };
+    log(`long conversation: ${done} turns (${done * 2} messages) in ${figures.long_conversation.seconds} s${stopped ? `, stopped early by ${stopped}` : ""}`);
     await page.goto(base + `chat/${conv.id}`);
     const list = page.getByTestId("messages");
     await list.waitFor();
