@@ -68,6 +68,54 @@ PasswordChange password_change_of(const core::Request& req) {
           *string_field(body, "new_password", kMaxPasswordBytes)};
 }
 
+bool web_client(const core::Request& req) {
+  return req["X-Enkisys-Client"] == "web";
+}
+
+std::optional<std::string> cookie_value(const core::Request& req, std::string_view name) {
+  for (auto it = req.find(http::field::cookie);
+       it != req.end() && it->name() == http::field::cookie; ++it) {
+    std::string_view rest = it->value();
+    while (!rest.empty()) {
+      const auto semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const auto eq = pair.find('=');
+      if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+      std::string_view value = pair.substr(eq + 1);
+      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      return std::string(value);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string refresh_cookie(const core::Request& req, std::string_view token,
+                           std::chrono::seconds max_age) {
+  std::string_view prefix = req["X-Forwarded-Prefix"];
+  const bool plain_path = prefix.size() <= 128 && (prefix.empty() || prefix.front() == '/') &&
+                          std::all_of(prefix.begin(), prefix.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                   (c >= '0' && c <= '9') || c == '/' || c == '-' || c == '_' ||
+                                   c == '.';
+                          });
+  if (!plain_path) prefix = {};
+  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
+  std::string out(kRefreshCookie);
+  out += "=";
+  out += token;
+  out += "; HttpOnly; SameSite=Strict; Path=";
+  out += prefix;
+  out += "/api/auth; Max-Age=";
+  out += std::to_string(max_age.count());
+  if (req["X-Forwarded-Proto"] == "https") out += "; Secure";
+  return out;
+}
+
 std::string client_ip(const core::Request& req, const core::RequestContext& ctx, bool trust_proxy) {
   if (trust_proxy) {
     std::string_view xff = req["X-Forwarded-For"];

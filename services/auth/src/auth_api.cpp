@@ -28,6 +28,27 @@ json::object pair_json(const TokenPair& t) {
           {"token_type", "Bearer"},
           {"expires_in", t.expires_in}};
 }
+// The answer of login and refresh: the pair in JSON, or in web mode the refresh token only in
+// its HttpOnly cookie.
+Response pair_reply(const Request& req, const TokenPair& t, std::chrono::seconds refresh_ttl) {
+  if (!api::web_client(req)) return api::no_store(http::status::ok, pair_json(t));
+  json::object body = pair_json(t);
+  body.erase("refresh_token");
+  Response res = api::no_store(http::status::ok, body);
+  res.set(http::field::set_cookie, api::refresh_cookie(req, t.refresh_token, refresh_ttl));
+  return res;
+}
+// The refresh token of a refresh or logout request: the body's, or in web mode with an empty
+// body the cookie's ("" when there is none).
+std::string refresh_of(const Request& req) {
+  if (req.body().empty() && api::web_client(req)) {
+    return api::cookie_value(req, api::kRefreshCookie).value_or("");
+  }
+  if (req.body().empty()) return {};
+  const json::object body = core::parse_json_object(req);
+  api::only_fields(body, {"refresh_token"});
+  return api::string_field(body, "refresh_token", kMaxTokenBytes, false).value_or("");
+}
 // If-None-Match matches `etag` (weak comparison, RFC 9110 §13.1.2).
 bool none_match(std::string_view header, std::string_view etag) {
   while (!header.empty()) {
@@ -113,36 +134,37 @@ void AuthApi::add_routes(core::Router& r) {
                      logins_.with({out ? "ok" : (throttled ? "throttled" : "failed")}).inc();
                      return value_or_throw(std::move(out));
                    });
-                   co_return api::no_store(http::status::ok, pair_json(tokens));
+                   co_return pair_reply(req, tokens, service_.config().refresh_ttl);
                  });
 
   api::add_route(r, http::verb::post, "/api/auth/refresh",
                  [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-                   const std::string token = api::refresh_token_of(req);
+                   const bool from_cookie = req.body().empty() && api::web_client(req);
+                   const std::string token =
+                       from_cookie ? refresh_of(req) : api::refresh_token_of(req);
                    const Caller who = caller(req, ctx);
                    const TokenPair tokens = co_await ctx.blocking([this, &token, &who] {
                      auto out = service_.refresh(token, who);
                      refreshes_.with({out ? "ok" : "failed"}).inc();
                      return value_or_throw(std::move(out));
                    });
-                   co_return api::no_store(http::status::ok, pair_json(tokens));
+                   co_return pair_reply(req, tokens, service_.config().refresh_ttl);
                  });
 
   api::add_route(
       r, http::verb::post, "/api/auth/logout",
       [this](Request& req, RequestContext& ctx) -> awaitable<Response> {
-        std::string refresh;
-        if (!req.body().empty()) {
-          const json::object body = core::parse_json_object(req);
-          api::only_fields(body, {"refresh_token"});
-          refresh = api::string_field(body, "refresh_token", kMaxTokenBytes, false).value_or("");
-        }
+        const std::string refresh = refresh_of(req);
         std::optional<Principal> p;
         if (refresh.empty()) p = co_await principal(req, ctx, false);
         const Caller c = caller(req, ctx);
         co_await ctx.blocking(
             [this, &refresh, &p, &c] { service_.logout(refresh, p ? &*p : nullptr, c); });
-        co_return Response{http::status::no_content, 11};
+        Response res{http::status::no_content, 11};
+        if (api::web_client(req)) {
+          res.set(http::field::set_cookie, api::refresh_cookie(req, "", std::chrono::seconds(0)));
+        }
+        co_return res;
       });
 
   api::add_route(r, http::verb::get, "/api/auth/me",

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -40,6 +41,20 @@ struct PasswordChange {                                  // password
   std::string current, next;
 };
 PasswordChange password_change_of(const core::Request& req);
+
+// The browser's refresh-token cookie (opt-in "web" mode, see README.md): a request is in web
+// mode when it carries `X-Enkisys-Client: web` — a custom header a cross-site form cannot send,
+// the CSRF guard next to SameSite=Strict. In web mode login and refresh answer the refresh
+// token only in an HttpOnly cookie scoped to `<X-Forwarded-Prefix>/api/auth`.
+inline constexpr std::string_view kRefreshCookie = "enkisys_refresh";
+bool web_client(const core::Request& req);
+// The value of cookie `name` in the request's Cookie header(s), or nullopt.
+std::optional<std::string> cookie_value(const core::Request& req, std::string_view name);
+// A Set-Cookie value carrying `token` (empty with max_age 0: the cookie is cleared):
+// HttpOnly; SameSite=Strict; Path=<X-Forwarded-Prefix>/api/auth (a prefix that is not a plain
+// path is ignored); Max-Age; Secure when X-Forwarded-Proto is https.
+std::string refresh_cookie(const core::Request& req, std::string_view token,
+                           std::chrono::seconds max_age);
 
 // The client IP: X-Forwarded-For's first hop when trust_proxy, else the socket address.
 std::string client_ip(const core::Request& req, const core::RequestContext& ctx, bool trust_proxy);
