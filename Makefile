@@ -37,7 +37,7 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host deps-npm lint-deps build test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile fuzz fuzz-smoke clean
 
 help: ## list the targets
@@ -61,9 +61,13 @@ build: deps ## configure and build PRESET (release) into build/PRESET; build/bin
 	cmake --build --preset $(PRESET) -j$(JOBS)
 	@if [[ $(PRESET) == release ]]; then ln -sfn release/bin build/bin; fi
 
-test: build ## build, then run unit + integration tests (throwaway PostgreSQL unless ENKISYS_TEST_POSTGRES_URL)
+test: build ## build, then run unit + integration tests (throwaway PostgreSQL unless ENKISYS_TEST_POSTGRES_URL) and the web frontend's
 	@scripts/apt-install.sh deps/apt-test.txt
 	scripts/run-tests.sh $(PRESET)
+	scripts/web.sh test
+
+web: ## the web frontend's production build into frontend/dist (npm ci once per lock file)
+	scripts/web.sh build
 
 e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stages.sh), images on PostgreSQL (postgres.sh)
 	@scripts/apt-install.sh deps/apt-run.txt deps/apt-test.txt deps/apt-e2e.txt
@@ -93,10 +97,10 @@ base-image: ## make sure the debian:bookworm base exists: local, else pull, else
 	  || timeout 120 docker pull -q $(BASE_IMAGE) \
 	  || scripts/build-base-image.sh $(BASE_IMAGE)
 
-images: base-image ## build enkisys/<svc>:TAG for every service (one compile for all of them)
+images: base-image web ## build enkisys/<svc>:TAG for every service (one compile for all of them)
 	@$(MAKE) image-targets TARGETS="$(SERVICES)"
 
-image-test: base-image ## build the test image: the unit tests compiled and run inside the build image
+image-test: base-image web ## build the test image: the unit tests compiled and run inside the build image
 	@$(MAKE) image-targets TARGETS=test
 
 image-targets:

@@ -22,8 +22,12 @@ export LOG_LEVEL=debug
 IMAGE=enkisys/tools:$ENKISYS_TAG
 BASE=http://127.0.0.1:$GATEWAY_PORT/dev
 MAX_IMAGE_MB=20
-# rag carries poppler (PDF) and its image libraries: its own, larger bound.
+# rag carries poppler (PDF) and its image libraries: its own, larger bound; the frontend (a
+# static file server and the web root) a smaller one.
 RAG_MAX_IMAGE_MB=35
+FRONTEND_MAX_IMAGE_MB=10
+# Where the browser test leaves its screenshots (the README shows them).
+SCREENSHOTS=${SCREENSHOTS:-$ROOT/docs/screenshots}
 # Every image (services/services.list), and the services of a stage the gateway routes.
 mapfile -t SERVICES < <(services_names)
 mapfile -t STAGE_SERVICES < <(services_names runs=stage)
@@ -320,12 +324,21 @@ t_chat() {
   expect_status 401 "$code" "a conversation without a token"
 }
 
+# The web frontend in a real browser (frontend/e2e/run.mjs: playwright-core + Debian's
+# chromium), through the gateway: sign up → upload → a cited streamed answer → the calculator
+# step → Spanish → log out, axe on every screen, budgets printed, screenshots.
+t_web() {
+  mkdir -p "$SCREENSHOTS"
+  scripts/web.sh e2e "$BASE/" "$SCREENSHOTS" >&3 2>&1 || fail "browser end-to-end test failed (output above)"
+}
+
 t_image_size() {
   local bytes mb svc image limit
   for svc in "${SERVICES[@]}"; do
     image=enkisys/$svc:$ENKISYS_TAG
     limit=$MAX_IMAGE_MB
     [[ $svc == rag ]] && limit=$RAG_MAX_IMAGE_MB
+    [[ $svc == frontend ]] && limit=$FRONTEND_MAX_IMAGE_MB
     bytes=$(docker image inspect -f '{{.Size}}' "$image")
     mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1000000 }')
     echo "image $image: $mb MB" >&3
@@ -357,8 +370,9 @@ run_test "killed process is restarted healthy, data kept" t_crash_recovery
 # Before the SIGTERM test, which leaves the tools container stopped.
 run_test "rag: upload, search with citations; the index survives a restart and kill -9" t_rag
 run_test "agent: a streamed, cited answer and a calculator tool call through the gateway" t_chat
+run_test "web frontend in chromium: sign up, upload, cited streamed answer, calculator, Spanish, log out" t_web
 run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
-run_test "images ${SERVICES[*]} <= ${MAX_IMAGE_MB} MB each (rag ${RAG_MAX_IMAGE_MB})" t_image_size
+run_test "images ${SERVICES[*]} <= ${MAX_IMAGE_MB} MB each (rag ${RAG_MAX_IMAGE_MB}, frontend ${FRONTEND_MAX_IMAGE_MB})" t_image_size
 run_test "no secrets in docker history or image config" t_no_secrets_in_history
 
 if ((E2E_FAILED > 0)); then
