@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstdio>
@@ -20,6 +21,22 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using beast::error_code;
 namespace {
+
+// The `version` a service's /health body names (the skeleton's checks shape), when it is a short
+// printable string; "" otherwise. The stage's health shows it per service.
+std::string health_version(const std::string& body) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return {};
+  const auto* version = v.as_object().if_contains("version");
+  if (version == nullptr || !version->is_string()) return {};
+  const boost::json::string& s = version->as_string();
+  if (s.empty() || s.size() > 64) return {};
+  for (const char c : s) {
+    if (c < 0x21 || c > 0x7e) return {};
+  }
+  return std::string(s);
+}
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 
 bool idempotent(http::verb m) {
@@ -358,6 +375,7 @@ Task<> RequestContext::stage_health() {
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
     seen.push_back(key);
     int code = 0;
+    std::string version;
     auto conn =
         co_await connect(w, ctl, *rt.primary.upstream, gen->config.limits.upstream_connect_timeout);
     if (conn) {
@@ -373,7 +391,10 @@ Task<> RequestContext::stage_health() {
         http::response_parser<http::string_body> p;
         p.body_limit(64 * 1024);
         auto [rec, rn] = co_await http::async_read(conn->socket, conn->buffer, p, kTok);
-        if (!rec) code = static_cast<int>(p.get().result_int());
+        if (!rec) {
+          code = static_cast<int>(p.get().result_int());
+          version = health_version(p.get().body());
+        }
       }
       ctl.upstream = nullptr;
     }
@@ -382,6 +403,7 @@ Task<> RequestContext::stage_health() {
     entry["status"] = code == 200 ? "ok" : "failing";
     entry["http_status"] = code;
     entry["upstream"] = rt.primary.url;
+    if (!version.empty()) entry["version"] = version;
     services[rt.name] = std::move(entry);
   }
   boost::json::object body;

@@ -125,6 +125,8 @@ TEST(ProxyTest, StageHealthAggregatesUpstreams) {
   auto ok = get(gw.port(), "/dev/health");
   EXPECT_EQ(ok.result_int(), 200) << ok.body();
   EXPECT_NE(ok.body().find("\"stage\":\"dev\""), std::string::npos);
+  // Each service's version, as its own /health names it.
+  EXPECT_NE(ok.body().find("\"version\":\"1.2.3\""), std::string::npos) << ok.body();
   up.set_health_status(503);
   auto bad = get(gw.port(), "/dev/health");
   EXPECT_EQ(bad.result_int(), 503);

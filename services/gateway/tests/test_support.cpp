@@ -122,7 +122,7 @@ void FakeUpstream::serve(tcp::socket& sock) {
       res.body() = "slow";
     } else if (target == "/health") {
       res.result(static_cast<unsigned>(health_status_.load()));
-      res.body() = "{\"status\":\"ok\"}";
+      res.body() = "{\"status\":\"ok\",\"version\":\"1.2.3\"}";
     } else if (target == "/stream") {
       http::response<http::empty_body> h{http::status::ok, 11};
       h.set(http::field::content_type, "text/event-stream");
