@@ -41,6 +41,19 @@ RUN set -eux; \
     chmod 1777 /rootfs/owned/tmp; \
     mv /rootfs/owned /owned
 
+# --- webroot: the web frontend's build (frontend/dist, made on the host by `make web`: one npm
+# install serves the build, the unit tests and the browser tests) with its precompressed variants
+# (X.gz, X.br next to X), read-only. Its own stage: a frontend change does not recompile C++. ---
+FROM toolchain AS webroot
+COPY frontend/dist/ /srv/www/
+RUN set -eux; \
+    test -s /srv/www/index.html; \
+    find /srv/www -type f \( -name '*.html' -o -name '*.js' -o -name '*.mjs' \
+        -o -name '*.css' -o -name '*.json' -o -name '*.svg' -o -name '*.txt' -o -name '*.map' \
+        -o -name '*.webmanifest' -o -name '*.ico' \) -exec gzip -9 -k {} + -exec brotli -k {} +; \
+    chmod -R a+rX,go-w /srv/www; \
+    find /srv/www -type f | sort
+
 # --- build: every service once, static preset; /out/<svc>/ holds each image's files ---
 FROM toolchain AS build
 # Extra configure arguments, e.g. --build-arg CMAKE_ARGS=-DENKISYS_WERROR=OFF
@@ -69,19 +82,6 @@ RUN set -eux; \
     cp -a "$g/gconv-modules" "$g/gconv-modules.d" "$d/"; \
     for m in UTF-16 UTF-32 UTF-7 UNICODE ISO8859-1 ISO8859-2 ISO8859-15 CP1250 CP1251 CP1252 \
              KOI8-R IBM437 IBM850 MACINTOSH; do cp -a "$g/$m.so" "$d/"; done
-# --- webroot: the web frontend's build (frontend/dist, made on the host by `make web`: one npm
-# install serves the build, the unit tests and the browser tests) with its precompressed variants
-# (X.gz, X.br next to X), read-only. Its own stage: a frontend change does not recompile C++. ---
-FROM toolchain AS webroot
-COPY frontend/dist/ /srv/www/
-RUN set -eux; \
-    test -s /srv/www/index.html; \
-    find /srv/www -type f \( -name '*.html' -o -name '*.js' -o -name '*.mjs' \
-        -o -name '*.css' -o -name '*.json' -o -name '*.svg' -o -name '*.txt' -o -name '*.map' \
-        -o -name '*.webmanifest' -o -name '*.ico' \) -exec gzip -9 -k {} + -exec brotli -k {} +; \
-    chmod -R a+rX,go-w /srv/www; \
-    find /srv/www -type f | sort
-
 # --- runtime: scratch + root filesystem, non-root user ---
 FROM scratch AS runtime
 ARG SOURCE=""

@@ -18,6 +18,8 @@ export default defineConfig({
     cssCodeSplit: true,
     sourcemap: false,
     assetsInlineLimit: 0,
+    // Hex content hashes (`name-<hex>.js`): the frontend server caches such assets as immutable.
+    rollupOptions: { output: { hashCharacters: "hex" } },
   },
   server: {
     proxy: {

@@ -135,14 +135,19 @@ bool is_hashed_asset(std::string_view path) {
   if (dash == std::string_view::npos) return false;
   const std::string_view hash = stem.substr(dash + 1);
   if (hash.size() < 8 || hash.size() > 64) return false;
-  bool digit = false;
+  // A hex hash (the web build's: Rollup's hashCharacters "hex") may hold no digit at all;
+  // any other alphabet needs one, so that a word ("app-settings.js") is not taken for a hash.
+  bool digit = false, hex = true;
   for (const char c : hash) {
-    if (std::isdigit(static_cast<unsigned char>(c)) != 0)
+    if (std::isdigit(static_cast<unsigned char>(c)) != 0) {
       digit = true;
-    else if (std::isalpha(static_cast<unsigned char>(c)) == 0 && c != '_')
+    } else if (std::isalpha(static_cast<unsigned char>(c)) == 0 && c != '_') {
       return false;
+    }
+    hex = hex && std::isxdigit(static_cast<unsigned char>(c)) != 0 &&
+          std::isupper(static_cast<unsigned char>(c)) == 0;
   }
-  return digit;
+  return digit || hex;
 }
 
 std::string_view cache_control_for(std::string_view path) {

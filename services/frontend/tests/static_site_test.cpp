@@ -43,6 +43,8 @@ TEST(HashedAsset, NeedsAssetsFolderAndAHashInTheName) {
   EXPECT_TRUE(is_hashed_asset("assets/app-3f9a2c1b.js"));
   EXPECT_TRUE(is_hashed_asset("assets/index-Bx9k2LmQ.css"));
   EXPECT_TRUE(is_hashed_asset("assets/fonts/inter-a1b2c3d4.woff2"));
+  EXPECT_TRUE(is_hashed_asset("assets/index-deadbeef.js"));  // hex, no digit (the web build's)
+  EXPECT_FALSE(is_hashed_asset("assets/app-settings.js"));   // a word of 8 letters, not hex
   EXPECT_FALSE(is_hashed_asset("assets/plain.js"));
   EXPECT_FALSE(is_hashed_asset("assets/my-component.js"));  // no digit: a word, not a hash
   EXPECT_FALSE(is_hashed_asset("app-3f9a2c1b.js"));         // not under assets/
