@@ -19,6 +19,8 @@ cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
 export GATEWAY_PORT=${GATEWAY_PORT:-$(free_port)}
 export LOG_LEVEL=debug
+# The browser test builds a 2,000-message conversation (1,000 turns) to measure scrolling.
+export AGENT_RATE_PER_MIN=100000 AGENT_DAILY_TOKENS=1000000000
 IMAGE=enkisys/tools:$ENKISYS_TAG
 BASE=http://127.0.0.1:$GATEWAY_PORT/dev
 MAX_IMAGE_MB=20
