@@ -70,6 +70,7 @@ json::object citation_json(const Passage& p) {
           {"document_id", p.document_id},
           {"collection_id", p.collection_id},
           {"title", p.title},
+          {"text", p.text},
           {"heading_path", std::move(path)},
           {"page", p.page},
           {"location", json::object{{"start", p.start},

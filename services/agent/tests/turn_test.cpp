@@ -32,6 +32,8 @@ TEST_P(TurnTest, AnswerCitesOnlyThePassagesItUses) {
   ASSERT_EQ(citations.size(), 1U);
   EXPECT_EQ(citations[0].at("index"), 1);
   EXPECT_EQ(citations[0].at("title"), "Rome guide");
+  // The passage itself travels with the citation, so a client can show it without a search.
+  EXPECT_EQ(citations[0].at("text"), "Rome is the capital of Italy.");
   EXPECT_EQ(citations[0].at("document_id"), "doc1");
   EXPECT_EQ(citations[0].at("page"), 1);
   EXPECT_EQ(citations[0].at("location").at("page"), 1);

@@ -8,12 +8,17 @@ interface SearchResult {
   text: string;
 }
 
-// The cited passage: its text (found again through rag search, which returns chunk texts),
-// document title, heading path and page.
+// The cited passage: its text (carried by the citation; for answers stored before citations
+// carried it, found again through rag search, which returns chunk texts), document title,
+// heading path and page.
 export function PassageDialog({ citation, question, onClose }: { citation: Citation; question: string; onClose: () => void }) {
   const { client, t } = useApp();
   const [passage, setPassage] = useState<string | null | undefined>(undefined);
   useEffect(() => {
+    if (citation.text) {
+      setPassage(citation.text);
+      return;
+    }
     const ctl = new AbortController();
     const queries = [question, [citation.title, ...citation.heading_path].join(" ")].filter(Boolean);
     (async () => {

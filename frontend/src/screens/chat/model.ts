@@ -12,6 +12,7 @@ export interface Citation {
   document_id: Id;
   collection_id: Id;
   title: string;
+  text?: string;
   heading_path: string[];
   page?: number;
   location?: { start?: number; end?: number; page?: number | null };
