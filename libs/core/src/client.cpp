@@ -314,7 +314,8 @@ struct HttpClient::Impl {
       co_return Pair(std::move(*err), false);
     }
     ClientResponse r = head_of(parser.get());
-    std::array<char, 16 * 1024> piece{};
+    // In the coroutine frame: one per streamed answer in flight (SSE pieces are small).
+    std::array<char, 4 * 1024> piece{};
     while (!parser.is_done()) {
       parser.get().body().data = piece.data();
       parser.get().body().size = piece.size();
