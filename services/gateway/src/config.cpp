@@ -111,7 +111,8 @@ RouteConfig parse_route(const YAML::Node& n) {
   if (n["roles"]) {
     r.roles = string_list(n["roles"], "roles");
     if (r.roles.empty()) fail(n["roles"], "roles: expected at least one role");
-    if (n["jwt"] && !r.jwt) fail(n["jwt"], "a route with roles needs jwt (omit jwt or set it true)");
+    if (n["jwt"] && !r.jwt)
+      fail(n["jwt"], "a route with roles needs jwt (omit jwt or set it true)");
     r.jwt = true;
   }
   if (n["strip_prefix"]) r.strip_prefix = scalar<bool>(n["strip_prefix"], "strip_prefix");
@@ -314,8 +315,7 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
       fail(kv.first,
            "invalid stage name '" + stage.name + "' (" + std::string(core::kStageNameRule) + ")");
     if (!s.IsNull()) {
-      check_keys(s,
-                 {"variables", "routes", "cors", "rate_limit", "paused", "canary", "jwt_stage"});
+      check_keys(s, {"variables", "routes", "cors", "rate_limit", "paused", "canary", "jwt_stage"});
       if (s["jwt_stage"]) stage.jwt_stage = scalar<std::string>(s["jwt_stage"], "jwt_stage");
       if (s["variables"]) stage.variables = string_map(s["variables"], "variables");
       if (s["routes"]) stage.routes = parse_routes(s["routes"]);

@@ -382,8 +382,7 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
     }
     if (!route->roles.empty() && !holds_any(claims->roles, route->roles)) {
       co_await reply_error(core::ErrorKind::kPermissionDenied, "forbidden",
-                           "the token lacks a role this route requires",
-                           !body_pending);
+                           "the token lacks a role this route requires", !body_pending);
       co_return keep_alive;
     }
   }

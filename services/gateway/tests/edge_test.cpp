@@ -100,7 +100,8 @@ stages:
                          "SECRET", secret));
   EXPECT_EQ(get(gw.port(), "/monitoring/").result_int(), 401);
   const auto user = hs256_token(secret, "u1", {"user"});
-  const auto denied = get(gw.port(), "/monitoring/api/status", {{"Authorization", "Bearer " + user}});
+  const auto denied =
+      get(gw.port(), "/monitoring/api/status", {{"Authorization", "Bearer " + user}});
   EXPECT_EQ(denied.result_int(), 403);
   EXPECT_NE(denied.body().find("\"code\":\"forbidden\""), std::string::npos) << denied.body();
   EXPECT_EQ(up.requests(), 0);
@@ -131,9 +132,8 @@ TEST(JwtTest, RolesAndJwtStageAreValidated) {
                                   "stages:\n  dev: {jwt_stage: nope}\n");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("jwt_stage"), std::string::npos);
-  EXPECT_FALSE(load_config_text(head +
-                                "routes:\n  - {prefix: /, upstream: \"http://a:1\"}\n"
-                                "stages:\n  dev: {jwt_stage: dev}\n")
+  EXPECT_FALSE(load_config_text(head + "routes:\n  - {prefix: /, upstream: \"http://a:1\"}\n"
+                                       "stages:\n  dev: {jwt_stage: dev}\n")
                    .ok());
 }
 

@@ -42,9 +42,9 @@ struct CorsPolicy {
 };
 
 struct RouteConfig {
-  std::string prefix;         // "/api/tools" (relative to the stage), "/" for the catch-all
-  std::string upstream;       // "http://tools.${stage}:5001" (optionally with a base path)
-  bool jwt = false;           // require a valid bearer token
+  std::string prefix;    // "/api/tools" (relative to the stage), "/" for the catch-all
+  std::string upstream;  // "http://tools.${stage}:5001" (optionally with a base path)
+  bool jwt = false;      // require a valid bearer token
   // Roles of which the verified token must hold at least one (403 `forbidden` otherwise);
   // non-empty implies `jwt`. Empty: no role check (and no cost on the request path).
   std::vector<std::string> roles;
@@ -65,7 +65,7 @@ struct StageConfig {
   // `monitoring` stage that takes prod's tokens. "" = its own. The named stage must exist and
   // must not itself borrow (checked by the loader).
   std::string jwt_stage;
-  std::string cors;                 // name of a cors policy ("" = none)
+  std::string cors;  // name of a cors policy ("" = none)
   std::vector<std::string> rate_limits;
   bool paused = false;
   // Canary: `percent` % of clients (sticky by cookie) use `variables` overridden by these.
