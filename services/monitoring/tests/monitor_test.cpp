@@ -258,6 +258,8 @@ TEST_F(MonitorTest, RollbackInTheLedgerIsAlertedOnceAndShownInTheTimeline) {
   const auto st = monitor_->status();
   EXPECT_EQ(st.at("stages").as_array()[0].at("version"), "v1");
   EXPECT_NE(json::serialize(st.at("timeline")).find("deploy v2 rolled_back"), std::string::npos);
+  EXPECT_NE(monitor_->federate().find("enkisys_stage_rollbacks_total{stage=\"dev\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(MonitorTest, PageAndJsonAgreeAndFederateLabelsEveryTarget) {

@@ -75,7 +75,8 @@ class Monitor {
   // The status of every stage and service (what GET /api/status returns and the page shows).
   boost::json::object status();
   // Prometheus text: every target's last scrape with stage, service and color labels, plus
-  // up{stage,service,color}.
+  // up{stage,service,color} and enkisys_stage_rollbacks_total{stage} (rolled-back deploys and
+  // rollbacks in the stage's ledger).
   std::string federate() const;
 
   core::Status silence(const std::string& stage, int minutes, const std::string& reason);
@@ -97,6 +98,7 @@ class Monitor {
   std::vector<TargetState> states_;                   // guarded by mu_
   std::map<std::string, std::string> stage_color_;    // guarded by mu_
   std::map<std::string, std::string> stage_version_;  // guarded by mu_
+  std::map<std::string, std::uint64_t> stage_rollbacks_;  // in the ledger; guarded by mu_
 };
 
 }  // namespace enkisys::monitoring
