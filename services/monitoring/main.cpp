@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     s->monitor = std::make_unique<monitoring::Monitor>(*s->store, env.clock, env.log, o);
     s->monitor->start();
     monitoring::add_routes(env.router, *s->monitor);
-    env.hooks.add_thread_worker("poll", [p = s->monitor.get()](std::stop_token t) {
+    env.hooks.add_thread_worker("poll", [p = s->monitor.get()](const std::stop_token& t) {
       const auto interval =
           std::chrono::duration_cast<std::chrono::milliseconds>(p->options().interval);
       while (!t.stop_requested()) {

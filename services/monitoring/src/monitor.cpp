@@ -303,10 +303,9 @@ void Monitor::poll() {
   for (const auto& stage : stages_of(o_.targets)) {
     const auto entries = read_ledger(o_.ledger_dir, stage);
     auto& seen = im.ledger_seen[stage];
-    const auto rollbacks = static_cast<std::uint64_t>(
-        std::count_if(entries.begin(), entries.end(), [](const LedgerEntry& e) {
-          return e.result == "rolled_back" || e.action == "rollback";
-        }));
+    const auto rollbacks = static_cast<std::uint64_t>(std::count_if(
+        entries.begin(), entries.end(),
+        [](const LedgerEntry& e) { return e.result == "rolled_back" || e.action == "rollback"; }));
     {
       std::lock_guard lock(mu_);
       stage_rollbacks_[stage] = rollbacks;
@@ -409,8 +408,9 @@ std::string Monitor::federate() const {
     if (!f.first.type.empty()) out += "# TYPE " + name + " " + f.first.type + "\n";
     out += f.second;
   }
-  out += "# HELP enkisys_stage_rollbacks_total Rolled-back deploys and rollbacks in the ledger.\n"
-         "# TYPE enkisys_stage_rollbacks_total counter\n";
+  out +=
+      "# HELP enkisys_stage_rollbacks_total Rolled-back deploys and rollbacks in the ledger.\n"
+      "# TYPE enkisys_stage_rollbacks_total counter\n";
   for (const auto& [stage, n] : stage_rollbacks_) {
     render_sample(Sample{"", "enkisys_stage_rollbacks_total", {}, static_cast<double>(n)},
                   {{"stage", stage}}, out);

@@ -102,7 +102,8 @@ std::string safe_prefix(std::string_view p) {
 std::string spark_path(const std::vector<double>& values, int w, int h) {
   if (values.empty()) return "";
   const double top = std::max(*std::max_element(values.begin(), values.end()), 1e-9);
-  const double step = values.size() > 1 ? static_cast<double>(w) / (values.size() - 1) : 0;
+  const double step =
+      values.size() > 1 ? static_cast<double>(w) / static_cast<double>(values.size() - 1) : 0;
   std::string d;
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double x = step * static_cast<double>(i);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace enkisys::monitoring {
 namespace {
@@ -15,15 +16,15 @@ bool name_char(char c, bool first) {
 
 bool parse_double(std::string_view s, double& out) {
   if (s == "+Inf" || s == "Inf") {
-    out = HUGE_VAL;
+    out = std::numeric_limits<double>::infinity();
     return true;
   }
   if (s == "-Inf") {
-    out = -HUGE_VAL;
+    out = -std::numeric_limits<double>::infinity();
     return true;
   }
   if (s == "NaN") {
-    out = NAN;
+    out = std::numeric_limits<double>::quiet_NaN();
     return true;
   }
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -218,10 +219,10 @@ void render_sample(const Sample& s, const Labels& extra, std::string& out) {
     out.push_back('"');
   };
   for (const auto& [k, v] : extra) add(k, v);
-  for (const auto& [k, v] : s.labels) {
-    const bool shadowed =
-        std::any_of(extra.begin(), extra.end(), [&](const auto& x) { return x.first == k; });
-    if (!shadowed) add(k, v);
+  for (const auto& label : s.labels) {
+    const bool shadowed = std::any_of(extra.begin(), extra.end(),
+                                      [&](const auto& x) { return x.first == label.first; });
+    if (!shadowed) add(label.first, label.second);
   }
   out += "} ";
   format_double(s.value, out);
