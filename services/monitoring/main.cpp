@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
     auto s = std::make_shared<MonitoringService>();
     auto targets = monitoring::parse_targets(targets_spec(env));
     if (!targets.ok()) throw core::ConfigError(targets.error().message);
+    if (targets.value().empty())
+      env.log.warn("no targets (MONITOR_TARGETS or MONITOR_TARGETS_FILE): watching nothing");
     monitoring::MonitorOptions o;
     o.targets = std::move(targets.value());
     o.interval = std::chrono::seconds(env.config.get_int("MONITOR_INTERVAL_S"));

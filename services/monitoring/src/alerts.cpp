@@ -57,9 +57,6 @@ core::Expected<std::vector<Target>> parse_targets(std::string_view spec) {
     }
     out.push_back(std::move(t));
   }
-  if (out.empty())
-    return core::make_error(core::ErrorKind::kInvalidArgument, "invalid_targets",
-                            "no targets (MONITOR_TARGETS or MONITOR_TARGETS_FILE)");
   return out;
 }
 

@@ -46,6 +46,18 @@ TEST(ProcessTest, PollsTargetsAndKeepsHistoryAcrossARestart) {
   EXPECT_GE(tools.metrics_scrapes.load(), 2);
 }
 
+TEST(ProcessConfig, StartsHealthyWithoutTargets) {
+  core::testing::TempDir dir;
+  ServiceProcess p(ENKISYS_MONITORING_BIN,
+                   {{"PORT", "0"},
+                    {"BIND_ADDRESS", "127.0.0.1"},
+                    {"DATABASE_URL", "sqlite://" + (dir.path() / "m.db").string()}});
+  ASSERT_TRUE(p.wait_healthy());
+  EXPECT_EQ(core::testing::status_of(core::testing::http_request(p.port(), "GET", "/api/status")),
+            200);
+  EXPECT_EQ(p.terminate(), 0);
+}
+
 TEST(ProcessConfig, BadTargetsAreRefusedAtStart) {
   ServiceProcess p(ENKISYS_MONITORING_BIN, {{"PORT", "0"}, {"MONITOR_TARGETS", "nonsense"}}, {},
                    false);

@@ -24,7 +24,8 @@ struct Target {
 };
 
 // "prod:auth=http://auth.prod-{color}:5002,prod:tools=http://..." — entries separated by
-// commas or new lines; blank lines and lines starting with '#' are skipped.
+// commas or new lines; blank lines and lines starting with '#' are skipped. An empty spec is
+// no target (valid: the service then watches nothing).
 core::Expected<std::vector<Target>> parse_targets(std::string_view spec);
 
 enum class Condition { kDown, kErrors, kLatency };
