@@ -95,9 +95,9 @@ class Monitor {
   MonitorOptions o_;
   std::unique_ptr<Impl> impl_;
   mutable std::mutex mu_;
-  std::vector<TargetState> states_;                   // guarded by mu_
-  std::map<std::string, std::string> stage_color_;    // guarded by mu_
-  std::map<std::string, std::string> stage_version_;  // guarded by mu_
+  std::vector<TargetState> states_;                       // guarded by mu_
+  std::map<std::string, std::string> stage_color_;        // guarded by mu_
+  std::map<std::string, std::string> stage_version_;      // guarded by mu_
   std::map<std::string, std::uint64_t> stage_rollbacks_;  // in the ledger; guarded by mu_
 };
 
