@@ -162,6 +162,16 @@ LABEL org.opencontainers.image.title="enkisys-gateway"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-gateway", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-gateway"]
 
+# --- monitoring: every stage's health and metrics, status page, alerts, federate (edge) ---
+# The history lives in /data (a volume); the deploy ledgers are mounted read-only at /ledger.
+FROM runtime AS monitoring
+COPY --from=build /out/monitoring/ /
+ENV PORT=5006
+EXPOSE 5006
+LABEL org.opencontainers.image.title="enkisys-monitoring"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-monitoring", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-monitoring"]
+
 # --- test: the unit tests against the static build (PostgreSQL tests skip without a server) ---
 # Reconfigures the same build tree with the tests on: only the test sources compile here.
 FROM build AS test

@@ -37,7 +37,7 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows lint-prometheus images image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile fuzz fuzz-smoke clean
 
 help: ## list the targets
@@ -153,7 +153,7 @@ bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on lo
 	@scripts/apt-install.sh deps/apt-bench.txt
 	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
-lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile ## every linter
+lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile lint-prometheus ## every linter
 
 lint-deps:
 	@scripts/apt-install.sh deps/apt-lint.txt
@@ -182,6 +182,13 @@ lint-shell: ## shellcheck every shell script and .ci/run
 	  -o -type f -name '*.sh' -print | sort); \
 	shellcheck -x $$files .ci/run; \
 	echo "lint-shell: $$(wc -w <<<"$$files .ci/run") files ok"
+
+lint-prometheus: ## promtool check of deploy/prometheus (config and alert rules); skipped, saying so, without promtool
+	@if ! command -v promtool >/dev/null; then \
+	  echo "lint-prometheus: skipped, no promtool (Debian package prometheus, deps/apt-lint.txt)"; exit 0; fi; \
+	promtool check config --syntax-only deploy/prometheus/prometheus.yml >/dev/null && \
+	promtool check rules deploy/prometheus/alerts.yml >/dev/null && \
+	echo "lint-prometheus: deploy/prometheus/prometheus.yml and alerts.yml ok"
 
 lint-services: ## services/services.list against Dockerfile, compose files and gateway routes (names what is missing)
 	@python3 scripts/lint-services.py

@@ -23,6 +23,7 @@ ALL_STAGES=(prod staging dev1 dev2)
 # shellcheck source=scripts/services.sh
 source "$ROOT/scripts/services.sh"
 mapfile -t DATA_SERVICES < <(services_names data=db runs=stage)
+mapfile -t STAGE_SERVICES < <(services_names runs=stage)
 export ENKISYS_TAG=${ENKISYS_TAG:-dev}
 EDGE_PORT=${EDGE_PORT:-8080}
 
@@ -41,11 +42,24 @@ stage_compose() {
     -f "$ROOT/compose.yaml" -f "$DEPLOY/compose.stage.yaml" -f "$DEPLOY/compose.$stage.yaml" "$@"
 }
 
+# monitor_targets: what the edge's monitoring polls, every stage service of every stage
+# (services/services.list), "stage:service=http://service.stage-{color}:port,...".
+monitor_targets() {
+  local stage svc out=""
+  for stage in "${ALL_STAGES[@]}"; do
+    for svc in "${STAGE_SERVICES[@]}"; do
+      out+="${out:+,}$stage:$svc=http://$svc.$stage-{color}:$(services_port "$svc")"
+    done
+  done
+  echo "$out"
+}
+
 edge_compose() {
   # The edge mounts every stage's introspect_token (the bearer of its auth's revocation feed):
   # make sure the four exist, whichever stages are up (gen-secrets.sh keeps existing ones).
   "$DEPLOY/gen-secrets.sh" "${ALL_STAGES[@]}" >/dev/null
-  "$ROOT/scripts/compose.sh" -p enkisys-edge -f "$DEPLOY/edge/compose.yaml" "$@"
+  MONITOR_TARGETS=${MONITOR_TARGETS:-$(monitor_targets)} \
+    "$ROOT/scripts/compose.sh" -p enkisys-edge -f "$DEPLOY/edge/compose.yaml" "$@"
 }
 
 check_stage() {

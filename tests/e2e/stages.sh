@@ -470,8 +470,11 @@ t_admin_api() {
   token=$(cat deploy/edge/secrets/gateway_admin_token)
   code=$(http GET http://127.0.0.1:9901/admin/stages "" "$token")
   expect_status 200 "$code" "admin from host loopback"
-  [[ $(jq -r '[.stages[].name] | sort | join(" ")' "$WORK/body") == "$(printf '%s\n' "${STAGES[@]}" | LC_ALL=C sort | paste -sd ' ')" ]] ||
-    fail "admin stages are not exactly ${STAGES[*]}: $(head -c 300 "$WORK/body")"
+  # The four stages, and `monitoring` (/monitoring/: the status page, tokens of prod).
+  [[ $(jq -r '[.stages[].name] | sort | join(" ")' "$WORK/body") == "$(printf '%s\n' "${STAGES[@]}" monitoring | LC_ALL=C sort | paste -sd ' ')" ]] ||
+    fail "admin stages are not exactly ${STAGES[*]} monitoring: $(head -c 300 "$WORK/body")"
+  jq -e '.stages[] | select(.name == "monitoring") | .jwt_stage == "prod"' "$WORK/body" >/dev/null ||
+    fail "stage monitoring does not take prod's tokens: $(head -c 300 "$WORK/body")"
   [[ $(jq -r '[.stages[] | select(.variables.color == "blue")] | length' "$WORK/body") == "${#STAGES[@]}" ]] ||
     fail "not every stage has the variable color=blue: $(head -c 300 "$WORK/body")"
   # Each stage's token keys come from that stage's own auth (the earlier tests used them all).

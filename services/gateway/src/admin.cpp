@@ -69,6 +69,7 @@ json::object describe(const Generation& gen) {
     for (const auto& [k, v] : s.config.variables) vars[k] = v;
     o["variables"] = std::move(vars);
     o["paused"] = s.config.paused;
+    if (!s.config.jwt_stage.empty()) o["jwt_stage"] = s.config.jwt_stage;
     if (s.config.canary_percent > 0) {
       json::object cv;
       for (const auto& [k, v] : s.config.canary_variables) cv[k] = v;
@@ -80,6 +81,7 @@ json::object describe(const Generation& gen) {
       json::object ro{{"prefix", r.prefix},
                       {"name", r.name},
                       {"jwt", r.jwt},
+                      {"roles", json::value_from(r.roles)},
                       {"upstream", r.primary.url},
                       {"healthy", r.primary.upstream->healthy(now)},
                       {"health", upstream_health(*r.primary.upstream, now)},

@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -89,8 +90,8 @@ std::string read_secret(const YAML::Node& n, const std::string& base_dir) {
 }
 
 RouteConfig parse_route(const YAML::Node& n) {
-  check_keys(n, {"prefix", "upstream", "jwt", "strip_prefix", "timeout_ms", "max_body_bytes",
-                 "rate_limit", "health", "name"});
+  check_keys(n, {"prefix", "upstream", "jwt", "roles", "strip_prefix", "timeout_ms",
+                 "max_body_bytes", "rate_limit", "health", "name"});
   RouteConfig r;
   r.line = n.Mark().line + 1;
   if (!n["prefix"]) fail(n, "route needs 'prefix'");
@@ -107,6 +108,13 @@ RouteConfig parse_route(const YAML::Node& n) {
     fail(n["upstream"], "upstream must be an http:// URL");
   }
   if (n["jwt"]) r.jwt = scalar<bool>(n["jwt"], "jwt");
+  if (n["roles"]) {
+    r.roles = string_list(n["roles"], "roles");
+    if (r.roles.empty()) fail(n["roles"], "roles: expected at least one role");
+    if (n["jwt"] && !r.jwt)
+      fail(n["jwt"], "a route with roles needs jwt (omit jwt or set it true)");
+    r.jwt = true;
+  }
   if (n["strip_prefix"]) r.strip_prefix = scalar<bool>(n["strip_prefix"], "strip_prefix");
   if (n["timeout_ms"])
     r.timeout = std::chrono::milliseconds(positive(n["timeout_ms"], "timeout_ms"));
@@ -307,7 +315,8 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
       fail(kv.first,
            "invalid stage name '" + stage.name + "' (" + std::string(core::kStageNameRule) + ")");
     if (!s.IsNull()) {
-      check_keys(s, {"variables", "routes", "cors", "rate_limit", "paused", "canary"});
+      check_keys(s, {"variables", "routes", "cors", "rate_limit", "paused", "canary", "jwt_stage"});
+      if (s["jwt_stage"]) stage.jwt_stage = scalar<std::string>(s["jwt_stage"], "jwt_stage");
       if (s["variables"]) stage.variables = string_map(s["variables"], "variables");
       if (s["routes"]) stage.routes = parse_routes(s["routes"]);
       if (s["cors"]) {
@@ -360,11 +369,20 @@ GatewayConfig parse(const YAML::Node& root, const std::string& base_dir) {
                             "' canary: " + sub2.error().message);
       }
     }
-    if (auto j = stage_jwt(c.jwt, stage); !j.ok()) {
-      throw ConfigError("line " + std::to_string(stage.line) + ": stage '" + stage.name +
-                        "': " + j.error().message);
-    }
     c.stages.push_back(std::move(stage));
+  }
+  for (const auto& stage : c.stages) {
+    const auto at = "line " + std::to_string(stage.line) + ": stage '" + stage.name + "': ";
+    if (!stage.jwt_stage.empty()) {
+      const auto it = std::find_if(c.stages.begin(), c.stages.end(),
+                                   [&](const StageConfig& o) { return o.name == stage.jwt_stage; });
+      if (it == c.stages.end())
+        throw ConfigError(at + "jwt_stage '" + stage.jwt_stage + "' is no stage");
+      if (!it->jwt_stage.empty() || it->name == stage.name)
+        throw ConfigError(at + "jwt_stage '" + stage.jwt_stage + "' borrows itself");
+    }
+    if (auto j = stage_jwt(c.jwt, jwt_source(c.stages, stage)); !j.ok())
+      throw ConfigError(at + j.error().message);
   }
   return c;
 }
@@ -419,6 +437,14 @@ core::Expected<GatewayConfig> load_config_file(const std::string& path) {
   auto r = load_config_text(ss.str(), dir.empty() ? "/" : dir);
   if (!r.ok()) return config_error(path + ": " + r.error().message);
   return r;
+}
+
+const StageConfig& jwt_source(const std::vector<StageConfig>& stages, const StageConfig& st) {
+  if (st.jwt_stage.empty()) return st;
+  for (const auto& o : stages) {
+    if (o.name == st.jwt_stage) return o;
+  }
+  return st;
 }
 
 core::Expected<JwtConfig> stage_jwt(const JwtConfig& base, const StageConfig& st) {

@@ -1,6 +1,7 @@
 // Routing and edge checks for one request; proxying itself is in proxy.cpp.
 #include "request.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -41,6 +42,14 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name) {
     cookies.remove_prefix(semi + 1);
   }
   return {};
+}
+
+// True when `held` names any of `wanted` (a route's roles: one or two entries).
+bool holds_any(const std::vector<std::string>& held, const std::vector<std::string>& wanted) {
+  for (const auto& w : wanted) {
+    if (std::find(held.begin(), held.end(), w) != held.end()) return true;
+  }
+  return false;
 }
 }  // namespace
 
@@ -369,6 +378,11 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
       const bool revoked = std::string_view(why) == "token_revoked";
       co_await reply_error(core::ErrorKind::kUnauthenticated,
                            revoked ? "token_revoked" : "unauthorized", why, !body_pending);
+      co_return keep_alive;
+    }
+    if (!route->roles.empty() && !holds_any(claims->roles, route->roles)) {
+      co_await reply_error(core::ErrorKind::kPermissionDenied, "forbidden",
+                           "the token lacks a role this route requires", !body_pending);
       co_return keep_alive;
     }
   }

@@ -92,7 +92,7 @@ core::Expected<std::shared_ptr<const Generation>> compile(GatewayConfig config,
     cs.id = static_cast<int>(gen->stages.size());
     cs.canary_cookie = "enk_canary_" + st.name;
     for (const auto& n : st.rate_limits) cs.rate_limits.push_back(policy_index(n));
-    auto jwt = stage_jwt(config.jwt, st);
+    auto jwt = stage_jwt(config.jwt, jwt_source(config.stages, st));
     if (!jwt.ok()) return config_error("stage '" + st.name + "': " + jwt.error().message);
     cs.jwt = std::move(jwt.value());
     if (!st.cors.empty()) {
@@ -115,6 +115,7 @@ core::Expected<std::shared_ptr<const Generation>> compile(GatewayConfig config,
       r.prefix = rc.prefix;
       r.name = rc.name;
       r.jwt = rc.jwt;
+      r.roles = rc.roles;
       r.strip_prefix = rc.strip_prefix && rc.prefix != "/";
       r.timeout = rc.timeout.value_or(config.limits.upstream_timeout);
       r.max_body_bytes = rc.max_body_bytes.value_or(config.limits.max_body_bytes);

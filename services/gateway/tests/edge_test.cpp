@@ -79,6 +79,64 @@ TEST(JwtTest, ValidTokenForwardsIdentityAndOverridesClientCopies) {
   EXPECT_GE(gw.auth()->cache().stats().hits, 2u);
 }
 
+// A route with `roles` (the monitoring page): no token 401, a token without the role 403 JSON
+// `forbidden` (the upstream never sees it), a token with the role passes. A `jwt_stage` stage
+// takes the tokens its named stage takes.
+TEST(JwtTest, RouteRolesRequireOneOfTheRoles) {
+  FakeUpstream up;
+  const auto secret = write_secret_file();
+  Gateway gw(replace_all(replace_all(R"(
+jwt: {hs256_secret_file: "SECRET", issuer: test, leeway_s: 0}
+stages:
+  dev:
+    routes:
+      - {prefix: /api/tools, upstream: "{UP}", jwt: true}
+  monitoring:
+    jwt_stage: dev
+    routes:
+      - {prefix: /, upstream: "{UP}", roles: [admin], strip_prefix: true}
+)",
+                                     "{UP}", up.url()),
+                         "SECRET", secret));
+  EXPECT_EQ(get(gw.port(), "/monitoring/").result_int(), 401);
+  const auto user = hs256_token(secret, "u1", {"user"});
+  const auto denied =
+      get(gw.port(), "/monitoring/api/status", {{"Authorization", "Bearer " + user}});
+  EXPECT_EQ(denied.result_int(), 403);
+  EXPECT_NE(denied.body().find("\"code\":\"forbidden\""), std::string::npos) << denied.body();
+  EXPECT_EQ(up.requests(), 0);
+  // The same user token still passes a jwt route without roles.
+  EXPECT_EQ(get(gw.port(), "/dev/api/tools", {{"Authorization", "Bearer " + user}}).result_int(),
+            200);
+  const auto admin = hs256_token(secret, "a1", {"user", "admin"});
+  for (int i = 0; i < 2; ++i) {  // the second request hits the connection's token memo
+    auto r = get(gw.port(), "/monitoring/api/status", {{"Authorization", "Bearer " + admin}});
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    EXPECT_EQ(hdr(r, "x-user-roles"), "user,admin");
+  }
+}
+
+TEST(JwtTest, RolesAndJwtStageAreValidated) {
+  const auto secret = write_secret_file();
+  const std::string head = "jwt: {hs256_secret_file: \"" + secret + "\"}\n";
+  EXPECT_FALSE(load_config_text(head +
+                                "stages:\n  dev:\n    routes:\n      - {prefix: /, upstream: "
+                                "\"http://a:1\", roles: []}\n")
+                   .ok());
+  EXPECT_FALSE(load_config_text(head +
+                                "stages:\n  dev:\n    routes:\n      - {prefix: /, upstream: "
+                                "\"http://a:1\", roles: [admin], jwt: false}\n")
+                   .ok());
+  const auto r = load_config_text(head +
+                                  "routes:\n  - {prefix: /, upstream: \"http://a:1\"}\n"
+                                  "stages:\n  dev: {jwt_stage: nope}\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("jwt_stage"), std::string::npos);
+  EXPECT_FALSE(load_config_text(head + "routes:\n  - {prefix: /, upstream: \"http://a:1\"}\n"
+                                       "stages:\n  dev: {jwt_stage: dev}\n")
+                   .ok());
+}
+
 TEST(RateLimitTest, PerIpBucketGives429WithRetryAfter) {
   FakeUpstream up;
   Gateway gw(config(up, write_secret_file()));

@@ -42,9 +42,12 @@ struct CorsPolicy {
 };
 
 struct RouteConfig {
-  std::string prefix;         // "/api/tools" (relative to the stage), "/" for the catch-all
-  std::string upstream;       // "http://tools.${stage}:5001" (optionally with a base path)
-  bool jwt = false;           // require a valid bearer token
+  std::string prefix;    // "/api/tools" (relative to the stage), "/" for the catch-all
+  std::string upstream;  // "http://tools.${stage}:5001" (optionally with a base path)
+  bool jwt = false;      // require a valid bearer token
+  // Roles of which the verified token must hold at least one (403 `forbidden` otherwise);
+  // non-empty implies `jwt`. Empty: no role check (and no cost on the request path).
+  std::vector<std::string> roles;
   bool strip_prefix = false;  // drop `prefix` before proxying (default: keep it)
   std::optional<std::chrono::milliseconds> timeout;  // upstream response timeout
   std::optional<std::size_t> max_body_bytes;
@@ -58,7 +61,11 @@ struct StageConfig {
   std::string name;
   std::map<std::string, std::string> variables;
   std::vector<RouteConfig> routes;  // empty → the top-level `routes`
-  std::string cors;                 // name of a cors policy ("" = none)
+  // Verify tokens as this other stage does (its jwt settings with its variables), e.g. a
+  // `monitoring` stage that takes prod's tokens. "" = its own. The named stage must exist and
+  // must not itself borrow (checked by the loader).
+  std::string jwt_stage;
+  std::string cors;  // name of a cors policy ("" = none)
   std::vector<std::string> rate_limits;
   bool paused = false;
   // Canary: `percent` % of clients (sticky by cookie) use `variables` overridden by these.
@@ -141,6 +148,10 @@ core::Expected<GatewayConfig> load_config_file(const std::string& path);
 // Substitutes ${stage} and ${name} from `vars`. Unknown names → error naming the placeholder.
 core::Expected<std::string> substitute(const std::string& text, const std::string& stage,
                                        const std::map<std::string, std::string>& vars);
+
+// The stage whose token settings `st` uses: the stage named by st.jwt_stage, else `st` itself.
+// REQUIRES: `stages` is a loaded configuration's stages (references checked by the loader).
+const StageConfig& jwt_source(const std::vector<StageConfig>& stages, const StageConfig& st);
 
 // The jwt section as stage `st` uses it: ${stage} and its variables substituted into jwks_url,
 // revocations_url, issuer and audience (the URLs checked to be http:// URLs).

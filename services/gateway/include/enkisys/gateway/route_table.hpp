@@ -32,6 +32,7 @@ struct CompiledRoute {
   std::string prefix;  // relative to the stage, no trailing '/', "/" for catch-all
   std::string name;
   bool jwt = false;
+  std::vector<std::string> roles;  // one of them required (403 otherwise); empty = no check
   bool strip_prefix = false;
   std::chrono::milliseconds timeout{30'000};
   std::size_t max_body_bytes = 0;

@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# The edge monitoring on a whole host, for tests/e2e/stages.sh (which sources this file and runs
+#   run_test "monitoring: dev2 tools down → one alert, that row only red → recovered once" \
+#     t_monitoring_dev2_tools
+# after the host is up). Expects from stages.sh: ROOT, WORK, EDGE, HOST, STAGES, SERVICES and
+# the helpers of tests/e2e/lib.sh (http, body_json, expect_status, fail, info).
+# The monitoring polls every 5 s and announces a state after 2 polls: each wait is bounded by
+# MONITORING_WAIT_S (40 s).
+# shellcheck disable=SC2154 # ROOT, WORK, EDGE, HOST and STAGES come from stages.sh
+# shellcheck disable=SC2016 # jq filters use $ literally
+
+MONITORING_WAIT_S=${MONITORING_WAIT_S:-40}
+
+# monitoring_admin_token: an access token of prod's first administrator (the /monitoring/ route
+# takes admins of prod).
+monitoring_admin_token() {
+  local body code
+  body=$(jq -nc --arg e "admin@prod.enkisys.invalid" \
+    --rawfile p "$ROOT/deploy/prod/secrets/admin_password" '{email: $e, password: ($p | rtrimstr("\n"))}')
+  code=$(http POST "$EDGE/prod/api/auth/login" "$body" -)
+  expect_status 200 "$code" "login of prod's admin"
+  body_json .access_token
+}
+
+# monitoring_webhook_start: a fake Slack webhook on the host, reachable from the edge's
+# `public` network (its gateway address); every POST body is one line of $WORK/webhook.log.
+# Prints its URL.
+monitoring_webhook_start() {
+  local gw port
+  gw=$(docker network inspect -f '{{(index .IPAM.Config 0).Gateway}}' enkisys-edge_public)
+  [[ -n $gw ]] || fail "no gateway address on the edge's public network"
+  port=$(free_port)
+  : >"$WORK/webhook.log"
+  python3 - "$gw" "$port" "$WORK/webhook.log" >"$WORK/webhook.out" 2>&1 <<'PY' &
+import http.server, sys
+log = sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(log, "ab") as f:
+            f.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+PY
+  MONITORING_WEBHOOK_PID=$!
+  echo "http://$gw:$port/hook"
+}
+
+monitoring_webhook_stop() {
+  [[ -n ${MONITORING_WEBHOOK_PID:-} ]] && kill "$MONITORING_WEBHOOK_PID" 2>/dev/null
+  wait "${MONITORING_WEBHOOK_PID:-}" 2>/dev/null || true
+}
+
+# monitoring_wait_message TEXT COUNT: waits until the webhook got COUNT messages holding TEXT.
+monitoring_wait_message() {
+  local deadline=$((SECONDS + MONITORING_WAIT_S)) n
+  while :; do
+    n=$(grep -c -F -- "$1" "$WORK/webhook.log" || true)
+    ((n >= $2)) && return 0
+    ((SECONDS < deadline)) || fail "no message '$1' within ${MONITORING_WAIT_S}s: $(cat "$WORK/webhook.log")"
+    sleep 0.5
+  done
+}
+
+# monitoring_rows TOKEN: "stage/service state" per row of the JSON status.
+monitoring_rows() {
+  local code
+  code=$(http GET "$EDGE/monitoring/api/status" "" "$1")
+  expect_status 200 "$code" "GET /monitoring/api/status"
+  body_json '.stages[] | .stage as $s | .services[] | "\($s)/\(.service) \(.state)"'
+}
+
+t_monitoring_dev2_tools() {
+  local token url rows row page code
+  token=$(monitoring_admin_token)
+  # Admins only: no token is refused by the gateway.
+  code=$(http GET "$EDGE/monitoring/api/status" "" -)
+  expect_status 401 "$code" "/monitoring/ without a token"
+  url=$(monitoring_webhook_start)
+  trap monitoring_webhook_stop RETURN
+  NOTIFY_WEBHOOK_URL=$url "$HOST" edge up -d --no-deps monitoring >/dev/null 2>&1
+  "$ROOT/scripts/wait-healthy.sh" -t 60 "$("$HOST" edge ps -q monitoring)"
+  # Every row up first (the first polls after the restart).
+  local deadline=$((SECONDS + MONITORING_WAIT_S))
+  until rows=$(monitoring_rows "$token") && ! grep -qv ' up$' <<<"$rows"; do
+    ((SECONDS < deadline)) || fail "not every row up: $rows"
+    sleep 1
+  done
+  "$HOST" compose dev2 blue stop tools >/dev/null 2>&1
+  monitoring_wait_message "tools of dev2 is down" 1
+  rows=$(monitoring_rows "$token")
+  grep -qx 'dev2/tools down' <<<"$rows" || fail "dev2/tools not down: $rows"
+  [[ $(grep -cv ' up$' <<<"$rows") == 1 ]] || fail "more than one row not up: $rows"
+  code=$(http GET "$EDGE/monitoring/" "" "$token")
+  expect_status 200 "$code" "GET /monitoring/"
+  page=$(cat "$WORK/body")
+  grep -qF 'data-row="dev2/tools" data-state="down"' <<<"$page" || fail "page: dev2/tools not down"
+  [[ $(grep -o 'data-state="down"' <<<"$page" | wc -l) == 1 ]] || fail "page: more than one row down"
+  "$HOST" compose dev2 blue start tools >/dev/null 2>&1
+  monitoring_wait_message "tools of dev2 recovered" 1
+  sleep 11 # two more polls: nothing else may arrive
+  [[ $(grep -c -F "tools of dev2 is down" "$WORK/webhook.log") == 1 ]] || fail "down sent twice"
+  [[ $(grep -c -F "tools of dev2 recovered" "$WORK/webhook.log") == 1 ]] || fail "recovery sent twice"
+  for row in $(monitoring_rows "$token" | awk '{print $2}'); do
+    [[ $row == up ]] || fail "a row is $row after the recovery"
+  done
+  info "webhook: $(wc -l <"$WORK/webhook.log") message(s)"
+}
