@@ -14,6 +14,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=$(mktemp -d /tmp/enkisys-stages.XXXXXX)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/monitoring.sh
+source "$ROOT/tests/e2e/monitoring.sh"
 # shellcheck source=scripts/services.sh
 source "$ROOT/scripts/services.sh"
 
@@ -601,6 +603,15 @@ t_kill9_recovers() {
   expect_status 200 "$code" "/prod/health after dev1's crash"
 }
 
+# Debian's real Prometheus scrapes the edge's /monitoring/federate with prod's admin token and
+# sees `up` for every stage.
+t_prometheus() {
+  local rc=0
+  "$ROOT/tests/e2e/prometheus.sh" "$EDGE/monitoring/federate" "$(monitoring_admin_token)" "${STAGES[@]}" || rc=$?
+  ((rc == 77)) && exit 77
+  ((rc == 0)) || fail "Prometheus did not see every stage's up"
+}
+
 t_teardown_clean() {
   local left nets vols
   "$ROOT/$HOST" down --purge >"$WORK/down.log" 2>&1 || {
@@ -647,6 +658,8 @@ else
   run_test "gateway admin API: host loopback only, never from a stage network" t_admin_api
   run_test "dev1 down: the other three serve; dev1 back up keeps its data" t_stage_down_up
   run_test "kill -9 of dev1 tools: restarted, stage health recovers" t_kill9_recovers
+  run_test "monitoring: dev2 tools down → one alert, that row only red → recovered once" t_monitoring_dev2_tools
+  run_test "Prometheus scrapes /monitoring/federate: up for every stage" t_prometheus
 fi
 run_test "teardown leaves no containers, networks or volumes" t_teardown_clean
 
