@@ -92,14 +92,18 @@ std::int64_t Relay::reserve_send_slot(Channel c) {
 }
 
 awaitable<void> Relay::run_inbox(std::stop_token stop) {
+  const std::chrono::milliseconds idle = options_.poll;
   while (!stop.stop_requested()) {
-    if (!co_await inbox_once()) co_await pause(options_.poll);
+    const bool worked = co_await inbox_once();
+    if (!worked) co_await pause(idle);
   }
 }
 
 awaitable<void> Relay::run_outbox(std::stop_token stop) {
+  const std::chrono::milliseconds idle = options_.poll;
   while (!stop.stop_requested()) {
-    if (!co_await outbox_once()) co_await pause(options_.poll);
+    const bool worked = co_await outbox_once();
+    if (!worked) co_await pause(idle);
   }
 }
 

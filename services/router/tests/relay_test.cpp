@@ -1,6 +1,8 @@
 // The relay against a scripted HTTP client and a fake clock, on both backends: agent calls,
 // threads, typing, splitting, outage retries, 429 backoff, dead letters, the 24-hour window,
 // handoff.
+#include "enkisys/router/relay.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,7 +12,6 @@
 
 #include "db_fixture.hpp"
 #include "enkisys/core/testing/fakes.hpp"
-#include "enkisys/router/relay.hpp"
 
 namespace enkisys::router {
 namespace {
@@ -58,8 +59,8 @@ class RelayTest : public DbTest {
     options_.send_rate_per_s = 0;
     options_.max_send_attempts = 4;
     options_.max_inbox_attempts = 3;
-    relay_ = std::make_unique<Relay>(*store_, config_, http_, clock_, log_, metrics_, pool_,
-                                     options_);
+    relay_ =
+        std::make_unique<Relay>(*store_, config_, http_, clock_, log_, metrics_, pool_, options_);
   }
   void TearDown() override {
     relay_.reset();
@@ -158,11 +159,11 @@ TEST_P(RelayTest, ChannelOutageIsRetriedWithBackoffAndDeliveredOnce) {
   EXPECT_TRUE(outbox_once());   // 503
   EXPECT_FALSE(outbox_once());  // backoff: 1 s not over
   clock_.advance(std::chrono::milliseconds(1'001));
-  EXPECT_TRUE(outbox_once());   // 503 again
+  EXPECT_TRUE(outbox_once());  // 503 again
   clock_.advance(std::chrono::milliseconds(1'500));
   EXPECT_FALSE(outbox_once());  // the second backoff is 2 s
   clock_.advance(std::chrono::milliseconds(600));
-  EXPECT_TRUE(outbox_once());   // delivered
+  EXPECT_TRUE(outbox_once());  // delivered
   clock_.advance(std::chrono::hours(1));
   EXPECT_FALSE(outbox_once());  // and never again
   EXPECT_EQ(requests_to("http://tg/bot123:TOKEN/sendMessage").size(), 3u);
