@@ -51,8 +51,7 @@ int deliver(unsigned short port, int i) {
     try {
       status = core::testing::status_of(core::testing::http_request(
           port, "POST", "/channels/telegram", update(i),
-          std::string("Content-Type: application/json\r\nX-Telegram-Bot-Api-Secret-Token: ") +
-              kSecret + "\r\n"));
+          std::string("X-Telegram-Bot-Api-Secret-Token: ") + kSecret + "\r\n"));
     } catch (const std::exception&) {
       status = 0;
     }
