@@ -1,13 +1,12 @@
 #include "enkisys/router/relay.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "enkisys/core/http.hpp"
 #include "enkisys/router/outbound.hpp"
+#include "on_pool.hpp"
 
 namespace enkisys::router {
 
@@ -16,17 +15,7 @@ using asio::awaitable;
 
 namespace {
 
-template <typename R, typename Fn>
-awaitable<R> call_on_pool(Fn fn) {
-  co_return fn();
-}
-
-// Runs `fn` on `pool` and resumes the caller with its result (exceptions propagate).
-template <typename Fn>
-awaitable<std::invoke_result_t<Fn>> on_pool(asio::thread_pool& pool, Fn fn) {
-  using R = std::invoke_result_t<Fn>;
-  co_return co_await asio::co_spawn(pool, call_on_pool<R, Fn>(std::move(fn)), asio::use_awaitable);
-}
+using detail::on_pool;
 
 awaitable<void> pause(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor);

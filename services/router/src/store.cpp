@@ -39,8 +39,10 @@ CREATE TABLE router_outbox (
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
   UNIQUE (inbox_id, part));
-CREATE INDEX router_outbox_queue ON router_outbox (status, next_at);
-CREATE INDEX router_inbox_queue ON router_inbox (status, next_at);
+CREATE INDEX router_outbox_open ON router_outbox (next_at, created_at, part)
+  WHERE status IN ('pending', 'sending');
+CREATE INDEX router_outbox_item ON router_outbox (inbox_id, part);
+CREATE INDEX router_inbox_open ON router_inbox (seq) WHERE status IN ('queued', 'processing');
 CREATE INDEX router_inbox_chat ON router_inbox (channel, chat_id, seq);)";
 
 constexpr const char* kInboxColumns = R"(
@@ -83,9 +85,10 @@ Channel channel_of(const std::string& s) {
   return channel_from(s).value_or(Channel::kTelegram);
 }
 
+// The status term matches the partial index router_inbox_open (done rows are never scanned).
 constexpr const char* kClaimableInbox =
-    "((i.status = 'queued' AND i.next_at <= $1) OR (i.status = 'processing' AND "
-    "i.claimed_until < $1))";
+    "i.status IN ('queued', 'processing') AND ((i.status = 'queued' AND i.next_at <= $1) OR "
+    "(i.status = 'processing' AND i.claimed_until < $1))";
 
 }  // namespace
 
@@ -240,7 +243,8 @@ std::optional<OutboxItem> RouterStore::claim_outbox(std::int64_t now_ms) {
         "SELECT o.id, o.inbox_id, o.channel, o.chat_id, o.route, o.thread_ref, o.part, o.text, "
         "o.attempts, COALESCE(c.last_user_at, 0) AS last_user_at FROM router_outbox o LEFT JOIN "
         "router_chats c ON c.channel = o.channel AND c.chat_id = o.chat_id WHERE "
-        "((o.status = 'pending' AND o.next_at <= $1) OR (o.status = 'sending' AND "
+        "o.status IN ('pending', 'sending') AND ((o.status = 'pending' AND o.next_at <= $1) OR "
+        "(o.status = 'sending' AND "
         "o.claimed_until < $1)) AND NOT EXISTS (SELECT 1 FROM router_outbox p WHERE p.inbox_id = "
         "o.inbox_id AND p.part < o.part AND p.status IN ('pending', 'sending')) ORDER BY "
         "o.next_at, o.created_at, o.part LIMIT 1",
