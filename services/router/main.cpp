@@ -3,14 +3,17 @@
 #include <unistd.h>
 
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 #include "enkisys/core/service.hpp"
 #include "enkisys/db/database.hpp"
 #include "enkisys/router/relay.hpp"
 #include "enkisys/router/router_api.hpp"
 #include "enkisys/router/store.hpp"
+#include "enkisys/router/web.hpp"
 #include "service_database.hpp"
 
 namespace {
@@ -24,6 +27,7 @@ struct RouterService {
   std::unique_ptr<boost::asio::thread_pool> blocking;
   std::unique_ptr<router::Relay> relay;
   std::unique_ptr<router::RouterApi> api;
+  std::unique_ptr<router::WebApi> web;
 };
 
 std::optional<std::string> http_url(std::string_view v) {
@@ -36,8 +40,41 @@ std::optional<std::string> channel_list(std::string_view v) {
   std::string name;
   while (std::getline(in, name, ',')) {
     if (!name.empty() && !router::channel_from(name)) {
-      return "unknown channel '" + name + "' (telegram, whatsapp, slack)";
+      return "unknown channel '" + name + "' (telegram, whatsapp, slack, web)";
     }
+  }
+  return std::nullopt;
+}
+
+// "KEY=ORIGIN ORIGIN;KEY=ORIGIN": the web widget's sites. Keys: 8-64 of [A-Za-z0-9_-]; origins:
+// http(s)://host[:port] without a path.
+std::optional<std::string> parse_sites(
+    std::string_view v, std::map<std::string, std::vector<std::string>, std::less<>>* out) {
+  std::stringstream in{std::string(v)};
+  for (std::string entry; std::getline(in, entry, ';');) {
+    if (entry.find_first_not_of(" ") == std::string::npos) continue;
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos) return "each site is KEY=ORIGIN [ORIGIN...]";
+    std::string key = entry.substr(0, eq);
+    key.erase(0, key.find_first_not_of(' '));
+    key.erase(key.find_last_not_of(' ') + 1);
+    if (key.size() < 8 || key.size() > 64 ||
+        key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+            std::string::npos) {
+      return "site key '" + key + "': 8-64 of [A-Za-z0-9_-]";
+    }
+    std::stringstream origins{entry.substr(eq + 1)};
+    std::vector<std::string> list;
+    for (std::string o; origins >> o;) {
+      const auto scheme = o.find("://");
+      if ((!o.starts_with("http://") && !o.starts_with("https://")) ||
+          o.find('/', scheme + 3) != std::string::npos) {
+        return "origin '" + o + "': scheme://host[:port], no path";
+      }
+      list.push_back(o);
+    }
+    if (list.empty()) return "site '" + key + "' names no origin";
+    if (out != nullptr) (*out)[key] = std::move(list);
   }
   return std::nullopt;
 }
@@ -74,6 +111,7 @@ router::RouterConfig read_config(core::ServiceEnv& env) {
   c.whatsapp_api = env.config.get("WHATSAPP_API_BASE_URL");
   c.slack_api = env.config.get("SLACK_API_BASE_URL");
   c.agent_url = env.config.get("AGENT_URL");
+  parse_sites(env.config.get("ROUTER_WEB_SITES"), &c.web_sites);
   return c;
 }
 
@@ -82,7 +120,7 @@ router::RouterConfig read_config(core::ServiceEnv& env) {
 int main(int argc, char** argv) {
   core::ServiceSpec spec;
   spec.name = "router";
-  spec.summary = "channel webhooks (Telegram, WhatsApp Cloud, Slack) → agent → replies";
+  spec.summary = "channel webhooks (Telegram, WhatsApp Cloud, Slack, web widget) → agent → replies";
   spec.default_port = 5005;
   spec.declare = [](core::EnvConfig& c) {
     db::declare_database(c, "sqlite:///data/router.db");
@@ -104,7 +142,14 @@ int main(int argc, char** argv) {
     c.add({"ROUTER_CHANNELS",
            "channels this stage turns on (comma-separated; each also needs "
            "its secrets)",
-           "telegram,whatsapp,slack", false, false, channel_list});
+           "telegram,whatsapp,slack,web", false, false, channel_list});
+    c.add({"ROUTER_WEB_SITES",
+           "web widget sites: KEY=ORIGIN [ORIGIN...];KEY=... (unset: the web channel is off)", "",
+           false, false, [](std::string_view v) { return parse_sites(v, nullptr); }});
+    c.add({"ROUTER_WEB_VISITOR_PER_MIN", "web messages per visitor per minute (429 above)", "20",
+           false, false, core::integer_in(1, 100'000)});
+    c.add({"ROUTER_WEB_SITE_PER_MIN", "web messages and sessions per site per minute", "600", false,
+           false, core::integer_in(1, 10'000'000)});
     c.add({"ROUTER_INBOX_WORKERS", "concurrent agent calls", "4", false, false,
            core::integer_in(1, 64)});
     c.add({"ROUTER_OUTBOX_WORKERS", "concurrent channel sends", "2", false, false,
@@ -146,6 +191,11 @@ int main(int argc, char** argv) {
                                                env.metrics, *s->blocking, ro);
     s->api = std::make_unique<router::RouterApi>(*s->store, s->config, env.clock, env.metrics);
     s->api->add_routes(env.router);
+    router::WebOptions wo;
+    wo.visitor_per_min = static_cast<int>(env.config.get_int("ROUTER_WEB_VISITOR_PER_MIN"));
+    wo.site_per_min = static_cast<int>(env.config.get_int("ROUTER_WEB_SITE_PER_MIN"));
+    s->web = std::make_unique<router::WebApi>(*s->store, s->config, env.clock, wo);
+    s->web->add_routes(env.router);
     for (router::Channel c : router::kChannels) {
       env.log.info("channel", {{"channel", router::channel_name(c)},
                                {"configured", s->config.configured(c)},

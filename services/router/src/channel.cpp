@@ -20,6 +20,8 @@ std::string_view channel_name(Channel c) {
       return "whatsapp";
     case Channel::kSlack:
       return "slack";
+    case Channel::kWeb:
+      return "web";
   }
   return "unknown";
 }
@@ -263,6 +265,8 @@ std::string platform_user(const Inbound& m) {
       return "wa:" + m.chat_id;
     case Channel::kSlack:
       return "slack:" + m.sender;
+    case Channel::kWeb:
+      return "web:" + m.chat_id;
   }
   return {};
 }

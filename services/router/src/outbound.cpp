@@ -65,6 +65,8 @@ core::ClientRequest send_request(const RouterConfig& cfg, const OutboxItem& o) {
       r.headers.emplace_back("Authorization", "Bearer " + cfg.slack_bot_token);
       return r;
     }
+    case Channel::kWeb:
+      break;  // never sent: the visitor fetches the reply
   }
   return {};
 }

@@ -1,5 +1,7 @@
 #include "enkisys/router/store.hpp"
 
+#include <algorithm>
+
 #include "enkisys/core/utf8.hpp"
 #include "enkisys/db/migrate.hpp"
 #include "enkisys/security/encoding.hpp"
@@ -75,6 +77,13 @@ const std::string kPostgres =
 
 const db::Migration kMigrations[] = {
     {1, "router inbox, chats, outbox", kSqlite, kPostgres},
+    {2, "router web widget visitors",
+     R"(CREATE TABLE router_web_visitors (
+  token_hash TEXT PRIMARY KEY,
+  site TEXT NOT NULL,
+  visitor_id TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL);
+CREATE INDEX router_outbox_chat ON router_outbox (channel, chat_id, created_at);)"},
 };
 
 std::string new_id(std::string_view prefix) {
@@ -201,6 +210,7 @@ bool RouterStore::complete(const InboxItem& item, const std::vector<std::string>
   const Inbound& m = item.message;
   const std::string ch(channel_name(m.channel));
   const std::int64_t user_at = m.sent_at > 0 ? m.sent_at * 1000 : now_ms;
+  const bool web = m.channel == Channel::kWeb;  // delivered when the visitor fetches it
   db_.transaction([&](Tx& tx) {
     done = false;
     const auto r = tx.exec(
@@ -212,10 +222,9 @@ bool RouterStore::complete(const InboxItem& item, const std::vector<std::string>
       tx.exec(
           "INSERT INTO router_outbox (id, inbox_id, channel, chat_id, route, thread_ref, part, "
           "text, status, attempts, next_at, claimed_by, claimed_until, reason, created_at, "
-          "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, '', 0, '', $9, "
-          "$9)",
+          "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, '', 0, '', $9, $9)",
           {new_id("out_"), item.id, ch, m.chat_id, m.route, m.thread_ref,
-           static_cast<std::int64_t>(i), parts[i], now_ms});
+           static_cast<std::int64_t>(i), parts[i], now_ms, std::string(web ? "sent" : "pending")});
     }
     tx.exec(
         "UPDATE router_chats SET last_user_at = $3 WHERE channel = $1 AND chat_id = $2 AND "
@@ -406,6 +415,59 @@ ChannelStats RouterStore::stats(Channel c) {
             .i64(0);
   });
   return s;
+}
+
+std::string RouterStore::create_visitor(const std::string& site, const std::string& token_hash,
+                                        std::int64_t now_ms) {
+  const std::string id = new_id("v_");
+  db_.query(
+      "INSERT INTO router_web_visitors (token_hash, site, visitor_id, created_at) VALUES ($1, $2, "
+      "$3, $4)",
+      {token_hash, site, id, now_ms});
+  return id;
+}
+
+std::optional<std::string> RouterStore::visitor(const std::string& site,
+                                                const std::string& token_hash) {
+  std::optional<std::string> out;
+  db_.read([&](Tx& tx) {
+    const auto r =
+        tx.exec("SELECT visitor_id FROM router_web_visitors WHERE token_hash = $1 AND site = $2",
+                {token_hash, site});
+    if (r.empty()) {
+      out.reset();
+    } else {
+      out = r.rows.front().text(0);
+    }
+  });
+  return out;
+}
+
+std::vector<WebMessage> RouterStore::web_messages(const std::string& chat_id, std::int64_t after_ms,
+                                                  std::size_t limit) {
+  std::vector<WebMessage> out;
+  const auto lim = static_cast<std::int64_t>(limit);
+  db_.read([&](Tx& tx) {
+    out.clear();
+    const auto in = tx.exec(
+        "SELECT id, text, received_at FROM router_inbox WHERE channel = 'web' AND chat_id = $1 "
+        "AND received_at > $2 ORDER BY received_at, seq LIMIT $3",
+        {chat_id, after_ms, lim});
+    for (const auto& r : in.rows) {
+      out.push_back({r.text("id"), "user", r.text("text"), r.i64("received_at")});
+    }
+    const auto rep = tx.exec(
+        "SELECT id, text, created_at FROM router_outbox WHERE channel = 'web' AND chat_id = $1 "
+        "AND created_at > $2 ORDER BY created_at, part LIMIT $3",
+        {chat_id, after_ms, lim});
+    for (const auto& r : rep.rows) {
+      out.push_back({r.text("id"), "assistant", r.text("text"), r.i64("created_at")});
+    }
+  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const WebMessage& a, const WebMessage& b) { return a.at_ms < b.at_ms; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
 }
 
 }  // namespace enkisys::router

@@ -224,7 +224,7 @@ TEST_P(ApiTest, AdminApiListsChannelsWithoutSecrets) {
       call("GET", "/api/router/channels", "", "X-User-Id: a1\r\nX-User-Roles: admin\r\n");
   ASSERT_EQ(r.status, 200) << r.raw;
   const auto& chans = r.body.at("channels").as_array();
-  ASSERT_EQ(chans.size(), 3u);
+  ASSERT_EQ(chans.size(), 4u);
   EXPECT_EQ(chans[0].at("name"), "telegram");
   EXPECT_EQ(chans[0].at("on"), true);
   EXPECT_EQ(chans[0].at("inbox_queued"), 1);

@@ -17,15 +17,18 @@
 
 namespace enkisys::router {
 
-enum class Channel { kTelegram, kWhatsapp, kSlack };
+// kWeb is the embeddable web widget (web.hpp): its replies are fetched by the visitor, not sent.
+enum class Channel { kTelegram, kWhatsapp, kSlack, kWeb };
 
-inline constexpr Channel kChannels[] = {Channel::kTelegram, Channel::kWhatsapp, Channel::kSlack};
+inline constexpr Channel kChannels[] = {Channel::kTelegram, Channel::kWhatsapp, Channel::kSlack,
+                                        Channel::kWeb};
 
-std::string_view channel_name(Channel c);  // "telegram", "whatsapp", "slack"
+std::string_view channel_name(Channel c);  // "telegram", "whatsapp", "slack", "web"
 std::optional<Channel> channel_from(std::string_view name);
 
 // Longest reply part of a channel, in UTF-16 code units (what Telegram counts): Telegram 4096,
-// WhatsApp 4096, Slack 3000 (one section block's limit, well under chat.postMessage's 40,000).
+// WhatsApp 4096, Slack 3000 (one section block's limit, well under chat.postMessage's 40,000),
+// web 4096.
 std::size_t reply_limit(Channel c);
 
 // --- verification (constant-time compares) ---
@@ -71,7 +74,8 @@ core::Expected<Update> parse_telegram(std::string_view body);
 core::Expected<Update> parse_whatsapp(std::string_view body);
 core::Expected<Update> parse_slack(std::string_view body);
 
-// The platform user id of a channel user: "tg:<chat id>", "wa:<number>", "slack:<user>".
+// The platform user id of a channel user: "tg:<chat id>", "wa:<number>", "slack:<user>",
+// "web:<site>:<visitor>".
 std::string platform_user(const Inbound& m);
 
 // --- replies ---

@@ -5,8 +5,10 @@
 // configured when all its secrets are set, and on when it is also listed in ROUTER_CHANNELS.
 // Secrets never leave this struct except to verify or send (never logged, never listed).
 #pragma once
+#include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "enkisys/router/channel.hpp"
 
@@ -20,7 +22,9 @@ struct RouterConfig {
   std::string whatsapp_access_token;
   std::string slack_signing_secret;
   std::string slack_bot_token;
-  std::set<std::string, std::less<>> enabled{"telegram", "whatsapp", "slack"};
+  std::set<std::string, std::less<>> enabled{"telegram", "whatsapp", "slack", "web"};
+  // The web widget's sites: public key → the origins allowed to embed it (scheme://host[:port]).
+  std::map<std::string, std::vector<std::string>, std::less<>> web_sites;
 
   std::string telegram_api = "https://api.telegram.org";
   std::string whatsapp_api = "https://graph.facebook.com/v19.0";
@@ -37,6 +41,8 @@ struct RouterConfig {
                !whatsapp_access_token.empty();
       case Channel::kSlack:
         return !slack_signing_secret.empty() && !slack_bot_token.empty();
+      case Channel::kWeb:
+        return !web_sites.empty();
     }
     return false;
   }

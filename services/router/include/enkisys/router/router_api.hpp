@@ -56,7 +56,7 @@ class RouterApi {
   core::Family<core::Counter>& verify_failures_;
   core::Family<core::Counter>& accepted_;
   core::Family<core::Counter>& duplicates_;
-  std::array<std::atomic<std::uint64_t>, 3> failures_by_channel_{};
+  std::array<std::atomic<std::uint64_t>, 4> failures_by_channel_{};
 };
 
 }  // namespace enkisys::router

@@ -82,6 +82,14 @@ struct HandoffChat {
   std::string conversation_id;
 };
 
+// One line of a web visitor's conversation: its message ("user") or a reply ("assistant").
+struct WebMessage {
+  std::string id;
+  std::string role;
+  std::string text;
+  std::int64_t at_ms = 0;
+};
+
 class RouterStore {
  public:
   // `instance` names this process in claimed_by; leases last `lease_ms`.
@@ -123,6 +131,16 @@ class RouterStore {
   std::vector<HandoffChat> handoffs();
 
   ChannelStats stats(Channel c);
+
+  // Web widget visitors, known by the SHA-256 hex of their token (the token is never stored).
+  // create_visitor returns the new visitor id; visitor() the id of a token of `site`, if any.
+  std::string create_visitor(const std::string& site, const std::string& token_hash,
+                             std::int64_t now_ms);
+  std::optional<std::string> visitor(const std::string& site, const std::string& token_hash);
+  // The web chat `chat_id` ("<site>:<visitor>") after `after_ms`, oldest first, at most `limit`
+  // lines: the visitor's messages and the replies. Only that chat's lines, ever.
+  std::vector<WebMessage> web_messages(const std::string& chat_id, std::int64_t after_ms,
+                                       std::size_t limit);
 
  private:
   db::Database& db_;
