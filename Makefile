@@ -133,7 +133,7 @@ up-host: ## edge gateway + the four stages (blue) on the local engine, like a de
 down-host: ## stop the four stages and the edge; keeps the stages' data unless PURGE=1 (data!)
 	deploy/host.sh down $(if $(filter 1,$(PURGE)),--purge)
 
-bench: build ## benchmarks: tools vs its Flask twin, agent vs its FastAPI twin, router webhooks, every enkisys-*-bench binary, RAG quality and speed
+bench: build ## benchmarks: tools vs its Flask twin, agent vs its FastAPI twin, every enkisys-*-bench binary, RAG quality and speed
 	@scripts/apt-install.sh deps/apt-bench.txt
 	bench/tools_bench.sh
 	bench/agent/run.sh
