@@ -52,7 +52,7 @@ std::optional<std::string> parse_sites(
     std::string_view v, std::map<std::string, std::vector<std::string>, std::less<>>* out) {
   std::stringstream in{std::string(v)};
   for (std::string entry; std::getline(in, entry, ';');) {
-    if (entry.find_first_not_of(" ") == std::string::npos) continue;
+    if (entry.find_first_not_of(' ') == std::string::npos) continue;
     const auto eq = entry.find('=');
     if (eq == std::string::npos) return "each site is KEY=ORIGIN [ORIGIN...]";
     std::string key = entry.substr(0, eq);
@@ -205,12 +205,12 @@ int main(int argc, char** argv) {
     const auto inbox = env.config.get_int("ROUTER_INBOX_WORKERS");
     for (std::int64_t i = 0; i < inbox; ++i) {
       env.hooks.add_worker("inbox-" + std::to_string(i),
-                           [relay](std::stop_token t) { return relay->run_inbox(t); });
+                           [relay](const std::stop_token& t) { return relay->run_inbox(t); });
     }
     const auto outbox = env.config.get_int("ROUTER_OUTBOX_WORKERS");
     for (std::int64_t i = 0; i < outbox; ++i) {
       env.hooks.add_worker("outbox-" + std::to_string(i),
-                           [relay](std::stop_token t) { return relay->run_outbox(t); });
+                           [relay](const std::stop_token& t) { return relay->run_outbox(t); });
     }
     return s;
   };

@@ -105,7 +105,9 @@ awaitable<core::Expected<std::string>> Relay::answer(const InboxItem& item, Chat
   if (auto typing = typing_request(config_, m)) {
     core::ClientOptions topts;
     topts.timeout = std::chrono::seconds(2);
-    co_await http_.send(std::move(*typing), topts);  // best effort: the reply matters, not this
+    // Best effort: the reply matters, not this.
+    const core::ClientResult typed = co_await http_.send(std::move(*typing), topts);
+    if (!typed) log_.debug("typing indicator not sent", {{"error", typed.error().message}});
   }
   if (chat.conversation_id.empty()) {
     const std::string title = std::string(channel_name(m.channel)) + " chat " + m.chat_id;
@@ -136,8 +138,9 @@ awaitable<bool> Relay::inbox_once() {
   std::vector<std::string> parts;
   if (command == "/human" || command == "/bot") {
     const bool on = command == "/human";
-    co_await on_pool(blocking_,
-                     [this, &m, on] { return store_.set_handoff(m.channel, m.chat_id, on); });
+    const core::Status st = co_await on_pool(
+        blocking_, [this, &m, on] { return store_.set_handoff(m.channel, m.chat_id, on); });
+    if (!st) log_.warn("handoff not recorded", {{"code", st.error().code}});
     parts.emplace_back(on ? kHandoffReply : kBotBackReply);
     log_.info("handoff", {{"channel", channel_name(m.channel)}, {"on", on}});
   } else if (!chat.handoff) {

@@ -419,7 +419,7 @@ ChannelStats RouterStore::stats(Channel c) {
 
 std::string RouterStore::create_visitor(const std::string& site, const std::string& token_hash,
                                         std::int64_t now_ms) {
-  const std::string id = new_id("v_");
+  std::string id = new_id("v_");
   db_.query(
       "INSERT INTO router_web_visitors (token_hash, site, visitor_id, created_at) VALUES ($1, $2, "
       "$3, $4)",

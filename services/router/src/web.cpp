@@ -60,7 +60,7 @@ std::string WebApi::allowed_origin(const Request& req, std::string_view site) co
   if (it == config_.web_sites.end()) {
     throw core::ApiError(core::make_error(ErrorKind::kNotFound, "not_found", "no such site"));
   }
-  const std::string origin(req[http::field::origin]);
+  std::string origin(req[http::field::origin]);
   for (const std::string& allowed : it->second) {
     if (!origin.empty() && origin == allowed) return origin;
   }
