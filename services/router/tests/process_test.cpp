@@ -143,6 +143,61 @@ TEST_P(ProcessTest, Kill9DuringABurstLosesNothingAndAnswersOnce) {
               got.size(), duplicates);
 }
 
+// The real binary through a channel API outage (503s) and a 429 with retry_after: every
+// message kept, retried, delivered once; nothing sent again before retry_after passed.
+TEST_P(ProcessTest, OutageAnd429ThroughTheRealBinary) {
+  ServiceProcess fake(ENKISYS_FAKE_CHANNELS_BIN, {{"PORT", "0"}});
+  const unsigned short fake_port = fake.port();
+  TempDir dir;
+  std::ofstream(dir.path() / "token") << "123456:FAKE-bot-token";
+  std::ofstream(dir.path() / "secret") << kSecret;
+  const std::string base = "http://127.0.0.1:" + std::to_string(fake_port);
+  auto router = start_router({{"PORT", "0"},
+                              {"BIND_ADDRESS", "127.0.0.1"},
+                              {"ACCESS_LOG", "off"},
+                              {"DATABASE_URL", store_->process_url()},
+                              {"TELEGRAM_BOT_TOKEN_FILE", (dir.path() / "token").string()},
+                              {"TELEGRAM_WEBHOOK_SECRET_FILE", (dir.path() / "secret").string()},
+                              {"TELEGRAM_API_BASE_URL", base},
+                              {"AGENT_URL", base},
+                              {"ROUTER_RETRY_BASE_MS", "20"},
+                              {"ROUTER_OUTBOX_WORKERS", "1"}});
+  ASSERT_TRUE(router);
+  ASSERT_TRUE(router->wait_healthy()) << router->output();
+  // The channel API is down for 6 sends, then asks to wait 1 s once.
+  ASSERT_EQ(core::testing::status_of(core::testing::http_request(fake_port, "POST", "/_fail",
+                                                                 R"({"status":503,"count":6})")),
+            200);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(deliver(router->port(), i), 200);
+  ASSERT_TRUE(wait_until([&] { return replies(fake_port).size() >= 1; }, std::chrono::seconds(30)));
+  ASSERT_EQ(core::testing::status_of(core::testing::http_request(
+                fake_port, "POST", "/_fail", R"({"status":429,"count":1,"retry_after":1})")),
+            200);
+  for (int i = 5; i < 10; ++i) ASSERT_EQ(deliver(router->port(), i), 200);
+  ASSERT_TRUE(wait_until([&] { return replies(fake_port).size() == 10; }, std::chrono::seconds(30)))
+      << "answered " << replies(fake_port).size();
+  for (const auto& [id, n] : replies(fake_port)) EXPECT_EQ(n, 1) << "update " << id;
+  // After the 429, the next send came no sooner than retry_after.
+  const json::value calls =
+      json::parse(core::testing::body_of(core::testing::http_request(fake_port, "GET", "/_calls")));
+  std::int64_t limited_at = 0;
+  std::int64_t next_at = 0;
+  int failed = 0;
+  for (const auto& c : calls.at("calls").as_array()) {
+    if (c.at("api") != "telegram.sendMessage") continue;
+    if (c.at("status") != 200) ++failed;
+    if (c.at("status") == 429) limited_at = c.at("at_ms").as_int64();
+    if (limited_at != 0 && next_at == 0 && c.at("status") == 200 &&
+        c.at("at_ms").as_int64() >= limited_at) {
+      next_at = c.at("at_ms").as_int64();
+    }
+  }
+  EXPECT_EQ(failed, 7);
+  ASSERT_NE(limited_at, 0);
+  EXPECT_GE(next_at - limited_at, 1000);
+  EXPECT_EQ(router->terminate(), 0);
+}
+
 ENKISYS_DB_ON_BOTH_BACKENDS(ProcessTest);
 
 }  // namespace
