@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
            false, core::integer_in(0, 100'000)});
     c.add({"ROUTER_LEASE_S", "claim lease of an inbox/outbox item (reclaimed after a crash)", "120",
            false, false, core::integer_in(1, 86'400)});
+    c.add({"ROUTER_RETENTION_DAYS", "answered messages are deleted after this many days", "30",
+           false, false, core::integer_in(8, 3650)});
     c.add({"ROUTER_INSTANCE", "this instance's name in claims (default: the host name)", ""});
   };
   spec.wire = [](core::ServiceEnv& env) -> std::shared_ptr<void> {
@@ -187,6 +189,7 @@ int main(int argc, char** argv) {
     ro.retry_base = std::chrono::milliseconds(env.config.get_int("ROUTER_RETRY_BASE_MS"));
     ro.retry_max = std::chrono::milliseconds(env.config.get_int("ROUTER_RETRY_MAX_MS"));
     ro.send_rate_per_s = static_cast<double>(env.config.get_int("ROUTER_SEND_RATE_PER_S"));
+    ro.retention = std::chrono::hours(24 * env.config.get_int("ROUTER_RETENTION_DAYS"));
     s->relay = std::make_unique<router::Relay>(*s->store, s->config, env.http, env.clock, env.log,
                                                env.metrics, *s->blocking, ro);
     s->api = std::make_unique<router::RouterApi>(*s->store, s->config, env.clock, env.metrics);
@@ -212,6 +215,8 @@ int main(int argc, char** argv) {
       env.hooks.add_worker("outbox-" + std::to_string(i),
                            [relay](const std::stop_token& t) { return relay->run_outbox(t); });
     }
+    env.hooks.add_worker("purge",
+                         [relay](const std::stop_token& t) { return relay->run_purge(t); });
     return s;
   };
   return core::run_service(spec, argc, argv);

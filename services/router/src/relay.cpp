@@ -97,6 +97,19 @@ awaitable<void> Relay::run_outbox(std::stop_token stop) {
   }
 }
 
+awaitable<void> Relay::run_purge(std::stop_token stop) {
+  const std::chrono::milliseconds every = std::chrono::hours(1);
+  while (!stop.stop_requested()) {
+    const std::int64_t cutoff =
+        now_ms() -
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count();
+    const std::int64_t n =
+        co_await on_pool(blocking_, [this, cutoff] { return store_.purge(cutoff); });
+    if (n > 0) log_.info("purged answered messages", {{"rows", n}});
+    co_await pause(every);
+  }
+}
+
 awaitable<core::Expected<std::string>> Relay::answer(const InboxItem& item, Chat chat) {
   const Inbound& m = item.message;
   const std::string request_id = core::new_request_id();

@@ -417,6 +417,20 @@ ChannelStats RouterStore::stats(Channel c) {
   return s;
 }
 
+std::int64_t RouterStore::purge(std::int64_t cutoff_ms) {
+  std::int64_t n = 0;
+  db_.transaction([&](Tx& tx) {
+    n = tx.exec("DELETE FROM router_outbox WHERE status = 'sent' AND updated_at < $1", {cutoff_ms})
+            .affected;
+    n += tx.exec(
+               "DELETE FROM router_inbox WHERE status = 'done' AND updated_at < $1 AND NOT EXISTS "
+               "(SELECT 1 FROM router_outbox o WHERE o.inbox_id = router_inbox.id)",
+               {cutoff_ms})
+             .affected;
+  });
+  return n;
+}
+
 std::string RouterStore::create_visitor(const std::string& site, const std::string& token_hash,
                                         std::int64_t now_ms) {
   std::string id = new_id("v_");

@@ -160,6 +160,22 @@ TEST_P(RouterStoreTest, HandoffIsPerChat) {
   EXPECT_TRUE(store_->handoffs().empty());
 }
 
+TEST_P(RouterStoreTest, PurgeKeepsWhatIsNotAnsweredYet) {
+  store_->accept({tg("1", "c1"), tg("2", "c2"), tg("3", "c3")}, 0);
+  const auto a = store_->claim_inbox(10);
+  const auto b = store_->claim_inbox(10);
+  ASSERT_TRUE(a && b);
+  store_->complete(*a, {"sent reply"}, 20);
+  store_->complete(*b, {"pending reply"}, 20);
+  const auto o = store_->claim_outbox(30);
+  ASSERT_TRUE(o);
+  store_->mark_sent(o->id, 40);
+  EXPECT_EQ(store_->purge(1'000), 2);    // a's sent reply, then a itself
+  EXPECT_EQ(count("router_outbox"), 1);  // b's reply waits for its send
+  EXPECT_EQ(count("router_inbox"), 2);   // b (its reply is pending) and 3 (queued)
+  EXPECT_EQ(store_->purge(1'000), 0);
+}
+
 ENKISYS_DB_ON_BOTH_BACKENDS(RouterStoreTest);
 
 }  // namespace

@@ -40,6 +40,7 @@ struct RelayOptions {
   std::chrono::milliseconds whatsapp_window{24LL * 3600 * 1000};
   std::chrono::milliseconds agent_timeout{120'000};
   std::chrono::milliseconds send_timeout{15'000};
+  std::chrono::hours retention{24 * 30};  // answered messages are purged after this
 };
 
 // The reply to "/human" (the chat is handed to a person) and to "/bot" (handed back).
@@ -55,6 +56,8 @@ class Relay {
 
   boost::asio::awaitable<void> run_inbox(std::stop_token stop);
   boost::asio::awaitable<void> run_outbox(std::stop_token stop);
+  // Hourly: RouterStore::purge() of what is older than RelayOptions::retention.
+  boost::asio::awaitable<void> run_purge(std::stop_token stop);
   boost::asio::awaitable<bool> inbox_once();
   boost::asio::awaitable<bool> outbox_once();
 

@@ -132,6 +132,12 @@ class RouterStore {
 
   ChannelStats stats(Channel c);
 
+  // Deletes answered inbox items and sent outbox rows last touched before `cutoff_ms` (queued,
+  // in-work and dead items stay); the number of rows deleted. A platform's redelivery of a
+  // purged update would be answered again: keep the cutoff far beyond any platform's retries
+  // (Meta retries for up to 7 days).
+  std::int64_t purge(std::int64_t cutoff_ms);
+
   // Web widget visitors, known by the SHA-256 hex of their token (the token is never stored).
   // create_visitor returns the new visitor id; visitor() the id of a token of `site`, if any.
   std::string create_visitor(const std::string& site, const std::string& token_hash,
