@@ -49,7 +49,11 @@ RouterApi::RouterApi(RouterStore& store, const RouterConfig& config, core::Clock
                                 {"channel"})),
       duplicates_(metrics.counter("router_inbox_duplicates_total",
                                   "redelivered messages recognised by their unique key",
-                                  {"channel"})) {}
+                                  {"channel"})),
+      slack_retries_(metrics
+                         .counter("router_slack_retries_total",
+                                  "Slack redeliveries (X-Slack-Retry-Num), answered 200")
+                         .with({})) {}
 
 void RouterApi::add_routes(core::Router& r) {
   const auto bind = [this](auto method) { return core::member_handler(this, method); };
@@ -153,6 +157,7 @@ awaitable<RouterApi::Response> RouterApi::slack(Request& req, Ctx& ctx) {
     co_return core::json_response(http::status::ok, json::object{{"challenge", *update.challenge}});
   }
   // A retry (X-Slack-Retry-Num) of an event we stored is a duplicate by event_id: answered 200.
+  if (req.find("X-Slack-Retry-Num") != req.end()) slack_retries_.inc();
   co_return co_await store(Channel::kSlack, std::move(update.messages), ctx);
 }
 

@@ -195,7 +195,16 @@ TEST_P(ProcessTest, OutageAnd429ThroughTheRealBinary) {
   EXPECT_EQ(failed, 7);
   ASSERT_NE(limited_at, 0);
   EXPECT_GE(next_at - limited_at, 1000);
+  // A forged webhook is refused with one log line that names no secret.
+  EXPECT_EQ(core::testing::status_of(core::testing::http_request(
+                router->port(), "POST", "/channels/telegram", update(99),
+                "X-Telegram-Bot-Api-Secret-Token: guessed\r\n")),
+            403);
   EXPECT_EQ(router->terminate(), 0);
+  const std::string out = router->output();
+  EXPECT_NE(out.find("webhook verification failed"), std::string::npos);
+  EXPECT_EQ(out.find(kSecret), std::string::npos);
+  EXPECT_EQ(out.find("FAKE-bot-token"), std::string::npos);
 }
 
 ENKISYS_DB_ON_BOTH_BACKENDS(ProcessTest);

@@ -56,6 +56,7 @@ class RouterApi {
   core::Family<core::Counter>& verify_failures_;
   core::Family<core::Counter>& accepted_;
   core::Family<core::Counter>& duplicates_;
+  core::Counter& slack_retries_;
   std::array<std::atomic<std::uint64_t>, 4> failures_by_channel_{};
 };
 
