@@ -30,6 +30,36 @@ bool valid_client_id(std::string_view id) {
   return true;
 }
 
+// The body of a widget request: a JSON object sent as application/json, or as text/plain so that
+// the browser's request stays a CORS "simple request" (no preflight, which the gateway answers
+// with its own stage policy). Throws ApiError 415 / 400.
+json::object body_object(const core::Request& req) {
+  const std::string_view type = req[http::field::content_type];
+  if (!type.empty() && !type.starts_with("application/json") && !type.starts_with("text/plain")) {
+    throw core::ApiError(core::make_error(ErrorKind::kUnsupportedMediaType,
+                                          "unsupported_media_type",
+                                          "send JSON (application/json or text/plain)"));
+  }
+  if (req.body().empty()) return {};
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body(), ec);
+  if (ec || !v.is_object()) {
+    throw core::ApiError(core::make_error(ErrorKind::kInvalidArgument, "invalid_json",
+                                          "the body is not a JSON object"));
+  }
+  return std::move(v.as_object());
+}
+
+// The visitor token: Authorization: Bearer (API clients) or "token" in the body (the widget).
+std::string token_of(const core::Request& req, const json::object& body) {
+  if (const auto bearer = core::bearer_token(req)) return std::string(*bearer);
+  if (const auto* t = body.if_contains("token"); t != nullptr && t->is_string()) {
+    return std::string(t->as_string());
+  }
+  throw core::ApiError(core::make_error(ErrorKind::kUnauthenticated, "unauthenticated",
+                                        "a visitor token is required"));
+}
+
 }  // namespace
 
 WebApi::WebApi(RouterStore& store, const RouterConfig& config, core::Clock& clock,
@@ -44,6 +74,7 @@ void WebApi::add_routes(core::Router& r) {
   r.add(http::verb::post, "/channels/web/{site}/sessions", bind(&WebApi::create_session));
   r.add(http::verb::post, "/channels/web/{site}/messages", bind(&WebApi::post_message));
   r.add(http::verb::get, "/channels/web/{site}/messages", bind(&WebApi::list_messages));
+  r.add(http::verb::post, "/channels/web/{site}/poll", bind(&WebApi::list_messages));
 }
 
 std::int64_t WebApi::now_ms() const {
@@ -136,19 +167,14 @@ awaitable<core::Response> WebApi::post_message(Request& req, Ctx& ctx) {
   const std::string origin = allowed_origin(req, site);
   Response res;
   try {
-    const auto token = core::bearer_token(req);
-    if (!token) {
-      throw core::ApiError(core::make_error(ErrorKind::kUnauthenticated, "unauthenticated",
-                                            "a visitor token is required"));
-    }
-    const std::string hash = security::sha256_hex(*token);
+    const json::object body = body_object(req);
+    const std::string hash = security::sha256_hex(token_of(req, body));
     const auto visitor =
         co_await ctx.blocking([this, &site, &hash] { return store_.visitor(site, hash); });
     if (!visitor) {
       throw core::ApiError(core::make_error(ErrorKind::kUnauthenticated, "unauthenticated",
                                             "the visitor token is not valid for this site"));
     }
-    const json::object body = core::parse_json_object(req);
     const auto* text = body.if_contains("text");
     if (text == nullptr || !text->is_string() || text->as_string().empty()) {
       throw core::ApiError(core::make_error(ErrorKind::kInvalidArgument, "invalid_request",
@@ -194,14 +220,22 @@ awaitable<core::Response> WebApi::list_messages(Request& req, Ctx& ctx) {
   const std::string origin = allowed_origin(req, site);
   Response res;
   try {
-    const auto token = core::bearer_token(req);
-    if (!token) {
-      throw core::ApiError(core::make_error(ErrorKind::kUnauthenticated, "unauthenticated",
-                                            "a visitor token is required"));
+    // GET ?after= with a Bearer token, or POST .../poll {"token","after"} (the widget).
+    const bool post = req.method() == http::verb::post;
+    const json::object body = post ? body_object(req) : json::object();
+    const std::string hash = security::sha256_hex(token_of(req, body));
+    std::int64_t after = 0;
+    if (post) {
+      if (const auto* a = body.if_contains("after"); a != nullptr) {
+        if (!a->is_int64() || a->as_int64() < 0) {
+          throw core::ApiError(core::make_error(ErrorKind::kInvalidArgument, "invalid_request",
+                                                "after: a non-negative integer", "/after"));
+        }
+        after = a->as_int64();
+      }
+    } else {
+      after = core::query_int(core::parse_query(ctx.query()), "after", 0, 0, INT64_MAX);
     }
-    const std::string hash = security::sha256_hex(*token);
-    const auto q = core::parse_query(ctx.query());
-    const std::int64_t after = core::query_int(q, "after", 0, 0, INT64_MAX);
     const auto visitor =
         co_await ctx.blocking([this, &site, &hash] { return store_.visitor(site, hash); });
     if (!visitor) {

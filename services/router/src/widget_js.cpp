@@ -3,7 +3,8 @@
 //   defer></script>
 // It builds its DOM in a closed shadow root (the page's CSS does not leak in, its own does not
 // leak out), writes every text with textContent (never HTML), keeps the visitor token in
-// sessionStorage, and polls for replies while the panel is open. No inline script or style
+// sessionStorage, and polls for replies while the panel is open. Its requests are CORS "simple"
+// (POST text/plain, the token in the body): no preflight. No inline script or style
 // attribute is needed by the host page, so a strict CSP (script-src naming this host) works.
 #include <string_view>
 
@@ -74,11 +75,14 @@ std::string_view widget_js() {
     log.appendChild(div);
     log.scrollTop = log.scrollHeight;
   }
-  function call(method, path, body) {
-    var headers = { "Content-Type": "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    return fetch(base + path, { method: method, headers: headers, mode: "cors",
-                                credentials: "omit", body: body ? JSON.stringify(body) : undefined })
+  // Only CORS "simple requests" (POST, text/plain, no custom header): no preflight, so the
+  // stage gateway's own CORS policy never stands between the page and the router.
+  function call(path, body) {
+    body = body || {};
+    if (state.token) body.token = state.token;
+    return fetch(base + path, { method: "POST", mode: "cors", credentials: "omit",
+                                headers: { "Content-Type": "text/plain;charset=UTF-8" },
+                                body: JSON.stringify(body) })
       .then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (j) {
           if (!r.ok) throw new Error((j.error && j.error.message) || ("HTTP " + r.status));
@@ -88,14 +92,14 @@ std::string_view widget_js() {
   }
   function session() {
     if (state.token) return Promise.resolve();
-    return call("POST", "/sessions").then(function (j) {
+    return call("/sessions").then(function (j) {
       state.token = j.token;
       try { sessionStorage.setItem(key, j.token); } catch (e) { /* private mode */ }
     });
   }
   function poll() {
     if (!state.token) return;
-    call("GET", "/messages?after=" + state.after).then(function (j) {
+    call("/poll", { after: state.after }).then(function (j) {
       (j.messages || []).forEach(show);
       state.after = j.after || state.after;
       error.textContent = "";
@@ -118,7 +122,7 @@ std::string_view widget_js() {
     if (!text) return;
     input.value = "";
     var id = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
-    session().then(function () { return call("POST", "/messages", { text: text, id: id }); })
+    session().then(function () { return call("/messages", { text: text, id: id }); })
       .then(poll).catch(function (e) { error.textContent = e.message; });
   });
 })();

@@ -178,6 +178,45 @@ TEST_P(WebTest, AVisitorNeverSeesAnotherVisitorsMessages) {
             0);  // the token itself is never stored
 }
 
+TEST_P(WebTest, TheWidgetsSimpleRequestsCarryTheTokenInTheBody) {
+  // text/plain JSON bodies and no Authorization header: no CORS preflight in a browser.
+  const std::string simple = "Origin: " + std::string(kOrigin) + "\r\n";
+  const auto raw = [&](const std::string& target, const std::string& body) {
+    return core::testing::json_reply(core::testing::raw_exchange(
+        server_->port(), "POST " + target +
+                             " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                             "text/plain;charset=UTF-8\r\n" +
+                             simple + "Content-Length: " + std::to_string(body.size()) +
+                             "\r\n\r\n" + body));
+  };
+  const std::string site = "/channels/web/" + std::string(kSite);
+  const JsonReply s = raw(site + "/sessions", "{}");
+  ASSERT_EQ(s.status, 201) << s.raw;
+  const std::string token(s.body.at("token").as_string());
+  const JsonReply m = raw(site + "/messages",
+                          json::serialize(json::object{{"token", token}, {"text", "simple hi"}}));
+  EXPECT_EQ(m.status, 202) << m.raw;
+  ASSERT_TRUE(relay_once());
+  const JsonReply p = raw(site + "/poll", json::serialize(json::object{{"token", token}}));
+  ASSERT_EQ(p.status, 200) << p.raw;
+  EXPECT_EQ(p.header("Access-Control-Allow-Origin"), kOrigin);
+  EXPECT_EQ(p.body.at("messages").as_array().size(), 2u);
+  const std::int64_t after = p.body.at("after").as_int64();
+  EXPECT_TRUE(raw(site + "/poll", json::serialize(json::object{{"token", token}, {"after", after}}))
+                  .body.at("messages")
+                  .as_array()
+                  .empty());
+  // Another visitor's token polls its own, empty chat; a made-up token nothing.
+  const std::string other(raw(site + "/sessions", "").body.at("token").as_string());
+  EXPECT_TRUE(raw(site + "/poll", json::serialize(json::object{{"token", other}}))
+                  .body.at("messages")
+                  .as_array()
+                  .empty());
+  EXPECT_EQ(raw(site + "/poll", R"({"token":"made-up"})").status, 401);
+  EXPECT_EQ(raw(site + "/poll", "{}").status, 401);
+  EXPECT_EQ(raw(site + "/poll", "not json").status, 400);
+}
+
 TEST_P(WebTest, RateLimitsPerVisitorAndPerSite) {
   WebOptions o;
   o.visitor_per_min = 3;

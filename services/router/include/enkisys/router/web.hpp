@@ -8,6 +8,12 @@
 //   POST    /channels/web/{site}/sessions                 → 201 {"token","visitor_id"}
 //   POST    /channels/web/{site}/messages {"text","id"?}  Bearer token → 202 {"id","status"}
 //   GET     /channels/web/{site}/messages?after=MS        Bearer token → {"messages","after"}
+//   POST    /channels/web/{site}/poll {"token","after"}   the same for the widget
+//
+// The widget sends only CORS "simple requests" (POST with a text/plain JSON body carrying the
+// token, no Authorization header): the stage gateway answers every preflight with its own stage
+// CORS policy, which does not list the sites' origins, so a preflighted call would never reach
+// the router. API clients may use application/json and Authorization: Bearer instead.
 //
 // Contract: a site is a public key with its allowed origins (RouterConfig::web_sites); requests
 // must come from one of them (Origin header; 403 origin_not_allowed otherwise) and CORS headers
