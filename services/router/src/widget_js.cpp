@@ -85,6 +85,10 @@ std::string_view widget_js() {
                                 body: JSON.stringify(body) })
       .then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (j) {
+          if (r.status === 401) {  // a forgotten session: start a new one on the next call
+            state.token = null;
+            try { sessionStorage.removeItem(key); } catch (e) { /* private mode */ }
+          }
           if (!r.ok) throw new Error((j.error && j.error.message) || ("HTTP " + r.status));
           return j;
         });
