@@ -148,6 +148,16 @@ LABEL org.opencontainers.image.title="enkisys-agent"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-agent", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-agent"]
 
+# router keeps its inbox, outbox and channel mappings in /data (the volume); it reaches the agent
+# on the stage network and, through the stage's egress network, the channel APIs.
+FROM runtime AS router
+COPY --from=build /out/router/ /
+ENV PORT=5005
+EXPOSE 5005
+LABEL org.opencontainers.image.title="enkisys-router"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-router", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-router"]
+
 # The gateway image carries no configuration: compose mounts it read-only at
 # /etc/enkisys/gateway.yaml (deploy/gateway/gateway.yaml for one local stage,
 # deploy/gateway/gateway.host.yaml for the edge of a host), so a routing change never needs a

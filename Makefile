@@ -141,6 +141,7 @@ bench: build ## benchmarks: tools vs its Flask twin, agent vs its FastAPI twin, 
 	@scripts/apt-install.sh deps/apt-bench.txt
 	bench/tools_bench.sh
 	bench/agent/run.sh
+	bench/router/run.sh
 	bench/rag/corpus.sh >/dev/null
 	@for b in build/release/bin/enkisys-*-bench; do \
 	  [[ -x $$b ]] || continue; echo "== $$b"; "$$b"; \
