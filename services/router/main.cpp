@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json/parse.hpp>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -33,6 +34,21 @@ struct RouterService {
 std::optional<std::string> http_url(std::string_view v) {
   if (v.empty() || v.starts_with("http://") || v.starts_with("https://")) return std::nullopt;
   return "must be an http:// or https:// URL";
+}
+
+// ROUTER_AGENT_CONVERSATION: a JSON object of the agent's conversation fields (no title: the
+// router names each conversation after its chat). The agent validates the values themselves.
+std::optional<std::string> conversation_fields(std::string_view v) {
+  boost::system::error_code ec;
+  const boost::json::value j = boost::json::parse(v, ec);
+  if (ec || !j.is_object()) return "must be a JSON object";
+  for (const auto& field : j.as_object()) {
+    const std::string_view k = field.key();
+    if (k != "collections" && k != "tools" && k != "system_prompt" && k != "model") {
+      return "unknown field '" + std::string(k) + "' (collections, tools, system_prompt, model)";
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> channel_list(std::string_view v) {
@@ -111,6 +127,7 @@ router::RouterConfig read_config(core::ServiceEnv& env) {
   c.whatsapp_api = env.config.get("WHATSAPP_API_BASE_URL");
   c.slack_api = env.config.get("SLACK_API_BASE_URL");
   c.agent_url = env.config.get("AGENT_URL");
+  c.conversation = env.config.get("ROUTER_AGENT_CONVERSATION");
   parse_sites(env.config.get("ROUTER_WEB_SITES"), &c.web_sites);
   return c;
 }
@@ -126,6 +143,10 @@ int main(int argc, char** argv) {
     db::declare_database(c, "sqlite:///data/router.db");
     c.add({"AGENT_URL", "base URL of the agent", "http://agent:5004", false, false, http_url});
     c.add({"AGENT_SERVICE_SECRET_FILE", "file holding the stage's agent service secret", ""});
+    c.add({"ROUTER_AGENT_CONVERSATION",
+           "JSON fields of every conversation opened with the agent besides its title "
+           "(collections, tools, system_prompt, model)",
+           R"({"tools":"all"})", false, false, conversation_fields});
     c.add({"TELEGRAM_BOT_TOKEN_FILE", "file holding the Telegram bot token", ""});
     c.add({"TELEGRAM_WEBHOOK_SECRET_FILE", "file holding the Telegram webhook secret_token", ""});
     c.add({"TELEGRAM_API_BASE_URL", "Telegram Bot API base", "https://api.telegram.org", false,

@@ -123,7 +123,7 @@ t_only_gateway_published() {
     c=$(container_id "$svc")
     want="${PROJECT}_backend "
     # Only the services that must call out join the egress network.
-    [[ $svc == agent || $svc == tools ]] && want="${PROJECT}_backend ${PROJECT}_egress "
+    [[ $EGRESS_SERVICES == *" $svc "* ]] && want="${PROJECT}_backend ${PROJECT}_egress "
     [[ $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c") == "$want" ]] ||
       fail "$svc joins $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c"), want $want"
   done
@@ -362,7 +362,7 @@ t_no_secrets_in_history() {
 exec 3>&1
 run_test "tools container becomes healthy" t_healthy
 run_test "gateway: /dev/health lists exactly ${STAGE_SERVICES[*]}, all ok; /api/tools needs a token" t_health_endpoint
-run_test "only the gateway publishes a port; ${STAGE_SERVICES[*]} on the internal network (agent, tools also egress)" t_only_gateway_published
+run_test "only the gateway publishes a port; ${STAGE_SERVICES[*]} on the internal network (${EGRESS_SERVICES# } also egress)" t_only_gateway_published
 run_test "runs as uid/gid 10001" t_non_root
 run_test "read-only root fs, only /data writable, caps dropped" t_read_only_root
 run_test "create, read, update, list, delete a tool; calculator 1+2*3 = 7" t_crud_and_invoke

@@ -421,15 +421,15 @@ t_no_egress() {
     "$HELPER_IMAGE" bash -c "$NETLIB"$'\n'"can_connect ${target%:*} ${target#*:}" ||
     fail "control: $target is not reachable from the default bridge either (set E2E_EGRESS_TARGET)"
   # One helper per backend container, side by side (an unanswered connect costs its timeout).
-  # Only the services that must call out (agent, tools) join the stage's egress network and
-  # reach the target; every other one must not.
+  # Only the services that must call out (EGRESS_SERVICES: agent, router, tools) join the
+  # stage's egress network and reach the target; every other one must not.
   local pids=() names=() i probe nets
   for s in "${STAGES[@]}"; do
     for svc in "${SERVICES[@]}"; do
       c=$(stage_container "$s" "$svc")
       probe="! can_connect ${target%:*} ${target#*:}"
       nets="^(enkisys-$s-(ingress|blue_backend) ?)+$"
-      if [[ $svc == agent || $svc == tools ]]; then
+      if [[ $EGRESS_SERVICES == *" $svc "* ]]; then
         probe="can_connect ${target%:*} ${target#*:}"
         nets="^(enkisys-$s-(ingress|blue_backend|blue_egress) ?)+$"
       fi
@@ -445,7 +445,7 @@ t_no_egress() {
     wait "${pids[$i]}" || bad+="${names[$i]} "
   done
   info "outside target $target"
-  [[ -z $bad ]] || fail "containers with the wrong way out (agent and tools must reach it, no other) or on other networks: $bad"
+  [[ -z $bad ]] || fail "containers with the wrong way out (${EGRESS_SERVICES# } must reach it, no other) or on other networks: $bad"
 }
 
 t_one_public_port() {
@@ -653,7 +653,7 @@ else
   run_test "rag: a PDF uploaded in dev1 is found with its page; staging cannot see it" t_rag_per_stage
   run_test "a logged-out dev1 session is refused by the edge within the poll bound" t_revoked_session_refused
   run_test "dev1 containers cannot resolve or connect to prod/staging containers" t_stage_isolation
-  run_test "only agent and tools reach outside the host (egress network); no other container does" t_no_egress
+  run_test "only${EGRESS_SERVICES% } reach outside the host (egress network); no other container does" t_no_egress
   run_test "exactly one host port published beyond loopback ($EDGE_PORT)" t_one_public_port
   run_test "gateway admin API: host loopback only, never from a stage network" t_admin_api
   run_test "dev1 down: the other three serve; dev1 back up keeps its data" t_stage_down_up

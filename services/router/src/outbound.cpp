@@ -149,7 +149,10 @@ core::Expected<json::object> agent_answer(const core::ClientResult& r) {
 core::ClientRequest agent_create_conversation(const RouterConfig& cfg, const std::string& user,
                                               const std::string& title,
                                               const std::string& request_id) {
-  auto r = post_json(cfg.agent_url + "/api/chat/conversations", json::object{{"title", title}});
+  json::object body;
+  if (auto v = parse_body(cfg.conversation); v.is_object()) body = std::move(v.as_object());
+  body["title"] = title;
+  auto r = post_json(cfg.agent_url + "/api/chat/conversations", body);
   agent_headers(r, cfg, user, request_id);
   return r;
 }

@@ -127,6 +127,10 @@ TEST_P(RelayTest, TelegramMessageGetsOneThreadedReply) {
   EXPECT_EQ(reqs[0].url, "http://tg/bot123:TOKEN/sendChatAction");
   EXPECT_EQ(json::parse(reqs[0].body).at("action"), "typing");
   EXPECT_EQ(reqs[1].url, "http://agent/api/chat/conversations");
+  // The stage's conversation fields (ROUTER_AGENT_CONVERSATION; default: every tool) and a title.
+  const json::value created = json::parse(reqs[1].body);
+  EXPECT_EQ(created.at("tools"), "all");
+  EXPECT_FALSE(created.at("title").as_string().empty());
   EXPECT_EQ(reqs[2].url, "http://agent/api/chat/conversations/conv_1/messages");
   EXPECT_EQ(json::parse(reqs[2].body).at("content"), "hi there");
   for (const auto& r : {reqs[1], reqs[2]}) {

@@ -31,6 +31,10 @@ struct RouterConfig {
   std::string slack_api = "https://slack.com/api";
   std::string agent_url = "http://agent:5004";
   std::string agent_secret;  // X-Service-Secret; empty: sent without one
+  // The fields of every agent conversation the router opens, besides its title
+  // (ROUTER_AGENT_CONVERSATION): a JSON object of the agent's "collections", "tools",
+  // "system_prompt" and "model".
+  std::string conversation = R"({"tools":"all"})";
 
   bool configured(Channel c) const {
     switch (c) {
