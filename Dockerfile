@@ -182,6 +182,15 @@ LABEL org.opencontainers.image.title="enkisys-monitoring"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-monitoring", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-monitoring"]
 
+# --- fakes: the fake channel APIs (enkisys-fake-channels) as the end-to-end tests' "internet" on
+# a stage's egress network (tests/e2e/compose.fakes.yaml). Not a service: no port of the list, no
+# health check; the same root filesystem and user as the services. ---
+FROM scratch AS fakes
+COPY --from=runtime-base /rootfs/ /
+COPY --from=build /out/fake-channels/ /
+USER 10001:10001
+ENTRYPOINT ["/usr/local/bin/enkisys-fake-channels"]
+
 # --- test: the unit tests against the static build (PostgreSQL tests skip without a server) ---
 # Reconfigures the same build tree with the tests on: only the test sources compile here.
 FROM build AS test

@@ -56,7 +56,8 @@ skip() {
 # info MESSAGE: a line printed under the test name when the test fails (or E2E_VERBOSE=1).
 info() { echo "$*"; }
 
-compose() { "$ROOT/scripts/compose.sh" -p "$PROJECT" -f "$ROOT/compose.yaml" "$@"; }
+# E2E_COMPOSE_EXTRA: one more compose file on top of compose.yaml (run.sh: the fake internet).
+compose() { "$ROOT/scripts/compose.sh" -p "$PROJECT" -f "$ROOT/compose.yaml" ${E2E_COMPOSE_EXTRA:+-f "$E2E_COMPOSE_EXTRA"} "$@"; }
 
 # free_port: a TCP port that was free on the loopback interface a moment ago.
 free_port() {
