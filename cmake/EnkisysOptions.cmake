@@ -14,11 +14,15 @@ target_compile_definitions(enkisys_warnings INTERFACE
 # enkisys_link_static(TARGET): with ENKISYS_STATIC, a service binary carries its C++ runtime and
 # every library that has a usable static archive (Boost, SQLite, libsodium; in the images also
 # libpq, built without Kerberos/LDAP by scripts/build-libpq.sh, see ENKISYS_LIBPQ_PREFIX in
-# libs/db). glibc and OpenSSL stay shared. The image build copies exactly that shared-library
-# closure (scripts/collect-runtime-libs.sh).
+# libs/db) and OpenSSL (OPENSSL_USE_STATIC_LIBS in the root CMakeLists.txt); unused functions and
+# data are dropped (-ffunction-sections -fdata-sections, --gc-sections). glibc stays shared. The
+# image build copies exactly that shared-library closure (scripts/collect-runtime-libs.sh).
+if(ENKISYS_STATIC)
+  add_compile_options(-ffunction-sections -fdata-sections)
+endif()
 function(enkisys_link_static target)
   if(ENKISYS_STATIC)
-    target_link_options(${target} PRIVATE -static-libgcc -static-libstdc++)
+    target_link_options(${target} PRIVATE -static-libgcc -static-libstdc++ -Wl,--gc-sections)
   endif()
 endfunction()
 
