@@ -148,6 +148,16 @@ LABEL org.opencontainers.image.title="enkisys-agent"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-agent", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-agent"]
 
+# router keeps its inbox, outbox and channel mappings in /data (the volume); it reaches the agent
+# on the stage network and, through the stage's egress network, the channel APIs.
+FROM runtime AS router
+COPY --from=build /out/router/ /
+ENV PORT=5005
+EXPOSE 5005
+LABEL org.opencontainers.image.title="enkisys-router"
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-router", "--healthcheck"]
+ENTRYPOINT ["/usr/local/bin/enkisys-router"]
+
 # The gateway image carries no configuration: compose mounts it read-only at
 # /etc/enkisys/gateway.yaml (deploy/gateway/gateway.yaml for one local stage,
 # deploy/gateway/gateway.host.yaml for the edge of a host), so a routing change never needs a
@@ -171,6 +181,15 @@ EXPOSE 5006
 LABEL org.opencontainers.image.title="enkisys-monitoring"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/enkisys-monitoring", "--healthcheck"]
 ENTRYPOINT ["/usr/local/bin/enkisys-monitoring"]
+
+# --- fakes: the fake channel APIs (enkisys-fake-channels) as the end-to-end tests' "internet" on
+# a stage's egress network (tests/e2e/compose.fakes.yaml). Not a service: no port of the list, no
+# health check; the same root filesystem and user as the services. ---
+FROM scratch AS fakes
+COPY --from=runtime-base /rootfs/ /
+COPY --from=build /out/fake-channels/ /
+USER 10001:10001
+ENTRYPOINT ["/usr/local/bin/enkisys-fake-channels"]
 
 # --- test: the unit tests against the static build (PostgreSQL tests skip without a server) ---
 # Reconfigures the same build tree with the tests on: only the test sources compile here.

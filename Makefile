@@ -75,6 +75,7 @@ e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stage
 	  echo "e2e: no Docker engine could be started — skipped"; exit 0; \
 	fi; \
 	$(MAKE) images; \
+	$(MAKE) image-targets TARGETS=fakes; \
 	rc=0; \
 	echo "== e2e: local stage (compose.yaml)"; tests/e2e/run.sh || rc=1; \
 	echo "== e2e: host with four stages (deploy/)"; tests/e2e/stages.sh || rc=1; \
@@ -141,6 +142,7 @@ bench: build ## benchmarks: tools vs its Flask twin, agent vs its FastAPI twin, 
 	@scripts/apt-install.sh deps/apt-bench.txt
 	bench/tools_bench.sh
 	bench/agent/run.sh
+	bench/router/run.sh
 	bench/rag/corpus.sh >/dev/null
 	@for b in build/release/bin/enkisys-*-bench; do \
 	  [[ -x $$b ]] || continue; echo "== $$b"; "$$b"; \

@@ -6,6 +6,10 @@ E2E_PASSED=0
 E2E_FAILED=0
 E2E_SKIPPED=0
 E2E_FAILED_NAMES=()
+# The services that must call out of the host (model, channel and tool APIs): the only ones on a
+# stage's egress network. (Space-padded: test membership with *" $svc "*.)
+# shellcheck disable=SC2034 # used by the suites that source this file
+EGRESS_SERVICES=" agent router tools "
 
 # run_test NAME FUNCTION: runs FUNCTION, prints "ok NAME", "FAIL NAME" or "skip NAME" (the
 # function called `skip REASON`) and counts.
@@ -52,7 +56,8 @@ skip() {
 # info MESSAGE: a line printed under the test name when the test fails (or E2E_VERBOSE=1).
 info() { echo "$*"; }
 
-compose() { "$ROOT/scripts/compose.sh" -p "$PROJECT" -f "$ROOT/compose.yaml" "$@"; }
+# E2E_COMPOSE_EXTRA: one more compose file on top of compose.yaml (run.sh: the fake internet).
+compose() { "$ROOT/scripts/compose.sh" -p "$PROJECT" -f "$ROOT/compose.yaml" ${E2E_COMPOSE_EXTRA:+-f "$E2E_COMPOSE_EXTRA"} "$@"; }
 
 # free_port: a TCP port that was free on the loopback interface a moment ago.
 free_port() {

@@ -133,10 +133,10 @@ t_monitoring_only_gateway() {
   code=$(http GET "$EDGE/monitoring/health" "" -)
   expect_status 200 "$code" "/monitoring/health through the gateway"
   for s in "${STAGES[@]}"; do
-    c=$(stage_container "$s" tools)
-    [[ -n $c ]] || fail "no $s tools container"
+    c=$(stage_container "$s" auth)
+    [[ -n $c ]] || fail "no $s auth container"
     ingress=$(ip_on "$gw" "enkisys-$s-ingress")
-    info "from $s tools: monitoring port 5006 closed on [$targets] and every resolved name"
+    info "from $s auth: monitoring port 5006 closed on [$targets] and every resolved name"
     in_netns "$c" "$NETLIB"'
       set -u; bad=0
       # Control: the gateway on this stage network answers, so a closed port below is no

@@ -30,6 +30,13 @@ RAG_MAX_IMAGE_MB=35
 FRONTEND_MAX_IMAGE_MB=10
 # Where the browser test leaves its screenshots (the README shows them).
 SCREENSHOTS=${SCREENSHOTS:-$ROOT/docs/screenshots}
+# The stage's outside world (tests/e2e/compose.fakes.yaml): the fake Telegram Bot API on the
+# egress network, and the secrets of the router's Telegram channel and of the agent.
+export E2E_COMPOSE_EXTRA=$ROOT/tests/e2e/compose.fakes.yaml
+export E2E_SECRETS_DIR=$WORK/secrets
+TELEGRAM_BOT_TOKEN="123456:e2e-$$-$RANDOM"
+TELEGRAM_WEBHOOK_SECRET="e2e-webhook-$$-$RANDOM$RANDOM"
+FAKES_IMAGE=enkisys/fakes:$ENKISYS_TAG
 # Every image (services/services.list), and the services of a stage the gateway routes.
 mapfile -t SERVICES < <(services_names)
 mapfile -t STAGE_SERVICES < <(services_names runs=stage)
@@ -52,6 +59,15 @@ for svc in "${SERVICES[@]}"; do
     exit 1
   }
 done
+docker image inspect "$FAKES_IMAGE" >/dev/null 2>&1 || {
+  echo "e2e: image $FAKES_IMAGE missing (make image-targets TARGETS=fakes)" >&2
+  exit 1
+}
+mkdir -p "$E2E_SECRETS_DIR"
+printf '%s' "$TELEGRAM_BOT_TOKEN" >"$E2E_SECRETS_DIR/telegram_bot_token"
+printf '%s' "$TELEGRAM_WEBHOOK_SECRET" >"$E2E_SECRETS_DIR/telegram_webhook_secret"
+head -c 24 /dev/urandom | base64 | tr -d '\n' >"$E2E_SECRETS_DIR/agent_service_secret"
+chmod 0644 "$E2E_SECRETS_DIR"/*
 echo "e2e: project $PROJECT, image $IMAGE, stage dev at $BASE"
 # compose up waits for the stage's services to be healthy before it starts the gateway.
 compose up -d --no-build >"$WORK/up.log" 2>&1 || {
@@ -123,7 +139,7 @@ t_only_gateway_published() {
     c=$(container_id "$svc")
     want="${PROJECT}_backend "
     # Only the services that must call out join the egress network.
-    [[ $svc == agent || $svc == tools ]] && want="${PROJECT}_backend ${PROJECT}_egress "
+    [[ $EGRESS_SERVICES == *" $svc "* ]] && want="${PROJECT}_backend ${PROJECT}_egress "
     [[ $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c") == "$want" ]] ||
       fail "$svc joins $(inspect '{{range $n, $v := .NetworkSettings.Networks}}{{$n}} {{end}}' "$c"), want $want"
   done
@@ -326,6 +342,53 @@ t_chat() {
   expect_status 401 "$code" "a conversation without a token"
 }
 
+# fake_calls: what the fake Telegram Bot API received ({"calls":[...]}), asked from a throwaway
+# container on the stage's egress network (the fake publishes no port).
+fake_calls() {
+  timeout 30 docker run --rm --pull never --network "${PROJECT}_egress" debian:bookworm bash -c \
+    'exec 3<>/dev/tcp/fake-internet/8081 && printf "GET /_calls HTTP/1.0\r\nHost: fake\r\n\r\n" >&3 && cat <&3' |
+    sed '1,/^\r$/d'
+}
+
+# A Telegram message end to end through the gateway: a wrong webhook secret is refused; a signed
+# update at /dev/channels/telegram is acknowledged (and again when Telegram redelivers it), the
+# agent answers it as the chat's platform user (with the stage's service secret, calling the
+# calculator) and exactly one reply reaches the fake Telegram Bot API in that chat.
+t_channels() {
+  local update code calls sends deadline=$((SECONDS + 90)) text
+  update=$(jq -nc '{update_id: 900001, message: {message_id: 7, date: (now | floor),
+    chat: {id: 4242, type: "private"}, from: {id: 4242, is_bot: false, first_name: "E2E"},
+    text: "what is 6*7?"}}')
+  telegram() {
+    curl -s -o "$WORK/body" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+      -H "X-Telegram-Bot-Api-Secret-Token: $1" --data "$update" "$BASE/channels/telegram"
+  }
+  code=$(telegram "not-the-secret")
+  [[ $code == 401 || $code == 403 ]] || fail "a wrong webhook secret: HTTP $code, want 401/403"
+  code=$(telegram "$TELEGRAM_WEBHOOK_SECRET")
+  expect_status 200 "$code" "a signed Telegram update"
+  code=$(telegram "$TELEGRAM_WEBHOOK_SECRET")
+  expect_status 200 "$code" "the same update delivered again"
+  while :; do
+    calls=$(fake_calls) || calls='{"calls":[]}'
+    sends=$(jq -c '[.calls[] | select(.path | endswith("/sendMessage"))]' <<<"$calls" 2>/dev/null || echo '[]')
+    [[ $(jq length <<<"$sends") -ge 1 ]] && break
+    ((SECONDS < deadline)) || fail "no reply at the fake Telegram API within 90 s: $(head -c 600 <<<"$calls")"
+    sleep 0.5
+  done
+  jq -e --arg p "/bot$TELEGRAM_BOT_TOKEN/sendMessage" '.[0].path == $p' <<<"$sends" >/dev/null ||
+    fail "the reply went to $(jq -r '.[0].path' <<<"$sends"), not the bot's sendMessage"
+  text=$(jq -r '.[0].body | (if type == "string" then fromjson else . end) | .text' <<<"$sends")
+  [[ $(jq -r '.[0].body | (if type == "string" then fromjson else . end) | .chat_id | tostring' <<<"$sends") == 4242 ]] ||
+    fail "the reply is not in chat 4242: $(jq -c '.[0]' <<<"$sends")"
+  [[ $text == *42* ]] || fail "the reply does not hold the calculator's 42: $text"
+  info "telegram reply: $text"
+  # The redelivered update was not answered twice (its reply would have followed at once).
+  sleep 2
+  sends=$(fake_calls | jq -c '[.calls[] | select(.path | endswith("/sendMessage"))]')
+  [[ $(jq length <<<"$sends") == 1 ]] || fail "$(jq length <<<"$sends") replies, want exactly 1"
+}
+
 # The web frontend in a real browser (frontend/e2e/run.mjs: playwright-core + Debian's
 # chromium), through the gateway: sign up → upload → a cited streamed answer → the calculator
 # step → Spanish → log out, axe on every screen, budgets printed, screenshots.
@@ -362,7 +425,7 @@ t_no_secrets_in_history() {
 exec 3>&1
 run_test "tools container becomes healthy" t_healthy
 run_test "gateway: /dev/health lists exactly ${STAGE_SERVICES[*]}, all ok; /api/tools needs a token" t_health_endpoint
-run_test "only the gateway publishes a port; ${STAGE_SERVICES[*]} on the internal network (agent, tools also egress)" t_only_gateway_published
+run_test "only the gateway publishes a port; ${STAGE_SERVICES[*]} on the internal network (${EGRESS_SERVICES# } also egress)" t_only_gateway_published
 run_test "runs as uid/gid 10001" t_non_root
 run_test "read-only root fs, only /data writable, caps dropped" t_read_only_root
 run_test "create, read, update, list, delete a tool; calculator 1+2*3 = 7" t_crud_and_invoke
@@ -372,6 +435,7 @@ run_test "killed process is restarted healthy, data kept" t_crash_recovery
 # Before the SIGTERM test, which leaves the tools container stopped.
 run_test "rag: upload, search with citations; the index survives a restart and kill -9" t_rag
 run_test "agent: a streamed, cited answer and a calculator tool call through the gateway" t_chat
+run_test "router: a signed Telegram update through the gateway, answered by the agent, one reply at the fake Telegram API" t_channels
 run_test "web frontend in chromium: sign up, upload, cited streamed answer, calculator, Spanish, log out" t_web
 run_test "SIGTERM stop exits with code 0" t_sigterm_exit_code
 run_test "images ${SERVICES[*]} <= ${MAX_IMAGE_MB} MB each (rag ${RAG_MAX_IMAGE_MB}, frontend ${FRONTEND_MAX_IMAGE_MB})" t_image_size

@@ -14,6 +14,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=$(mktemp -d /tmp/enkisys-stages.XXXXXX)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/monitoring.sh
+source "$ROOT/tests/e2e/monitoring.sh"
 # shellcheck source=scripts/services.sh
 source "$ROOT/scripts/services.sh"
 
@@ -419,15 +421,15 @@ t_no_egress() {
     "$HELPER_IMAGE" bash -c "$NETLIB"$'\n'"can_connect ${target%:*} ${target#*:}" ||
     fail "control: $target is not reachable from the default bridge either (set E2E_EGRESS_TARGET)"
   # One helper per backend container, side by side (an unanswered connect costs its timeout).
-  # Only the services that must call out (agent, tools) join the stage's egress network and
-  # reach the target; every other one must not.
+  # Only the services that must call out (EGRESS_SERVICES: agent, router, tools) join the
+  # stage's egress network and reach the target; every other one must not.
   local pids=() names=() i probe nets
   for s in "${STAGES[@]}"; do
     for svc in "${SERVICES[@]}"; do
       c=$(stage_container "$s" "$svc")
       probe="! can_connect ${target%:*} ${target#*:}"
       nets="^(enkisys-$s-(ingress|blue_backend) ?)+$"
-      if [[ $svc == agent || $svc == tools ]]; then
+      if [[ $EGRESS_SERVICES == *" $svc "* ]]; then
         probe="can_connect ${target%:*} ${target#*:}"
         nets="^(enkisys-$s-(ingress|blue_backend|blue_egress) ?)+$"
       fi
@@ -443,7 +445,7 @@ t_no_egress() {
     wait "${pids[$i]}" || bad+="${names[$i]} "
   done
   info "outside target $target"
-  [[ -z $bad ]] || fail "containers with the wrong way out (agent and tools must reach it, no other) or on other networks: $bad"
+  [[ -z $bad ]] || fail "containers with the wrong way out (${EGRESS_SERVICES# } must reach it, no other) or on other networks: $bad"
 }
 
 t_one_public_port() {
@@ -601,6 +603,15 @@ t_kill9_recovers() {
   expect_status 200 "$code" "/prod/health after dev1's crash"
 }
 
+# Debian's real Prometheus scrapes the edge's /monitoring/federate with prod's admin token and
+# sees `up` for every stage.
+t_prometheus() {
+  local rc=0
+  "$ROOT/tests/e2e/prometheus.sh" "$EDGE/monitoring/federate" "$(monitoring_admin_token)" "${STAGES[@]}" || rc=$?
+  ((rc == 77)) && exit 77
+  ((rc == 0)) || fail "Prometheus did not see every stage's up"
+}
+
 t_teardown_clean() {
   local left nets vols
   "$ROOT/$HOST" down --purge >"$WORK/down.log" 2>&1 || {
@@ -642,11 +653,15 @@ else
   run_test "rag: a PDF uploaded in dev1 is found with its page; staging cannot see it" t_rag_per_stage
   run_test "a logged-out dev1 session is refused by the edge within the poll bound" t_revoked_session_refused
   run_test "dev1 containers cannot resolve or connect to prod/staging containers" t_stage_isolation
-  run_test "only agent and tools reach outside the host (egress network); no other container does" t_no_egress
+  run_test "only${EGRESS_SERVICES% } reach outside the host (egress network); no other container does" t_no_egress
   run_test "exactly one host port published beyond loopback ($EDGE_PORT)" t_one_public_port
   run_test "gateway admin API: host loopback only, never from a stage network" t_admin_api
+  run_test "monitoring: only the gateway reaches it, never a stage container" t_monitoring_only_gateway
   run_test "dev1 down: the other three serve; dev1 back up keeps its data" t_stage_down_up
   run_test "kill -9 of dev1 tools: restarted, stage health recovers" t_kill9_recovers
+  run_test "monitoring: dev2 tools down → one alert, that row only red → recovered once" t_monitoring_dev2_tools
+  run_test "monitoring: a browser signs in at /monitoring/login and reads the page by cookie" t_monitoring_browser_login
+  run_test "Prometheus scrapes /monitoring/federate: up for every stage" t_prometheus
 fi
 run_test "teardown leaves no containers, networks or volumes" t_teardown_clean
 
