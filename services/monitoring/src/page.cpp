@@ -74,6 +74,9 @@ std::vector<double> numbers(const json::object& history, std::string_view key) {
 constexpr std::string_view kStyle = R"(
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2330}
 h1{font-size:1.3em;margin:0 0 .3em}
+#logout{float:right}
+form.login{max-width:22em;display:grid;gap:.5em;margin-top:1em}
+p.error{color:#b3261e;font-weight:600}
 table{border-collapse:collapse;width:100%}
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ec;text-align:left;white-space:nowrap}
 tr.stage th{background:#f3f5f9;font-weight:600}
@@ -87,6 +90,10 @@ svg.spark.err path{stroke:#d64545}
 )";
 
 }  // namespace
+
+std::string html_escape(std::string_view s) {
+  return esc(s);
+}
 
 std::string safe_prefix(std::string_view p) {
   if (p.empty() || p.size() > 64 || p.front() != '/') return "";
@@ -120,7 +127,10 @@ std::string render_page(const json::object& status, std::string_view base_href) 
   out += "<title>Enkisys status</title><base href=\"" + esc(base_href) + "/\">";
   out += "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">";
   out += "<link rel=\"stylesheet\" href=\"app.css\"><script src=\"app.js\" defer></script>";
-  out += "</head><body><h1>Enkisys status</h1><p id=\"generated\">Generated <time>" +
+  out +=
+      "</head><body><form method=\"post\" action=\"logout\" id=\"logout\">"
+      "<button type=\"submit\">Sign out</button></form>";
+  out += "<h1>Enkisys status</h1><p id=\"generated\">Generated <time>" +
          esc(str(status, "generated_at")) + "</time>, polled every " +
          std::to_string(static_cast<long>(num(status.if_contains("interval_s"), 5))) +
          " s. States: <b>up</b>, <b>degraded</b> (error rate or p99 above threshold), "
@@ -216,10 +226,6 @@ std::string_view app_js() {
     var el = row.querySelector('[data-k="' + key + '"]');
     if (el && el.textContent !== text) el.textContent = text;
   }
-  function token() {
-    try { return sessionStorage.getItem("enkisys.access_token") || localStorage.getItem("enkisys.access_token"); }
-    catch (e) { return null; }
-  }
   function apply(status) {
     document.querySelector("#generated time").textContent = status.generated_at;
     status.stages.forEach(function (st) {
@@ -241,11 +247,14 @@ std::string_view app_js() {
       });
     });
   }
+  // The session is the HttpOnly cookie the login page set (the gateway reads it); when it has
+  // expired, a reload lets the gateway send the browser to the login page.
   function refresh() {
-    var headers = { Accept: "application/json" }, t = token();
-    if (t) headers.Authorization = "Bearer " + t;
-    fetch("api/status", { headers: headers, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    fetch("api/status", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401) { window.location.reload(); return null; }
+        return r.ok ? r.json() : null;
+      })
       .then(function (s) { if (s) apply(s); })
       .catch(function () {});
   }
