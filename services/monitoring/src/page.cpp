@@ -63,6 +63,18 @@ std::string pct(const json::value* v) {
   return v ? fmt("%.2f %%", num(v, 0) * 100) : "–";
 }
 
+// An alert's text without the chat markup it carries for Slack (a leading ":red_circle: ").
+std::string plain(std::string text) {
+  if (text.size() > 2 && text.front() == ':') {
+    const auto end = text.find(": ", 1);
+    if (end != std::string::npos &&
+        text.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", 1) == end) {
+      text.erase(0, end + 2);
+    }
+  }
+  return text;
+}
+
 std::vector<double> numbers(const json::object& history, std::string_view key) {
   std::vector<double> out;
   if (const auto* a = history.if_contains(key); a && a->is_array()) {
@@ -81,6 +93,7 @@ table{border-collapse:collapse;width:100%}
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ec;text-align:left;white-space:nowrap}
 tr.stage th{background:#f3f5f9;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.state{white-space:normal;min-width:6em;max-width:16em;overflow-wrap:anywhere}
 .dot{display:inline-block;width:.7em;height:.7em;border-radius:50%;margin-right:.4em;background:#9aa3b2}
 tr.st-up .dot{background:#1f9d55} tr.st-down .dot{background:#d64545} tr.st-degraded .dot{background:#e6a100}
 tr.st-down td.state{color:#b42318;font-weight:600} tr.st-degraded td.state{color:#8a5a00;font-weight:600}
@@ -195,7 +208,7 @@ std::string render_page(const json::object& status, std::string_view base_href) 
     for (const auto& v : tl->as_array()) {
       const auto& e = v.as_object();
       out += "<li><time>" + esc(str(e, "at")) + "</time><b>" + esc(str(e, "stage")) + "</b> " +
-             esc(str(e, "kind")) + ": " + esc(str(e, "text")) + "</li>";
+             esc(str(e, "kind")) + ": " + esc(plain(str(e, "text"))) + "</li>";
     }
   }
   out += "</ul></body></html>\n";
