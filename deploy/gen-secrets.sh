@@ -5,6 +5,11 @@
 #   admin_password     password of the stage's first auth administrator
 #                      (AUTH_BOOTSTRAP_ADMIN_EMAIL in deploy/<stage>/stage.env)
 #   introspect_token   bearer secret that guards auth's /api/auth/introspect
+#   agent_service_secret  the router's credential at the agent (X-Service-Secret)
+#   telegram_webhook_secret, whatsapp_verify_token  what the router expects from the platforms
+#   telegram_bot_token, whatsapp_app_secret, whatsapp_access_token, slack_signing_secret,
+#   slack_bot_token    the platforms' credentials: created EMPTY (the channel stays off) for the
+#                      operator to fill in (README, "Connecting a real Telegram bot")
 # The JWT signing keys are not here: each stage's auth creates and rotates its own in its
 # volume (enkisys-<stage>-auth-data), so no two stages ever share one.
 # For the edge, in deploy/edge/secrets/:
@@ -35,6 +40,15 @@ secret_file() {
   echo "gen-secrets: created ${path#"$DEPLOY"/}"
 }
 
+# placeholder_file PATH: an empty file (a channel credential not given yet: the channel is off),
+# unless PATH exists.
+placeholder_file() {
+  local path=$1
+  [[ -e $path ]] && return 0
+  : >"$path"
+  chmod 0644 "$path"
+}
+
 for s in "${stages[@]}"; do
   { valid_stage_name "$s" && [[ -f $DEPLOY/$s/stage.env ]]; } || {
     echo "gen-secrets: unknown stage '$s' (no deploy/$s/stage.env)" >&2
@@ -42,5 +56,11 @@ for s in "${stages[@]}"; do
   }
   secret_file "$DEPLOY/$s/secrets/admin_password"
   secret_file "$DEPLOY/$s/secrets/introspect_token"
+  secret_file "$DEPLOY/$s/secrets/agent_service_secret"
+  secret_file "$DEPLOY/$s/secrets/telegram_webhook_secret"
+  secret_file "$DEPLOY/$s/secrets/whatsapp_verify_token"
+  for f in telegram_bot_token whatsapp_app_secret whatsapp_access_token slack_signing_secret slack_bot_token; do
+    placeholder_file "$DEPLOY/$s/secrets/$f"
+  done
 done
 secret_file "$DEPLOY/edge/secrets/gateway_admin_token"

@@ -4,6 +4,7 @@
 #   deploy/host.sh down [--purge] [STAGE...]                 every color of those stages
 #   deploy/host.sh compose STAGE COLOR ARGS...               compose of one stage color
 #   deploy/host.sh edge ARGS...                              compose of the edge project
+#   deploy/host.sh restart STAGE SERVICE...                  restart services of every running color
 # `up` creates what the stages share across colors (ingress networks, data volumes, secrets),
 # starts each stage as compose project enkisys-<stage>-<color>, waits until every container
 # is healthy, then starts the edge (enkisys-edge) and waits until the gateway reports each
@@ -192,6 +193,23 @@ cmd_down() {
   done
 }
 
+# cmd_restart STAGE SERVICE...: restarts those services in each color of STAGE that runs (after
+# a secret file changed: a service reads its secrets at start), then waits until they are healthy.
+cmd_restart() {
+  local stage=$1 color ids found=0
+  shift
+  for color in blue green; do
+    [[ -n $(docker ps -q --filter "label=com.docker.compose.project=enkisys-$stage-$color") ]] || continue
+    found=1
+    stage_compose "$stage" "$color" restart "$@"
+    ids=$(stage_compose "$stage" "$color" ps -q "$@")
+    # shellcheck disable=SC2086 # one id per word
+    "$ROOT/scripts/wait-healthy.sh" -t 120 $ids
+    log "restarted $* of $stage ($color)"
+  done
+  ((found)) || die "stage $stage is not running"
+}
+
 case ${1:-} in
   up) shift && cmd_up "$@" ;;
   down) shift && cmd_down "$@" ;;
@@ -201,8 +219,13 @@ case ${1:-} in
     shift && stage_compose "$@"
     ;;
   edge) shift && edge_compose "$@" ;;
+  restart)
+    (($# >= 3)) || die "usage: $0 restart STAGE SERVICE..."
+    check_stage "$2"
+    cmd_restart "${@:2}"
+    ;;
   *)
-    sed -n '2,6s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
     ;;
 esac

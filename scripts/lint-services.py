@@ -142,7 +142,8 @@ for full in stage_files:
 
 # --- the edge of a host ------------------------------------------------------------------------
 path = "deploy/edge/compose.yaml"
-compare(path, set((load(path).get("services") or {})), edge, "service")
+edge_services = load(path).get("services") or {}
+compare(path, set(edge_services), edge, "service")
 
 # --- gateway routes ----------------------------------------------------------------------------
 for path, host_of in (("deploy/gateway/gateway.yaml", lambda n: n),
@@ -150,9 +151,9 @@ for path, host_of in (("deploy/gateway/gateway.yaml", lambda n: n),
     routed = set()
     for route, host, port in route_upstreams(load(path)):
         # A stage service by its stage-qualified name, or an edge service (monitoring) by its
-        # plain name on the edge project's own network.
-        name = next((n for n in SERVICES if host == host_of(n) or (n in edge and host == n)),
-                    None)
+        # plain name, or by one of its aliases on the edge's `public` network.
+        name = next((n for n in SERVICES if host == host_of(n) or (n in edge and (
+            host == n or host in network_aliases(edge_services.get(n) or {}, "public")))), None)
         if name is None:
             problem(path, f"route {route}: upstream host {host} is no listed service ({LIST})")
             continue

@@ -8,6 +8,7 @@
 #include "enkisys/core/worker.hpp"
 #include "enkisys/db/database.hpp"
 #include "enkisys/monitoring/api.hpp"
+#include "enkisys/monitoring/login.hpp"
 #include "enkisys/monitoring/monitor.hpp"
 #include "service_database.hpp"
 
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
            ratio});
     c.add({"MONITOR_P99_MS", "p99 latency (ms) above which a service alerts", "2000", false, false,
            core::integer_in(1, 600'000)});
+    c.add({"MONITOR_LOGIN_STAGE",
+           "stage whose auth signs admins in to the page (the gateway's jwt_stage); its auth "
+           "is the target <stage>:auth",
+           "prod"});
     c.add({"MONITOR_HOLD_POLLS", "polls a state must hold before it is announced", "2", false,
            false, core::integer_in(1, 100)});
   };
@@ -126,6 +131,11 @@ int main(int argc, char** argv) {
     s->monitor = std::make_unique<monitoring::Monitor>(*s->store, env.clock, env.log, o);
     s->monitor->start();
     monitoring::add_routes(env.router, *s->monitor);
+    monitoring::LoginOptions login;
+    login.auth_url = [m = s->monitor.get(), stage = env.config.get("MONITOR_LOGIN_STAGE")] {
+      return m->target_url(stage, "auth");
+    };
+    monitoring::add_login_routes(env.router, env.http, std::move(login));
     env.hooks.add_thread_worker("poll", [p = s->monitor.get()](const std::stop_token& t) {
       const auto interval =
           std::chrono::duration_cast<std::chrono::milliseconds>(p->options().interval);

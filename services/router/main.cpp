@@ -4,6 +4,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/parse.hpp>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -95,11 +96,16 @@ std::optional<std::string> parse_sites(
   return std::nullopt;
 }
 
+// A channel credential: unset, or an empty file (deploy/gen-secrets.sh creates one per
+// credential not given yet) → "" (its channel stays off); otherwise at least 8 bytes.
 std::string secret(core::ServiceEnv& env, const char* name) {
   if (!env.config.is_set(name)) return {};
-  auto s = env.config.secret_file(name, 8);
-  if (!s) throw core::ConfigError(std::string(name) + " could not be read or holds < 8 bytes");
-  return *s;
+  const std::string path = env.config.get(name);
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) == 0 && !ec) return {};
+  auto s = core::read_secret_file(name, path, 8);
+  if (!s) throw core::ConfigError(s.error().message);  // exit 2, naming the file, never its bytes
+  return *std::move(s);
 }
 
 std::string instance_name() {

@@ -2,8 +2,13 @@
 # The edge monitoring on a whole host, for tests/e2e/stages.sh (which sources this file and runs
 #   run_test "monitoring: dev2 tools down → one alert, that row only red → recovered once" \
 #     t_monitoring_dev2_tools
+#   run_test "monitoring: only the gateway reaches it, never a stage container" \
+#     t_monitoring_only_gateway
+#   run_test "monitoring: a browser signs in at /monitoring/login and reads the page by cookie" \
+#     t_monitoring_browser_login
 # after the host is up). Expects from stages.sh: ROOT, WORK, EDGE, HOST, STAGES, SERVICES and
-# the helpers of tests/e2e/lib.sh (http, body_json, expect_status, fail, info).
+# the helpers of tests/e2e/lib.sh (http, body_json, expect_status, fail, info) and of stages.sh
+# (stage_container, ips, ip_on, in_netns, NETLIB, edge_container).
 # The monitoring polls every 5 s and announces a state after 2 polls: each wait is bounded by
 # MONITORING_WAIT_S (40 s).
 # shellcheck disable=SC2154 # ROOT, WORK, EDGE, HOST and STAGES come from stages.sh
@@ -109,4 +114,81 @@ t_monitoring_dev2_tools() {
     [[ $row == up ]] || fail "a row is $row after the recovery"
   done
   info "webhook: $(wc -l <"$WORK/webhook.log") message(s)"
+}
+
+# The monitoring listens only on its `public` address: from a container of every stage, its
+# port 5006 is closed on every address of the monitoring (each network, the one on `public`
+# included) and on every name of it that the container resolves; the gateway still serves it,
+# and so does the host's loopback port for Prometheus.
+t_monitoring_only_gateway() {
+  local m gw ingress targets="" s c code
+  m=$("$HOST" edge ps -q monitoring)
+  [[ -n $m ]] || fail "no monitoring container"
+  for ip in $(ips "$m"); do targets+="$ip "; done
+  [[ -n $targets ]] || fail "the monitoring has no address"
+  gw=$(edge_container)
+  code=$(curl -s -o "$WORK/body" -w '%{http_code}' --max-time 5 \
+    "http://127.0.0.1:${EDGE_MONITORING_PORT:-9906}/health" || true)
+  expect_status 200 "$code" "monitoring /health on the host's loopback port"
+  code=$(http GET "$EDGE/monitoring/health" "" -)
+  expect_status 200 "$code" "/monitoring/health through the gateway"
+  for s in "${STAGES[@]}"; do
+    c=$(stage_container "$s" auth)
+    [[ -n $c ]] || fail "no $s auth container"
+    ingress=$(ip_on "$gw" "enkisys-$s-ingress")
+    info "from $s auth: monitoring port 5006 closed on [$targets] and every resolved name"
+    in_netns "$c" "$NETLIB"'
+      set -u; bad=0
+      # Control: the gateway on this stage network answers, so a closed port below is no
+      # broken network namespace.
+      can_connect "$INGRESS" 8080 || { echo "control: gateway $INGRESS:8080 unreachable"; bad=1; }
+      addrs=$TARGETS
+      for n in monitoring monitoring.edge enkisys-edge-monitoring-1 enkisys-edge_monitoring_1; do
+        addrs+=" $(getent ahostsv4 "$n" 2>/dev/null | awk "{print \$1}" | sort -u | tr "\n" " ")"
+      done
+      for t in $addrs; do
+        ( if can_connect "$t" 5006; then echo "monitoring reachable at $t:5006"; exit 1; fi ) &
+      done
+      for j in $(jobs -p); do wait "$j" || bad=1; done
+      exit $bad' "TARGETS=$targets" "INGRESS=$ingress" ||
+      fail "a $s container reaches the monitoring without the gateway"
+  done
+}
+
+# A browser: no token → 303 to the login form; the form's POST (prod's admin) sets the
+# HttpOnly cookie and goes back; the page then opens with the cookie alone; scripts keep the
+# JSON 401; logout clears the cookie.
+t_monitoring_browser_login() {
+  local out code loc jar="$WORK/monitoring.cookies" password
+  out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 10 \
+    -H 'Accept: text/html' "$EDGE/monitoring/api/status" || true)
+  code=${out%% *} loc=${out#* }
+  [[ $code == 303 ]] || fail "navigation without a token: HTTP $code, want 303"
+  [[ $loc == */monitoring/login?next=/monitoring/api/status ]] || fail "redirect to $loc"
+  code=$(http GET "$EDGE/monitoring/api/status" "" -)
+  expect_status 401 "$code" "a script without a token"
+  code=$(curl -s -o "$WORK/body" -w '%{http_code}' --max-time 10 "$EDGE/monitoring/login")
+  expect_status 200 "$code" "GET /monitoring/login"
+  grep -qF 'action="login"' "$WORK/body" || fail "no login form"
+  password=$(tr -d '\n' <"$ROOT/deploy/prod/secrets/admin_password")
+  rm -f "$jar"
+  code=$(curl -s -o "$WORK/body" -D "$WORK/headers" -c "$jar" -w '%{http_code}' --max-time 10 \
+    -H "Origin: $EDGE" --data-urlencode "email=admin@prod.enkisys.invalid" \
+    --data-urlencode "password=$password" --data-urlencode "next=/monitoring/" \
+    "$EDGE/monitoring/login")
+  expect_status 303 "$code" "POST /monitoring/login"
+  grep -qi '^set-cookie: enkisys_monitoring=.*HttpOnly; SameSite=Strict; Path=/monitoring' \
+    "$WORK/headers" || fail "no session cookie: $(cat "$WORK/headers")"
+  code=$(curl -s -o "$WORK/body" -b "$jar" -w '%{http_code}' --max-time 10 -H 'Accept: text/html' \
+    "$EDGE/monitoring/")
+  expect_status 200 "$code" "the page with the cookie"
+  grep -qF 'data-row="prod/' "$WORK/body" || fail "the page shows no prod row"
+  code=$(curl -s -o /dev/null -b "$jar" -w '%{http_code}' --max-time 10 \
+    -H 'Origin: https://evil.example' -X POST "$EDGE/monitoring/logout")
+  expect_status 403 "$code" "a cross-site logout"
+  code=$(curl -s -o /dev/null -D "$WORK/headers" -b "$jar" -w '%{http_code}' --max-time 10 \
+    -H "Origin: $EDGE" -X POST "$EDGE/monitoring/logout")
+  expect_status 303 "$code" "POST /monitoring/logout"
+  grep -qi '^set-cookie: enkisys_monitoring=;.*Max-Age=0' "$WORK/headers" ||
+    fail "logout did not clear the cookie: $(cat "$WORK/headers")"
 }

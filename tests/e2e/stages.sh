@@ -656,9 +656,11 @@ else
   run_test "only${EGRESS_SERVICES% } reach outside the host (egress network); no other container does" t_no_egress
   run_test "exactly one host port published beyond loopback ($EDGE_PORT)" t_one_public_port
   run_test "gateway admin API: host loopback only, never from a stage network" t_admin_api
+  run_test "monitoring: only the gateway reaches it, never a stage container" t_monitoring_only_gateway
   run_test "dev1 down: the other three serve; dev1 back up keeps its data" t_stage_down_up
   run_test "kill -9 of dev1 tools: restarted, stage health recovers" t_kill9_recovers
   run_test "monitoring: dev2 tools down → one alert, that row only red → recovered once" t_monitoring_dev2_tools
+  run_test "monitoring: a browser signs in at /monitoring/login and reads the page by cookie" t_monitoring_browser_login
   run_test "Prometheus scrapes /monitoring/federate: up for every stage" t_prometheus
 fi
 run_test "teardown leaves no containers, networks or volumes" t_teardown_clean

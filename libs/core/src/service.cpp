@@ -93,11 +93,17 @@ void add_core_routes(Router& router, MetricsRegistry& metrics, HealthRegistry& h
              });
 }
 
+// BIND_ADDRESS, or its deprecated alias LISTEN_ADDRESS when only that one is set.
+std::string bind_address(const EnvConfig& cfg) {
+  if (!cfg.is_set("BIND_ADDRESS") && !cfg.get("LISTEN_ADDRESS").empty())
+    return cfg.get("LISTEN_ADDRESS");
+  return cfg.get("BIND_ADDRESS");
+}
+
 ServerOptions server_options(const EnvConfig& cfg, Logger& log) {
   ServerOptions o;
-  o.address = cfg.get("BIND_ADDRESS");
+  o.address = bind_address(cfg);
   if (!cfg.is_set("BIND_ADDRESS") && !cfg.get("LISTEN_ADDRESS").empty()) {
-    o.address = cfg.get("LISTEN_ADDRESS");
     log.warn("LISTEN_ADDRESS is deprecated: use BIND_ADDRESS", {{"address", o.address}});
   } else if (!cfg.get("LISTEN_ADDRESS").empty()) {
     log.warn("LISTEN_ADDRESS is deprecated and ignored: BIND_ADDRESS is set");
@@ -138,7 +144,9 @@ int run_service(const ServiceSpec& spec, int argc, char** argv) {
     return 2;
   }
   if (args.action == Action::kHealthcheck) {
-    return detail::healthcheck(static_cast<unsigned short>(cfg.get_int("PORT")));
+    // The listener's own address (a service bound to one address is not on 127.0.0.1).
+    return detail::healthcheck(detail::healthcheck_address(bind_address(cfg)),
+                               static_cast<unsigned short>(cfg.get_int("PORT")));
   }
   if (args.action == Action::kCommand) return args.command->run(cfg, args.options);
 

@@ -82,20 +82,29 @@ std::string options_help(const ServiceSpec& spec) {
     line(o.name + (o.value_name.empty() ? "" : " " + o.value_name), o.help);
   }
   for (const auto& c : spec.commands) line(c.name, c.help);
-  line("--healthcheck", "GET 127.0.0.1:$PORT/health, exit 0 iff 200");
+  line("--healthcheck",
+       "GET $BIND_ADDRESS:$PORT/health (127.0.0.1 for a wildcard), exit 0 iff 200");
   line("--version", "print the version and exit");
   line("--help", "this text");
   return s;
 }
 
-int healthcheck(unsigned short port) {
+std::string healthcheck_address(const std::string& bind_address) {
+  boost::system::error_code ec;
+  const auto a = asio::ip::make_address(bind_address, ec);
+  if (ec || a.is_unspecified()) return "127.0.0.1";
+  return a.to_string();
+}
+
+int healthcheck(const std::string& address, unsigned short port) {
   try {
     asio::io_context ioc;
     beast::tcp_stream stream(ioc);
     stream.expires_after(std::chrono::seconds(3));
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    const auto ip = asio::ip::make_address(address);
+    stream.connect(asio::ip::tcp::endpoint(ip, port));
     http::request<http::empty_body> req{http::verb::get, "/health", 11};
-    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::host, ip.is_v6() ? "[" + address + "]" : address);
     req.set(http::field::user_agent, "enkisys-healthcheck");
     req.keep_alive(false);
     http::write(stream, req);

@@ -22,7 +22,11 @@ void declare_common(EnvConfig& cfg, const ServiceSpec& spec);
 ParsedArgs parse_args(const ServiceSpec& spec, int argc, char** argv);
 std::string options_help(const ServiceSpec& spec);
 
-// GET http://127.0.0.1:port/health with a short deadline; 0 iff the answer is 200.
-int healthcheck(unsigned short port);
+// The address --healthcheck probes: `bind_address` when it is one specific address,
+// 127.0.0.1 when it is empty or a wildcard (0.0.0.0, ::) or not an IP literal.
+std::string healthcheck_address(const std::string& bind_address);
+
+// GET http://<address>:port/health with a short deadline; 0 iff the answer is 200.
+int healthcheck(const std::string& address, unsigned short port);
 
 }  // namespace enkisys::core::detail

@@ -125,6 +125,18 @@ TEST(ServiceSkeleton, HealthcheckExitCodes) {
   EXPECT_EQ(down.wait_exit(), 1) << down.output();
 }
 
+// A service bound to one specific address is not on 127.0.0.1: --healthcheck probes
+// BIND_ADDRESS (and still 127.0.0.1 for a wildcard).
+TEST(ServiceSkeleton, HealthcheckProbesTheBindAddress) {
+  auto p = start({{"BIND_ADDRESS", "127.0.0.2"}});
+  const std::string port = std::to_string(p.port());
+  auto up = start({{"PORT", port}, {"BIND_ADDRESS", "127.0.0.2"}}, {"--healthcheck"}, false);
+  EXPECT_EQ(up.wait_exit(), 0) << up.output();
+  auto elsewhere = start({{"PORT", port}, {"BIND_ADDRESS", "0.0.0.0"}}, {"--healthcheck"}, false);
+  EXPECT_EQ(elsewhere.wait_exit(), 1) << elsewhere.output();  // 127.0.0.1: nothing listens
+  EXPECT_EQ(p.terminate(), 0);
+}
+
 TEST(ServiceSkeleton, InvalidLogLevelIsRefusedWithExitTwo) {
   auto p = start({{"LOG_LEVEL", "verbose"}}, {}, false);
   EXPECT_EQ(p.wait_exit(), 2);

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -90,8 +91,8 @@ std::string read_secret(const YAML::Node& n, const std::string& base_dir) {
 }
 
 RouteConfig parse_route(const YAML::Node& n) {
-  check_keys(n, {"prefix", "upstream", "jwt", "roles", "strip_prefix", "timeout_ms",
-                 "max_body_bytes", "rate_limit", "health", "name"});
+  check_keys(n, {"prefix", "upstream", "jwt", "roles", "jwt_cookie", "login_redirect",
+                 "strip_prefix", "timeout_ms", "max_body_bytes", "rate_limit", "health", "name"});
   RouteConfig r;
   r.line = n.Mark().line + 1;
   if (!n["prefix"]) fail(n, "route needs 'prefix'");
@@ -114,6 +115,27 @@ RouteConfig parse_route(const YAML::Node& n) {
     if (n["jwt"] && !r.jwt)
       fail(n["jwt"], "a route with roles needs jwt (omit jwt or set it true)");
     r.jwt = true;
+  }
+  if (n["jwt_cookie"]) {
+    r.jwt_cookie = scalar<std::string>(n["jwt_cookie"], "jwt_cookie");
+    const bool token =
+        !r.jwt_cookie.empty() && std::all_of(r.jwt_cookie.begin(), r.jwt_cookie.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+        });
+    if (!token) fail(n["jwt_cookie"], "jwt_cookie: a cookie name ([A-Za-z0-9_.-]+)");
+    if (!r.jwt) fail(n["jwt_cookie"], "jwt_cookie needs jwt: true (or roles)");
+  }
+  if (n["login_redirect"]) {
+    r.login_redirect = scalar<std::string>(n["login_redirect"], "login_redirect");
+    const auto& p = r.login_redirect;
+    if (p.size() < 2 || p[0] != '/' || p.find("//") != std::string::npos ||
+        p.find("/.") != std::string::npos || p.find_first_of("\\?#%") != std::string::npos ||
+        std::any_of(p.begin(), p.end(), [](char c) {
+          return static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f;
+        })) {
+      fail(n["login_redirect"], "login_redirect: a normalised path of the stage (\"/login\")");
+    }
+    if (!r.jwt) fail(n["login_redirect"], "login_redirect needs jwt: true (or roles)");
   }
   if (n["strip_prefix"]) r.strip_prefix = scalar<bool>(n["strip_prefix"], "strip_prefix");
   if (n["timeout_ms"])

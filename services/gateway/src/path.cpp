@@ -1,6 +1,7 @@
 #include "enkisys/gateway/path.hpp"
 
 #include <array>
+#include <cctype>
 
 namespace enkisys::gateway {
 namespace {
@@ -98,6 +99,34 @@ const char* normalize_target(std::string_view target, std::string* scratch, std:
   if (scratch->empty() || trailing_slash) scratch->push_back('/');
   *path = *scratch;
   return nullptr;
+}
+
+std::string login_location(std::string_view stage_prefix, std::string_view login_path,
+                           std::string_view original) {
+  std::string out;
+  out.reserve(stage_prefix.size() + login_path.size() + 6 + original.size() * 3);
+  out.append(stage_prefix).append(login_path);
+  const bool same_stage = original.size() > stage_prefix.size() &&
+                          original.compare(0, stage_prefix.size(), stage_prefix) == 0 &&
+                          original[stage_prefix.size()] == '/';
+  if (!same_stage || original.find("//") != std::string_view::npos) return out;
+  for (const char c : original) {
+    if (c == '\\' || static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+      return out;
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += "?next=";
+  for (const char c : original) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+    }
+  }
+  return out;
 }
 
 }  // namespace enkisys::gateway

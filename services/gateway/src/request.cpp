@@ -44,6 +44,15 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name) {
   return {};
 }
 
+// True when the request's Accept names text/html (a browser navigation).
+bool accepts_html(const Request& r) {
+  const auto [first, last] = r.equal_range(http::field::accept);
+  for (auto it = first; it != last; ++it) {
+    if (it->value().find("text/html") != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 // True when `held` names any of `wanted` (a route's roles: one or two entries).
 bool holds_any(const std::vector<std::string>& held, const std::vector<std::string>& wanted) {
   for (const auto& w : wanted) {
@@ -137,6 +146,30 @@ Task<> RequestContext::reply_status(http::status st, std::string_view code,
     if (!s.retry.empty()) res.set(http::field::retry_after, s.retry);
   }
   s.retry.clear();
+  co_await write_small(res);
+}
+
+Task<> RequestContext::reply_html(http::status st, std::string_view location,
+                                  std::string_view login) {
+  error = st == http::status::see_other ? "login_redirect" : "forbidden";
+  http::response<http::string_body> res{st, req ? req->version() : 11};
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Request-Id", request_id);
+  if (!location.empty()) res.set(http::field::location, location);
+  // Only fixed text and configured paths (validated by the loader) enter the page.
+  if (st == http::status::forbidden) {
+    res.body() =
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>403 Forbidden"
+        "</title></head><body><h1>403 Forbidden</h1><p>This page needs a role your account does "
+        "not hold.</p><p><a href=\"";
+    res.body().append(login).append("\">Sign in as another user</a></p></body></html>\n");
+  }
+  add_cors(res);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
   co_await write_small(res);
 }
 
@@ -354,7 +387,16 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
   if (route->jwt) {
     const char* why = "no_verifier";
     if (Authenticator* auth = stage->auth.get()) {
-      const auto authorization = header(r, http::field::authorization);
+      std::string_view authorization = header(r, http::field::authorization);
+      // A browser sends no Authorization: the route's cookie then carries the token, verified
+      // exactly as a bearer token (an Authorization header always wins).
+      if (authorization.empty() && !route->jwt_cookie.empty()) {
+        const auto token = cookie_value(header(r, http::field::cookie), route->jwt_cookie);
+        if (!token.empty()) {
+          s.cookie_bearer.assign("Bearer ").append(token);
+          authorization = s.cookie_bearer;
+        }
+      }
       const auto attempts = auth->refresh_attempts();
       claims = auth->authenticate(authorization, s.token, &why);
       // Unknown kid while the stage's keys are being refetched (rotation, a new color, a
@@ -373,6 +415,12 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
         claims = auth->authenticate(authorization, s.token, &why);
       }
     }
+    if (!claims && !route->login_redirect.empty() && accepts_html(r)) {
+      keep_alive = keep_alive && !body_pending;
+      co_await reply_html(http::status::see_other,
+                          login_location(stage->prefix, route->login_redirect, path), "");
+      co_return keep_alive;
+    }
     if (!claims) {
       // A revoked session has its own code (clients drop the session instead of refreshing).
       const bool revoked = std::string_view(why) == "token_revoked";
@@ -381,6 +429,11 @@ Task<bool> RequestContext::handle(RequestParser& parser, beast::flat_buffer& buf
       co_return keep_alive;
     }
     if (!route->roles.empty() && !holds_any(claims->roles, route->roles)) {
+      if (!route->login_redirect.empty() && accepts_html(r)) {
+        keep_alive = keep_alive && !body_pending;
+        co_await reply_html(http::status::forbidden, {}, stage->prefix + route->login_redirect);
+        co_return keep_alive;
+      }
       co_await reply_error(core::ErrorKind::kPermissionDenied, "forbidden",
                            "the token lacks a role this route requires", !body_pending);
       co_return keep_alive;

@@ -25,6 +25,7 @@ struct RequestScratch {
   std::string retry;          // Retry-After value
   std::string client;         // client address taken from X-Forwarded-For (trusted peer)
   std::string forwarded_for;  // X-Forwarded-For received from a trusted peer (fields joined)
+  std::string cookie_bearer;  // "Bearer " + the route's jwt_cookie, when that carries the token
 };
 
 using RequestParser = http::request_parser<http::string_body, PoolAllocator<char>>;
@@ -79,6 +80,9 @@ struct RequestContext {
                      bool keep);
   Task<> reply_status(http::status status, std::string_view code, std::string_view message,
                       bool keep);
+  // A browser's answer on a route with login_redirect: 303 to `location`, or the 403 page
+  // linking to `login`.
+  Task<> reply_html(http::status status, std::string_view location, std::string_view login);
   BodyReservation body_hold;  // this request's share of the in-flight body budget
 
  private:

@@ -116,6 +116,8 @@ core::Expected<std::shared_ptr<const Generation>> compile(GatewayConfig config,
       r.name = rc.name;
       r.jwt = rc.jwt;
       r.roles = rc.roles;
+      r.jwt_cookie = rc.jwt_cookie;
+      r.login_redirect = rc.login_redirect;
       r.strip_prefix = rc.strip_prefix && rc.prefix != "/";
       r.timeout = rc.timeout.value_or(config.limits.upstream_timeout);
       r.max_body_bytes = rc.max_body_bytes.value_or(config.limits.max_body_bytes);

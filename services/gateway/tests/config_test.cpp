@@ -147,7 +147,20 @@ TEST(ConfigTest, ShippedConfigsAreValid) {
         ASSERT_NE(page, nullptr) << f;
         EXPECT_EQ(page->roles, std::vector<std::string>{"admin"}) << f;
         EXPECT_TRUE(page->jwt) << f;
-        EXPECT_EQ(page->primary.url, "http://monitoring:5006") << f;
+        // On a host only the monitoring's `public` address (the name it has only there).
+        const std::string upstream = std::string(f) == "/gateway.host.yaml"
+                                         ? "http://monitoring.edge:5006"
+                                         : "http://monitoring:5006";
+        EXPECT_EQ(page->primary.url, upstream) << f;
+        // Browsers: the token in the page's cookie, a navigation without one sent to the form.
+        EXPECT_EQ(page->jwt_cookie, "enkisys_monitoring") << f;
+        EXPECT_EQ(page->login_redirect, "/login") << f;
+        for (const char* open : {"/login", "/logout"}) {
+          const auto* r = s.match(open);
+          ASSERT_NE(r, nullptr) << f << " " << open;
+          EXPECT_FALSE(r->jwt) << f << " " << open;
+          EXPECT_EQ(r->primary.url, upstream) << f << " " << open;
+        }
         EXPECT_EQ(s.config.jwt_stage, std::string(f) == "/gateway.yaml" ? "dev" : "prod") << f;
         continue;
       }

@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kCsp =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
+    "connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 core::Response text(const core::Request& req, std::string body, const char* type) {
   core::Response res{http::status::ok, req.version()};

@@ -312,6 +312,18 @@ void Monitor::poll() {
   ++im.polls;
 }
 
+std::string Monitor::target_url(const std::string& stage, const std::string& service) const {
+  for (const auto& t : o_.targets) {
+    if (t.stage != stage || t.service != service) continue;
+    std::lock_guard lock(mu_);
+    const auto it = stage_color_.find(stage);
+    return replace_color(t.url, it != stage_color_.end() && !it->second.empty()
+                                    ? it->second
+                                    : (o_.colors.empty() ? std::string() : o_.colors.front()));
+  }
+  return {};
+}
+
 std::uint64_t Monitor::polls() const {
   return impl_->polls.load();
 }

@@ -63,6 +63,18 @@ std::string pct(const json::value* v) {
   return v ? fmt("%.2f %%", num(v, 0) * 100) : "–";
 }
 
+// An alert's text without the chat markup it carries for Slack (a leading ":red_circle: ").
+std::string plain(std::string text) {
+  if (text.size() > 2 && text.front() == ':') {
+    const auto end = text.find(": ", 1);
+    if (end != std::string::npos &&
+        text.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", 1) == end) {
+      text.erase(0, end + 2);
+    }
+  }
+  return text;
+}
+
 std::vector<double> numbers(const json::object& history, std::string_view key) {
   std::vector<double> out;
   if (const auto* a = history.if_contains(key); a && a->is_array()) {
@@ -74,10 +86,14 @@ std::vector<double> numbers(const json::object& history, std::string_view key) {
 constexpr std::string_view kStyle = R"(
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2330}
 h1{font-size:1.3em;margin:0 0 .3em}
+#logout{float:right}
+form.login{max-width:22em;display:grid;gap:.5em;margin-top:1em}
+p.error{color:#b3261e;font-weight:600}
 table{border-collapse:collapse;width:100%}
 th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ec;text-align:left;white-space:nowrap}
 tr.stage th{background:#f3f5f9;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.state{white-space:normal;min-width:6em;max-width:16em;overflow-wrap:anywhere}
 .dot{display:inline-block;width:.7em;height:.7em;border-radius:50%;margin-right:.4em;background:#9aa3b2}
 tr.st-up .dot{background:#1f9d55} tr.st-down .dot{background:#d64545} tr.st-degraded .dot{background:#e6a100}
 tr.st-down td.state{color:#b42318;font-weight:600} tr.st-degraded td.state{color:#8a5a00;font-weight:600}
@@ -87,6 +103,10 @@ svg.spark.err path{stroke:#d64545}
 )";
 
 }  // namespace
+
+std::string html_escape(std::string_view s) {
+  return esc(s);
+}
 
 std::string safe_prefix(std::string_view p) {
   if (p.empty() || p.size() > 64 || p.front() != '/') return "";
@@ -120,7 +140,10 @@ std::string render_page(const json::object& status, std::string_view base_href) 
   out += "<title>Enkisys status</title><base href=\"" + esc(base_href) + "/\">";
   out += "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">";
   out += "<link rel=\"stylesheet\" href=\"app.css\"><script src=\"app.js\" defer></script>";
-  out += "</head><body><h1>Enkisys status</h1><p id=\"generated\">Generated <time>" +
+  out +=
+      "</head><body><form method=\"post\" action=\"logout\" id=\"logout\">"
+      "<button type=\"submit\">Sign out</button></form>";
+  out += "<h1>Enkisys status</h1><p id=\"generated\">Generated <time>" +
          esc(str(status, "generated_at")) + "</time>, polled every " +
          std::to_string(static_cast<long>(num(status.if_contains("interval_s"), 5))) +
          " s. States: <b>up</b>, <b>degraded</b> (error rate or p99 above threshold), "
@@ -185,7 +208,7 @@ std::string render_page(const json::object& status, std::string_view base_href) 
     for (const auto& v : tl->as_array()) {
       const auto& e = v.as_object();
       out += "<li><time>" + esc(str(e, "at")) + "</time><b>" + esc(str(e, "stage")) + "</b> " +
-             esc(str(e, "kind")) + ": " + esc(str(e, "text")) + "</li>";
+             esc(str(e, "kind")) + ": " + esc(plain(str(e, "text"))) + "</li>";
     }
   }
   out += "</ul></body></html>\n";
@@ -216,10 +239,6 @@ std::string_view app_js() {
     var el = row.querySelector('[data-k="' + key + '"]');
     if (el && el.textContent !== text) el.textContent = text;
   }
-  function token() {
-    try { return sessionStorage.getItem("enkisys.access_token") || localStorage.getItem("enkisys.access_token"); }
-    catch (e) { return null; }
-  }
   function apply(status) {
     document.querySelector("#generated time").textContent = status.generated_at;
     status.stages.forEach(function (st) {
@@ -241,11 +260,14 @@ std::string_view app_js() {
       });
     });
   }
+  // The session is the HttpOnly cookie the login page set (the gateway reads it); when it has
+  // expired, a reload lets the gateway send the browser to the login page.
   function refresh() {
-    var headers = { Accept: "application/json" }, t = token();
-    if (t) headers.Authorization = "Bearer " + t;
-    fetch("api/status", { headers: headers, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    fetch("api/status", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401) { window.location.reload(); return null; }
+        return r.ok ? r.json() : null;
+      })
       .then(function (s) { if (s) apply(s); })
       .catch(function () {});
   }

@@ -14,6 +14,7 @@
 
 namespace enkisys::monitoring {
 
+std::string html_escape(std::string_view s);      // < > & " ' as entities
 std::string iso_time(std::int64_t unix_seconds);  // 2026-11-30T15:20:02Z
 std::string render_page(const boost::json::object& status, std::string_view base_href);
 // The SVG path of a sparkline of `values` in a w×h box (the script draws the same).

@@ -143,6 +143,37 @@ TEST_P(ProcessTest, Kill9DuringABurstLosesNothingAndAnswersOnce) {
               got.size(), duplicates);
 }
 
+// The shipped stages mount every channel credential; one not given yet is an empty file
+// (deploy/gen-secrets.sh): the router starts with that channel off, and a file too short to be
+// a credential refuses to start (exit 2).
+TEST_P(ProcessTest, AnEmptyCredentialFileLeavesItsChannelOff) {
+  TempDir dir;
+  std::ofstream(dir.path() / "token");  // empty: not given yet
+  std::ofstream(dir.path() / "secret") << kSecret;
+  std::ofstream(dir.path() / "short") << "abc";
+  core::testing::ProcessEnv env{{"PORT", "0"},
+                                {"BIND_ADDRESS", "127.0.0.1"},
+                                {"DATABASE_URL", store_->process_url()},
+                                {"TELEGRAM_BOT_TOKEN_FILE", (dir.path() / "token").string()},
+                                {"TELEGRAM_WEBHOOK_SECRET_FILE", (dir.path() / "secret").string()},
+                                {"ROUTER_INSTANCE", "empty-credential-test"}};
+  auto router = start_router(env);
+  ASSERT_TRUE(router);
+  ASSERT_TRUE(router->wait_healthy()) << router->output();
+  const std::string r = core::testing::http_request(
+      router->port(), "POST", "/channels/telegram", update(1),
+      std::string("X-Telegram-Bot-Api-Secret-Token: ") + kSecret + "\r\n");
+  EXPECT_EQ(core::testing::status_of(r), 404) << r;
+  EXPECT_NE(r.find("channel_disabled"), std::string::npos) << r;
+  EXPECT_EQ(router->terminate(), 0);
+
+  for (auto& [name, value] : env) {
+    if (name == "TELEGRAM_BOT_TOKEN_FILE") value = (dir.path() / "short").string();
+  }
+  ServiceProcess refused(ENKISYS_ROUTER_BIN, env, {}, /*wait_listening=*/false);
+  EXPECT_EQ(refused.wait_exit(), 2) << refused.output();
+}
+
 // The real binary through a channel API outage (503s) and a 429 with retry_after: every
 // message kept, retried, delivered once; nothing sent again before retry_after passed.
 TEST_P(ProcessTest, OutageAnd429ThroughTheRealBinary) {

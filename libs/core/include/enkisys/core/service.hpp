@@ -2,8 +2,9 @@
 // its objects; run_service() does the rest the same way everywhere (libs/core/README.md,
 // "Service skeleton", walks through it):
 //  * `--help` (env variables and options), `--version`, `--healthcheck` (GET
-//    127.0.0.1:$PORT/health, exit 0 iff 200 — what the image HEALTHCHECK runs), the service's
-//    own options and commands (ServiceSpec::options / commands);
+//    $BIND_ADDRESS:$PORT/health, 127.0.0.1 when BIND_ADDRESS is a wildcard; exit 0 iff 200 —
+//    what the image HEALTHCHECK runs), the service's own options and commands
+//    (ServiceSpec::options / commands);
 //  * common variables PORT, BIND_ADDRESS (LISTEN_ADDRESS: deprecated alias, warned about once),
 //    LOG_LEVEL, THREADS, BLOCKING_THREADS, MAX_BODY_BYTES, ACCESS_LOG, validated with the
 //    service's own; a bad value exits 2 before anything starts;

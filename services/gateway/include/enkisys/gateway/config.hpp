@@ -48,6 +48,12 @@ struct RouteConfig {
   // Roles of which the verified token must hold at least one (403 `forbidden` otherwise);
   // non-empty implies `jwt`. Empty: no role check (and no cost on the request path).
   std::vector<std::string> roles;
+  // Browser sign-in (both need `jwt`): the name of a cookie that carries the token when the
+  // request has no Authorization header (verified exactly as a bearer token), and a path of the
+  // stage to which an unauthenticated request that accepts text/html is sent (303, with
+  // `?next=`) instead of the JSON 401. "" = none.
+  std::string jwt_cookie;
+  std::string login_redirect;
   bool strip_prefix = false;  // drop `prefix` before proxying (default: keep it)
   std::optional<std::chrono::milliseconds> timeout;  // upstream response timeout
   std::optional<std::size_t> max_body_bytes;

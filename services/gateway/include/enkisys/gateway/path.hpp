@@ -20,4 +20,12 @@ namespace enkisys::gateway {
 const char* normalize_target(std::string_view target, std::string* scratch, std::string_view* path,
                              std::string_view* query);
 
+// The Location of a browser's login redirect: `stage_prefix` + `login_path` +
+// "?next=" + `original` percent-encoded. `original` (a normalised path) is given as `next`
+// only when it is a relative path on the same stage (starts with stage_prefix + "/", no "//",
+// no '\', printable ASCII only); otherwise the Location carries no `next`, so a login can
+// never be bounced to another site.
+std::string login_location(std::string_view stage_prefix, std::string_view login_path,
+                           std::string_view original);
+
 }  // namespace enkisys::gateway

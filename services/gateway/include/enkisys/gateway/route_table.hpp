@@ -33,6 +33,8 @@ struct CompiledRoute {
   std::string name;
   bool jwt = false;
   std::vector<std::string> roles;  // one of them required (403 otherwise); empty = no check
+  std::string jwt_cookie;          // token cookie when there is no Authorization ("" = none)
+  std::string login_redirect;      // stage path browsers are sent to on a 401 ("" = none)
   bool strip_prefix = false;
   std::chrono::milliseconds timeout{30'000};
   std::size_t max_body_bytes = 0;

@@ -83,6 +83,11 @@ class Monitor {
   core::Status unsilence(const std::string& stage);
   boost::json::array silences();
 
+  // The url of target `stage`:`service` with {color} as the stage's active color (the last
+  // poll's; the first of `colors` before any answered), or "" when there is no such target.
+  // The login page reaches the jwt stage's auth this way, over the polls' network.
+  std::string target_url(const std::string& stage, const std::string& service) const;
+
   std::uint64_t polls() const;
   std::uint64_t messages_sent() const;
   const MonitorOptions& options() const { return o_; }
