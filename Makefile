@@ -32,13 +32,18 @@ STAGES := prod staging dev1 dev2
 LINT_NPM := build/lint-npm
 DCLINT_VERSION := 3.1.0
 DOCKERFILE_UTILS_VERSION := 0.16.3
-LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-utils-$(DOCKERFILE_UTILS_VERSION)
+REDOCLY_VERSION := 2.7.0
+LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-utils-$(DOCKERFILE_UTILS_VERSION)-redocly-$(REDOCLY_VERSION)
+# The AWS API Gateway export of the host's gateway configuration (aws/, `make aws`): the seed's
+# REST API and a documentation network for SSH; override both for a real account.
+AWS_REST_API_ID ?= 39fqbjtkha
+AWS_SSH_CIDR ?= 203.0.113.0/24
 
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
 .PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
-        bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile fuzz fuzz-smoke clean
+        bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile lint-aws aws fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -153,7 +158,7 @@ bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on lo
 	@scripts/apt-install.sh deps/apt-bench.txt
 	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
-lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile ## every linter
+lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile lint-aws ## every linter
 
 lint-deps:
 	@scripts/apt-install.sh deps/apt-lint.txt
@@ -190,7 +195,7 @@ lint-services: ## services/services.list against Dockerfile, compose files and g
 $(LINT_NPM_STAMP): | deps-npm
 	rm -rf $(LINT_NPM) && mkdir -p $(LINT_NPM)
 	npm install --prefix $(LINT_NPM) --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
-	  dclint@$(DCLINT_VERSION) dockerfile-utils@$(DOCKERFILE_UTILS_VERSION)
+	  dclint@$(DCLINT_VERSION) dockerfile-utils@$(DOCKERFILE_UTILS_VERSION) @redocly/cli@$(REDOCLY_VERSION)
 	@touch $@
 
 lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, stages x colors, edge) + dclint
@@ -204,6 +209,19 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
 	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml
 	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
+
+aws: deps ## regenerate aws/: the AWS API Gateway export of deploy/gateway/gateway.host.yaml
+	cmake --preset $(PRESET) $(CMAKE_ARGS)
+	cmake --build --preset $(PRESET) -j$(JOBS) --target enkisys
+	build/$(PRESET)/bin/enkisys aws export --config deploy/gateway/gateway.host.yaml --out aws \
+	  --rest-api-id $(AWS_REST_API_ID) --ssh-cidr $(AWS_SSH_CIDR)
+
+lint-aws: $(LINT_NPM_STAMP) aws ## aws/ is the export of the shipped config (regenerated, no diff) + @redocly/cli lint
+	@git diff --exit-code -- aws && [[ -z $$(git status --porcelain -- aws) ]] || \
+	  { echo "lint-aws: aws/ is out of date: commit the output of 'make aws'"; exit 1; }
+	@$(LINT_NPM)/node_modules/.bin/redocly lint --config scripts/redocly.yaml --format=stylish aws/openapi.yaml
+	@bash -n aws/deploy.sh && aws/deploy.sh --dry-run >/dev/null
+	@echo "lint-aws: aws/ up to date, redocly $(REDOCLY_VERSION) ok"
 
 lint-dockerfile: $(LINT_NPM_STAMP) ## dockerfile-utils + the project's Dockerfile rules
 	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint Dockerfile
