@@ -37,6 +37,8 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 # The AWS API Gateway export of the host's gateway configuration (aws/, `make aws`): the seed's
 # REST API and a documentation network for SSH; override both for a real account.
 AWS_REST_API_ID ?= 39fqbjtkha
+# make up-host TLS=1: the edge serves HTTPS on EDGE_TLS_PORT (8443) and redirects HTTP there.
+TLS ?= 0
 AWS_SSH_CIDR ?= 203.0.113.0/24
 
 export ENKISYS_TAG := $(TAG)
@@ -132,12 +134,16 @@ down: ## stop the dev stack, keep its volumes
 down-clean: ## stop the dev stack and delete its volumes (data!)
 	$(COMPOSE) -p $(PROJECT) down -v --remove-orphans
 
-up-host: ## edge gateway + the four stages (blue) on the local engine, like a deploy host; wait healthy
+up-host: ## edge gateway + the four stages (blue) on the local engine, like a deploy host; wait healthy (TLS=1: HTTPS on 8443)
 	@scripts/apt-install.sh deps/apt-run.txt
 	scripts/ensure-docker.sh
 	$(MAKE) images
-	deploy/host.sh up
-	@echo "up-host: http://127.0.0.1:$${EDGE_PORT:-8080}/{$(subst $() ,$(comma),$(STAGES))}/health; admin on 127.0.0.1:9901"
+	TLS=$(TLS) deploy/host.sh up
+	@if [[ "$(TLS)" == 1 ]]; then \
+	  echo "up-host: https://localhost:$${EDGE_TLS_PORT:-8443}/{$(subst $() ,$(comma),$(STAGES))}/health (CA deploy/edge/secrets/tls/ca.pem); admin on 127.0.0.1:9901"; \
+	else \
+	  echo "up-host: http://127.0.0.1:$${EDGE_PORT:-8080}/{$(subst $() ,$(comma),$(STAGES))}/health; admin on 127.0.0.1:9901"; \
+	fi
 
 down-host: ## stop the four stages and the edge; keeps the stages' data unless PURGE=1 (data!)
 	deploy/host.sh down $(if $(filter 1,$(PURGE)),--purge)
@@ -205,9 +211,10 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 	  deploy/host.sh compose $$s $$c config -q; n=$$((n + 1)); \
 	done; done; \
 	deploy/host.sh edge config -q; n=$$((n + 1)); \
+	TLS=1 deploy/host.sh edge config -q; n=$$((n + 1)); \
 	echo "lint-compose: compose config: $$n combinations ok"
 	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
-	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml
+	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/edge/compose.tls.yaml
 	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
 
 aws: deps ## regenerate aws/: the AWS API Gateway export of deploy/gateway/gateway.host.yaml

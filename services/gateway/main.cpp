@@ -41,10 +41,12 @@ struct Gateway {
 // new handshakes), and its relays end when the proxy closes their connections.
 class EdgeListener final : public core::Listener {
  public:
-  EdgeListener(gw::ProxyServer& proxy, gw::TlsFront& tls) : proxy_(proxy), tls_(tls) {}
+  EdgeListener(gw::ProxyServer& proxy, gw::TlsFront& tls, core::Logger& log)
+      : proxy_(proxy), tls_(tls), log_(log) {}
   void listen() override {
     proxy_.listen();
     tls_.listen();
+    log_.info("listening", {{"listener", "tls"}, {"port", tls_.port()}});
   }
   unsigned short port() const override { return proxy_.port(); }
   void start() override {
@@ -63,6 +65,7 @@ class EdgeListener final : public core::Listener {
  private:
   gw::ProxyServer& proxy_;
   gw::TlsFront& tls_;
+  core::Logger& log_;
 };
 
 // The TLS settings from the environment; nullopt when GATEWAY_TLS_CERTS is unset. Throws
@@ -155,7 +158,7 @@ std::shared_ptr<void> wire(core::ServiceEnv& env) {
                                       });
     if (!front.ok()) throw core::ConfigError(front.error().message);
     g->tls = std::move(*front);
-    env.hooks.set_main_listener(std::make_unique<EdgeListener>(*g->proxy, *g->tls));
+    env.hooks.set_main_listener(std::make_unique<EdgeListener>(*g->proxy, *g->tls, env.log));
     log->info("tls enabled", {{"port", topt->port},
                               {"certificates", topt->certificates.size()},
                               {"redirect_port", popt.https_redirect_port}});

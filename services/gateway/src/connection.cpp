@@ -27,9 +27,14 @@ struct CtlGuard {
   ~CtlGuard() { w.remove(&ctl); }
 };
 
+// GET/HEAD /health or /{stage}/health: probes and deploy health gates stay plain HTTP.
 bool is_health_probe(const Request& req) {
-  return (req.method() == http::verb::get || req.method() == http::verb::head) &&
-         req.target() == "/health";
+  if (req.method() != http::verb::get && req.method() != http::verb::head) return false;
+  std::string_view t = req.target();
+  if (!t.ends_with("/health") || t.find('?') != std::string_view::npos) return false;
+  t.remove_suffix(7);  // "/health"
+  return t.empty() ||
+         (t.size() > 1 && t.front() == '/' && t.find('/', 1) == std::string_view::npos);
 }
 
 // The host of a Host header without its port; "" when it is not a plain name or address.

@@ -290,7 +290,7 @@ TEST_F(TlsTest, ChangedFilesAreReloadedByTheWatcher) {
   EXPECT_EQ(after.server_cn(), "second");
 }
 
-TEST_F(TlsTest, PlainHttpIsRedirectedToHttpsExceptTheHealthProbe) {
+TEST_F(TlsTest, PlainHttpIsRedirectedToHttpsExceptHealthProbes) {
   GatewayOptions go;
   go.https_redirect_port = 8443;
   Gateway gw(config(up_), go);
@@ -299,6 +299,9 @@ TEST_F(TlsTest, PlainHttpIsRedirectedToHttpsExceptTheHealthProbe) {
   EXPECT_EQ(res[http::field::location], "https://example.test:8443/dev/page?x=1");
   EXPECT_EQ(up_.requests(), 0);
   EXPECT_EQ(get(gw.port(), "/health").result_int(), 200);
+  EXPECT_EQ(get(gw.port(), "/dev/health").result_int(), 200);  // the deploy health gate
+  EXPECT_EQ(request(gw.port(), http::verb::post, "/health").result_int(), 308);
+  EXPECT_EQ(get(gw.port(), "/dev/api/health").result_int(), 308);
   // A Host that cannot be put in a URL is refused, not reflected.
   EXPECT_EQ(get(gw.port(), "/dev/x", {{"Host", "evil.test/x@y"}}).result_int(), 400);
 }

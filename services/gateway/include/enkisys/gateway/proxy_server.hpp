@@ -38,7 +38,8 @@ struct ProxyOptions {
   unsigned short port = 8080;
   unsigned threads = 1;
   std::chrono::milliseconds drain_timeout{10'000};
-  // When set, plain-HTTP requests other than GET/HEAD /health are answered 308 with
+  // When set, plain-HTTP requests other than GET/HEAD /health and /{stage}/health (probes and
+  // deploy health gates) are answered 308 with
   // Location: https://<Host without port>[:https_redirect_port]<target> (the connection closes).
   unsigned short https_redirect_port = 0;
   // Strict-Transport-Security on every answer over TLS (adopted connections); "" = none.
