@@ -214,7 +214,8 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 	TLS=1 deploy/host.sh edge config -q; n=$$((n + 1)); \
 	echo "lint-compose: compose config: $$n combinations ok"
 	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
-	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/edge/compose.tls.yaml
+	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/edge/compose.tls.yaml \
+	  deploy/swarm/stack.yaml
 	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
 
 aws: deps ## regenerate aws/: the AWS API Gateway export of deploy/gateway/gateway.host.yaml
