@@ -39,6 +39,8 @@ stage() {
   run aws apigateway update-stage --rest-api-id "$api" --stage-name "$name" \
     --patch-operations "$@"
   if [[ -n ${ACCESS_LOG_ARN:-} ]]; then
+    # $context.* are API Gateway's variables: literal here.
+    # shellcheck disable=SC2016
     run aws apigateway update-stage --rest-api-id "$api" --stage-name "$name" \
       --patch-operations '[{"op":"replace","path":"/accessLogSettings/destinationArn","value":"'"$ACCESS_LOG_ARN"'"},{"op":"replace","path":"/accessLogSettings/format","value":"{\"requestId\":\"$context.requestId\",\"ip\":\"$context.identity.sourceIp\",\"requestTime\":\"$context.requestTime\",\"httpMethod\":\"$context.httpMethod\",\"resourcePath\":\"$context.resourcePath\",\"path\":\"$context.path\",\"status\":\"$context.status\",\"responseLength\":\"$context.responseLength\",\"integrationLatency\":\"$context.integrationLatency\",\"stage\":\"$context.stage\"}"}]'
   fi

@@ -351,6 +351,8 @@ std::string render_deploy(const std::vector<std::pair<std::string, json::object>
      << "  run aws apigateway update-stage --rest-api-id \"$api\" --stage-name \"$name\" \\\n"
      << "    --patch-operations \"$@\"\n"
      << "  if [[ -n ${ACCESS_LOG_ARN:-} ]]; then\n"
+     << "    # $context.* are API Gateway's variables: literal here.\n"
+     << "    # shellcheck disable=SC2016\n"
      << "    run aws apigateway update-stage --rest-api-id \"$api\" --stage-name \"$name\" \\\n"
      << "      --patch-operations " << access_log_ops() << "\n"
      << "  fi\n"
