@@ -164,6 +164,8 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
     rc.keep_alive = req.keep_alive() && !w.stopping;
     if (shared.options.https_redirect_port != 0 && !ctl.tls && !is_health_probe(req)) {
       co_await redirect_to_https(rc, shared.options.https_redirect_port);
+      error_code ignored;
+      socket.shutdown(IoSocket::shutdown_send, ignored);  // FIN after the answer
       co_return;
     }
     const bool ok = co_await rc.handle(*parser, buf, rp);

@@ -153,6 +153,12 @@ class TlsTest : public ::testing::Test {
   void TearDown() override {
     if (front_) front_->stop();
   }
+  // The gateway of the test: it outlives the TLS listener (TlsFront's REQUIREMENT), so it is a
+  // member declared before front_.
+  Gateway& gateway(GatewayOptions options = {}) {
+    gw_ = std::make_unique<Gateway>(config(up_), options);
+    return *gw_;
+  }
   TlsOptions with(std::vector<TlsCertificate> certs) {
     TlsOptions o;
     o.certificates = std::move(certs);
@@ -161,11 +167,12 @@ class TlsTest : public ::testing::Test {
   }
   Pki pki_;
   FakeUpstream up_;
+  std::unique_ptr<Gateway> gw_;
   std::unique_ptr<TlsFront> front_;
 };
 
 TEST_F(TlsTest, Tls13And12HandshakesServeRequestsWithHstsAndTheClientAddress) {
-  Gateway gw(config(up_));
+  Gateway& gw = gateway();
   start(with({pki_.issue("localhost", "localhost", "localhost")}), gw);
   for (const int v : {TLS1_3_VERSION, TLS1_2_VERSION}) {
     ClientSetup c;
@@ -192,7 +199,7 @@ TEST_F(TlsTest, Tls13And12HandshakesServeRequestsWithHstsAndTheClientAddress) {
 }
 
 TEST_F(TlsTest, Tls11IsRefused) {
-  Gateway gw(config(up_));
+  Gateway& gw = gateway();
   start(with({pki_.issue("localhost", "localhost", "localhost")}), gw);
   ClientSetup c;
   c.legacy = true;
@@ -207,7 +214,7 @@ TEST_F(TlsTest, Tls11IsRefused) {
 }
 
 TEST_F(TlsTest, SniPicksTheCertificateOfTheRequestedName) {
-  Gateway gw(config(up_));
+  Gateway& gw = gateway();
   start(with({pki_.issue("a", "a.test", "cert-a"), pki_.issue("b", "b.test", "cert-b")}), gw);
   for (const auto& [sni, cn] : std::vector<std::pair<std::string, std::string>>{
            {"a.test", "cert-a"}, {"b.test", "cert-b"}, {"other.test", "cert-a"}}) {
@@ -221,7 +228,7 @@ TEST_F(TlsTest, SniPicksTheCertificateOfTheRequestedName) {
 }
 
 TEST_F(TlsTest, RequiredClientCertificateRefusesClientsWithoutOne) {
-  Gateway gw(config(up_));
+  Gateway& gw = gateway();
   auto o = with({pki_.issue("localhost", "localhost", "localhost")});
   o.client_ca_file = pki_.path("ca.pem");
   o.client_auth = ClientAuth::kRequired;
@@ -248,7 +255,7 @@ void replace_files(const TlsCertificate& from, const TlsCertificate& target) {
 }
 
 TEST_F(TlsTest, ReloadSwitchesNewHandshakesAndKeepsOpenConnections) {
-  Gateway gw(config(up_));
+  Gateway& gw = gateway();
   const auto live = pki_.issue("live", "localhost", "first");
   start(with({live}), gw);
   ClientSetup c;
@@ -275,7 +282,7 @@ TEST_F(TlsTest, ReloadSwitchesNewHandshakesAndKeepsOpenConnections) {
 }
 
 TEST_F(TlsTest, ChangedFilesAreReloadedByTheWatcher) {
-  Gateway gw(config(up_));
+  Gateway& gw = gateway();
   const auto live = pki_.issue("live", "localhost", "first");
   auto o = with({live});
   o.watch_interval = std::chrono::milliseconds(20);
@@ -293,7 +300,7 @@ TEST_F(TlsTest, ChangedFilesAreReloadedByTheWatcher) {
 TEST_F(TlsTest, PlainHttpIsRedirectedToHttpsExceptHealthProbes) {
   GatewayOptions go;
   go.https_redirect_port = 8443;
-  Gateway gw(config(up_), go);
+  Gateway& gw = gateway(go);
   auto res = get(gw.port(), "/dev/page?x=1", {{"Host", "example.test:8080"}});
   EXPECT_EQ(res.result_int(), 308);
   EXPECT_EQ(res[http::field::location], "https://example.test:8443/dev/page?x=1");
