@@ -32,13 +32,20 @@ STAGES := prod staging dev1 dev2
 LINT_NPM := build/lint-npm
 DCLINT_VERSION := 3.1.0
 DOCKERFILE_UTILS_VERSION := 0.16.3
-LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-utils-$(DOCKERFILE_UTILS_VERSION)
+REDOCLY_VERSION := 2.7.0
+LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-utils-$(DOCKERFILE_UTILS_VERSION)-redocly-$(REDOCLY_VERSION)
+# The AWS API Gateway export of the host's gateway configuration (aws/, `make aws`): the seed's
+# REST API and a documentation network for SSH; override both for a real account.
+AWS_REST_API_ID ?= 39fqbjtkha
+# make up-host TLS=1: the edge serves HTTPS on EDGE_TLS_PORT (8443) and redirects HTTP there.
+TLS ?= 0
+AWS_SSH_CIDR ?= 203.0.113.0/24
 
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
 .PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows lint-prometheus images image-test image-targets base-image up down down-clean up-host down-host \
-        bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile fuzz fuzz-smoke clean
+        bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile lint-aws aws fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -128,12 +135,16 @@ down: ## stop the dev stack, keep its volumes
 down-clean: ## stop the dev stack and delete its volumes (data!)
 	$(COMPOSE) -p $(PROJECT) down -v --remove-orphans
 
-up-host: ## edge gateway + the four stages (blue) on the local engine, like a deploy host; wait healthy
+up-host: ## edge gateway + the four stages (blue) on the local engine, like a deploy host; wait healthy (TLS=1: HTTPS on 8443)
 	@scripts/apt-install.sh deps/apt-run.txt
 	scripts/ensure-docker.sh
 	$(MAKE) images
-	deploy/host.sh up
-	@echo "up-host: http://127.0.0.1:$${EDGE_PORT:-8080}/{$(subst $() ,$(comma),$(STAGES))}/health; admin on 127.0.0.1:9901"
+	TLS=$(TLS) deploy/host.sh up
+	@if [[ "$(TLS)" == 1 ]]; then \
+	  echo "up-host: https://localhost:$${EDGE_TLS_PORT:-8443}/{$(subst $() ,$(comma),$(STAGES))}/health (CA deploy/edge/secrets/tls/ca.pem); admin on 127.0.0.1:9901"; \
+	else \
+	  echo "up-host: http://127.0.0.1:$${EDGE_PORT:-8080}/{$(subst $() ,$(comma),$(STAGES))}/health; admin on 127.0.0.1:9901"; \
+	fi
 
 down-host: ## stop the four stages and the edge; keeps the stages' data unless PURGE=1 (data!)
 	deploy/host.sh down $(if $(filter 1,$(PURGE)),--purge)
@@ -155,7 +166,7 @@ bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on lo
 	@scripts/apt-install.sh deps/apt-bench.txt
 	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
-lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile lint-prometheus ## every linter
+lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile lint-prometheus lint-aws ## every linter
 
 lint-deps:
 	@scripts/apt-install.sh deps/apt-lint.txt
@@ -199,7 +210,7 @@ lint-services: ## services/services.list against Dockerfile, compose files and g
 $(LINT_NPM_STAMP): | deps-npm
 	rm -rf $(LINT_NPM) && mkdir -p $(LINT_NPM)
 	npm install --prefix $(LINT_NPM) --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
-	  dclint@$(DCLINT_VERSION) dockerfile-utils@$(DOCKERFILE_UTILS_VERSION)
+	  dclint@$(DCLINT_VERSION) dockerfile-utils@$(DOCKERFILE_UTILS_VERSION) @redocly/cli@$(REDOCLY_VERSION)
 	@touch $@
 
 lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, stages x colors, edge) + dclint
@@ -209,10 +220,25 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 	  deploy/host.sh compose $$s $$c config -q; n=$$((n + 1)); \
 	done; done; \
 	deploy/host.sh edge config -q; n=$$((n + 1)); \
+	TLS=1 deploy/host.sh edge config -q; n=$$((n + 1)); \
 	echo "lint-compose: compose config: $$n combinations ok"
 	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
-	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml
+	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/edge/compose.tls.yaml \
+	  deploy/swarm/stack.yaml
 	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
+
+aws: deps ## regenerate aws/: the AWS API Gateway export of deploy/gateway/gateway.host.yaml
+	cmake --preset $(PRESET) $(CMAKE_ARGS)
+	cmake --build --preset $(PRESET) -j$(JOBS) --target enkisys
+	build/$(PRESET)/bin/enkisys aws export --config deploy/gateway/gateway.host.yaml --out aws \
+	  --rest-api-id $(AWS_REST_API_ID) --ssh-cidr $(AWS_SSH_CIDR)
+
+lint-aws: $(LINT_NPM_STAMP) aws ## aws/ is the export of the shipped config (regenerated, no diff) + @redocly/cli lint
+	@git diff --exit-code -- aws && [[ -z $$(git status --porcelain -- aws) ]] || \
+	  { echo "lint-aws: aws/ is out of date: commit the output of 'make aws'"; exit 1; }
+	@$(LINT_NPM)/node_modules/.bin/redocly lint --config scripts/redocly.yaml --format=stylish aws/openapi.yaml
+	@bash -n aws/deploy.sh && aws/deploy.sh --dry-run >/dev/null
+	@echo "lint-aws: aws/ up to date, redocly $(REDOCLY_VERSION) ok"
 
 lint-dockerfile: $(LINT_NPM_STAMP) ## dockerfile-utils + the project's Dockerfile rules
 	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint Dockerfile

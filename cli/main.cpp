@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "enkisys/cli/aws_export.hpp"
 #include "enkisys/cli/commands.hpp"
 
 namespace cli = enkisys::cli;
@@ -87,7 +88,21 @@ int main(int argc, char** argv) {
   auto* release = lock->add_subcommand("release", "remove the lease (whoever holds it)");
   release->add_option("--stage", stage, "stage")->required();
 
+  cli::aws::ExportOptions aws_opts;
+  std::string aws_config, aws_out;
+  auto* aws = app.add_subcommand("aws", "AWS API Gateway definitions from the gateway config");
+  aws->require_subcommand(1);
+  auto* aws_export = aws->add_subcommand("export", "write openapi.yaml, stages, deploy.sh");
+  aws_export->add_option("--config", aws_config, "gateway configuration (YAML)")->required();
+  aws_export->add_option("--out", aws_out, "output directory")->required();
+  aws_export->add_option("--host-url", aws_opts.host_url, "the edge gateway, scheme://host[:port]");
+  aws_export->add_option("--rest-api-id", aws_opts.rest_api_id, "the existing REST API's id");
+  aws_export->add_option("--ssh-cidr", aws_opts.ssh_cidr, "network allowed to SSH (22)");
+
   CLI11_PARSE(app, argc, argv);
+  if (*aws_export) {
+    return cli::aws::run_aws_export(aws_config, aws_out, aws_opts, std::cout, std::cerr);
+  }
   if (auto e = cli::check_session_options(g)) {
     std::cerr << "enkisys: " << *e << "\n";
     return cli::kInvalidInput;

@@ -12,6 +12,9 @@
 # edge when no stage is left, and removes the ingress networks that nothing uses any more.
 # --purge also deletes the stages' data volumes (their databases and JWT keys!).
 # Images: enkisys/<service>:$ENKISYS_TAG (default dev). Conventions: deploy/README.md.
+# TLS=1: the edge also serves HTTPS on EDGE_TLS_PORT (8443) with a certificate from a local CA
+# made here when missing (deploy/edge/secrets/tls/, never committed; EDGE_TLS_NAMES adds names),
+# and redirects plain HTTP there (deploy/edge/compose.tls.yaml).
 set -euo pipefail
 
 DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +30,10 @@ mapfile -t DATA_SERVICES < <(services_names data=db runs=stage)
 mapfile -t STAGE_SERVICES < <(services_names runs=stage)
 export ENKISYS_TAG=${ENKISYS_TAG:-dev}
 EDGE_PORT=${EDGE_PORT:-8080}
+EDGE_TLS_PORT=${EDGE_TLS_PORT:-8443}
+export EDGE_TLS_PORT
+TLS=${TLS:-0}
+TLS_DIR=$DEPLOY/edge/secrets/tls
 
 log() { echo "host: $*" >&2; }
 die() {
@@ -59,8 +66,43 @@ edge_compose() {
   # The edge mounts every stage's introspect_token (the bearer of its auth's revocation feed):
   # make sure the four exist, whichever stages are up (gen-secrets.sh keeps existing ones).
   "$DEPLOY/gen-secrets.sh" "${ALL_STAGES[@]}" >/dev/null
+  local files=(-f "$DEPLOY/edge/compose.yaml")
+  if [[ $TLS == 1 ]]; then
+    ensure_tls
+    files+=(-f "$DEPLOY/edge/compose.tls.yaml")
+  fi
   MONITOR_TARGETS=${MONITOR_TARGETS:-$(monitor_targets)} \
-    "$ROOT/scripts/compose.sh" -p enkisys-edge -f "$DEPLOY/edge/compose.yaml" "$@"
+    "$ROOT/scripts/compose.sh" -p enkisys-edge "${files[@]}" "$@"
+}
+
+# ensure_tls: a local CA and the edge's certificate (EC P-256; localhost, 127.0.0.1 and
+# EDGE_TLS_NAMES, space-separated) in deploy/edge/secrets/tls/, unless they exist. The key is
+# 0644 like the other secrets (bind-mounted into the gateway, uid 10001); the folder is 0700.
+ensure_tls() {
+  [[ -s $TLS_DIR/gateway.pem && -s $TLS_DIR/gateway.key ]] && return 0
+  command -v openssl >/dev/null || die "TLS=1 needs openssl"
+  mkdir -p "$TLS_DIR"
+  chmod 0700 "$DEPLOY/edge/secrets" "$TLS_DIR"
+  local san="DNS:localhost,IP:127.0.0.1" name
+  for name in ${EDGE_TLS_NAMES:-}; do san+=",DNS:$name"; done
+  (
+    umask 077
+    if [[ ! -s $TLS_DIR/ca.pem ]]; then
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+        -subj "/CN=enkisys local CA" -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.pem" 2>/dev/null
+    fi
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+      -addext "subjectAltName=$san" -keyout "$TLS_DIR/gateway.key.tmp" \
+      -out "$TLS_DIR/gateway.csr" 2>/dev/null
+    openssl x509 -req -days 397 -copy_extensions copyall -in "$TLS_DIR/gateway.csr" \
+      -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+      -out "$TLS_DIR/gateway.pem.tmp" 2>/dev/null
+  )
+  rm -f "$TLS_DIR/gateway.csr"
+  chmod 0644 "$TLS_DIR/gateway.key.tmp" "$TLS_DIR/gateway.pem.tmp" "$TLS_DIR/ca.pem"
+  mv "$TLS_DIR/gateway.key.tmp" "$TLS_DIR/gateway.key"
+  mv "$TLS_DIR/gateway.pem.tmp" "$TLS_DIR/gateway.pem"
+  log "tls: certificate for $san signed by $TLS_DIR/ca.pem (trust it with curl --cacert)"
 }
 
 check_stage() {
@@ -90,8 +132,13 @@ wait_gateway_healthy() {
   shift
   for stage in "$@"; do
     while :; do
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
-        "http://127.0.0.1:$EDGE_PORT/$stage/health" || true)
+      if [[ $TLS == 1 ]]; then
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 --cacert "$TLS_DIR/ca.pem" \
+          "https://localhost:$EDGE_TLS_PORT/$stage/health" || true)
+      else
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+          "http://127.0.0.1:$EDGE_PORT/$stage/health" || true)
+      fi
       [[ $code == 200 ]] && break
       ((SECONDS < deadline)) || die "stage $stage not healthy through the gateway after ${limit}s (HTTP $code)"
       sleep 0.2
@@ -141,7 +188,12 @@ cmd_up() {
   wait_gateway_healthy "$limit" "${stages[@]}"
   mapfile -t ids < <(edge_compose ps -q)
   "$ROOT/scripts/wait-healthy.sh" -t "$limit" "${ids[@]}"
-  log "up: ${stages[*]} ($color, tag $ENKISYS_TAG) behind http://127.0.0.1:$EDGE_PORT/<stage>/"
+  if [[ $TLS == 1 ]]; then
+    log "up: ${stages[*]} ($color, tag $ENKISYS_TAG) behind https://localhost:$EDGE_TLS_PORT/<stage>/" \
+      "(CA: $TLS_DIR/ca.pem; http://127.0.0.1:$EDGE_PORT redirects there)"
+  else
+    log "up: ${stages[*]} ($color, tag $ENKISYS_TAG) behind http://127.0.0.1:$EDGE_PORT/<stage>/"
+  fi
 }
 
 # running_colors STAGE: the colors of STAGE that have containers (running or not).

@@ -1,12 +1,15 @@
 // enkisys-gateway: the stage-aware API gateway (port 8080, admin API on 9901). Wiring only: the
 // service skeleton (core::run_service) runs it; the proxy is its main listener, the admin API an
-// extra listener, the upstream health checker a worker, SIGHUP reloads the config file.
+// extra listener, the upstream health checker a worker, SIGHUP reloads the config file (and the
+// TLS certificates). With GATEWAY_TLS_CERTS the main listener is the plain proxy plus the TLS
+// listener in front of it (services/gateway/README.md, "TLS").
 #include <iostream>
 
 #include "enkisys/core/service.hpp"
 #include "enkisys/gateway/admin.hpp"
 #include "enkisys/gateway/health_checker.hpp"
 #include "enkisys/gateway/proxy_server.hpp"
+#include "enkisys/gateway/tls.hpp"
 
 namespace {
 
@@ -21,6 +24,7 @@ struct Gateway {
   std::unique_ptr<gw::GatewayState> state;
   gw::RateLimiter limiter;
   std::unique_ptr<gw::ProxyServer> proxy;
+  std::unique_ptr<gw::TlsFront> tls;  // null without GATEWAY_TLS_CERTS
   std::unique_ptr<gw::HealthChecker> health;
   std::unique_ptr<gw::AdminDeps> admin_deps;
   core::Router admin_router;
@@ -32,6 +36,58 @@ struct Gateway {
     return state->apply(std::move(c.value()));
   }
 };
+
+// The plain proxy and the TLS listener as the one main listener: the TLS side stops first (no
+// new handshakes), and its relays end when the proxy closes their connections.
+class EdgeListener final : public core::Listener {
+ public:
+  EdgeListener(gw::ProxyServer& proxy, gw::TlsFront& tls, core::Logger& log)
+      : proxy_(proxy), tls_(tls), log_(log) {}
+  void listen() override {
+    proxy_.listen();
+    tls_.listen();
+    log_.info("listening", {{"listener", "tls"}, {"port", tls_.port()}});
+  }
+  unsigned short port() const override { return proxy_.port(); }
+  void start() override {
+    proxy_.start();
+    tls_.start();
+  }
+  void stop() override {
+    tls_.stop();
+    proxy_.stop();
+  }
+  void join() override {
+    proxy_.join();
+    tls_.join();
+  }
+
+ private:
+  gw::ProxyServer& proxy_;
+  gw::TlsFront& tls_;
+  core::Logger& log_;
+};
+
+// The TLS settings from the environment; nullopt when GATEWAY_TLS_CERTS is unset. Throws
+// core::ConfigError naming a bad setting.
+std::optional<gw::TlsOptions> tls_options(const core::EnvConfig& cfg, const std::string& address,
+                                          unsigned threads) {
+  const std::string certs = cfg.get("GATEWAY_TLS_CERTS");
+  if (certs.empty()) return std::nullopt;
+  auto list = gw::parse_certificate_list(certs);
+  if (!list.ok()) throw core::ConfigError("GATEWAY_TLS_CERTS: " + list.error().message);
+  auto auth = gw::parse_client_auth(cfg.get("GATEWAY_TLS_CLIENT_AUTH"));
+  if (!auth.ok()) throw core::ConfigError("GATEWAY_TLS_CLIENT_AUTH: " + auth.error().message);
+  gw::TlsOptions o;
+  o.certificates = std::move(list.value());
+  o.client_ca_file = cfg.get("GATEWAY_TLS_CLIENT_CA_FILE");
+  o.client_auth = auth.value();
+  o.address = address;
+  o.port = static_cast<unsigned short>(cfg.get_int("GATEWAY_TLS_PORT"));
+  o.threads = threads;
+  o.watch_interval = std::chrono::milliseconds(cfg.get_int("GATEWAY_TLS_WATCH_MS"));
+  return o;
+}
 
 std::string config_path(const core::EnvConfig& cfg, const core::CommandLine& options) {
   const auto it = options.find("--config");
@@ -89,9 +145,26 @@ std::shared_ptr<void> wire(core::ServiceEnv& env) {
   popt.address = env.server.address;
   popt.port = env.server.port;
   popt.threads = threads;
+  popt.https_redirect_port =
+      static_cast<unsigned short>(cfg.get_int("GATEWAY_HTTPS_REDIRECT_PORT"));
+  popt.hsts = cfg.get("GATEWAY_HSTS");
   g->proxy = std::make_unique<gw::ProxyServer>(
       popt, gw::ProxyDeps{*g->state, g->limiter, g->telemetry.get()});
-  env.hooks.set_main_listener(std::make_unique<core::ListenerOf<gw::ProxyServer>>(*g->proxy));
+  const auto topt = tls_options(cfg, env.server.address, threads);
+  if (topt) {
+    auto front = gw::TlsFront::create(*topt, *g->proxy,
+                                      [log](const std::string& ev, const std::string& detail) {
+                                        log->info(ev, {{"detail", detail}});
+                                      });
+    if (!front.ok()) throw core::ConfigError(front.error().message);
+    g->tls = std::move(*front);
+    env.hooks.set_main_listener(std::make_unique<EdgeListener>(*g->proxy, *g->tls, env.log));
+    log->info("tls enabled", {{"port", topt->port},
+                              {"certificates", topt->certificates.size()},
+                              {"redirect_port", popt.https_redirect_port}});
+  } else {
+    env.hooks.set_main_listener(std::make_unique<core::ListenerOf<gw::ProxyServer>>(*g->proxy));
+  }
 
   std::string token;
   try {
@@ -117,6 +190,14 @@ std::shared_ptr<void> wire(core::ServiceEnv& env) {
     self->health->stop();
   });
   env.hooks.on_reload([self, log]() -> core::Status {
+    if (self->tls) {
+      if (auto st = self->tls->reload(); !st) {
+        log->warn("tls reload failed, keeping the running certificates",
+                  {{"error", st.error().message}});
+      } else {
+        log->info("tls certificates reloaded", {{"reloads", self->tls->reloads()}});
+      }
+    }
     if (auto e = self->reload()) {
       return core::make_error(core::ErrorKind::kInvalidArgument, "invalid_config", *e);
     }
@@ -149,6 +230,22 @@ int main(int argc, char** argv) {
            ""});
     c.add(
         {"GATEWAY_CONFIG", "gateway YAML config file (or --config)", "/etc/enkisys/gateway.yaml"});
+    c.add({"GATEWAY_TLS_CERTS",
+           "HTTPS: chain.pem:key.pem[,chain2.pem:key2.pem...] (PEM; chosen by SNI, the first by "
+           "default; unset: no TLS listener)",
+           ""});
+    c.add({"GATEWAY_TLS_PORT", "HTTPS port (with GATEWAY_TLS_CERTS)", "8443", false, false,
+           core::integer_in(0, 65535)});
+    c.add({"GATEWAY_TLS_CLIENT_CA_FILE", "PEM CA bundle for client certificates (mTLS)", ""});
+    c.add({"GATEWAY_TLS_CLIENT_AUTH", "client certificates: none, optional or required", "none"});
+    c.add({"GATEWAY_TLS_WATCH_MS",
+           "reload the certificate files this often when they change (0: only on SIGHUP)", "2000",
+           false, false, core::integer_in(0, 3'600'000)});
+    c.add({"GATEWAY_HTTPS_REDIRECT_PORT",
+           "plain HTTP answers 308 to https://host:PORT (GET /health excepted); 0: serve HTTP", "0",
+           false, false, core::integer_in(0, 65535)});
+    c.add({"GATEWAY_HSTS", "Strict-Transport-Security of HTTPS answers (empty: none)",
+           "max-age=31536000"});
   };
   spec.wire = wire;
   return core::run_service(spec, argc, argv);

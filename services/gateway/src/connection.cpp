@@ -27,17 +27,72 @@ struct CtlGuard {
   ~CtlGuard() { w.remove(&ctl); }
 };
 
+// GET/HEAD /health or /{stage}/health: probes and deploy health gates stay plain HTTP.
+bool is_health_probe(const Request& req) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head) return false;
+  std::string_view t = req.target();
+  if (!t.ends_with("/health") || t.find('?') != std::string_view::npos) return false;
+  t.remove_suffix(7);  // "/health"
+  return t.empty() ||
+         (t.size() > 1 && t.front() == '/' && t.find('/', 1) == std::string_view::npos);
+}
+
+// The host of a Host header without its port; "" when it is not a plain name or address.
+std::string_view host_without_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const auto end = host.find(']');
+    return end == std::string_view::npos ? std::string_view{} : host.substr(0, end + 1);
+  }
+  host = host.substr(0, host.find(':'));
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-';
+    if (!ok) return {};
+  }
+  return host;
+}
+
+// 308 to the same host and target over HTTPS; the connection closes (the body, if any, is not
+// read: the client repeats the request on the new URL).
+Task<> redirect_to_https(RequestContext& rc, unsigned short https_port) {
+  const auto host = host_without_port(rc.req->base()[http::field::host]);
+  const auto target = rc.req->target();
+  if (host.empty() || target.empty() || target.front() != '/') {
+    co_await rc.reply_error(core::ErrorKind::kInvalidArgument, "bad_request",
+                            "a redirect to HTTPS needs a Host header and an absolute path", false);
+    co_return;
+  }
+  std::string location = "https://";
+  location.append(host);
+  if (https_port != 443) location += ":" + std::to_string(https_port);
+  location.append(target);
+  http::response<http::string_body> res{http::status::permanent_redirect, rc.req->version()};
+  res.set(http::field::location, location);
+  res.set(http::field::content_type, "application/json");
+  res.body() = R"({"redirect":"https"})";
+  res.keep_alive(false);
+  res.prepare_payload();
+  co_await rc.write_small(res);
+}
+
 }  // namespace
 
-Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
+Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
+                      std::optional<ConnOrigin> origin) {
   ConnCtl ctl;
   CtlGuard guard(w, ctl);
   ctl.client = &socket;
   error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);
-  const auto remote = socket.remote_endpoint(ec);
-  if (ec) co_return;
-  const auto peer = remote.address();
+  boost::asio::ip::address peer;
+  if (origin) {  // adopted (a socket pair from the TLS listener): the client is named for us
+    peer = origin->peer;
+    ctl.tls = origin->tls;
+  } else {
+    socket.set_option(tcp::no_delay(true), ec);
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) co_return;
+    peer = remote.address();
+  }
   const std::string peer_ip = peer.to_string();
   // Per-client connection cap: the TCP peer, unless it is a trusted proxy (its clients are
   // told apart per request, by X-Forwarded-For, for the rate limits).
@@ -107,6 +162,12 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket) {
     auto& req = parser->get();
     rc.req = &req;
     rc.keep_alive = req.keep_alive() && !w.stopping;
+    if (shared.options.https_redirect_port != 0 && !ctl.tls && !is_health_probe(req)) {
+      co_await redirect_to_https(rc, shared.options.https_redirect_port);
+      error_code ignored;
+      socket.shutdown(IoSocket::shutdown_send, ignored);  // FIN after the answer
+      co_return;
+    }
     const bool ok = co_await rc.handle(*parser, buf, rp);
     parser.reset();  // frees the body now (its budget share is released with `rc`)
     first = false;

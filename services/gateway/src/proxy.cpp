@@ -119,6 +119,7 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
     const auto proto = r["X-Forwarded-Proto"];
     if (proto == "https" || proto == "http") fwd.proto = proto;
   }
+  if (ctl.tls) fwd.proto = "https";
   fwd.stage = stage->name;
   fwd.stage_prefix = stage->prefix;
   if (claims) {
@@ -273,6 +274,11 @@ Task<bool> RequestContext::proxy(beast::flat_buffer& cbuf, std::optional<Respons
     s.extra += "; Path=";
     s.extra += stage->prefix;
     s.extra += "; Max-Age=86400; HttpOnly; SameSite=Lax\r\n";
+  }
+  if (ctl.tls && !shared.options.hsts.empty()) {
+    s.extra += "Strict-Transport-Security: ";
+    s.extra += shared.options.hsts;
+    s.extra += "\r\n";
   }
   head.extra = s.extra;
   serialize_client_response_head(res, head, s.head);

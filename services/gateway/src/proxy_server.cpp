@@ -1,5 +1,7 @@
 #include "enkisys/gateway/proxy_server.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+#include <utility>
 
 #include "worker.hpp"
 
@@ -26,6 +29,7 @@ struct ProxyServer::Impl {
   std::atomic<bool> stopped{false};
   std::chrono::milliseconds sweep_every{250};
   std::chrono::milliseconds accept_pause{100};
+  std::atomic<unsigned> next_adopt{0};
 
   detail::Task<> accept_loop(Worker& w) {
     for (;;) {
@@ -163,6 +167,42 @@ void ProxyServer::join() {
   for (auto& w : impl_->workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+}
+
+namespace {
+
+// A descriptor closed on destruction unless released (adopt's handler may never run).
+struct OwnedFd {
+  int fd = -1;
+  explicit OwnedFd(int f) : fd(f) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  OwnedFd(const OwnedFd&) = delete;
+  ~OwnedFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+}  // namespace
+
+void ProxyServer::adopt(int fd, const asio::ip::address& peer, bool tls) {
+  OwnedFd owned(fd);
+  Impl& impl = *impl_;
+  if (impl.workers.empty() || impl.stopped.load()) return;
+  Worker& w =
+      *impl.workers[impl.next_adopt.fetch_add(1, std::memory_order_relaxed) % impl.workers.size()];
+  asio::post(w.ioc, [&impl, &w, owned = std::move(owned), peer, tls]() mutable {
+    if (w.stopping) return;
+    IoSocket s(w.ioc.get_executor());
+    boost::system::error_code ec;
+    s.assign(tcp::v4(), owned.fd, ec);
+    if (ec) return;
+    owned.release();
+    asio::co_spawn(
+        w.ioc, detail::run_connection(w, impl.shared, std::move(s), detail::ConnOrigin{peer, tls}),
+        asio::detached);
+  });
 }
 
 std::int64_t ProxyServer::body_bytes_in_flight() const {

@@ -118,6 +118,8 @@ void RequestContext::finish() {
 
 Task<bool> RequestContext::write_small(http::response<http::string_body>& res) {
   status = res.result_int();
+  if (ctl.tls && !shared.options.hsts.empty())
+    res.set(http::field::strict_transport_security, shared.options.hsts);
   ctl.expire_in(gen->config.limits.body_timeout, false);
   auto [ec, n] = co_await http::async_write(client, res, kTok);
   bytes_out += n;

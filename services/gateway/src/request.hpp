@@ -83,6 +83,9 @@ struct RequestContext {
   // A browser's answer on a route with login_redirect: 303 to `location`, or the 403 page
   // linking to `login`.
   Task<> reply_html(http::status status, std::string_view location, std::string_view login);
+  // Writes a small complete answer (and logs it); false when the write failed. Over TLS it
+  // carries Strict-Transport-Security.
+  Task<bool> write_small(http::response<http::string_body>& res);
   BodyReservation body_hold;  // this request's share of the in-flight body budget
 
  private:
@@ -95,7 +98,6 @@ struct RequestContext {
   // Waits until `auth` has finished more than `seen_attempts` key fetches, or `until`.
   Task<> await_key_refresh(Authenticator& auth, std::uint64_t seen_attempts,
                            Clock::time_point until);
-  Task<bool> write_small(http::response<http::string_body>& res);
   void add_cors(http::fields& f) const;
   void append_cors_lines(std::string& out) const;  // same headers as "Name: value\r\n" lines
   void finish();

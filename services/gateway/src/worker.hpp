@@ -55,6 +55,7 @@ struct ConnCtl {
   bool upstream_phase = false;
   bool timed_out = false;
   bool idle = false;  // between requests (closed at once on stop)
+  bool tls = false;   // adopted from the TLS listener
   ConnCtl* prev = nullptr;
   ConnCtl* next = nullptr;
 
@@ -215,6 +216,14 @@ class BodyReservation {
   std::int64_t held_ = 0;
 };
 
-Task<> run_connection(Worker& w, Shared& shared, IoSocket socket);
+// Where an adopted connection comes from (ProxyServer::adopt): the client's address, and whether
+// it arrived over TLS. Plain accepted connections have none (the TCP peer is the client).
+struct ConnOrigin {
+  boost::asio::ip::address peer;
+  bool tls = false;
+};
+
+Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
+                      std::optional<ConnOrigin> origin = std::nullopt);
 
 }  // namespace enkisys::gateway::detail

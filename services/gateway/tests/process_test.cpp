@@ -1,12 +1,20 @@
 // The real enkisys-gateway binary on the service skeleton: proxy /health, admin listener with
 // enkisys_build_info on /metrics, SIGHUP reload (refused without effect when the file is
-// broken), --check, --healthcheck, refused configuration (exit 2), clean SIGTERM.
+// broken), --check, --healthcheck, refused configuration (exit 2), clean SIGTERM; TLS
+// certificates reloaded on SIGHUP with a connection kept open.
 #include "enkisys/core/testing/process.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <signal.h>
 
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 
 #include "enkisys/core/testing.hpp"
 
@@ -87,6 +95,72 @@ TEST_F(GatewayProcess, CheckAndRefusedConfigurationExitTwo) {
   EXPECT_NE(short_token.output().find("ADMIN_TOKEN_FILE"), std::string::npos);
   ServiceProcess level(ENKISYS_GATEWAY_BIN, env({{"LOG_LEVEL", "loud"}}), {}, false);
   EXPECT_EQ(level.wait_exit(), 2);
+}
+
+// A self-signed EC certificate for localhost with common name `cn`.
+void make_certificate(const std::filesystem::path& pem, const std::filesystem::path& key,
+                      const std::string& cn) {
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=" +
+      cn + " -addext subjectAltName=DNS:localhost -keyout " + key.string() + ".new -out " +
+      pem.string() + ".new >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::filesystem::rename(key.string() + ".new", key);
+  std::filesystem::rename(pem.string() + ".new", pem);
+}
+
+// One TLS connection (server certificate not verified: the test reads its name).
+struct TlsConnection {
+  boost::asio::io_context ioc;
+  boost::asio::ssl::context ctx{boost::asio::ssl::context::tls_client};
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> s;
+  boost::beast::flat_buffer buf;
+  explicit TlsConnection(unsigned short port) {
+    s.emplace(ioc, ctx);
+    s->lowest_layer().connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    s->handshake(boost::asio::ssl::stream_base::client);
+  }
+  std::string server_cn() {
+    X509* cert = SSL_get1_peer_certificate(s->native_handle());
+    char cn[256] = {};
+    if (cert) X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+    X509_free(cert);
+    return cn;
+  }
+  int get(const std::string& target) {
+    namespace http = boost::beast::http;
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "localhost");
+    boost::beast::error_code ec;
+    http::write(*s, req, ec);
+    http::response<http::string_body> res;
+    if (!ec) http::read(*s, buf, res, ec);
+    return ec ? 0 : res.result_int();
+  }
+};
+
+TEST_F(GatewayProcess, TlsCertificatesReloadOnSighupKeepingOpenConnections) {
+  const auto pem = dir_.path() / "tls.pem", key = dir_.path() / "tls.key";
+  make_certificate(pem, key, "first");
+  ServiceProcess p(ENKISYS_GATEWAY_BIN,
+                   env({{"GATEWAY_TLS_CERTS", pem.string() + ":" + key.string()},
+                        {"GATEWAY_TLS_PORT", "0"},
+                        {"GATEWAY_TLS_WATCH_MS", "0"},
+                        {"GATEWAY_HTTPS_REDIRECT_PORT", "443"}}));
+  ASSERT_TRUE(p.wait_healthy());  // GET /health stays plain
+  const unsigned short tls_port = p.port("tls");
+  TlsConnection before(tls_port);
+  EXPECT_EQ(before.server_cn(), "first");
+  EXPECT_EQ(before.get("/health"), 200);
+  EXPECT_EQ(status_of(http_request(p.port(), "GET", "/dev/api/tools/x")), 308);
+
+  make_certificate(pem, key, "second");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(p.wait_for_output("tls certificates reloaded"));
+  EXPECT_EQ(before.get("/health"), 200) << "the connection opened before SIGHUP is kept";
+  TlsConnection after(tls_port);
+  EXPECT_EQ(after.server_cn(), "second");
+  EXPECT_EQ(p.terminate(), 0);
 }
 
 }  // namespace

@@ -196,6 +196,7 @@ Gateway::Gateway(const std::string& yaml, GatewayOptions options) {
   o.port = 0;
   o.threads = threads;
   o.drain_timeout = std::chrono::milliseconds(2000);
+  o.https_redirect_port = options.https_redirect_port;
   server_ = std::make_unique<ProxyServer>(o, ProxyDeps{*state_, *limiter_, telemetry_.get()});
   server_->listen();
   server_->start();

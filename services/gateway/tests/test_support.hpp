@@ -65,6 +65,7 @@ struct GatewayOptions {
   const security::Clock* clock = nullptr;  // default: the system clock
   JwksRefresher::Fetch fetch;              // default: HTTP GET of the stage's jwks_url
   bool fetch_keys_first = true;            // every stage's keys fetched before the first request
+  unsigned short https_redirect_port = 0;  // ProxyOptions::https_redirect_port
 };
 
 // A gateway on 127.0.0.1:port() for `yaml` (with "{UP}" replaced by `upstream_url`).

@@ -20,6 +20,7 @@
 //    accepting for 100 ms instead of spinning.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,12 @@ struct ProxyOptions {
   unsigned short port = 8080;
   unsigned threads = 1;
   std::chrono::milliseconds drain_timeout{10'000};
+  // When set, plain-HTTP requests other than GET/HEAD /health and /{stage}/health (probes and
+  // deploy health gates) are answered 308 with
+  // Location: https://<Host without port>[:https_redirect_port]<target> (the connection closes).
+  unsigned short https_redirect_port = 0;
+  // Strict-Transport-Security on every answer over TLS (adopted connections); "" = none.
+  std::string hsts = "max-age=31536000";
 };
 
 struct ProxyDeps {
@@ -57,6 +64,11 @@ class ProxyServer {
   void start();
   void stop();
   void join();
+  // Serves an already-connected stream socket `fd` (owned from now on; e.g. one end of a socket
+  // pair whose other end a TLS listener feeds) as a client connection from `peer`. `tls` marks
+  // it as received over TLS: HSTS on its answers, X-Forwarded-Proto: https upstream, no
+  // redirect. Thread-safe; REQUIRES start(). After stop() the descriptor is closed at once.
+  void adopt(int fd, const boost::asio::ip::address& peer, bool tls);
   // Number of client connections currently open (all workers).
   std::size_t connections() const;
   // Request-body bytes held in memory now (bounded by limits.body_buffer_bytes).
