@@ -436,11 +436,17 @@ std::string render_readme(const std::vector<std::pair<std::string, json::object>
 
 }  // namespace
 
+bool exported_stage(const gateway::StageConfig& stage) {
+  return stage.jwt_stage.empty();
+}
+
 core::Expected<std::vector<ExportedRoute>> exported_routes(const gateway::GatewayConfig& config) {
   std::vector<ExportedRoute> out;
   std::set<std::string> first;
+  std::string first_name;
   bool have = false;
   for (const auto& s : config.stages) {
+    if (!exported_stage(s)) continue;
     std::vector<ExportedRoute> rs;
     std::set<std::string> seen;
     for (const auto& r : stage_routes(config, s)) {
@@ -455,10 +461,11 @@ core::Expected<std::vector<ExportedRoute>> exported_routes(const gateway::Gatewa
     }
     if (have && seen != first) {
       return gateway::config_error(
-          "stage " + s.name + ": its routes differ from stage " + config.stages.front().name +
+          "stage " + s.name + ": its routes differ from stage " + first_name +
           "'s; AWS stages share one API definition, so every stage needs the same routes");
     }
     if (!have) {
+      first_name = s.name;
       first = std::move(seen);
       out = std::move(rs);
       have = true;
@@ -503,6 +510,7 @@ core::Expected<std::map<std::string, std::string>> render_export(
 
   std::vector<std::pair<std::string, json::object>> stages;
   for (const auto& s : config.stages) {
+    if (!exported_stage(s)) continue;
     auto def = stage_definition(config, s, *host);
     for (const auto& kv : def.at("variables").as_object()) {
       const std::string v(kv.value().as_string());

@@ -8,7 +8,9 @@
 //    the path and the request id (X-Request-Id: context.requestId); an explicit OPTIONS with the
 //    same integration where a stage has CORS, so that the host gateway answers preflights with
 //    that stage's policy; a bearer security requirement on JWT routes (verified on the host).
-//  * stages/<stage>.json — one per gateway stage: variables (host, stage and the stage's own
+//  * stages/<stage>.json — one per application stage (a stage with `jwt_stage`, such as the
+//    edge's `monitoring`, borrows another stage's tokens and is served by the edge alone: it is
+//    not exported): variables (host, stage and the stage's own
 //    variables such as color), throttling from the stage's rate-limit policies, the access-log
 //    format (JSON with $context.requestId).
 //  * deploy.sh — `aws apigateway` commands: put-rest-api --mode overwrite, create-deployment,
@@ -51,6 +53,9 @@ struct ExportedRoute {
 // The routes every stage shares (longest prefix first, as the gateway matches them), or an
 // error when the stages' route prefixes differ.
 core::Expected<std::vector<ExportedRoute>> exported_routes(const gateway::GatewayConfig& config);
+// Whether `stage` becomes an API Gateway stage: every application stage; not an edge-only stage
+// that borrows another's tokens (`jwt_stage`, e.g. `monitoring`).
+bool exported_stage(const gateway::StageConfig& stage);
 
 // The OpenAPI resource paths of `route` ("/api/tools" → "/api/tools", "/api/tools/{proxy+}").
 std::vector<std::string> resource_paths(const ExportedRoute& route);
