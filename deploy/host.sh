@@ -227,6 +227,8 @@ cmd_down() {
   if ((left == 0)); then
     edge_compose down --remove-orphans -t 15
     nets=("${ALL_STAGES[@]}")
+    # --purge also deletes the edge's data (the monitoring's history).
+    if ((purge)); then docker volume rm -f enkisys-edge-monitoring-data >/dev/null; fi
   else
     log "edge kept: $left stage container(s) still exist"
   fi

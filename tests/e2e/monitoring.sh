@@ -32,7 +32,11 @@ monitoring_admin_token() {
 # Prints its URL.
 monitoring_webhook_start() {
   local gw port
-  gw=$(docker network inspect -f '{{(index .IPAM.Config 0).Gateway}}' enkisys-edge_public)
+  local id
+  id=$(docker network inspect -f '{{.Id}}' enkisys-edge_public)
+  gw=$(docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' enkisys-edge_public)
+  # A network created with a subnet but no gateway in its IPAM config: the bridge's own address.
+  [[ -n $gw ]] || gw=$(ip -4 -o addr show "br-${id:0:12}" 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
   [[ -n $gw ]] || fail "no gateway address on the edge's public network"
   port=$(free_port)
   : >"$WORK/webhook.log"
@@ -132,6 +136,8 @@ t_monitoring_only_gateway() {
   expect_status 200 "$code" "monitoring /health on the host's loopback port"
   code=$(http GET "$EDGE/monitoring/health" "" -)
   expect_status 200 "$code" "/monitoring/health through the gateway"
+  # One probe per stage, side by side (an unanswered connect costs its whole timeout).
+  local probes=() probe_stages=() i
   for s in "${STAGES[@]}"; do
     c=$(stage_container "$s" auth)
     [[ -n $c ]] || fail "no $s auth container"
@@ -150,9 +156,15 @@ t_monitoring_only_gateway() {
         ( if can_connect "$t" 5006; then echo "monitoring reachable at $t:5006"; exit 1; fi ) &
       done
       for j in $(jobs -p); do wait "$j" || bad=1; done
-      exit $bad' "TARGETS=$targets" "INGRESS=$ingress" ||
-      fail "a $s container reaches the monitoring without the gateway"
+      exit $bad' "TARGETS=$targets" "INGRESS=$ingress" &
+    probes+=($!)
+    probe_stages+=("$s")
   done
+  local bad=""
+  for i in "${!probes[@]}"; do
+    wait "${probes[$i]}" || bad+="${probe_stages[$i]} "
+  done
+  [[ -z $bad ]] || fail "a container of $bad reaches the monitoring without the gateway"
 }
 
 # A browser: no token → 303 to the login form; the form's POST (prod's admin) sets the
