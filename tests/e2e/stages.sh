@@ -66,7 +66,11 @@ stage_container() {
     --filter "label=com.docker.compose.service=$2" | head -n 1
 }
 
-edge_container() { docker ps -q --filter label=com.docker.compose.project=enkisys-edge | head -n 1; }
+# edge_container: the edge's gateway (the edge project also runs the monitoring).
+edge_container() {
+  docker ps -q --filter label=com.docker.compose.project=enkisys-edge \
+    --filter label=com.docker.compose.service=gateway | head -n 1
+}
 
 # our_containers: every container of the host's projects (edge and any stage color).
 our_containers() {
