@@ -205,6 +205,18 @@ running_colors() {
   return 0
 }
 
+# retry_down COMMAND...: a compose `down`, run again (up to 3 times, 2 s apart) when it fails:
+# Docker may still hold a removed container's endpoint on a network for a moment ("has active
+# endpoints"), and the second run removes what is left.
+retry_down() {
+  local attempt
+  for attempt in 1 2 3; do
+    "$@" && return 0
+    ((attempt < 3)) && log "compose down failed (attempt $attempt); again in 2 s" && sleep 2
+  done
+  return 1
+}
+
 cmd_down() {
   local purge=0 stage color svc left
   if [[ ${1:-} == --purge ]]; then
@@ -218,14 +230,14 @@ cmd_down() {
     # `down` needs no secrets, but compose reads the secret paths: make sure they exist.
     "$DEPLOY/gen-secrets.sh" "$stage" >/dev/null
     for color in $(running_colors "$stage"); do
-      stage_compose "$stage" "$color" down --remove-orphans -t 15
+      retry_down stage_compose "$stage" "$color" down --remove-orphans -t 15
     done
   done
   # The edge goes when no stage is left; then every unused ingress network goes too.
   local nets=("${stages[@]}")
   left=$(docker ps -aq --filter label=com.enkisys.stage | wc -l)
   if ((left == 0)); then
-    edge_compose down --remove-orphans -t 15
+    retry_down edge_compose down --remove-orphans -t 15
     nets=("${ALL_STAGES[@]}")
     # --purge also deletes the edge's data (the monitoring's history).
     if ((purge)); then docker volume rm -f enkisys-edge-monitoring-data >/dev/null; fi
