@@ -61,6 +61,12 @@ cleanup() {
   if [[ -f $WORK/sshd.pid ]]; then kill "$(cat "$WORK/sshd.pid")" 2>/dev/null || true; fi
   if [[ ${STARTED_STAGES:-0} == 1 ]]; then
     deploy/host.sh down --purge dev1 dev2 >/dev/null 2>&1 || true
+    # The edge this test started goes too, with its data, once no stage container is left
+    # (host.sh keeps it while any stage container, even a stopped one, still exists).
+    if [[ -z $(docker ps -aq --filter label=com.enkisys.stage) ]]; then
+      deploy/host.sh edge down --remove-orphans -t 15 >/dev/null 2>&1 || true
+      docker volume rm -f enkisys-edge-monitoring-data >/dev/null 2>&1 || true
+    fi
   fi
   for v in v1 v2 v3; do
     for svc in "${SERVICES[@]}"; do docker image rm "enkisys/$svc:$v" >/dev/null 2>&1 || true; done
