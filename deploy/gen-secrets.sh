@@ -5,6 +5,10 @@
 #   admin_password     password of the stage's first auth administrator
 #                      (AUTH_BOOTSTRAP_ADMIN_EMAIL in deploy/<stage>/stage.env)
 #   introspect_token   bearer secret that guards auth's /api/auth/introspect
+#   db_<service>_password   PostgreSQL password of each service with a database
+#                      (services/services.list: data db), read by the stage's PostgreSQL and by
+#                      the service (DATABASE_PASSWORD_FILE) when stage.env says DATABASE=postgres
+#   db_postgres_password    the PostgreSQL superuser's (used only on the server's own socket)
 # The JWT signing keys are not here: each stage's auth creates and rotates its own in its
 # volume (enkisys-<stage>-auth-data), so no two stages ever share one.
 # For the edge, in deploy/edge/secrets/:
@@ -16,6 +20,9 @@ set -euo pipefail
 DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib/stage.sh
 . "$DEPLOY/lib/stage.sh"
+# shellcheck source=scripts/services.sh
+. "$DEPLOY/../scripts/services.sh"
+mapfile -t db_services < <(services_names data=db)
 stages=("$@")
 ((${#stages[@]} > 0)) || stages=(prod staging dev1 dev2)
 
@@ -42,5 +49,9 @@ for s in "${stages[@]}"; do
   }
   secret_file "$DEPLOY/$s/secrets/admin_password"
   secret_file "$DEPLOY/$s/secrets/introspect_token"
+  secret_file "$DEPLOY/$s/secrets/db_postgres_password"
+  for svc in "${db_services[@]}"; do
+    secret_file "$DEPLOY/$s/secrets/db_${svc//-/_}_password"
+  done
 done
 secret_file "$DEPLOY/edge/secrets/gateway_admin_token"
