@@ -92,6 +92,40 @@ TEST_F(DeployerTest, FirstDeployStartsGreenSwitchesAndRecords) {
   EXPECT_TRUE(contains(*up, "/srv/enkisys/deploy/compose.dev1.yaml"));
   EXPECT_TRUE(contains(*up, "/srv/enkisys/deploy/dev1/stage.env"));
   EXPECT_TRUE(contains(*up, "enkisys-dev1-green"));
+  EXPECT_FALSE(contains(*up, "/srv/enkisys/deploy/postgres/compose.services.yaml"));
+  EXPECT_FALSE(host.running.count("enkisys-dev1-postgres"));
+}
+
+TEST_F(DeployerTest, PostgresStageStartsItsDatabaseFirstAndTheColorUsesIt) {
+  host.stage_env = "STAGE=dev1\n# comment\nDATABASE=postgres\n";
+  auto out = deploy("v1");
+  ASSERT_EQ(out.exit_code, 0) << out.error << "\n" << log.str();
+  EXPECT_TRUE(host.networks.count("enkisys-dev1-db"));
+  EXPECT_TRUE(host.volumes.count("enkisys-dev1-postgres-data"));
+  EXPECT_TRUE(host.running.count("enkisys-dev1-postgres"));
+  auto is_up = [](const std::string& project) {
+    return [project](const Argv& a) { return contains(a, "up") && contains(a, project); };
+  };
+  auto db_up =
+      std::find_if(host.commands.begin(), host.commands.end(), is_up("enkisys-dev1-postgres"));
+  auto color_up =
+      std::find_if(host.commands.begin(), host.commands.end(), is_up("enkisys-dev1-green"));
+  ASSERT_NE(db_up, host.commands.end());
+  ASSERT_NE(color_up, host.commands.end());
+  EXPECT_LT(db_up, color_up) << "the database starts (and is healthy) before the color";
+  EXPECT_TRUE(contains(*db_up, "/srv/enkisys/deploy/postgres/compose.yaml"));
+  EXPECT_TRUE(contains(*color_up, "/srv/enkisys/deploy/postgres/compose.services.yaml"));
+  // The next deploy leaves the database running: it is shared by both colors.
+  ASSERT_EQ(deploy("v2").exit_code, 0) << log.str();
+  EXPECT_TRUE(host.running.count("enkisys-dev1-postgres"));
+}
+
+TEST_F(DeployerTest, UnknownDatabaseKindFailsBeforeAnythingStarts) {
+  host.stage_env = "DATABASE=mysql\n";
+  auto out = deploy("v1");
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.error.find("DATABASE must be postgres or sqlite"), std::string::npos) << out.error;
+  EXPECT_EQ(host.up_count, 0);
 }
 
 TEST_F(DeployerTest, SecondDeployGoesToTheOtherColorAndStopsTheOldAfterDraining) {

@@ -39,8 +39,9 @@ if [[ ! -s $PGDATA/PG_VERSION ]]; then
   # Over the network a role reaches only the database of its own name (sameuser), with SCRAM;
   # the superuser only on the Unix socket, as the postgres user (peer).
   cat >"$PGDATA/pg_hba.conf" <<'HBA'
-local all     postgres             peer
-local sameuser all                 scram-sha-256
+local all      postgres            peer
+local all      all                 reject
+host  all      postgres all        reject
 host  sameuser all      all        scram-sha-256
 HBA
 fi

@@ -75,6 +75,8 @@ class Deployer {
   void finish_success(Run& run);
   bool ship(Run& run);
   bool wait_healthy(Run& run);
+  // DATABASE=postgres: the stage's PostgreSQL up and healthy before the new color starts.
+  bool start_database(Run& run);
   bool confirm_gateway(Run& run, const char* evidence_key);
   bool switch_to(Run& run, const std::string& color);
   void prune(Run& run);
