@@ -37,7 +37,7 @@ LINT_NPM_STAMP := $(LINT_NPM)/.installed-dclint-$(DCLINT_VERSION)-dockerfile-uti
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-test image-targets base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows images image-postgres lint-migrations image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile fuzz fuzz-smoke clean
 
 help: ## list the targets
@@ -100,6 +100,12 @@ base-image: ## make sure the debian:bookworm base exists: local, else pull, else
 images: base-image web ## build enkisys/<svc>:TAG for every service (one compile for all of them)
 	@$(MAKE) image-targets TARGETS="$(SERVICES)"
 
+# The stages' PostgreSQL 15 (deploy/postgres/Dockerfile; DATABASE=postgres in stage.env), also the
+# image `enkisys backup` runs pg_dump/sqlite3 in. Its tag is POSTGRES_IMAGE of the stage.env files.
+POSTGRES_IMAGE ?= enkisys/postgres:15
+image-postgres: base-image ## build $(POSTGRES_IMAGE) (PostgreSQL 15 from Debian, the stages' database and backup tools)
+	docker build -t $(POSTGRES_IMAGE) deploy/postgres
+
 image-test: base-image web ## build the test image: the unit tests compiled and run inside the build image
 	@$(MAKE) image-targets TARGETS=test
 
@@ -153,7 +159,7 @@ bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on lo
 	@scripts/apt-install.sh deps/apt-bench.txt
 	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
-lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile ## every linter
+lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile lint-migrations ## every linter
 
 lint-deps:
 	@scripts/apt-install.sh deps/apt-lint.txt
@@ -183,6 +189,10 @@ lint-shell: ## shellcheck every shell script and .ci/run
 	shellcheck -x $$files .ci/run; \
 	echo "lint-shell: $$(wc -w <<<"$$files .ci/run") files ok"
 
+lint-migrations: ## migrations added since the previous release only expand the schema (docs/migrations.md)
+	@python3 scripts/check-migrations.py --self-test
+	@python3 scripts/check-migrations.py
+
 lint-services: ## services/services.list against Dockerfile, compose files and gateway routes (names what is missing)
 	@python3 scripts/lint-services.py
 
@@ -200,14 +210,16 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 	  deploy/host.sh compose $$s $$c config -q; n=$$((n + 1)); \
 	done; done; \
 	deploy/host.sh edge config -q; n=$$((n + 1)); \
+	for s in $(STAGES); do deploy/host.sh database $$s config -q; n=$$((n + 1)); done; \
 	echo "lint-compose: compose config: $$n combinations ok"
 	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
-	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml
+	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/postgres/compose*.yaml
 	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
 
 lint-dockerfile: $(LINT_NPM_STAMP) ## dockerfile-utils + the project's Dockerfile rules
 	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint Dockerfile
 	@scripts/lint-dockerfile.sh Dockerfile
+	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint deploy/postgres/Dockerfile
 
 fuzz: ## build the libFuzzer targets (clang) into build/fuzz
 	@scripts/apt-install.sh deps/apt-build.txt deps/apt-fuzz.txt
