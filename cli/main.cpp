@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   auto* deploy = app.add_subcommand("deploy", "deploy a version to a stage (blue/green)");
   add_deploy_flags(deploy);
   deploy->add_option("--version", d.version, "image tag to deploy")->required();
+  deploy->add_flag("!--no-backup", d.backup,
+                   "skip the backup of the stage's databases taken before the deploy");
   auto* rollback = app.add_subcommand("rollback", "go back to an earlier good release");
   add_deploy_flags(rollback);
   rollback->add_option("--to", d.version, "version (default: the previous good release)");

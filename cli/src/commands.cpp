@@ -64,6 +64,9 @@ Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
   cfg.me = lease_of_this_run(env);
   cfg.actor = actor_from(env.getenv);
   cfg.run_url = run_url_from(env.getenv);
+  if (r.backup) cfg.backup_root = session.state_dir(r.stage) + "/backups";
+  if (!env.getenv("ENKISYS_BACKUP_IMAGE").empty())
+    cfg.backup_image = env.getenv("ENKISYS_BACKUP_IMAGE");
   Deployer deployer({&session.target(), env.runner, env.clock, env.http, state.get(), env.err},
                     cfg);
   return action == "deploy" ? deployer.deploy(r.version) : deployer.rollback(r.version);

@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "enkisys/cli/backup.hpp"
+
 namespace enkisys::cli {
 namespace json = boost::json;
 using std::chrono::system_clock;
@@ -190,6 +192,7 @@ bool Deployer::prepare(Run& run) {
     if (auto s = ops_.ensure_volume(v); !s.ok) return run.fail(s.message);
   }
   if (!start_database(run)) return false;
+  if (!backup_first(run)) return false;
   for (const auto& image : run.model.images()) {
     std::vector<std::string> digests;
     auto id = ops_.image_id(image, &digests);
@@ -277,6 +280,24 @@ bool Deployer::start_and_switch(Run& run) {
     restore(run, true);
     return false;
   }
+  return true;
+}
+
+bool Deployer::backup_first(Run& run) {
+  if (run.action != "deploy" || cfg_.backup_root.empty() || !run.active) return true;
+  BackupConfig bc;
+  bc.root = cfg_.backup_root;
+  bc.tools_image = cfg_.backup_image;
+  bc.poll = cfg_.poll;
+  bc.actor = cfg_.actor;
+  Backups backups(ops_, *env_.clock, *env_.state, log(), bc);
+  const auto t = env_.clock->now();
+  BackupManifest m;
+  if (auto s = backups.backup(&m); !s.ok)
+    return run.fail("backup before the deploy failed: " + s.message);
+  run.rel.timings["backup_ms"] = since_ms(t);
+  run.rel.health["backup"] = json::object{{"id", m.id}, {"size", m.total_size()}};
+  if (auto s = run.lock->renew(); !s.ok) return run.fail(s.message);
   return true;
 }
 

@@ -52,6 +52,7 @@ struct DeployRequest {
   int lock_ttl = 900;
   int wait = 0;
   std::size_t keep = 5;
+  bool backup = true;  // deploy: back up the stage's databases first (STATE/S/backups)
 };
 
 // The global options' own rules (absolute paths); nullopt when valid, else the reason.
