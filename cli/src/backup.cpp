@@ -415,29 +415,29 @@ Status Backups::restore(const std::string& id) {
       const auto volume = e.source.substr(0, colon), file = e.source.substr(colon + 1);
       if (auto s = ops_->ensure_volume(volume); !s.ok) return finish(s);
       *log_ << "restore: sqlite " << e.source << "\n";
-      auto r = run({"sh",
-                    "-c",
-                    kFromFile,
-                    "sh",
-                    dir + "/" + e.file,
-                    "docker",
-                    "run",
-                    "--rm",
-                    "-i",
-                    "--network",
-                    "none",
-                    "--user",
-                    "10001:10001",
-                    "-v",
-                    volume + ":/data",
-                    "--entrypoint",
-                    "sh",
-                    cfg_.tools_image,
-                    "-c",
-                    "cat >\"/data/$1.restore\" && rm -f \"/data/$1-wal\" \"/data/$1-shm\" && "
-                    "mv \"/data/$1.restore\" \"/data/$1\"",
-                    "sh",
-                    file});
+      // As root, to hand the file (and a volume created just now, root's) to the services' uid.
+      const Argv put = {"docker",
+                        "run",
+                        "--rm",
+                        "-i",
+                        "--network",
+                        "none",
+                        "--user",
+                        "0:0",
+                        "-v",
+                        volume + ":/data",
+                        "--entrypoint",
+                        "sh",
+                        cfg_.tools_image,
+                        "-c",
+                        "cat >\"/data/$1.restore\" && rm -f \"/data/$1-wal\" \"/data/$1-shm\" && "
+                        "chown 10001:10001 /data \"/data/$1.restore\" && "
+                        "mv \"/data/$1.restore\" \"/data/$1\"",
+                        "sh",
+                        file};
+      Argv a = {"sh", "-c", kFromFile, "sh", dir + "/" + e.file};
+      a.insert(a.end(), put.begin(), put.end());
+      auto r = run(a);
       if (!r.ok()) return finish(failed("restoring " + e.source, r));
     }
   }

@@ -2,12 +2,16 @@
 # Backup and restore of a prod-like stage on PostgreSQL, with the `enkisys` CLI:
 #   tests/e2e/backup.sh     (images enkisys/*:$ENKISYS_TAG and $POSTGRES_IMAGE must exist:
 #                           make images image-postgres; the CLI: build/release/bin/enkisys)
-# A throwaway stage ($E2E_STAGE, default bk<pid>; prod's settings, DATABASE=postgres) in a
+# A throwaway stage ($E2E_STAGE, default bk<pid>; prod's settings, DATABASE=$E2E_DATABASE:
+# postgres by default, or sqlite) in a
 # project folder of its own (the repository's compose files, secrets of its own), its color
 # blue with the local gateway (profile local), reached at its address on the color's own
 # network `public` (host mode keeps it internal and publishes nothing; the host reaches it): sign up, create tools,
-# upload a document; `enkisys backup`; delete the PostgreSQL volume; `enkisys restore`; every
-# row of every database back (counted per table), login, tools and search work again.
+# upload a document; `enkisys backup` while a client keeps creating tools; delete the data
+# (the PostgreSQL volume, or every SQLite volume); `enkisys restore`; every row of every
+# database back (counted per table; the tools written during the backup: at least those
+# acknowledged before it began, at most those acknowledged by its end), the SQLite files
+# sound, login, tools and search work again.
 # Prints the backup's size and the backup and restore times. Always removes what it created.
 set -euo pipefail
 
@@ -23,6 +27,8 @@ cd "$ROOT"
 export ENKISYS_TAG=${ENKISYS_TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo dev)}
 export POSTGRES_IMAGE=${POSTGRES_IMAGE:-enkisys/postgres:15}
 export STAGE=${E2E_STAGE:-bk$$}
+DATABASE=${E2E_DATABASE:-postgres}
+[[ $DATABASE == postgres || $DATABASE == sqlite ]] || { echo "E2E_DATABASE: postgres or sqlite" >&2; exit 2; }
 CLI=${ENKISYS_CLI:-$ROOT/build/release/bin/enkisys}
 P=$WORK/project
 STATE=$WORK/state
@@ -37,9 +43,11 @@ die() {
   exit 1
 }
 color_compose() {
+  local extra=()
+  [[ $DATABASE == sqlite ]] || extra=(-f "$P/deploy/postgres/compose.services.yaml")
   COLOR=blue "$ROOT/scripts/compose.sh" -p "enkisys-$STAGE-blue" --project-directory "$P" \
     --env-file "$P/deploy/$STAGE/stage.env" -f "$P/compose.yaml" -f "$P/deploy/compose.stage.yaml" \
-    -f "$P/deploy/compose.$STAGE.yaml" -f "$P/deploy/postgres/compose.services.yaml" "$@"
+    -f "$P/deploy/compose.$STAGE.yaml" "${extra[@]}" "$@"
 }
 db_compose() {
   "$ROOT/scripts/compose.sh" -p "enkisys-$STAGE-postgres" --project-directory "$P" \
@@ -47,6 +55,11 @@ db_compose() {
 }
 enkisys() { "$CLI" --state-dir "$STATE" --project-dir "$P" "$@"; }
 psql_db() { docker exec "$(db_compose ps -q postgres)" psql -U postgres -d "$1" -tAq -v ON_ERROR_STOP=1 -c "$2"; }
+# sqlite_db SVC SQL: SQL on the service's SQLite file, in a throwaway container on its volume.
+sqlite_db() {
+  docker run --rm --network none --user 10001:10001 -v "enkisys-$STAGE-$1-data:/data" \
+    --entrypoint sqlite3 "$POSTGRES_IMAGE" "/data/$1.db" "$2"
+}
 
 teardown() {
   local rc=$? svc
@@ -73,7 +86,7 @@ ln -s "$ROOT/deploy/postgres/compose.yaml" "$ROOT/deploy/postgres/initdb" "$P/de
 cp "$ROOT/deploy/compose.prod.yaml" "$P/deploy/compose.$STAGE.yaml"
 cat >"$P/deploy/$STAGE/stage.env" <<ENV
 STAGE=$STAGE
-DATABASE=postgres
+DATABASE=$DATABASE
 POSTGRES_IMAGE=$POSTGRES_IMAGE
 AUTH_BOOTSTRAP_ADMIN_EMAIL=admin@$STAGE.enkisys.invalid
 AUTH_ALLOW_SIGNUP=1
@@ -101,8 +114,10 @@ fi
 docker network create --internal "enkisys-$STAGE-ingress" >/dev/null
 docker network create --internal "enkisys-$STAGE-db" >/dev/null
 for svc in "${DB_SERVICES[@]}" postgres; do docker volume create "enkisys-$STAGE-$svc-data" >/dev/null; done
-db_compose up -d >"$WORK/up.log" 2>&1 || die "database: $(tail -5 "$WORK/up.log")"
-"$ROOT/scripts/wait-healthy.sh" -t 90 "$(db_compose ps -q postgres)"
+if [[ $DATABASE == postgres ]]; then
+  db_compose up -d >"$WORK/up.log" 2>&1 || die "database: $(tail -5 "$WORK/up.log")"
+  "$ROOT/scripts/wait-healthy.sh" -t 90 "$(db_compose ps -q postgres)"
+fi
 color_compose up -d >"$WORK/up.log" 2>&1 || die "stage: $(tail -5 "$WORK/up.log")"
 mapfile -t ids < <(color_compose ps -q)
 "$ROOT/scripts/wait-healthy.sh" -t 180 "${ids[@]}"
@@ -116,7 +131,7 @@ gateway_base() {
 }
 gateway_base
 printf '{"color":"blue","version":"%s","since":"%s"}' "$ENKISYS_TAG" "$(date -u +%FT%TZ)" >"$STATE/$STAGE/active"
-log "stage $STAGE up on PostgreSQL, gateway at $BASE"
+log "stage $STAGE up on $DATABASE, gateway at $BASE"
 
 # --- data through the API ---
 CREDENTIALS=$(jq -nc --arg e "backup-$$@example.com" '{email: $e, password: "correct horse battery staple 42"}')
@@ -150,9 +165,27 @@ done
 counts() {
   local db t
   for db in "${DB_SERVICES[@]}"; do
-    for t in $(psql_db "$db" "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"); do
-      echo "$db.$t $(psql_db "$db" "SELECT count(*) FROM \"$t\"")"
-    done
+    if [[ $DATABASE == postgres ]]; then
+      for t in $(psql_db "$db" "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"); do
+        echo "$db.$t $(psql_db "$db" "SELECT count(*) FROM \"$t\"")"
+      done
+    else
+      for t in $(sqlite_db "$db" "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY 1"); do
+        echo "$db.$t $(sqlite_db "$db" "SELECT count(*) FROM \"$t\"")"
+      done
+    fi
+  done
+}
+# live_writer: creates tools live_<n> one by one until $WORK/stop exists (at most 2000);
+# appends each acknowledged name to $WORK/acked.
+live_writer() {
+  local i body
+  for ((i = 0; i < 2000; i++)); do
+    [[ -e $WORK/stop ]] && return 0
+    body=$(jq -nc --arg n "live_$i" '{name: $n, kind: "http", http: {method: "GET", url: "http://x.example.invalid/"}}')
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $E2E_TOKEN" \
+      -H 'Content-Type: application/json' --data-binary "$body" "$BASE/api/tools") == 201 ]] &&
+      echo "live_$i" >>"$WORK/acked"
   done
 }
 counts >"$WORK/before"
@@ -160,19 +193,36 @@ counts >"$WORK/before"
 # The tools created above, besides the built-in ones.
 (($(awk '$1 == "tools.tools" {print $2}' "$WORK/before") >= TOOLS)) || die "tools before: $(grep '^tools\.' "$WORK/before")"
 
-# --- backup ---
+# --- backup, while a client keeps writing ---
+: >"$WORK/acked"
+live_writer &
+writer=$!
+deadline=$((SECONDS + 30))
+until (($(grep -c . "$WORK/acked") >= 20)); do
+  ((SECONDS < deadline)) || die "the live writer got no 20 tools in 30 s"
+  sleep 0.1
+done
+acked_before=$(grep -c . "$WORK/acked")
 t0=$(date +%s%N)
 id=$(enkisys backup --stage "$STAGE")
 backup_ms=$((($(date +%s%N) - t0) / 1000000))
+acked_after=$(grep -c . "$WORK/acked")
+touch "$WORK/stop"
+wait "$writer"
+log "backup $id taken while writing: $acked_before tools acknowledged before it, $acked_after by its end"
 valid=$(enkisys backups --stage "$STAGE" --json | jq -r --arg id "$id" 'select(.id == $id) | "\(.size) \(.files | length)"')
 [[ -n $valid ]] || die "backup $id not listed"
 read -r size files <<<"$valid"
 ((files == ${#DB_SERVICES[@]})) || die "backup $id holds $files databases, want ${#DB_SERVICES[@]}"
 
-# --- disaster: the stage's PostgreSQL and its volume are gone ---
-color_compose stop -t 5 >/dev/null 2>&1
-db_compose down -t 10 >/dev/null 2>&1
-docker volume rm "enkisys-$STAGE-postgres-data" >/dev/null
+# --- disaster: the stage's data is gone (PostgreSQL's volume, or every SQLite volume) ---
+color_compose down -t 5 >/dev/null 2>&1
+if [[ $DATABASE == postgres ]]; then
+  db_compose down -t 10 >/dev/null 2>&1
+  docker volume rm "enkisys-$STAGE-postgres-data" >/dev/null
+else
+  for svc in "${DB_SERVICES[@]}"; do docker volume rm "enkisys-$STAGE-$svc-data" >/dev/null; done
+fi
 
 # --- restore ---
 t0=$(date +%s%N)
@@ -181,7 +231,17 @@ enkisys restore --stage "$STAGE" --from "$id" --health-timeout 180 >"$WORK/resto
 restore_ms=$((($(date +%s%N) - t0) / 1000000))
 gateway_base
 counts >"$WORK/after"
-diff -u "$WORK/before" "$WORK/after" >&2 || die "rows differ after the restore"
+# The tables the live writer touched: bounded by what it had been told; the rest: equal.
+diff -u <(grep -v '^tools\.tool' "$WORK/before") <(grep -v '^tools\.tool' "$WORK/after") >&2 ||
+  die "rows differ after the restore"
+live=$((($(awk '$1 == "tools.tools" {print $2}' "$WORK/after")) - $(awk '$1 == "tools.tools" {print $2}' "$WORK/before")))
+((live >= acked_before && live <= acked_after)) ||
+  die "restored $live tools written during the backup; want $acked_before..$acked_after"
+if [[ $DATABASE == sqlite ]]; then
+  for svc in "${DB_SERVICES[@]}"; do
+    [[ $(sqlite_db "$svc" 'PRAGMA integrity_check') == ok ]] || die "$svc.db is damaged after the restore"
+  done
+fi
 login
 expect_status 200 "$(http GET "$BASE/api/tools/backup_tool_7")" "a restored tool"
 http POST "$BASE/api/rag/search" '{"query":"how often is the basalt certificate rotated"}' >/dev/null
