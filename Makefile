@@ -136,7 +136,7 @@ down-clean: ## stop the dev stack and delete its volumes (data!)
 up-host: ## edge gateway + the four stages (blue) on the local engine, like a deploy host; wait healthy
 	@scripts/apt-install.sh deps/apt-run.txt
 	scripts/ensure-docker.sh
-	$(MAKE) images
+	$(MAKE) images image-postgres
 	deploy/host.sh up
 	@echo "up-host: http://127.0.0.1:$${EDGE_PORT:-8080}/{$(subst $() ,$(comma),$(STAGES))}/health; admin on 127.0.0.1:9901"
 
