@@ -285,6 +285,13 @@ bool Deployer::start_and_switch(Run& run) {
 
 bool Deployer::backup_first(Run& run) {
   if (run.action != "deploy" || cfg_.backup_root.empty() || !run.active) return true;
+  if (ops_.image_id(cfg_.backup_image).empty()) {
+    // Without its tools image no backup can be taken; say so loudly, in the log and the ledger.
+    log() << "warning: no backup before the deploy: image " << cfg_.backup_image
+          << " is not on the host (make image-postgres, or ENKISYS_BACKUP_IMAGE)\n";
+    run.rel.health["backup"] = json::object{{"skipped", "no image " + cfg_.backup_image}};
+    return true;
+  }
   BackupConfig bc;
   bc.root = cfg_.backup_root;
   bc.tools_image = cfg_.backup_image;

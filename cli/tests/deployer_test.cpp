@@ -136,6 +136,7 @@ TEST_F(DeployerTest, DeployOverAServingReleaseBacksUpFirst) {
   };
   auto c = config();
   c.backup_root = "/state/dev1/backups";
+  host.images.insert(c.backup_image);
   ASSERT_EQ(deploy("v1", c).exit_code, 0) << log.str();
   EXPECT_TRUE(dumped.empty()) << "nothing serves yet: nothing to back up";
   const auto ups = host.up_count;
@@ -156,6 +157,16 @@ TEST_F(DeployerTest, DeployOverAServingReleaseBacksUpFirst) {
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_NE(out.error.find("backup before the deploy failed"), std::string::npos) << out.error;
   EXPECT_EQ(host.up_count, ups + 1);
+}
+
+TEST_F(DeployerTest, WithoutTheBackupImageTheDeploySaysSoAndGoesOn) {
+  auto c = config();
+  c.backup_root = "/state/dev1/backups";
+  ASSERT_EQ(deploy("v1", c).exit_code, 0) << log.str();
+  auto out = deploy("v2", c);
+  ASSERT_EQ(out.exit_code, 0) << out.error;
+  EXPECT_NE(log.str().find("no backup before the deploy"), std::string::npos) << log.str();
+  EXPECT_EQ(ledger().back().health.at("backup").at("skipped"), "no image enkisys/postgres:15");
 }
 
 TEST_F(DeployerTest, UnknownDatabaseKindFailsBeforeAnythingStarts) {

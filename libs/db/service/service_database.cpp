@@ -27,11 +27,25 @@ std::string service_database_url(const core::EnvConfig& config) {
   }
 }
 
+std::optional<core::Error> classify_database_error(const std::exception& e) {
+  const auto* db = dynamic_cast<const DbError*>(&e);
+  if (db == nullptr || !db->unavailable()) return std::nullopt;
+  core::Error err = db->disk_full()
+                        ? core::make_error(core::ErrorKind::kUnavailable, "storage_full",
+                                           "the service's storage is full; nothing was written", "")
+                        : core::make_error(core::ErrorKind::kUnavailable, "database_unavailable",
+                                           "the database is unavailable; try again shortly", "");
+  err.retry_after_s = db->disk_full() ? 30 : 1;
+  return err;
+}
+
 std::unique_ptr<Database> open_service_database(core::ServiceEnv& env) {
   Options opts;
   opts.pool_size = static_cast<std::size_t>(env.config.get_int("DB_POOL_SIZE"));
   auto database = Database::open(service_database_url(env.config), opts);
   env.log.info("database ready", {{"url", database->redacted_url()}});
+  // A database that cannot be used right now is a 503 with a JSON error, not a 500.
+  env.server.classify_exception = classify_database_error;
   Database* raw = database.get();
   env.health.add("database", [raw] {
     std::string why;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "enkisys/core/service.hpp"
@@ -24,6 +25,12 @@ void declare_database(core::EnvConfig& config, const std::string& default_url);
 // Throws core::ConfigError naming the variable (never the password) for an unreadable or empty
 // password file, or for a password file next to a URL that cannot carry it (sqlite, no user).
 std::string service_database_url(const core::EnvConfig& config);
+
+// The error a DbError that escapes a handler stands for: DbError::unavailable() →
+// kUnavailable (503) "database_unavailable" (Retry-After 1), or "storage_full" for a full disk
+// (Retry-After 30; the transaction was rolled back); nullopt for any other exception.
+// open_service_database() installs it as the main listener's ServerOptions::classify_exception.
+std::optional<core::Error> classify_database_error(const std::exception& e);
 
 std::unique_ptr<Database> open_service_database(core::ServiceEnv& env);
 

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 
 namespace enkisys::db {
 namespace {
@@ -62,6 +64,48 @@ TEST(ServiceDatabaseTest, BadPasswordFileIsAConfigErrorWithoutThePassword) {
     EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
   }
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace enkisys::db
+
+namespace enkisys::db {
+namespace {
+
+TEST(ServiceDatabaseTest, AnUnusableDatabaseIsA503NotA500) {
+  auto lost = classify_database_error(DbError("postgres: cannot connect", true));
+  ASSERT_TRUE(lost);
+  EXPECT_EQ(lost->kind, core::ErrorKind::kUnavailable);
+  EXPECT_EQ(lost->code, "database_unavailable");
+  EXPECT_GT(lost->retry_after_s, 0);
+  auto commit = classify_database_error(DbError("connection lost during COMMIT", false, "08006"));
+  ASSERT_TRUE(commit);
+  EXPECT_EQ(commit->code, "database_unavailable");
+  auto full = classify_database_error(DbError("sqlite: database or disk is full", false, "53100"));
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->kind, core::ErrorKind::kUnavailable);
+  EXPECT_EQ(full->code, "storage_full");
+  // The request's own fault, or anything else: not this classifier's business.
+  EXPECT_FALSE(classify_database_error(DbError("duplicate key", false, "23505")));
+  EXPECT_FALSE(classify_database_error(std::runtime_error("boom")));
+}
+
+TEST(ServiceDatabaseTest, AFullSqliteDatabaseIsReportedAsDiskFull) {
+  const std::string dir = ::testing::TempDir() + "enkisys-full-XXXXXX";
+  std::string templ = dir;
+  ASSERT_NE(mkdtemp(templ.data()), nullptr);
+  auto db = Database::open("sqlite://" + templ + "/full.db");
+  db->query("CREATE TABLE t (v TEXT)");
+  // A page limit stands in for a full volume: SQLite answers both with SQLITE_FULL.
+  db->query("PRAGMA max_page_count = 8");
+  try {
+    for (int i = 0; i < 1000; ++i) db->query("INSERT INTO t VALUES ($1)", {std::string(4000, 'x')});
+    ADD_FAILURE() << "the database never filled up";
+  } catch (const DbError& e) {
+    EXPECT_TRUE(e.disk_full()) << e.what() << " sqlstate " << e.sqlstate();
+    EXPECT_TRUE(e.unavailable());
+  }
+  std::filesystem::remove_all(templ);
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ struct DeployConfig {
   // A deploy over a serving release first takes a backup of the stage's databases
   // (backup.hpp) into backup_root (empty: no backup): its migrations may change them, and a
   // rollback to the previous images does not undo a migration. A failed backup fails the
-  // deploy before anything starts. Rollbacks take none.
+  // deploy before anything starts. Rollbacks take none. Without backup_image on the host the
+  // backup is skipped with a warning (recorded in the release's health.backup).
   std::string backup_root;
   std::string backup_image = "enkisys/postgres:15";
 };
