@@ -2,6 +2,7 @@
 // scripts/pg-test-server.sh): the real enkisys-tools keeps running, answers 503 (JSON error) to
 // writes and on /health while the server is gone, reconnects by itself once it is back on the
 // same port, and no write it acknowledged (201) is lost.
+// And a full SQLite volume: 503 storage_full, then writes again once space returns.
 // Needs the PostgreSQL 15 server binaries and ENKISYS_TEST_POSTGRES_URL (the PostgreSQL half of
 // the tests is enabled); skips otherwise.
 #include <gtest/gtest.h>
@@ -166,6 +167,62 @@ TEST(PostgresOutageTest, KillNineOfTheServerLosesNoAcknowledgedWriteAndTheServic
               200)
         << name << " was acknowledged but is gone after the server's kill -9";
   }
+  EXPECT_EQ(tools.terminate(), 0);
+}
+
+// A full volume (a 4 MiB tmpfs as the SQLite data folder, filled up by a file): writes answer
+// 503 storage_full (JSON, nothing half-written), and succeed again once space returns.
+// Needs root (mount); skips otherwise.
+TEST(DiskFullTest, AFullVolumeIsA503AndWritesResumeWhenSpaceReturns) {
+  std::string templ = (fs::temp_directory_path() / "enkisys-full-XXXXXX").string();
+  ASSERT_NE(mkdtemp(templ.data()), nullptr);
+  const std::string dir = templ;
+  if (geteuid() != 0 ||
+      std::system(("mount -t tmpfs -o size=4m tmpfs " + dir + " 2>/dev/null").c_str()) != 0) {
+    fs::remove(dir);
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
+  }
+  struct Unmount {
+    std::string dir;
+    ~Unmount() {
+      std::system(("umount " + dir).c_str());
+      fs::remove(dir);
+    }
+  } unmount{dir};
+  core::testing::ServiceProcess tools(ENKISYS_TOOLS_BIN,
+                                      {{"PORT", "0"},
+                                       {"BIND_ADDRESS", "127.0.0.1"},
+                                       {"DATABASE_URL", "sqlite://" + dir + "/tools.db"},
+                                       {"ACCESS_LOG", "off"}});
+  const auto port = tools.port();
+  auto post = [&](const std::string& name) {
+    const std::string body =
+        R"({"name":")" + name + R"(","description":")" + std::string(200, 'd') +
+        R"(","kind":"http","http":{"method":"GET","url":"https://x.example/"}})";
+    return core::testing::http_request(port, "POST", "/api/tools", body, kUser);
+  };
+  ASSERT_EQ(core::testing::status_of(post("before")), 201);
+  // Fill the volume.
+  std::system(("dd if=/dev/zero of=" + dir + "/filler bs=64k >/dev/null 2>&1").c_str());
+  std::string raw;
+  int i = 0;
+  for (; i < 2000; ++i) {
+    raw = post("full" + std::to_string(i));
+    if (core::testing::status_of(raw) != 201) break;
+  }
+  ASSERT_LT(i, 2000) << "the full volume never refused a write";
+  EXPECT_EQ(core::testing::status_of(raw), 503) << raw;
+  EXPECT_NE(core::testing::body_of(raw).find("\"storage_full\""), std::string::npos) << raw;
+  const std::string refused = "full" + std::to_string(i);
+  // Space returns: writes succeed again, and the refused one was not half-written.
+  fs::remove(dir + "/filler");
+  EXPECT_EQ(core::testing::status_of(post("after")), 201);
+  EXPECT_EQ(core::testing::status_of(
+                core::testing::http_request(port, "GET", "/api/tools/" + refused, {}, kUser)),
+            404);
+  EXPECT_EQ(core::testing::status_of(
+                core::testing::http_request(port, "GET", "/api/tools/before", {}, kUser)),
+            200);
   EXPECT_EQ(tools.terminate(), 0);
 }
 
