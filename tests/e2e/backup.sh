@@ -12,7 +12,8 @@
 # database back (counted per table; the tools written during the backup: at least those
 # acknowledged before it began, at most those acknowledged by its end), the SQLite files
 # sound, login, tools and search work again.
-# Prints the backup's size and the backup and restore times. Always removes what it created.
+# Prints the backup's size and the backup and restore times; E2E_SEED=1 (PostgreSQL) first
+# grows the stage to 10k users, 1k tools, 100k tool invocations and 10k chunks (the figures). Always removes what it created.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -161,6 +162,22 @@ until http GET "$BASE/api/rag/collections/$cid/documents/$doc" >/dev/null && [[ 
   sleep 0.5
 done
 
+# E2E_SEED=1 (PostgreSQL): a stage of production size for the figures — 10k users, 1k tools,
+# 100k tool invocations (the audit) and 10k chunks, copied in SQL from the rows made above.
+if [[ ${E2E_SEED:-0} == 1 && $DATABASE == postgres ]]; then
+  psql_db auth "INSERT INTO users SELECT (jsonb_populate_record(NULL::users, to_jsonb(u) || jsonb_build_object('id', 'seed-' || g,
+    'email', 'seed' || g || '@example.com'))).* FROM users u, generate_series(1, 10000) g
+    WHERE u.email = '$(jq -r .email <<<"$CREDENTIALS")'" >/dev/null
+  psql_db tools "INSERT INTO tools SELECT (jsonb_populate_record(NULL::tools, to_jsonb(t) || jsonb_build_object('name', 'seed_' || g))).*
+    FROM tools t, generate_series(1, 1000) g WHERE t.name = 'backup_tool_0'" >/dev/null
+  psql_db tools "INSERT INTO tool_invocations (tool, caller, status, error_code, duration_ms, arguments_sha256, created_at)
+    SELECT 'backup_tool_' || (g % $TOOLS), 'seed', 'ok', '', 1.5, md5(g::text), '2026-11-30T12:00:00Z'
+    FROM generate_series(1, 100000) g" >/dev/null
+  psql_db rag "INSERT INTO rag_chunks SELECT (jsonb_populate_record(NULL::rag_chunks, to_jsonb(c) || jsonb_build_object('id', 'seed-' || g,
+    'idx', 1000 + g))).* FROM (SELECT * FROM rag_chunks LIMIT 1) c, generate_series(1, 10000) g" >/dev/null
+  log "seeded: 10k users, 1k tools, 100k tool invocations, 10k chunks"
+fi
+
 # counts: "db.table rows" for every table of every service database.
 counts() {
   local db t
@@ -250,3 +267,4 @@ enkisys releases --stage "$STAGE" --json | jq -e 'select(.action == "restore" an
   die "the restore is not in the ledger"
 log "ok: $(grep -c . "$WORK/after") tables, $(awk '{n += $2} END {print n}' "$WORK/after") rows restored"
 log "figures: backup $id ${size} bytes in ${backup_ms} ms; restore in ${restore_ms} ms (health included)"
+log "figures: per database: $(enkisys backups --stage "$STAGE" --json | jq -r --arg id "$id" 'select(.id == $id) | [.files[] | "\(.service) \(.size)"] | join(", ")')"
