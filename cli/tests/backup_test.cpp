@@ -44,7 +44,10 @@ class BackupTest : public ::testing::Test {
     if (a[0] == "cat" && a.back().ends_with("/stage.env")) return CommandResult{0, false, env, ""};
     if (a[0] == "cat" && files.count(a.back())) return CommandResult{0, false, files[a.back()], ""};
     if (a[0] == "mkdir" || a[0] == "rm") {
-      if (a[0] == "rm") removed.push_back(a.back());
+      if (a[0] == "rm") {
+        removed.push_back(a.back());
+        std::erase_if(files, [&](auto& f) { return f.first.rfind(a.back() + "/", 0) == 0; });
+      }
       return CommandResult{};
     }
     if (a[0] == "sha256sum") {
@@ -71,6 +74,7 @@ class BackupTest : public ::testing::Test {
         files[a[4]] = in;
         return CommandResult{};
       }
+      if (script.find("mkdir -p") == 0) return CommandResult{};  // the copy to --copy-to
       if (script.find("for d in") == 0) {
         std::string out;
         for (auto& [path, content] : files) {
@@ -136,6 +140,31 @@ TEST_F(BackupTest, RetentionKeepsTheNewest) {
   }
   ASSERT_EQ(removed.size(), 1u);
   EXPECT_EQ(removed[0], "/state/dev1/backups/20270115T080000Z");
+}
+
+TEST_F(BackupTest, RetentionRemovesTooOldBackupsButNeverTheNewest) {
+  BackupConfig c;
+  c.root = "/state/dev1/backups";
+  c.keep = 10;
+  c.max_age_days = 2;
+  c.copy_to = "/mnt/second/dev1";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    BackupManifest m;
+    ASSERT_TRUE(Backups(ops, clock, state, log, c).backup(&m).ok) << log.str();
+    ids.push_back(m.id);
+    clock.t += 24h * 3;
+  }
+  // Each backup is 3 days older than the next: when the third is taken, the first two are
+  // beyond 2 days; the first went at the second backup, the second at the third.
+  EXPECT_EQ(removed, (std::vector<std::string>{"/state/dev1/backups/" + ids[0],
+                                               "/state/dev1/backups/" + ids[1]}));
+  // Every backup was copied to the second folder.
+  int copies = 0;
+  for (const auto& cmd : host.commands) {
+    if (contains(cmd, "/mnt/second/dev1") && contains(cmd, "sh")) ++copies;
+  }
+  EXPECT_EQ(copies, 3);
 }
 
 TEST_F(BackupTest, RestoreVerifiesChecksumsFirstAndTouchesNothingOnAMismatch) {
