@@ -44,7 +44,7 @@ AWS_SSH_CIDR ?= 203.0.113.0/24
 export ENKISYS_TAG := $(TAG)
 comma := ,
 
-.PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows lint-prometheus images image-test image-targets base-image up down down-clean up-host down-host \
+.PHONY: help deps deps-host deps-npm lint-deps build web test e2e e2e-deploy bench-gateway lint-tidy lint-workflows lint-prometheus lint-migrations images image-postgres image-test image-targets base-image up down down-clean up-host down-host \
         bench lint lint-format lint-shell lint-compose lint-services lint-dockerfile lint-aws aws fuzz fuzz-smoke clean
 
 help: ## list the targets
@@ -76,17 +76,23 @@ test: build ## build, then run unit + integration tests (throwaway PostgreSQL un
 web: ## the web frontend's production build into frontend/dist (npm ci once per lock file)
 	scripts/web.sh build
 
-e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stages.sh), images on PostgreSQL (postgres.sh)
+e2e: ## images, then end-to-end: local stage, four stages + edge, PostgreSQL, backup/restore, n-1
 	@scripts/apt-install.sh deps/apt-run.txt deps/apt-test.txt deps/apt-e2e.txt
 	@if ! scripts/ensure-docker.sh; then \
 	  echo "e2e: no Docker engine could be started — skipped"; exit 0; \
 	fi; \
-	$(MAKE) images; \
+	$(MAKE) images image-postgres; \
 	$(MAKE) image-targets TARGETS=fakes; \
+	$(MAKE) build; \
 	rc=0; \
 	echo "== e2e: local stage (compose.yaml)"; tests/e2e/run.sh || rc=1; \
-	echo "== e2e: host with four stages (deploy/)"; tests/e2e/stages.sh || rc=1; \
+	echo "== e2e: host with four stages (deploy/; prod and staging on PostgreSQL)"; tests/e2e/stages.sh || rc=1; \
 	echo "== e2e: service images on PostgreSQL (TLS + SCRAM)"; tests/e2e/postgres.sh || rc=1; \
+	echo "== e2e: a stage's PostgreSQL (roles, isolation, kill -9)"; tests/e2e/pgstage.sh || rc=1; \
+	echo "== e2e: backup, volume deleted, restore (PostgreSQL, then SQLite)"; \
+	  tests/e2e/backup.sh || rc=1; \
+	  E2E_DATABASE=sqlite tests/e2e/backup.sh || rc=1; \
+	echo "== e2e: n-1, the previous release on the new release's databases"; tests/e2e/n-1.sh || rc=1; \
 	exit $$rc
 
 e2e-deploy: build ## blue/green deploys over ssh on this machine (sshd :2222, dev1+dev2 behind the edge)
@@ -107,6 +113,12 @@ base-image: ## make sure the debian:bookworm base exists: local, else pull, else
 
 images: base-image web ## build enkisys/<svc>:TAG for every service (one compile for all of them)
 	@$(MAKE) image-targets TARGETS="$(SERVICES)"
+
+# The stages' PostgreSQL 15 (deploy/postgres/Dockerfile; DATABASE=postgres in stage.env), also the
+# image `enkisys backup` runs pg_dump/sqlite3 in. Its tag is POSTGRES_IMAGE of the stage.env files.
+POSTGRES_IMAGE ?= enkisys/postgres:15
+image-postgres: base-image ## build $(POSTGRES_IMAGE) (PostgreSQL 15 from Debian, the stages' database and backup tools)
+	docker build -t $(POSTGRES_IMAGE) deploy/postgres
 
 image-test: base-image web ## build the test image: the unit tests compiled and run inside the build image
 	@$(MAKE) image-targets TARGETS=test
@@ -138,7 +150,7 @@ down-clean: ## stop the dev stack and delete its volumes (data!)
 up-host: ## edge gateway + the four stages (blue) on the local engine, like a deploy host; wait healthy (TLS=1: HTTPS on 8443)
 	@scripts/apt-install.sh deps/apt-run.txt
 	scripts/ensure-docker.sh
-	$(MAKE) images
+	$(MAKE) images image-postgres
 	TLS=$(TLS) deploy/host.sh up
 	@if [[ "$(TLS)" == 1 ]]; then \
 	  echo "up-host: https://localhost:$${EDGE_TLS_PORT:-8443}/{$(subst $() ,$(comma),$(STAGES))}/health (CA deploy/edge/secrets/tls/ca.pem); admin on 127.0.0.1:9901"; \
@@ -166,7 +178,7 @@ bench-gateway: build ## gateway vs nginx (plain and same-work) and HAProxy on lo
 	@scripts/apt-install.sh deps/apt-bench.txt
 	GATEWAY=$(CURDIR)/build/release/bin/enkisys-gateway services/gateway/bench/run.sh
 
-lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile lint-prometheus lint-aws ## every linter
+lint: lint-deps lint-format lint-shell lint-services lint-compose lint-dockerfile lint-migrations lint-prometheus lint-aws ## every linter
 
 lint-deps:
 	@scripts/apt-install.sh deps/apt-lint.txt
@@ -203,6 +215,10 @@ lint-prometheus: ## promtool check of deploy/prometheus (config and alert rules)
 	promtool check rules deploy/prometheus/alerts.yml >/dev/null && \
 	echo "lint-prometheus: deploy/prometheus/prometheus.yml and alerts.yml ok"
 
+lint-migrations: ## migrations added since the previous release only expand the schema (docs/migrations.md)
+	@python3 scripts/check-migrations.py --self-test
+	@python3 scripts/check-migrations.py
+
 lint-services: ## services/services.list against Dockerfile, compose files and gateway routes (names what is missing)
 	@python3 scripts/lint-services.py
 
@@ -221,10 +237,11 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 	done; done; \
 	deploy/host.sh edge config -q; n=$$((n + 1)); \
 	TLS=1 deploy/host.sh edge config -q; n=$$((n + 1)); \
+	for s in $(STAGES); do deploy/host.sh database $$s config -q; n=$$((n + 1)); done; \
 	echo "lint-compose: compose config: $$n combinations ok"
 	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
 	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/edge/compose.tls.yaml \
-	  deploy/swarm/stack.yaml
+	  deploy/swarm/stack.yaml deploy/postgres/compose*.yaml
 	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
 
 aws: deps ## regenerate aws/: the AWS API Gateway export of deploy/gateway/gateway.host.yaml
@@ -243,6 +260,7 @@ lint-aws: $(LINT_NPM_STAMP) aws ## aws/ is the export of the shipped config (reg
 lint-dockerfile: $(LINT_NPM_STAMP) ## dockerfile-utils + the project's Dockerfile rules
 	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint Dockerfile
 	@scripts/lint-dockerfile.sh Dockerfile
+	@$(LINT_NPM)/node_modules/.bin/dockerfile-utils lint deploy/postgres/Dockerfile
 
 fuzz: ## build the libFuzzer targets (clang) into build/fuzz
 	@scripts/apt-install.sh deps/apt-build.txt deps/apt-fuzz.txt

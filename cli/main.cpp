@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   auto* deploy = app.add_subcommand("deploy", "deploy a version to a stage (blue/green)");
   add_deploy_flags(deploy);
   deploy->add_option("--version", d.version, "image tag to deploy")->required();
+  deploy->add_flag("!--no-backup", d.backup,
+                   "skip the backup of the stage's databases taken before the deploy");
   auto* rollback = app.add_subcommand("rollback", "go back to an earlier good release");
   add_deploy_flags(rollback);
   rollback->add_option("--to", d.version, "version (default: the previous good release)");
@@ -98,6 +100,25 @@ int main(int argc, char** argv) {
   aws_export->add_option("--host-url", aws_opts.host_url, "the edge gateway, scheme://host[:port]");
   aws_export->add_option("--rest-api-id", aws_opts.rest_api_id, "the existing REST API's id");
   aws_export->add_option("--ssh-cidr", aws_opts.ssh_cidr, "network allowed to SSH (22)");
+
+  cli::BackupRequest b;
+  auto* backup = app.add_subcommand("backup", "back up every database of a stage on its host");
+  backup->add_option("--stage", b.stage, "stage")->required();
+  backup->add_option("--keep", b.keep, "backups kept")->check(CLI::Range(1, 1000));
+  backup->add_option("--max-age-days", b.max_age_days, "remove older backups (0: never)")
+      ->check(CLI::Range(0, 36500));
+  backup->add_option("--copy-to", b.copy_to, "also copy it to this folder on the host");
+  backup->add_option("--image", b.tools_image,
+                     "image with pg_dump and sqlite3 ($ENKISYS_BACKUP_IMAGE, enkisys/postgres:15)");
+  auto* restore = app.add_subcommand("restore", "restore a stage's databases from a backup");
+  restore->add_option("--stage", b.stage, "stage")->required();
+  restore->add_option("--from", b.from, "backup id (enkisys backups)")->required();
+  restore->add_option("--health-timeout", b.health_timeout, "seconds to wait for health")
+      ->check(CLI::Range(1, 3600));
+  restore->add_option("--image", b.tools_image, "image with pg_restore and sqlite3");
+  auto* backups = app.add_subcommand("backups", "list a stage's backups");
+  backups->add_option("--stage", b.stage, "stage")->required();
+  backups->add_flag("--json", b.as_json, "one JSON manifest per line");
 
   CLI11_PARSE(app, argc, argv);
   if (*aws_export) {
@@ -128,6 +149,9 @@ int main(int argc, char** argv) {
   if (*rollback) return cli::run_deploy(env, g, d, "rollback");
   if (*releases) return cli::run_releases(env, g, stage, as_json);
   if (*status) return cli::run_status(env, g, stage);
+  if (*backup) return cli::run_backup(env, g, b);
+  if (*restore) return cli::run_restore(env, g, b);
+  if (*backups) return cli::run_backups(env, g, b);
   if (*show) return cli::run_lock(env, g, "show", stage);
   if (*release) return cli::run_lock(env, g, "release", stage);
   return cli::kInvalidInput;

@@ -10,6 +10,10 @@
 #   telegram_bot_token, whatsapp_app_secret, whatsapp_access_token, slack_signing_secret,
 #   slack_bot_token    the platforms' credentials: created EMPTY (the channel stays off) for the
 #                      operator to fill in (README, "Connecting a real Telegram bot")
+#   db_<service>_password   PostgreSQL password of each service with a database
+#                      (services/services.list: data db), read by the stage's PostgreSQL and by
+#                      the service (DATABASE_PASSWORD_FILE) when stage.env says DATABASE=postgres
+#   db_postgres_password    the PostgreSQL superuser's (used only on the server's own socket)
 # The JWT signing keys are not here: each stage's auth creates and rotates its own in its
 # volume (enkisys-<stage>-auth-data), so no two stages ever share one.
 # For the edge, in deploy/edge/secrets/:
@@ -21,6 +25,9 @@ set -euo pipefail
 DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib/stage.sh
 . "$DEPLOY/lib/stage.sh"
+# shellcheck source=scripts/services.sh
+. "$DEPLOY/../scripts/services.sh"
+mapfile -t db_services < <(services_names data=db)
 stages=("$@")
 ((${#stages[@]} > 0)) || stages=(prod staging dev1 dev2)
 
@@ -61,6 +68,10 @@ for s in "${stages[@]}"; do
   secret_file "$DEPLOY/$s/secrets/whatsapp_verify_token"
   for f in telegram_bot_token whatsapp_app_secret whatsapp_access_token slack_signing_secret slack_bot_token; do
     placeholder_file "$DEPLOY/$s/secrets/$f"
+  done
+  secret_file "$DEPLOY/$s/secrets/db_postgres_password"
+  for svc in "${db_services[@]}"; do
+    secret_file "$DEPLOY/$s/secrets/db_${svc//-/_}_password"
   done
 done
 secret_file "$DEPLOY/edge/secrets/gateway_admin_token"

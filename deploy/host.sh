@@ -5,12 +5,17 @@
 #   deploy/host.sh compose STAGE COLOR ARGS...               compose of one stage color
 #   deploy/host.sh edge ARGS...                              compose of the edge project
 #   deploy/host.sh restart STAGE SERVICE...                  restart services of every running color
+#   deploy/host.sh database STAGE ARGS...                    compose of the stage's PostgreSQL
 # `up` creates what the stages share across colors (ingress networks, data volumes, secrets),
 # starts each stage as compose project enkisys-<stage>-<color>, waits until every container
 # is healthy, then starts the edge (enkisys-edge) and waits until the gateway reports each
 # stage healthy (GET /<stage>/health → 200) and is healthy itself. `down` stops the stages (all colors), then the
 # edge when no stage is left, and removes the ingress networks that nothing uses any more.
 # --purge also deletes the stages' data volumes (their databases and JWT keys!).
+# A stage whose stage.env says DATABASE=postgres first gets its PostgreSQL (project
+# enkisys-<stage>-postgres, deploy/postgres/compose.yaml: network enkisys-<stage>-db, volume
+# enkisys-<stage>-postgres-data), healthy before any color starts; its colors add
+# deploy/postgres/compose.services.yaml. `down` stops it after the last color.
 # Images: enkisys/<service>:$ENKISYS_TAG (default dev). Conventions: deploy/README.md.
 # TLS=1: the edge also serves HTTPS on EDGE_TLS_PORT (8443) with a certificate from a local CA
 # made here when missing (deploy/edge/secrets/tls/, never committed; EDGE_TLS_NAMES adds names),
@@ -41,13 +46,47 @@ die() {
   exit 1
 }
 
+# stage_database STAGE: "postgres" or "sqlite", DATABASE= of the stage's stage.env.
+stage_database() {
+  local db
+  db=$(sed -n 's/^DATABASE=\([a-z]*\)[[:space:]]*$/\1/p' "$DEPLOY/$1/stage.env" | tail -n 1)
+  case ${db:-sqlite} in
+    postgres | sqlite) echo "${db:-sqlite}" ;;
+    *) die "deploy/$1/stage.env: DATABASE must be postgres or sqlite, not '$db'" ;;
+  esac
+}
+
 # stage_compose STAGE COLOR ARGS...: docker compose for one color of one stage.
 stage_compose() {
-  local stage=$1 color=$2
+  local stage=$1 color=$2 extra=()
   shift 2
+  [[ $(stage_database "$stage") == postgres ]] && extra=(-f "$DEPLOY/postgres/compose.services.yaml")
   STAGE=$stage COLOR=$color "$ROOT/scripts/compose.sh" -p "enkisys-$stage-$color" \
     --project-directory "$ROOT" --env-file "$DEPLOY/$stage/stage.env" \
-    -f "$ROOT/compose.yaml" -f "$DEPLOY/compose.stage.yaml" -f "$DEPLOY/compose.$stage.yaml" "$@"
+    -f "$ROOT/compose.yaml" -f "$DEPLOY/compose.stage.yaml" -f "$DEPLOY/compose.$stage.yaml" \
+    "${extra[@]}" "$@"
+}
+
+# database_compose STAGE ARGS...: docker compose for the stage's PostgreSQL (both colors').
+database_compose() {
+  local stage=$1
+  shift
+  STAGE=$stage "$ROOT/scripts/compose.sh" -p "enkisys-$stage-postgres" \
+    --project-directory "$ROOT" --env-file "$DEPLOY/$stage/stage.env" \
+    -f "$DEPLOY/postgres/compose.yaml" "$@"
+}
+
+# ensure_database STAGE LIMIT: the stage's PostgreSQL up and healthy (DATABASE=postgres only).
+ensure_database() {
+  local stage=$1 ids
+  [[ $(stage_database "$stage") == postgres ]] || return 0
+  docker network inspect "enkisys-$stage-db" >/dev/null 2>&1 ||
+    docker network create --internal --label com.enkisys.stage="$stage" "enkisys-$stage-db" >/dev/null
+  docker volume inspect "enkisys-$stage-postgres-data" >/dev/null 2>&1 ||
+    docker volume create --label com.enkisys.stage="$stage" "enkisys-$stage-postgres-data" >/dev/null
+  database_compose "$stage" up -d --no-build --remove-orphans
+  mapfile -t ids < <(database_compose "$stage" ps -q)
+  "$ROOT/scripts/wait-healthy.sh" -t "$2" "${ids[@]}"
 }
 
 # monitor_targets: what the edge's monitoring polls, every stage service of every stage
@@ -163,6 +202,7 @@ cmd_up() {
   "$DEPLOY/gen-secrets.sh" "${stages[@]}"
   for stage in "${ALL_STAGES[@]}"; do ensure_ingress "$stage"; done
   for stage in "${stages[@]}"; do ensure_volumes "$stage"; done
+  for stage in "${stages[@]}"; do ensure_database "$stage" "$limit"; done
   # The stages start side by side; each compose run logs to its own file.
   local logs
   logs=$(mktemp -d /tmp/enkisys-host.XXXXXX)
@@ -232,6 +272,10 @@ cmd_down() {
     for color in $(running_colors "$stage"); do
       retry_down stage_compose "$stage" "$color" down --remove-orphans -t 15
     done
+    if [[ -n $(docker ps -aq --filter "label=com.docker.compose.project=enkisys-$stage-postgres") ]]; then
+      database_compose "$stage" down --remove-orphans -t 60
+    fi
+    docker network rm "enkisys-$stage-db" >/dev/null 2>&1 || true
   done
   # The edge goes when no stage is left; then every unused ingress network goes too.
   local nets=("${stages[@]}")
@@ -255,6 +299,7 @@ cmd_down() {
       for svc in "${DATA_SERVICES[@]}"; do
         docker volume rm -f "enkisys-$stage-$svc-data" >/dev/null
       done
+      docker volume rm -f "enkisys-$stage-postgres-data" >/dev/null
     fi
   done
 }
@@ -290,8 +335,13 @@ case ${1:-} in
     check_stage "$2"
     cmd_restart "${@:2}"
     ;;
+  database)
+    (($# >= 2)) || die "usage: $0 database STAGE ARGS..."
+    check_stage "$2"
+    shift && database_compose "$@"
+    ;;
   *)
-    sed -n '2,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
     ;;
 esac

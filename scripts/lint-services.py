@@ -140,6 +140,26 @@ for full in stage_files:
     path = os.path.relpath(full, ROOT)
     compare(path, set((load(path).get("services") or {})), in_stage, "service")
 
+# --- deploy/postgres/: the stages' PostgreSQL (DATABASE=postgres) ------------------------------
+# Every stage service with a database has its database there (ENKISYS_DATABASES, its password
+# secret) and its block in compose.services.yaml (DATABASE_URL naming its own role and database).
+stage_db = with_db & in_stage
+path = "deploy/postgres/compose.yaml"
+pg = (load(path).get("services") or {}).get("postgres") or {}
+dbs = set(str((pg.get("environment") or {}).get("ENKISYS_DATABASES", "")).split())
+compare(path, dbs, stage_db, "database in ENKISYS_DATABASES")
+secret_names = {str(x if isinstance(x, str) else x.get("source")) for x in pg.get("secrets") or []}
+for name in sorted(stage_db):
+    if f"db_{name.replace('-', '_')}_password" not in secret_names:
+        problem(path, f"postgres: no secret db_{name}_password")
+path = "deploy/postgres/compose.services.yaml"
+overlay = load(path).get("services") or {}
+compare(path, set(overlay), stage_db, "service")
+for name in sorted(stage_db & set(overlay)):
+    url = str((overlay[name].get("environment") or {}).get("DATABASE_URL", ""))
+    if not url.startswith(f"postgres://{name}@postgres:5432/{name}"):
+        problem(path, f"{name}: DATABASE_URL must be postgres://{name}@postgres:5432/{name}")
+
 # --- the edge of a host ------------------------------------------------------------------------
 path = "deploy/edge/compose.yaml"
 edge_services = load(path).get("services") or {}

@@ -1,7 +1,9 @@
 #include "enkisys/cli/commands.hpp"
 
+#include <boost/json.hpp>
 #include <vector>
 
+#include "enkisys/cli/backup.hpp"
 #include "enkisys/cli/deployer.hpp"
 #include "enkisys/cli/notify.hpp"
 #include "enkisys/cli/report.hpp"
@@ -62,6 +64,9 @@ Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
   cfg.me = lease_of_this_run(env);
   cfg.actor = actor_from(env.getenv);
   cfg.run_url = run_url_from(env.getenv);
+  if (r.backup) cfg.backup_root = session.state_dir(r.stage) + "/backups";
+  if (!env.getenv("ENKISYS_BACKUP_IMAGE").empty())
+    cfg.backup_image = env.getenv("ENKISYS_BACKUP_IMAGE");
   Deployer deployer({&session.target(), env.runner, env.clock, env.http, state.get(), env.err},
                     cfg);
   return action == "deploy" ? deployer.deploy(r.version) : deployer.rollback(r.version);
@@ -161,6 +166,88 @@ int run_lock(CommandEnv& env, const SessionOptions& options, const std::string& 
   const Status s = what == "show" ? write_lock_show(*env.out, stage, *state, env.clock->now())
                                   : lock_release(*env.out, stage, *state);
   return s.ok ? kSucceeded : fail(env, s.message, kFailed);
+}
+
+namespace {
+
+// Runs fn(backups) for request.stage on the target, holding the stage's lease when `locked`.
+int with_backups(CommandEnv& env, const SessionOptions& options, const BackupRequest& r,
+                 bool locked, const std::function<Status(Backups&)>& fn) {
+  if (auto e = check_stage(r.stage)) return fail(env, *e);
+  if (!r.copy_to.empty() && r.copy_to.front() != '/')
+    return fail(env, "--copy-to must be absolute");
+  Session session(options, *env.runner, *env.clock);
+  if (auto s = session.open(false); !s.ok) return fail(env, s.message, kFailed);
+  std::string error;
+  auto flavour = detect_compose(session.target(), &error);
+  if (!flavour) return fail(env, error, kFailed);
+  auto state = env.state(session.target(), session.state_dir(r.stage));
+  StageOps ops(session.target(), *env.http, session.settings(r.stage, *flavour));
+  BackupConfig cfg;
+  cfg.root = session.state_dir(r.stage) + "/backups";
+  cfg.copy_to = r.copy_to.empty() ? "" : r.copy_to + "/" + r.stage;
+  cfg.keep = r.keep;
+  cfg.max_age_days = r.max_age_days;
+  cfg.tools_image = !r.tools_image.empty() ? r.tools_image
+                    : !env.getenv("ENKISYS_BACKUP_IMAGE").empty()
+                        ? env.getenv("ENKISYS_BACKUP_IMAGE")
+                        : cfg.tools_image;
+  cfg.health_timeout = std::chrono::seconds(r.health_timeout);
+  cfg.actor = actor_from(env.getenv);
+  Backups backups(ops, *env.clock, *state, *env.err, cfg);
+  std::optional<StageLock> lock;
+  if (locked) {
+    lock.emplace(*state, *env.clock, lease_of_this_run(env), std::chrono::seconds(r.lock_ttl));
+    Lease holder;
+    switch (lock->try_acquire(&holder, &error)) {
+      case StageLock::Outcome::kAcquired:
+        break;
+      case StageLock::Outcome::kHeld:
+        return fail(env, "stage " + r.stage + " is locked by " + holder.holder, kLocked);
+      case StageLock::Outcome::kError:
+        return fail(env, error, kFailed);
+    }
+  }
+  const Status s = fn(backups);
+  if (lock) lock->release();
+  return s.ok ? kSucceeded : fail(env, s.message, kFailed);
+}
+
+}  // namespace
+
+int run_backup(CommandEnv& env, const SessionOptions& options, const BackupRequest& r) {
+  return with_backups(env, options, r, true, [&](Backups& b) {
+    BackupManifest m;
+    auto s = b.backup(&m);
+    if (s.ok) *env.out << m.id << "\n";
+    return s;
+  });
+}
+
+int run_restore(CommandEnv& env, const SessionOptions& options, const BackupRequest& r) {
+  if (!valid_backup_id(r.from)) return fail(env, "--from: invalid backup id '" + r.from + "'");
+  return with_backups(env, options, r, true, [&](Backups& b) {
+    auto s = b.restore(r.from);
+    if (s.ok) *env.out << "restore " << r.from << " to " << r.stage << ": succeeded\n";
+    return s;
+  });
+}
+
+int run_backups(CommandEnv& env, const SessionOptions& options, const BackupRequest& r) {
+  return with_backups(env, options, r, false, [&](Backups& b) {
+    std::vector<BackupManifest> all;
+    auto s = b.list(&all);
+    if (!s.ok) return s;
+    for (const auto& m : all) {
+      if (r.as_json) {
+        *env.out << boost::json::serialize(m.to_json()) << "\n";
+        continue;
+      }
+      *env.out << m.id << "  " << m.database << "  " << m.entries.size() << " databases  "
+               << m.total_size() << " bytes  " << (m.version.empty() ? "-" : m.version) << "\n";
+    }
+    return s;
+  });
 }
 
 }  // namespace enkisys::cli

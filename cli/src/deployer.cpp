@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "enkisys/cli/backup.hpp"
+
 namespace enkisys::cli {
 namespace json = boost::json;
 using std::chrono::system_clock;
@@ -174,6 +176,7 @@ bool Deployer::prepare(Run& run) {
         << (run.old_running ? " (running " + run.rel.previous_version + ")" : " (not running)")
         << ", starting " << run.new_color << "\n";
 
+  if (auto s = ops_.load_database(); !s.ok) return run.fail(s.message);
   auto model = ops_.config(run.new_color, run.version, &error);
   if (!model) return run.fail(error);
   run.model = std::move(*model);
@@ -188,6 +191,8 @@ bool Deployer::prepare(Run& run) {
   for (const auto& v : run.model.external_volumes) {
     if (auto s = ops_.ensure_volume(v); !s.ok) return run.fail(s.message);
   }
+  if (!start_database(run)) return false;
+  if (!backup_first(run)) return false;
   for (const auto& image : run.model.images()) {
     std::vector<std::string> digests;
     auto id = ops_.image_id(image, &digests);
@@ -276,6 +281,56 @@ bool Deployer::start_and_switch(Run& run) {
     return false;
   }
   return true;
+}
+
+bool Deployer::backup_first(Run& run) {
+  if (run.action != "deploy" || cfg_.backup_root.empty() || !run.active) return true;
+  if (ops_.image_id(cfg_.backup_image).empty()) {
+    // Without its tools image no backup can be taken; say so loudly, in the log and the ledger.
+    log() << "warning: no backup before the deploy: image " << cfg_.backup_image
+          << " is not on the host (make image-postgres, or ENKISYS_BACKUP_IMAGE)\n";
+    run.rel.health["backup"] = json::object{{"skipped", "no image " + cfg_.backup_image}};
+    return true;
+  }
+  BackupConfig bc;
+  bc.root = cfg_.backup_root;
+  bc.tools_image = cfg_.backup_image;
+  bc.poll = cfg_.poll;
+  bc.actor = cfg_.actor;
+  Backups backups(ops_, *env_.clock, *env_.state, log(), bc);
+  const auto t = env_.clock->now();
+  BackupManifest m;
+  if (auto s = backups.backup(&m); !s.ok)
+    return run.fail("backup before the deploy failed: " + s.message);
+  run.rel.timings["backup_ms"] = since_ms(t);
+  run.rel.health["backup"] = json::object{{"id", m.id}, {"size", m.total_size()}};
+  if (auto s = run.lock->renew(); !s.ok) return run.fail(s.message);
+  return true;
+}
+
+bool Deployer::start_database(Run& run) {
+  if (ops_.settings().database != "postgres") return true;
+  if (auto s = ops_.start_database(); !s.ok) return run.fail(s.message);
+  const auto deadline = env_.clock->now() + cfg_.health_timeout;
+  std::string error;
+  for (;;) {
+    auto cs = ops_.containers("postgres", &error);
+    if (cs && !cs->empty() &&
+        std::all_of(cs->begin(), cs->end(), [](auto& c) { return c.ready(); })) {
+      log() << "the stage's PostgreSQL is healthy\n";
+      return true;
+    }
+    if (cs && std::any_of(cs->begin(), cs->end(), [](auto& c) { return c.broken(); })) {
+      return run.fail("the stage's PostgreSQL is not healthy: " +
+                      (cs->empty() ? std::string() : tail(ops_.logs(cs->front().id, 20), 1000)));
+    }
+    if (auto s = run.lock->renew_if_due(); !s.ok) return run.fail(s.message);
+    if (env_.clock->now() >= deadline) {
+      return run.fail("the stage's PostgreSQL did not become healthy" +
+                      (error.empty() ? std::string() : ": " + error));
+    }
+    env_.clock->sleep_for(cfg_.poll);
+  }
 }
 
 bool Deployer::wait_healthy(Run& run) {

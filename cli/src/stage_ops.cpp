@@ -31,8 +31,46 @@ Argv StageOps::compose(const std::string& color, const std::string& version,
            {"-p", project(color), "--project-directory", d, "--env-file",
             d + "/deploy/" + s_.stage + "/stage.env", "-f", d + "/compose.yaml", "-f",
             d + "/deploy/compose.stage.yaml", "-f", d + "/deploy/compose." + s_.stage + ".yaml"});
+  if (s_.database == "postgres") {
+    a.insert(a.end(), {"-f", d + "/deploy/postgres/compose.services.yaml"});
+  }
   a.insert(a.end(), args.begin(), args.end());
   return a;
+}
+
+Status StageOps::load_database() {
+  const auto path = s_.project_dir + "/deploy/" + s_.stage + "/stage.env";
+  auto r = target_->run({"cat", "--", path}, {}, std::chrono::seconds(30));
+  if (!r.ok()) return failed("reading " + path, r);
+  std::string value = "sqlite";
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("DATABASE=", 0) == 0) value = trim(line.substr(9));
+  }
+  if (value != "sqlite" && value != "postgres") {
+    return Status::error(path + ": DATABASE must be postgres or sqlite, not '" + value + "'");
+  }
+  s_.database = value;
+  return {};
+}
+
+Argv StageOps::database_compose(const Argv& args) const {
+  Argv a = {"env", "STAGE=" + s_.stage};
+  for (auto& w : compose_prefix(s_.compose)) a.push_back(w);
+  const auto& d = s_.project_dir;
+  a.insert(a.end(),
+           {"-p", project("postgres"), "--project-directory", d, "--env-file",
+            d + "/deploy/" + s_.stage + "/stage.env", "-f", d + "/deploy/postgres/compose.yaml"});
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+Status StageOps::start_database() {
+  if (s_.database != "postgres") return {};
+  if (auto s = ensure_network("enkisys-" + s_.stage + "-db"); !s.ok) return s;
+  if (auto s = ensure_volume("enkisys-" + s_.stage + "-postgres-data"); !s.ok) return s;
+  auto r = target_->run(database_compose({"up", "-d", "--no-build"}), {}, std::chrono::minutes(5));
+  return r.ok() ? Status{} : failed("starting the stage's PostgreSQL (compose up)", r);
 }
 
 CommandResult StageOps::run_compose(const std::string& color, const std::string& version,

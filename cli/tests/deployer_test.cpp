@@ -92,6 +92,89 @@ TEST_F(DeployerTest, FirstDeployStartsGreenSwitchesAndRecords) {
   EXPECT_TRUE(contains(*up, "/srv/enkisys/deploy/compose.dev1.yaml"));
   EXPECT_TRUE(contains(*up, "/srv/enkisys/deploy/dev1/stage.env"));
   EXPECT_TRUE(contains(*up, "enkisys-dev1-green"));
+  EXPECT_FALSE(contains(*up, "/srv/enkisys/deploy/postgres/compose.services.yaml"));
+  EXPECT_FALSE(host.running.count("enkisys-dev1-postgres"));
+}
+
+TEST_F(DeployerTest, PostgresStageStartsItsDatabaseFirstAndTheColorUsesIt) {
+  host.stage_env = "STAGE=dev1\n# comment\nDATABASE=postgres\n";
+  auto out = deploy("v1");
+  ASSERT_EQ(out.exit_code, 0) << out.error << "\n" << log.str();
+  EXPECT_TRUE(host.networks.count("enkisys-dev1-db"));
+  EXPECT_TRUE(host.volumes.count("enkisys-dev1-postgres-data"));
+  EXPECT_TRUE(host.running.count("enkisys-dev1-postgres"));
+  auto is_up = [](const std::string& project) {
+    return [project](const Argv& a) { return contains(a, "up") && contains(a, project); };
+  };
+  auto db_up =
+      std::find_if(host.commands.begin(), host.commands.end(), is_up("enkisys-dev1-postgres"));
+  auto color_up =
+      std::find_if(host.commands.begin(), host.commands.end(), is_up("enkisys-dev1-green"));
+  ASSERT_NE(db_up, host.commands.end());
+  ASSERT_NE(color_up, host.commands.end());
+  EXPECT_LT(db_up, color_up) << "the database starts (and is healthy) before the color";
+  EXPECT_TRUE(contains(*db_up, "/srv/enkisys/deploy/postgres/compose.yaml"));
+  EXPECT_TRUE(contains(*color_up, "/srv/enkisys/deploy/postgres/compose.services.yaml"));
+  // The next deploy leaves the database running: it is shared by both colors.
+  ASSERT_EQ(deploy("v2").exit_code, 0) << log.str();
+  EXPECT_TRUE(host.running.count("enkisys-dev1-postgres"));
+}
+
+TEST_F(DeployerTest, DeployOverAServingReleaseBacksUpFirst) {
+  std::vector<std::string> dumped;
+  host.on_command = [&](const Argv& a, const std::string&) -> std::optional<CommandResult> {
+    if (a[0] == "docker" && a[1] == "run" && contains(a, "enkisys-dev1-tools-data:/data:ro"))
+      return CommandResult{0, false, "tools.db\n", ""};
+    if (a[0] == "sh" && a[2].rfind("out=$1", 0) == 0) {
+      dumped.push_back(a[4]);
+      return CommandResult{};
+    }
+    if (a[0] == "sha256sum") return CommandResult{0, false, "abc  " + a.back() + "\n", ""};
+    if (a[0] == "stat" || a[0] == "mkdir" || a[0] == "sh")
+      return CommandResult{0, false, "1\n", ""};
+    return std::nullopt;
+  };
+  auto c = config();
+  c.backup_root = "/state/dev1/backups";
+  host.images.insert(c.backup_image);
+  ASSERT_EQ(deploy("v1", c).exit_code, 0) << log.str();
+  EXPECT_TRUE(dumped.empty()) << "nothing serves yet: nothing to back up";
+  const auto ups = host.up_count;
+  auto out = deploy("v2", c);
+  ASSERT_EQ(out.exit_code, 0) << out.error << "\n" << log.str();
+  ASSERT_EQ(dumped.size(), 1u);
+  EXPECT_EQ(dumped[0].rfind("/state/dev1/backups/", 0), 0u) << dumped[0];
+  EXPECT_TRUE(dumped[0].ends_with("/tools-tools.db")) << dumped[0];
+  EXPECT_EQ(host.up_count, ups + 1);
+  EXPECT_TRUE(ledger().back().health.contains("backup"));
+  // A backup that fails stops the deploy before the new color starts.
+  host.on_command = [](const Argv& a, const std::string&) -> std::optional<CommandResult> {
+    if (a[0] == "docker" && a[1] == "run") return CommandResult{1, false, "", "disk full"};
+    if (a[0] == "mkdir" || a[0] == "rm") return CommandResult{};
+    return std::nullopt;
+  };
+  out = deploy("v3", c);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.error.find("backup before the deploy failed"), std::string::npos) << out.error;
+  EXPECT_EQ(host.up_count, ups + 1);
+}
+
+TEST_F(DeployerTest, WithoutTheBackupImageTheDeploySaysSoAndGoesOn) {
+  auto c = config();
+  c.backup_root = "/state/dev1/backups";
+  ASSERT_EQ(deploy("v1", c).exit_code, 0) << log.str();
+  auto out = deploy("v2", c);
+  ASSERT_EQ(out.exit_code, 0) << out.error;
+  EXPECT_NE(log.str().find("no backup before the deploy"), std::string::npos) << log.str();
+  EXPECT_EQ(ledger().back().health.at("backup").at("skipped"), "no image enkisys/postgres:15");
+}
+
+TEST_F(DeployerTest, UnknownDatabaseKindFailsBeforeAnythingStarts) {
+  host.stage_env = "DATABASE=mysql\n";
+  auto out = deploy("v1");
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.error.find("DATABASE must be postgres or sqlite"), std::string::npos) << out.error;
+  EXPECT_EQ(host.up_count, 0);
 }
 
 TEST_F(DeployerTest, SecondDeployGoesToTheOtherColorAndStopsTheOldAfterDraining) {

@@ -58,13 +58,16 @@ class FakeHost final : public CommandRunner, public HttpClient {
   bool fail_switch_to_new = false;           // PUT color=<not current> answers 500 once
   std::set<std::string> gateway_unhealthy_versions;  // /S/health 503 while serving these
   std::function<void()> on_inspect;                  // called on every `docker inspect`
+  // Consulted first for every command (after ssh unwrapping); nullopt: the default behaviour.
+  std::function<std::optional<CommandResult>(const Argv&, const std::string& input)> on_command;
   std::set<std::string> images = {"enkisys/tools:v1", "enkisys/tools:v2", "enkisys/tools:v3"};
 
   // State.
-  std::string color = "blue";                  // the gateway's stage variable
-  std::map<std::string, std::string> running;  // project -> version
-  std::vector<Argv> commands;                  // every argv run
-  std::vector<std::string> requests;           // "PUT /admin/stages/dev1/variables {...}"
+  std::string stage_env = "STAGE=dev1\nDATABASE=sqlite\n";  // deploy/dev1/stage.env
+  std::string color = "blue";                               // the gateway's stage variable
+  std::map<std::string, std::string> running;               // project -> version
+  std::vector<Argv> commands;                               // every argv run
+  std::vector<std::string> requests;  // "PUT /admin/stages/dev1/variables {...}"
   std::vector<std::string> removed_images;
   std::set<std::string> networks, volumes;
   int up_count = 0;

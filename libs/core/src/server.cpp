@@ -394,9 +394,18 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
       }
       res = error_response(e, request_id, req.version(), true);
     } catch (const std::exception& e) {
-      log.error("unhandled error", {{"request_id", request_id}, {"error", e.what()}});
-      res = error_response(http::status::internal_server_error, "internal",
-                           "internal error (see logs for request id)", request_id);
+      std::optional<Error> known =
+          opt.classify_exception ? opt.classify_exception(e) : std::nullopt;
+      if (known) {
+        log.warn("request failed", {{"request_id", request_id},
+                                    {"code", std::string(known->code_or_default())},
+                                    {"error", e.what()}});
+        res = error_response(ApiError(*known), request_id, req.version(), true);
+      } else {
+        log.error("unhandled error", {{"request_id", request_id}, {"error", e.what()}});
+        res = error_response(http::status::internal_server_error, "internal",
+                             "internal error (see logs for request id)", request_id);
+      }
     }
     if (ex.response) {
       // Streamed: the body is on the wire; end it (the last chunk only if the handler finished).

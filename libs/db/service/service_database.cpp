@@ -5,14 +5,47 @@ namespace enkisys::db {
 void declare_database(core::EnvConfig& config, const std::string& default_url) {
   config.add(
       {"DATABASE_URL", "sqlite:///path or postgres://user@host/db", default_url, false, true});
+  config.add({"DATABASE_PASSWORD_FILE",
+              "file holding the password of the DATABASE_URL user (postgres:// only)", "", false,
+              false});
   config.add({"DB_POOL_SIZE", "database connections", "4", false, false, core::integer_in(1, 64)});
+}
+
+std::string service_database_url(const core::EnvConfig& config) {
+  const std::string url = config.get("DATABASE_URL");
+  std::optional<std::string> password;
+  try {
+    password = config.secret_file("DATABASE_PASSWORD_FILE");
+  } catch (const std::runtime_error& e) {
+    throw core::ConfigError(e.what());
+  }
+  if (!password) return url;
+  try {
+    return url_with_password(url, *password);
+  } catch (const DbError& e) {
+    throw core::ConfigError(std::string("DATABASE_PASSWORD_FILE: ") + e.what());
+  }
+}
+
+std::optional<core::Error> classify_database_error(const std::exception& e) {
+  const auto* db = dynamic_cast<const DbError*>(&e);
+  if (db == nullptr || !db->unavailable()) return std::nullopt;
+  core::Error err = db->disk_full()
+                        ? core::make_error(core::ErrorKind::kUnavailable, "storage_full",
+                                           "the service's storage is full; nothing was written", "")
+                        : core::make_error(core::ErrorKind::kUnavailable, "database_unavailable",
+                                           "the database is unavailable; try again shortly", "");
+  err.retry_after_s = db->disk_full() ? 30 : 1;
+  return err;
 }
 
 std::unique_ptr<Database> open_service_database(core::ServiceEnv& env) {
   Options opts;
   opts.pool_size = static_cast<std::size_t>(env.config.get_int("DB_POOL_SIZE"));
-  auto database = Database::open(env.config.get("DATABASE_URL"), opts);
+  auto database = Database::open(service_database_url(env.config), opts);
   env.log.info("database ready", {{"url", database->redacted_url()}});
+  // A database that cannot be used right now is a 503 with a JSON error, not a 500.
+  env.server.classify_exception = classify_database_error;
   Database* raw = database.get();
   env.health.add("database", [raw] {
     std::string why;

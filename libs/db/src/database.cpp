@@ -2,6 +2,7 @@
 #include "enkisys/db/database.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <thread>
 
@@ -51,6 +52,44 @@ std::string redact_url(std::string_view url) {
     const auto value_end = std::min(out.find('&', value_start), out.size());
     out.replace(value_start, value_end - value_start, "***");
   }
+  return out;
+}
+
+std::string url_with_password(std::string_view url, std::string_view password) {
+  const auto scheme_end = url.find("://");
+  const std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme_end == std::string_view::npos || (scheme != "postgres" && scheme != "postgresql")) {
+    throw DbError("a database password applies only to a postgres:// URL, not '" + redact_url(url) +
+                  "'");
+  }
+  const auto auth_start = scheme_end + 3;
+  const auto auth_end = std::min(url.find_first_of("/?#", auth_start), url.size());
+  const auto at = url.substr(0, auth_end).rfind('@');
+  if (at == std::string_view::npos || at < auth_start) {
+    throw DbError("database URL '" + redact_url(url) +
+                  "' names no user for the password (postgres://USER@host/db)");
+  }
+  std::string_view user = url.substr(auth_start, at - auth_start);
+  user = user.substr(0, user.find(':'));
+  if (user.empty()) {
+    throw DbError("database URL '" + redact_url(url) +
+                  "' names no user for the password (postgres://USER@host/db)");
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out(url.substr(0, auth_start));
+  out.append(user);
+  out += ':';
+  for (const char c : password) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    }
+  }
+  out.append(url.substr(at));
   return out;
 }
 

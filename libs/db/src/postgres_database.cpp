@@ -286,8 +286,9 @@ class PgDatabase final : public Database {
       DbError e = conn->error(res.get(), "COMMIT");
       if (!conn->ok()) {
         throw DbError(std::string(e.what()) +
-                      " — connection lost during COMMIT; the transaction may or may not have "
-                      "been committed");
+                          " — connection lost during COMMIT; the transaction may or may not "
+                          "have been committed",
+                      false, "08006");
       }
       throw e;
     }

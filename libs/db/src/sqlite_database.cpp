@@ -26,6 +26,15 @@ std::string sqlstate_for(int extended_code) {
     case SQLITE_CONSTRAINT_CHECK:
       return "23514";
     default:
+      break;
+  }
+  // Storage: a full disk (or database size limit) and I/O errors, as PostgreSQL names them.
+  switch (extended_code & 0xff) {
+    case SQLITE_FULL:
+      return "53100";
+    case SQLITE_IOERR:
+      return "58030";
+    default:
       return {};
   }
 }

@@ -97,6 +97,31 @@ TEST(OpenTest, RedactUrlHidesPasswords) {
   EXPECT_EQ(redact_url("sqlite:///var/lib/a.db"), "sqlite:///var/lib/a.db");
 }
 
+TEST(OpenTest, UrlWithPasswordSetsTheUsersPassword) {
+  EXPECT_EQ(url_with_password("postgres://tools@postgres:5432/tools", "s3cret"),
+            "postgres://tools:s3cret@postgres:5432/tools");
+  // Replaces a password already there; encodes what a URL cannot carry as is.
+  EXPECT_EQ(url_with_password("postgresql://app:old@db/x?sslmode=require", "a b@c/d:e%"),
+            "postgresql://app:a%20b%40c%2Fd%3Ae%25@db/x?sslmode=require");
+  // A password with reserved characters still reaches the server intact (libpq decodes it).
+  EXPECT_NE(open_error(url_with_password("postgres://u@127.0.0.1:1/x", "p@ss")), "<opened>");
+}
+
+TEST(OpenTest, UrlWithPasswordRefusesUrlsWhereItWouldBeIgnored) {
+  EXPECT_TRUE(contains(
+      [] {
+        try {
+          url_with_password("sqlite:///data/tools.db", "pw");
+        } catch (const DbError& e) {
+          return std::string(e.what());
+        }
+        return std::string("<accepted>");
+      }(),
+      "only to a postgres:// URL"));
+  EXPECT_THROW(url_with_password("postgres://db.example/x", "pw"), DbError);
+  EXPECT_THROW(url_with_password("postgres://:x@db/x", "pw"), DbError);
+}
+
 TEST(OpenTest, UnreachablePostgresErrorNeverShowsThePassword) {
   Options o;
   o.connect_timeout_seconds = 2;

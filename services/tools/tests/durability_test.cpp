@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "backends.hpp"
@@ -75,6 +76,61 @@ TEST_P(DurabilityTest, KillNineLosesNoAcknowledgedWrite) {
         << name << " was acknowledged but is gone after kill -9";
   }
   EXPECT_EQ(again.terminate(), 0);  // and SIGTERM is a clean exit
+}
+
+// Blue/green on SQLite: both colors' processes open the one file of the stage's volume and
+// write at once (during a deploy, until the old color stops). Nothing may be lost or torn.
+TEST(SharedSqliteTest, TwoProcessesWritingAtOnceLoseNoWrite) {
+  db::testing::TestStore store(Backend::kSqlite);
+  const std::string url = store.process_url();
+  auto blue = start_tools(url);
+  auto green = start_tools(url);
+  constexpr int kPerColor = 300;
+  std::atomic<int> failures{0};
+  std::string first_failure;
+  std::mutex mu;
+  auto write = [&](core::testing::ServiceProcess& p, const std::string& color) {
+    const auto port = p.port();
+    for (int i = 0; i < kPerColor; ++i) {
+      const std::string name = color + std::to_string(i);
+      const std::string body =
+          R"({"name":")" + name +
+          R"(","kind":"http","http":{"method":"GET","url":"https://x.example/)" + name + R"("}})";
+      const auto raw = core::testing::http_request(port, "POST", "/api/tools", body, kUser);
+      if (core::testing::status_of(raw) != 201) {
+        std::lock_guard lock(mu);
+        if (failures++ == 0) first_failure = name + ": " + raw.substr(0, 300);
+      }
+    }
+  };
+  std::thread b([&] { write(blue, "blue"); });
+  std::thread g([&] { write(green, "green"); });
+  b.join();
+  g.join();
+  ASSERT_EQ(failures.load(), 0) << first_failure;
+  // Every write, from either color, is visible to both.
+  for (const char* color : {"blue", "green"}) {
+    for (int i = 0; i < kPerColor; ++i) {
+      const std::string path = "/api/tools/" + std::string(color) + std::to_string(i);
+      ASSERT_EQ(core::testing::status_of(
+                    core::testing::http_request(blue.port(), "GET", path, {}, kUser)),
+                200)
+          << path << " lost (seen from blue)";
+      ASSERT_EQ(core::testing::status_of(
+                    core::testing::http_request(green.port(), "GET", path, {}, kUser)),
+                200)
+          << path << " lost (seen from green)";
+    }
+  }
+  EXPECT_EQ(blue.terminate(), 0);
+  EXPECT_EQ(green.terminate(), 0);
+  // The file is sound after both wrote to it.
+  auto db = db::Database::open(url);
+  EXPECT_EQ(db->query("PRAGMA integrity_check").rows.at(0).text(0), "ok");
+  EXPECT_EQ(db->query("SELECT count(*) FROM tools WHERE name LIKE 'blue%' OR name LIKE 'green%'")
+                .rows.at(0)
+                .i64(0),
+            2 * kPerColor);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DurabilityTest,

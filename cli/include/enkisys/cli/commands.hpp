@@ -52,6 +52,7 @@ struct DeployRequest {
   int lock_ttl = 900;
   int wait = 0;
   std::size_t keep = 5;
+  bool backup = true;  // deploy: back up the stage's databases first (STATE/S/backups)
 };
 
 // The global options' own rules (absolute paths); nullopt when valid, else the reason.
@@ -67,6 +68,24 @@ int run_status(CommandEnv& env, const SessionOptions& options, const std::string
 // what: "show" or "release".
 int run_lock(CommandEnv& env, const SessionOptions& options, const std::string& what,
              const std::string& stage);
+
+struct BackupRequest {
+  std::string stage;
+  std::string from;         // restore: the backup id
+  std::string copy_to;      // backup: a second folder on the host ("" = none)
+  std::size_t keep = 7;     // backups kept
+  int max_age_days = 30;    // older backups removed (0 = no age limit)
+  std::string tools_image;  // "" = $ENKISYS_BACKUP_IMAGE or enkisys/postgres:15
+  int health_timeout = 120;
+  int lock_ttl = 900;
+  bool as_json = false;  // backups
+};
+
+// backup.hpp: `backup` and `restore` hold the stage's lease (no deploy meanwhile); `backups`
+// lists the complete backups (a table, or one JSON manifest per line).
+int run_backup(CommandEnv& env, const SessionOptions& options, const BackupRequest& request);
+int run_restore(CommandEnv& env, const SessionOptions& options, const BackupRequest& request);
+int run_backups(CommandEnv& env, const SessionOptions& options, const BackupRequest& request);
 
 // The actor of this run: "github:$GITHUB_ACTOR", else $USER, $LOGNAME, "unknown".
 std::string actor_from(const std::function<std::string(const char*)>& getenv);

@@ -49,6 +49,13 @@ struct DeployConfig {
   Lease me;  // holder/host/pid of this run
   std::string actor;
   std::string run_url;
+  // A deploy over a serving release first takes a backup of the stage's databases
+  // (backup.hpp) into backup_root (empty: no backup): its migrations may change them, and a
+  // rollback to the previous images does not undo a migration. A failed backup fails the
+  // deploy before anything starts. Rollbacks take none. Without backup_image on the host the
+  // backup is skipped with a warning (recorded in the release's health.backup).
+  std::string backup_root;
+  std::string backup_image = "enkisys/postgres:15";
 };
 
 struct Outcome {
@@ -75,6 +82,10 @@ class Deployer {
   void finish_success(Run& run);
   bool ship(Run& run);
   bool wait_healthy(Run& run);
+  // DATABASE=postgres: the stage's PostgreSQL up and healthy before the new color starts.
+  bool start_database(Run& run);
+  // DeployConfig::backup_root: a backup of the serving release's data before a deploy.
+  bool backup_first(Run& run);
   bool confirm_gateway(Run& run, const char* evidence_key);
   bool switch_to(Run& run, const std::string& color);
   void prune(Run& run);

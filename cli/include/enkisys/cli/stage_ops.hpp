@@ -6,7 +6,11 @@
 //  * Every command is an argv run through the Target; compose runs as
 //    `env STAGE=S COLOR=C ENKISYS_TAG=V <compose> -p enkisys-S-C --project-directory DIR
 //     --env-file DIR/deploy/S/stage.env -f DIR/compose.yaml -f DIR/deploy/compose.stage.yaml
-//     -f DIR/deploy/compose.S.yaml ...` (the environment wins over the env file).
+//     -f DIR/deploy/compose.S.yaml [-f DIR/deploy/postgres/compose.services.yaml] ...` (the
+//     environment wins over the env file); the last file only once load_database() found
+//     DATABASE=postgres in the stage's stage.env. The stage's PostgreSQL is the project
+//     enkisys-S-postgres (`database_compose`, DIR/deploy/postgres/compose.yaml), shared by
+//     both colors.
 //  * Containers are found by the compose project label, so v1 and v2 behave the same.
 //  * The admin token is read from a file on the target and kept in memory only; it is never
 //    printed. Admin/health calls go to admin_url/gateway_url (a tunnel when remote).
@@ -32,6 +36,7 @@ struct StageSettings {
   std::string gateway_url = "http://127.0.0.1:8080";
   std::string admin_token_file;  // on the target
   ComposeFlavour compose = ComposeFlavour::kV1;
+  std::string database = "sqlite";  // DATABASE= of stage.env: "sqlite" or "postgres"
 };
 
 struct ContainerState {
@@ -57,6 +62,14 @@ class StageOps {
   Argv compose(const std::string& color, const std::string& version, const Argv& args) const;
   CommandResult run_compose(const std::string& color, const std::string& version, const Argv& args,
                             std::chrono::milliseconds timeout);
+  // Reads DATABASE= from DIR/deploy/S/stage.env on the target into settings().database
+  // (absent: sqlite); an unknown value is an error.
+  Status load_database();
+  // Compose of the stage's PostgreSQL project (enkisys-S-postgres).
+  Argv database_compose(const Argv& args) const;
+  // DATABASE=postgres: its network and volume exist and its project is up (`up -d`); the
+  // caller waits for health with containers("postgres"). No-op for sqlite.
+  Status start_database();
   std::optional<ComposeModel> config(const std::string& color, const std::string& version,
                                      std::string* error);
   // The project's containers (all states); nullopt on a docker error.

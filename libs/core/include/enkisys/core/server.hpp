@@ -29,6 +29,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "enkisys/core/http.hpp"
@@ -53,6 +54,10 @@ struct ServerOptions {
   std::chrono::milliseconds drain_timeout{10'000};
   bool handle_signals = true;  // SIGTERM/SIGINT → graceful stop
   bool access_log = true;
+  // Turns an exception a handler let escape into the error it stands for (e.g. a database
+  // that cannot be reached → kUnavailable, 503), logged as a warning; nullopt (or unset): a
+  // 500 "internal", logged as an error. Called on an I/O thread; must not throw.
+  std::function<std::optional<Error>(const std::exception&)> classify_exception;
 };
 
 class HttpServer;

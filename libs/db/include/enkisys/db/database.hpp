@@ -106,4 +106,11 @@ class Database {
 // password=... query parameter. Any other string is returned unchanged.
 std::string redact_url(std::string_view url);
 
+// A postgres:// or postgresql:// URL with `password` set as the password of its user
+// (percent-encoded; a password already in the URL is replaced). The way a password kept in a
+// secret file (DATABASE_PASSWORD_FILE) joins a DATABASE_URL that names only the user.
+// Throws DbError for a URL of another scheme or one that names no user: a password would be
+// silently ignored there.
+std::string url_with_password(std::string_view url, std::string_view password);
+
 }  // namespace enkisys::db

@@ -35,6 +35,16 @@ class DbError : public std::runtime_error {
   bool unique_violation() const noexcept { return sqlstate_ == "23505"; }
   bool foreign_key_violation() const noexcept { return sqlstate_ == "23503"; }
   bool not_null_violation() const noexcept { return sqlstate_ == "23502"; }
+  // The database cannot be used right now, through no fault of the request: it could not be
+  // reached or the connection was lost (transient errors, SQLSTATE class 08, 57P01-57P03),
+  // or its storage is full or failing (53100 disk full, 53xxx, 58030 I/O error; SQLite
+  // SQLITE_FULL and SQLITE_IOERR map to 53100 and 58030). Services answer these with 503.
+  bool unavailable() const noexcept {
+    return transient_ || sqlstate_.rfind("08", 0) == 0 || sqlstate_.rfind("53", 0) == 0 ||
+           sqlstate_ == "58030" || sqlstate_ == "57P01" || sqlstate_ == "57P02" ||
+           sqlstate_ == "57P03";
+  }
+  bool disk_full() const noexcept { return sqlstate_ == "53100"; }
   Error to_error() const { return Error{what(), transient_}; }
 
  private:
