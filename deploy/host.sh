@@ -76,7 +76,8 @@ database_compose() {
     -f "$DEPLOY/postgres/compose.yaml" "$@"
 }
 
-# ensure_database STAGE LIMIT: the stage's PostgreSQL up and healthy (DATABASE=postgres only).
+# ensure_database STAGE LIMIT [nowait]: the stage's PostgreSQL up and accepting connections
+# (DATABASE=postgres only); with nowait, only started.
 ensure_database() {
   local stage=$1 ids
   [[ $(stage_database "$stage") == postgres ]] || return 0
@@ -85,8 +86,35 @@ ensure_database() {
   docker volume inspect "enkisys-$stage-postgres-data" >/dev/null 2>&1 ||
     docker volume create --label com.enkisys.stage="$stage" "enkisys-$stage-postgres-data" >/dev/null
   database_compose "$stage" up -d --no-build --remove-orphans
+  [[ ${3:-} == nowait ]] && return 0
   mapfile -t ids < <(database_compose "$stage" ps -q)
-  "$ROOT/scripts/wait-healthy.sh" -t "$2" "${ids[@]}"
+  wait_database_ready "$2" "${ids[@]}"
+}
+
+# wait_database_ready SECONDS CONTAINER: until the server accepts TCP connections (the final
+# server: while a fresh cluster is initialised, the entrypoint's own server listens on its Unix
+# socket only). Sooner than the health status, whose first probe comes after its interval.
+wait_database_ready() {
+  local deadline=$((SECONDS + $1)) c=$2
+  until docker exec "$c" pg_isready -q -h 127.0.0.1 -p 5432 -U probe -d probe -t 2 >/dev/null 2>&1; do
+    if [[ $(docker inspect -f '{{.State.Status}}' "$c" 2>/dev/null) != running ]] || ((SECONDS >= deadline)); then
+      docker logs --tail 30 "$c" >&2 2>&1 || true
+      die "the PostgreSQL of $(docker inspect -f '{{index .Config.Labels "com.enkisys.stage"}}' "$c" 2>/dev/null) is not ready"
+    fi
+    sleep 0.3
+  done
+}
+
+# start_stage STAGE COLOR SECONDS: its PostgreSQL when it has one and the color side by side
+# (the services wait for their database by themselves, DB_START_TIMEOUT_S), then the database
+# must accept connections.
+start_stage() {
+  local ids
+  ensure_database "$1" "$3" nowait
+  stage_compose "$1" "$2" up -d --no-build --remove-orphans
+  [[ $(stage_database "$1") == postgres ]] || return 0
+  mapfile -t ids < <(database_compose "$1" ps -q)
+  wait_database_ready "$3" "${ids[@]}"
 }
 
 # monitor_targets: what the edge's monitoring polls, every stage service of every stage
@@ -202,17 +230,17 @@ cmd_up() {
   "$DEPLOY/gen-secrets.sh" "${stages[@]}"
   for stage in "${ALL_STAGES[@]}"; do ensure_ingress "$stage"; done
   for stage in "${stages[@]}"; do ensure_volumes "$stage"; done
-  for stage in "${stages[@]}"; do ensure_database "$stage" "$limit"; done
-  # The stages start side by side; each compose run logs to its own file.
+  # The stages start side by side, each with its PostgreSQL if it has one; each logs to its
+  # own file.
   local logs
   logs=$(mktemp -d /tmp/enkisys-host.XXXXXX)
   for stage in "${stages[@]}"; do
-    stage_compose "$stage" "$color" up -d --no-build --remove-orphans >"$logs/$stage.log" 2>&1 &
+    start_stage "$stage" "$color" "$limit" >"$logs/$stage.log" 2>&1 &
     pids+=($!)
   done
   for i in "${!pids[@]}"; do
     if ! wait "${pids[$i]}"; then
-      log "stage ${stages[$i]}: compose up failed:"
+      log "stage ${stages[$i]}: start failed:"
       cat "$logs/${stages[$i]}.log" >&2
       failed=1
     fi

@@ -29,6 +29,13 @@ STAGES=(prod staging dev1 dev2)
 mapfile -t SERVICES < <(services_names runs=stage)
 mapfile -t EDGE_SERVICES < <(services_names runs=edge)
 mapfile -t IMAGES < <(services_names)
+# The stage services that keep data (services.list: data db): on PostgreSQL in the stages whose
+# stage.env says DATABASE=postgres (prod, staging), on SQLite in the others.
+mapfile -t DB_SERVICES < <(services_names runs=stage data=db)
+PG_STAGES=()
+for s in "${STAGES[@]}"; do
+  grep -qx 'DATABASE=postgres' "deploy/$s/stage.env" && PG_STAGES+=("$s")
+done
 declare -A PORT=()
 for svc in "${SERVICES[@]}"; do PORT[$svc]=$(services_port "$svc"); done
 ((${#SERVICES[@]} > 0 && ${#EDGE_SERVICES[@]} > 0)) || {
@@ -64,6 +71,11 @@ project_containers() { docker ps -aq --filter "label=com.docker.compose.project=
 stage_container() {
   docker ps -q --filter "label=com.docker.compose.project=enkisys-$1-blue" \
     --filter "label=com.docker.compose.service=$2" | head -n 1
+}
+
+# pg_container STAGE: the stage's PostgreSQL (project enkisys-STAGE-postgres).
+pg_container() {
+  docker ps -q --filter "label=com.docker.compose.project=enkisys-$1-postgres" | head -n 1
 }
 
 # edge_container: the edge's gateway (the edge project also runs the monitoring).
@@ -382,6 +394,11 @@ t_stage_isolation() {
       for ip in $(ips "$other"); do targets+="$ip:${PORT[$svc]} "; done
       names+="$svc.$s-blue $(inspect '{{.Name}}' "$other" | tr -d /) "
     done
+    other=$(pg_container "$s")
+    if [[ -n $other ]]; then
+      for ip in $(ips "$other"); do targets+="$ip:5432 "; done
+      names+="$(inspect '{{.Name}}' "$other" | tr -d /) postgres "
+    fi
   done
   for svc in "${SERVICES[@]}"; do
     c=$(stage_container dev1 "$svc")
@@ -404,6 +421,45 @@ t_stage_isolation() {
       exit $bad' "NAMES=$names" "TARGETS=$targets" "OWN=$own_ip" ||
       fail "dev1 $svc container reaches another stage (see above)"
   done
+}
+
+# t_databases: prod and staging keep every service's data in their own PostgreSQL (a role and a
+# database per service, over the stage's internal db network, password from a secret file);
+# dev1 and dev2 in SQLite; the row a signup wrote is in staging's PostgreSQL.
+t_databases() {
+  local s svc c pg url nets want n
+  ((${#PG_STAGES[@]} > 0)) || fail "no stage.env says DATABASE=postgres"
+  for s in "${STAGES[@]}"; do
+    pg=$(pg_container "$s")
+    if [[ " ${PG_STAGES[*]} " == *" $s "* ]]; then
+      [[ -n $pg ]] || fail "$s: no PostgreSQL container (project enkisys-$s-postgres)"
+      [[ $(inspect '{{.State.Health.Status}}' "$pg") == healthy ]] || fail "$s: PostgreSQL not healthy"
+      nets=$(inspect '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$pg")
+      [[ $nets == "enkisys-$s-db " ]] || fail "$s: PostgreSQL on networks [$nets], want only enkisys-$s-db"
+      [[ $(docker network inspect -f '{{.Internal}}' "enkisys-$s-db") == true ]] || fail "enkisys-$s-db is not internal"
+      [[ $(inspect '{{json .HostConfig.PortBindings}}' "$pg") =~ ^(null|\{\})$ ]] || fail "$s: PostgreSQL publishes a port"
+    else
+      [[ -z $pg ]] || fail "$s runs a PostgreSQL although its stage.env does not ask for one"
+    fi
+    for svc in "${DB_SERVICES[@]}"; do
+      c=$(stage_container "$s" "$svc")
+      url=$(inspect '{{range .Config.Env}}{{println .}}{{end}}' "$c" | sed -n 's/^DATABASE_URL=//p')
+      if [[ -n $pg ]]; then
+        want="postgres://$svc@postgres:5432/$svc"
+        [[ $url == "$want" ]] || fail "$s $svc: DATABASE_URL=$url, want $want (no password in it)"
+        inspect '{{range .Config.Env}}{{println .}}{{end}}' "$c" | grep -qx 'DATABASE_PASSWORD_FILE=/run/secrets/db_password' ||
+          fail "$s $svc: no DATABASE_PASSWORD_FILE"
+        [[ -n $(ip_on "$c" "enkisys-$s-db") ]] || fail "$s $svc is not on enkisys-$s-db"
+      else
+        [[ $url == sqlite://* ]] || fail "$s $svc: DATABASE_URL=$url, want SQLite"
+      fi
+    done
+  done
+  # staging's auth wrote the user of t_users_absent_in_staging into its PostgreSQL database.
+  n=$(docker exec "$(pg_container staging)" psql -qtA -U postgres -d auth \
+    -c "SELECT count(*) FROM users WHERE email = '$EMAIL'") || fail "cannot query staging's auth database"
+  [[ $n == 1 ]] || fail "staging's PostgreSQL holds $n users $EMAIL, want 1"
+  info "PostgreSQL in ${PG_STAGES[*]}; the staging signup is a row of its auth database"
 }
 
 # egress_target: host:port outside this host that a container on a normal (non-internal)
@@ -522,10 +578,13 @@ t_admin_api() {
 }
 
 t_hardening() {
-  local c name bad=""
+  local c name want bad=""
   for c in $(our_containers); do
     name=$(inspect '{{.Name}}' "$c")
-    [[ $(inspect '{{.HostConfig.ReadonlyRootfs}} {{.Config.User}} {{.HostConfig.CapDrop}}' "$c") == "true 10001:10001 [ALL]" ]] ||
+    # The services run as 10001; the stages' PostgreSQL as Debian's postgres user (999).
+    want="true 10001:10001 [ALL]"
+    [[ $(inspect '{{index .Config.Labels "com.docker.compose.service"}}' "$c") == postgres ]] && want="true 999:999 [ALL]"
+    [[ $(inspect '{{.HostConfig.ReadonlyRootfs}} {{.Config.User}} {{.HostConfig.CapDrop}}' "$c") == "$want" ]] ||
       bad+="$name(rootfs/user/caps) "
     [[ $(inspect '{{.HostConfig.Memory}}' "$c") -gt 0 && $(inspect '{{.HostConfig.NanoCpus}}' "$c") -gt 0 ]] ||
       bad+="$name(limits) "
@@ -654,9 +713,10 @@ else
   run_test "the gateway refuses the dev1 token on /api/tools of prod, staging, dev2" t_token_refused_elsewhere
   run_test "dev1's user does not exist in staging (separate databases)" t_users_absent_in_staging
   run_test "dev1's tool does not exist in staging" t_tools_absent_in_staging
+  run_test "prod and staging on their own PostgreSQL (a role per service), dev1 and dev2 on SQLite" t_databases
   run_test "rag: a PDF uploaded in dev1 is found with its page; staging cannot see it" t_rag_per_stage
   run_test "a logged-out dev1 session is refused by the edge within the poll bound" t_revoked_session_refused
-  run_test "dev1 containers cannot resolve or connect to prod/staging containers" t_stage_isolation
+  run_test "dev1 containers cannot resolve or connect to prod/staging containers (and their PostgreSQL)" t_stage_isolation
   run_test "only${EGRESS_SERVICES% } reach outside the host (egress network); no other container does" t_no_egress
   run_test "exactly one host port published beyond loopback ($EDGE_PORT)" t_one_public_port
   run_test "gateway admin API: host loopback only, never from a stage network" t_admin_api

@@ -9,6 +9,8 @@
 // postgres:// DATABASE_URL names, so that no password sits in the environment.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +34,18 @@ std::string service_database_url(const core::EnvConfig& config);
 // open_service_database() installs it as the main listener's ServerOptions::classify_exception.
 std::optional<core::Error> classify_database_error(const std::exception& e);
 
+// Runs `open` until it succeeds, waiting while the database cannot be reached yet
+// (DbError::unavailable(): a PostgreSQL still starting or not yet resolvable — the stage's
+// database and its services start side by side): again after 250 ms, then doubling up to 2 s,
+// until `budget` has passed; `on_wait(error, waited_so_far)` is called before each wait. Any
+// other error, or an unavailable one once the budget is spent, is thrown as it is.
+using DatabaseOpener = std::function<std::unique_ptr<Database>()>;
+std::unique_ptr<Database> open_waiting(
+    const DatabaseOpener& open, std::chrono::milliseconds budget,
+    const std::function<void(const DbError&, std::chrono::milliseconds)>& on_wait);
+
+// Opens DATABASE_URL (waiting up to DB_START_TIMEOUT_S for it, open_waiting), logs it redacted,
+// installs classify_database_error and the "database" health check.
 std::unique_ptr<Database> open_service_database(core::ServiceEnv& env);
 
 }  // namespace enkisys::db

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
+#include <vector>
 
 namespace enkisys::db {
 namespace {
@@ -106,6 +108,60 @@ TEST(ServiceDatabaseTest, AFullSqliteDatabaseIsReportedAsDiskFull) {
     EXPECT_TRUE(e.unavailable());
   }
   std::filesystem::remove_all(templ);
+}
+
+// A database not reachable yet (a PostgreSQL still starting beside its services) is waited for:
+// the opener runs again until it succeeds, within the budget.
+TEST(ServiceDatabaseTest, OpenWaitsForADatabaseNotReachableYet) {
+  int calls = 0;
+  std::vector<std::chrono::milliseconds> waits;
+  auto db = open_waiting(
+      [&]() -> std::unique_ptr<Database> {
+        if (++calls < 3) throw DbError("postgres: cannot connect: connection refused", true);
+        return Database::open("sqlite::memory:");
+      },
+      std::chrono::seconds(30),
+      [&](const DbError& e, std::chrono::milliseconds waited) {
+        EXPECT_TRUE(e.unavailable());
+        waits.push_back(waited);
+      });
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(calls, 3);
+  ASSERT_EQ(waits.size(), 2U);
+  EXPECT_GE(waits[1].count(), 250);  // it did wait between the tries
+}
+
+// The wait is bounded: once the budget is spent the last error is thrown.
+TEST(ServiceDatabaseTest, OpenGivesUpAfterItsBudget) {
+  int calls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(
+      open_waiting(
+          [&]() -> std::unique_ptr<Database> {
+            ++calls;
+            throw DbError("postgres: cannot connect: connection refused", true);
+          },
+          std::chrono::milliseconds(600), [](const DbError&, std::chrono::milliseconds) {}),
+      DbError);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(600));
+  EXPECT_GE(calls, 2);
+  EXPECT_LE(calls, 4);  // 250 ms, then 350 ms: three tries in 600 ms
+}
+
+// An error that waiting cannot cure (a bad URL, a schema problem) is not retried.
+TEST(ServiceDatabaseTest, OpenDoesNotWaitOnOtherErrors) {
+  int calls = 0;
+  EXPECT_THROW(open_waiting(
+                   [&]() -> std::unique_ptr<Database> {
+                     ++calls;
+                     throw DbError("unsupported DATABASE_URL scheme");
+                   },
+                   std::chrono::seconds(30),
+                   [](const DbError&, std::chrono::milliseconds) {
+                     ADD_FAILURE() << "waited on a permanent error";
+                   }),
+               DbError);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace
