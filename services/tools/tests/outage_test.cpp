@@ -2,7 +2,8 @@
 // scripts/pg-test-server.sh): the real enkisys-tools keeps running, answers 503 (JSON error) to
 // writes and on /health while the server is gone, reconnects by itself once it is back on the
 // same port, and no write it acknowledged (201) is lost.
-// And a full SQLite volume: 503 storage_full, then writes again once space returns.
+// And a full volume, SQLite's or PostgreSQL's: 503 storage_full, then writes again once space
+// returns.
 // Needs the PostgreSQL 15 server binaries and ENKISYS_TEST_POSTGRES_URL (the PostgreSQL half of
 // the tests is enabled); skips otherwise.
 #include <gtest/gtest.h>
@@ -223,6 +224,75 @@ TEST(DiskFullTest, AFullVolumeIsA503AndWritesResumeWhenSpaceReturns) {
   EXPECT_EQ(core::testing::status_of(
                 core::testing::http_request(port, "GET", "/api/tools/before", {}, kUser)),
             200);
+  EXPECT_EQ(tools.terminate(), 0);
+}
+
+// PostgreSQL with its data volume full: the tools' tables live in a tablespace on an 8 MiB
+// tmpfs (the database's default_tablespace, so the service's own migrations put them there),
+// which a file then fills. Writes answer 503 storage_full (SQLSTATE 53100, JSON), nothing is
+// half-written, reads keep working, and writes succeed again once space returns — no restart.
+// Needs root (mount) and the PostgreSQL half of the tests; skips otherwise.
+TEST(DiskFullTest, AFullPostgresVolumeIsA503AndWritesResumeWhenSpaceReturns) {
+  if (db::testing::postgres_test_url().empty()) GTEST_SKIP() << db::testing::kHowToSetPostgres;
+  if (!fs::exists(std::string(kPgBin) + "/pg_ctl")) GTEST_SKIP() << "no PostgreSQL 15 binaries";
+  std::string templ = (fs::temp_directory_path() / "enkisys-pgfull-XXXXXX").string();
+  ASSERT_NE(mkdtemp(templ.data()), nullptr);
+  const std::string dir = templ;
+  if (geteuid() != 0 ||
+      std::system(("mount -t tmpfs -o size=8m tmpfs " + dir + " 2>/dev/null").c_str()) != 0) {
+    fs::remove(dir);
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
+  }
+  struct Unmount {
+    std::string dir;
+    ~Unmount() {
+      std::system(("umount " + dir).c_str());
+      fs::remove(dir);
+    }
+  } unmount{dir};
+  ASSERT_EQ(std::system(("chown postgres:postgres " + dir).c_str()), 0);
+  Cluster pg;
+  ASSERT_TRUE(pg.started()) << pg.url();
+  const std::string psql = "psql -X -q -v ON_ERROR_STOP=1 '" + pg.url() + "' -c ";
+  ASSERT_EQ(std::system((psql + "\"CREATE TABLESPACE small LOCATION '" + dir + "'\"").c_str()), 0);
+  ASSERT_EQ(std::system((psql + "\"ALTER DATABASE " + pg.url().substr(pg.url().rfind('/') + 1) +
+                         " SET default_tablespace = small\"")
+                            .c_str()),
+            0);
+  core::testing::ServiceProcess tools(ENKISYS_TOOLS_BIN, {{"PORT", "0"},
+                                                          {"BIND_ADDRESS", "127.0.0.1"},
+                                                          {"DATABASE_URL", pg.url()},
+                                                          {"ACCESS_LOG", "off"}});
+  const auto port = tools.port();
+  ASSERT_TRUE(wait_health(port, 200, 30s));
+  auto post = [&](const std::string& name) {
+    const std::string body =
+        R"({"name":")" + name + R"(","description":")" + std::string(200, 'd') +
+        R"(","kind":"http","http":{"method":"GET","url":"https://x.example/"}})";
+    return core::testing::http_request(port, "POST", "/api/tools", body, kUser);
+  };
+  ASSERT_EQ(core::testing::status_of(post("before")), 201);
+  std::system(("dd if=/dev/zero of=" + dir + "/filler bs=64k >/dev/null 2>&1").c_str());
+  std::string raw;
+  int i = 0;
+  for (; i < 2000; ++i) {
+    raw = post("full" + std::to_string(i));
+    if (core::testing::status_of(raw) != 201) break;
+  }
+  ASSERT_LT(i, 2000) << "the full volume never refused a write";
+  EXPECT_EQ(core::testing::status_of(raw), 503) << raw;
+  EXPECT_NE(core::testing::body_of(raw).find("\"storage_full\""), std::string::npos) << raw;
+  const std::string refused = "full" + std::to_string(i);
+  EXPECT_EQ(core::testing::status_of(
+                core::testing::http_request(port, "GET", "/api/tools/before", {}, kUser)),
+            200)
+      << "reads stopped while the volume was full";
+  fs::remove(dir + "/filler");
+  EXPECT_EQ(core::testing::status_of(post("after")), 201);
+  EXPECT_EQ(core::testing::status_of(
+                core::testing::http_request(port, "GET", "/api/tools/" + refused, {}, kUser)),
+            404)
+      << "the refused write was half-written";
   EXPECT_EQ(tools.terminate(), 0);
 }
 
