@@ -66,4 +66,5 @@ fi
 /usr/local/bin/enkisys-databases.sh
 pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 log "ready to start"
-exec postgres -D "$PGDATA"
+# The image carries no JIT provider (deploy/postgres/Dockerfile).
+exec postgres -D "$PGDATA" -c jit=off
