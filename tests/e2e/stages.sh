@@ -526,6 +526,43 @@ t_one_public_port() {
     fail "host ports published beyond loopback: '$public', want only $EDGE_PORT"
 }
 
+# t_tls: `make up-host TLS=1` on the running host: the edge is recreated with HTTPS on
+# EDGE_TLS_PORT (certificate from the local CA host.sh makes), plain HTTP answers 308 to HTTPS
+# except the health probes, HSTS on HTTPS answers, TLS 1.1 refused; then back to plain HTTP.
+t_tls() {
+  local tls_port=${E2E_TLS_PORT:-8443} ca="$ROOT/deploy/edge/secrets/tls/ca.pem" code hdrs
+  TLS=1 EDGE_TLS_PORT=$tls_port "$ROOT/$HOST" up -t 90 >"$WORK/up-tls.log" 2>&1 || {
+    cat "$WORK/up-tls.log"
+    fail "TLS=1 host.sh up failed"
+  }
+  [[ -s $ca ]] || fail "no local CA at deploy/edge/secrets/tls/ca.pem"
+  code=$(curl -s -o "$WORK/body" -D "$WORK/hdrs" -w '%{http_code}' --max-time 5 --cacert "$ca" \
+    "https://localhost:$tls_port/prod/health")
+  expect_status 200 "$code" "GET https://localhost:$tls_port/prod/health"
+  grep -qi '^strict-transport-security: max-age=' "$WORK/hdrs" || fail "no HSTS header on HTTPS"
+  code=$(curl -s -o "$WORK/body" -w '%{http_code}' --max-time 5 --cacert "$ca" \
+    -X POST -H 'Content-Type: application/json' --data "$CREDENTIALS" "https://localhost:$tls_port/dev1/api/auth/login")
+  expect_status 200 "$code" "login over HTTPS"
+  # Without the CA the certificate is not trusted (it is the local CA's, not a default one).
+  curl -s -o /dev/null --max-time 5 "https://localhost:$tls_port/prod/health" &&
+    fail "the certificate was trusted without the local CA"
+  hdrs=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 5 "$EDGE/dev1/api/tools")
+  [[ $hdrs == "308 https://127.0.0.1:$tls_port/dev1/api/tools" ]] || fail "plain HTTP API: '$hdrs', want 308 to HTTPS"
+  code=$(api GET /prod/health)
+  expect_status 200 "$code" "plain /prod/health (probes stay plain)"
+  if openssl s_client -help 2>&1 | grep -q -- '-tls1_1'; then
+    openssl s_client -connect "127.0.0.1:$tls_port" -tls1_1 </dev/null >"$WORK/tls11" 2>&1 &&
+      fail "TLS 1.1 handshake succeeded"
+  fi
+  info "HTTPS on $tls_port: health, login; HTTP → 308; HSTS; TLS 1.1 refused"
+  "$ROOT/$HOST" up -t 90 >"$WORK/up-plain.log" 2>&1 || {
+    cat "$WORK/up-plain.log"
+    fail "host.sh up (back to plain HTTP) failed"
+  }
+  code=$(api GET /dev1/api/auth/.well-known/jwks.json)
+  expect_status 200 "$code" "plain HTTP API after TLS was turned off"
+}
+
 t_admin_api() {
   local gw token code host_ip edge_ip ingress_ip s
   gw=$(edge_container)
@@ -726,6 +763,7 @@ else
   run_test "monitoring: dev2 tools down → one alert, that row only red → recovered once" t_monitoring_dev2_tools
   run_test "monitoring: a browser signs in at /monitoring/login and reads the page by cookie" t_monitoring_browser_login
   run_test "Prometheus scrapes /monitoring/federate: up for every stage" t_prometheus
+  run_test "make up-host TLS=1: HTTPS with the local CA, HTTP → 308, HSTS, then plain again" t_tls
 fi
 run_test "teardown leaves no containers, networks or volumes" t_teardown_clean
 
