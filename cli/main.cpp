@@ -66,6 +66,14 @@ int main(int argc, char** argv) {
     c->add_option("--wait", d.wait, "seconds to wait for a held lock (0: fail at once)")
         ->check(CLI::Range(0, 86400));
     c->add_option("--keep", d.keep, "releases whose images are kept")->check(CLI::Range(1, 100));
+    c->add_option("--target", d.target, "compose (blue/green on one host) or swarm (a stack)")
+        ->check(CLI::IsMember({"compose", "swarm"}));
+    c->add_option("--publish", d.publish,
+                  "swarm: the gateway's published port when first "
+                  "deployed (default: swarm picks one)")
+        ->check(CLI::Range(0, 65535));
+    c->add_option("--health-path", d.health_path,
+                  "swarm: the path checked on the stack's gateway after /health");
   };
   auto* deploy = app.add_subcommand("deploy", "deploy a version to a stage (blue/green)");
   add_deploy_flags(deploy);

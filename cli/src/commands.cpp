@@ -5,6 +5,7 @@
 #include "enkisys/cli/deployer.hpp"
 #include "enkisys/cli/notify.hpp"
 #include "enkisys/cli/report.hpp"
+#include "enkisys/cli/swarm_deployer.hpp"
 #include "enkisys/cli/validate.hpp"
 
 namespace enkisys::cli {
@@ -32,6 +33,11 @@ std::optional<std::string> check_request(const DeployRequest& r, const std::stri
   if (!(action == "rollback" && r.version.empty())) {
     if (auto e = check_version(r.version)) return e;
   }
+  if (r.target != "compose" && r.target != "swarm") return "--target must be compose or swarm";
+  if (r.health_path.empty() || r.health_path.front() != '/' ||
+      r.health_path.find_first_of(" ?#\r\n") != std::string::npos) {
+    return "--health-path must be a path starting with /";
+  }
   if (!registry.empty()) return check_registry(registry);
   return std::nullopt;
 }
@@ -39,7 +45,7 @@ std::optional<std::string> check_request(const DeployRequest& r, const std::stri
 Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
                   const std::string& action, const std::string& registry) {
   Outcome out;
-  if (auto s = session.open(true); !s.ok) {
+  if (auto s = session.open(r.target != "swarm"); !s.ok) {
     out.error = s.message;
     return out;
   }
@@ -62,8 +68,12 @@ Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
   cfg.me = lease_of_this_run(env);
   cfg.actor = actor_from(env.getenv);
   cfg.run_url = run_url_from(env.getenv);
-  Deployer deployer({&session.target(), env.runner, env.clock, env.http, state.get(), env.err},
-                    cfg);
+  const DeployEnv denv{&session.target(), env.runner, env.clock, env.http, state.get(), env.err};
+  if (r.target == "swarm") {
+    SwarmDeployer swarm(denv, cfg, {r.publish, r.health_path});
+    return action == "deploy" ? swarm.deploy(r.version) : swarm.rollback(r.version);
+  }
+  Deployer deployer(denv, cfg);
   return action == "deploy" ? deployer.deploy(r.version) : deployer.rollback(r.version);
 }
 

@@ -52,6 +52,10 @@ struct DeployRequest {
   int lock_ttl = 900;
   int wait = 0;
   std::size_t keep = 5;
+  // "compose" (blue/green on one host) or "swarm" (the stack enkisys-<stage>, swarm_deployer.hpp).
+  std::string target = "compose";
+  int publish = 0;  // swarm: the gateway's published port on a first deploy (0: swarm picks)
+  std::string health_path = "/dev/health";  // swarm: checked on the stack's gateway
 };
 
 // The global options' own rules (absolute paths); nullopt when valid, else the reason.
