@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 65535));
     c->add_option("--health-path", d.health_path,
                   "swarm: the path checked on the stack's gateway after /health");
+    c->add_option("--endpoint-mode", d.endpoint_mode,
+                  "swarm: vip (default) or dnsrr (engines without IPVS; no published port)")
+        ->check(CLI::IsMember({"vip", "dnsrr"}));
+    c->add_option("--gateway-url", d.gateway_url,
+                  "swarm: the stack's gateway as the health gate reaches it (default: "
+                  "127.0.0.1:<published port>)");
   };
   auto* deploy = app.add_subcommand("deploy", "deploy a version to a stage (blue/green)");
   add_deploy_flags(deploy);

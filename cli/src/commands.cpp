@@ -38,6 +38,13 @@ std::optional<std::string> check_request(const DeployRequest& r, const std::stri
       r.health_path.find_first_of(" ?#\r\n") != std::string::npos) {
     return "--health-path must be a path starting with /";
   }
+  if (!r.endpoint_mode.empty() && r.endpoint_mode != "vip" && r.endpoint_mode != "dnsrr") {
+    return "--endpoint-mode must be vip or dnsrr";
+  }
+  if (!r.gateway_url.empty() && r.gateway_url.rfind("http://", 0) != 0 &&
+      r.gateway_url.rfind("https://", 0) != 0) {
+    return "--gateway-url must be an http:// or https:// URL";
+  }
   if (!registry.empty()) return check_registry(registry);
   return std::nullopt;
 }
@@ -70,7 +77,7 @@ Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
   cfg.run_url = run_url_from(env.getenv);
   const DeployEnv denv{&session.target(), env.runner, env.clock, env.http, state.get(), env.err};
   if (r.target == "swarm") {
-    SwarmDeployer swarm(denv, cfg, {r.publish, r.health_path});
+    SwarmDeployer swarm(denv, cfg, {r.publish, r.health_path, r.endpoint_mode, r.gateway_url});
     return action == "deploy" ? swarm.deploy(r.version) : swarm.rollback(r.version);
   }
   Deployer deployer(denv, cfg);

@@ -286,6 +286,7 @@ bool SwarmDeployer::render(Run& run, std::string* stack_yaml) {
   StackOptions options;
   options.stage = stage;
   options.registry = cfg_.registry;
+  options.endpoint_mode = swarm_.endpoint_mode;
   options.published_port = gateway_port();
   if (options.published_port == 0) options.published_port = swarm_.published_port;
   auto digest = [&](const std::string& path) {
@@ -483,18 +484,19 @@ int SwarmDeployer::gateway_port() {
 }
 
 bool SwarmDeployer::confirm_health(Run& run, const char* evidence_key) {
-  const int port = gateway_port();
-  if (port <= 0) {
-    run.rel.message = "the stack's gateway publishes no port";
+  const int port = swarm_.gateway_url.empty() ? gateway_port() : 0;
+  if (port <= 0 && swarm_.gateway_url.empty()) {
+    run.rel.message = "the stack's gateway publishes no port (and no --gateway-url was given)";
     return false;
   }
   std::unique_ptr<BackgroundProcess> tunnel;
   int local_port = port;
-  if (env_.target->remote()) {
+  if (port > 0 && env_.target->remote()) {
     local_port = free_loopback_port();
     tunnel = env_.target->forward(local_port, port);
   }
-  const auto base = "http://127.0.0.1:" + std::to_string(local_port);
+  const auto base = !swarm_.gateway_url.empty() ? swarm_.gateway_url
+                                                : "http://127.0.0.1:" + std::to_string(local_port);
   const auto deadline = env_.clock->now() + cfg_.confirm_timeout;
   json::object evidence;
   for (const std::string& path : {std::string("/health"), swarm_.health_path}) {
@@ -513,7 +515,7 @@ bool SwarmDeployer::confirm_health(Run& run, const char* evidence_key) {
       return false;
     }
   }
-  evidence["published_port"] = port;
+  evidence["url"] = base;
   run.rel.health[evidence_key] = std::move(evidence);
   return true;
 }

@@ -122,7 +122,12 @@ class Renderer {
       }
       s["environment"] = env;
     }
-    if (def["ports"]) s["ports"] = ports(def["ports"]);
+    if (def["ports"] && o_.endpoint_mode != "dnsrr") {
+      s["ports"] = ports(def["ports"]);
+    } else {
+      s.remove("ports");
+    }
+    if (!o_.endpoint_mode.empty()) deploy["endpoint_mode"] = o_.endpoint_mode;
 
     YAML::Node volumes(YAML::NodeType::Sequence);
     YAML::Node configs = s["configs"] ? s["configs"] : YAML::Node(YAML::NodeType::Sequence);

@@ -168,6 +168,16 @@ TEST(SwarmStack, StatefulServicesArePinnedAndWritableBindMountsRefused) {
   EXPECT_FALSE(render_stack("services: [a]", dev1(), digest_of, &error));
 }
 
+TEST(SwarmStack, DnsRoundRobinOnEveryServiceAndNoIngressPort) {
+  StackOptions o = dev1();
+  o.endpoint_mode = "dnsrr";
+  auto s = rendered(kConfig, o);
+  EXPECT_EQ(s["services"]["auth"]["deploy"]["endpoint_mode"].as<std::string>(), "dnsrr");
+  EXPECT_EQ(s["services"]["gateway"]["deploy"]["endpoint_mode"].as<std::string>(), "dnsrr");
+  EXPECT_FALSE(s["services"]["gateway"]["ports"]);
+  EXPECT_FALSE(rendered(kConfig)["services"]["auth"]["deploy"]["endpoint_mode"]);
+}
+
 TEST(SwarmStack, ARegistryPrefixesEveryImage) {
   StackOptions o = dev1();
   o.registry = "registry.example:5000";

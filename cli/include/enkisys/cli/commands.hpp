@@ -56,6 +56,8 @@ struct DeployRequest {
   std::string target = "compose";
   int publish = 0;  // swarm: the gateway's published port on a first deploy (0: swarm picks)
   std::string health_path = "/dev/health";  // swarm: checked on the stack's gateway
+  std::string endpoint_mode;                // swarm: "" (vip) or "dnsrr"
+  std::string gateway_url;                  // swarm: the stack's gateway as the gate reaches it
 };
 
 // The global options' own rules (absolute paths); nullopt when valid, else the reason.

@@ -61,6 +61,10 @@ SwarmVerdict judge_swarm(const std::vector<SwarmService>& services,
 struct SwarmSettings {
   int published_port = 0;  // the gateway's, when first published; 0 = swarm picks one
   std::string health_path = "/dev/health";  // on the stack's gateway, after /health
+  std::string endpoint_mode;                // StackOptions::endpoint_mode
+  // Where the gate reaches the stack's gateway (a load balancer in front of it); empty =
+  // 127.0.0.1:<its published port> (through an ssh tunnel when remote).
+  std::string gateway_url;
 };
 
 class SwarmDeployer {

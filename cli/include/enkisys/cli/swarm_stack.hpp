@@ -22,6 +22,7 @@
 //    digest(path) returning "" is an error (the file is missing on the target).
 //  * A service that mounts a named volume is stateful: it gets the placement constraint
 //    options.stateful_constraint unless its deploy section has placement constraints.
+//  * options.endpoint_mode, when set, becomes every service's deploy.endpoint_mode.
 //  * The output has `version: "3.8"` (docker 20.10's stack loader needs a version).
 //  Pure apart from calling digest; returns nullopt and *error on bad input. Thread-safe.
 #pragma once
@@ -37,7 +38,12 @@ struct StackOptions {
   std::string stage;
   int published_port = 0;
   std::string stateful_constraint = "node.role == manager";
-  std::string registry;  // non-empty: images become REGISTRY/<image> (every node pulls them)
+  std::string registry;
+  // "" (swarm's default, a virtual IP per service behind IPVS) or "dnsrr" (DNS round robin
+  // over the tasks, for engines without IPVS): set on every service; with dnsrr, published
+  // ports are dropped (the ingress needs a VIP): a load balancer on the attachable networks
+  // reaches the gateway.
+  std::string endpoint_mode;  // non-empty: images become REGISTRY/<image> (every node pulls them)
 };
 
 using FileDigest = std::function<std::string(const std::string& path)>;
