@@ -76,7 +76,7 @@ test: build ## build, then run unit + integration tests (throwaway PostgreSQL un
 web: ## the web frontend's production build into frontend/dist (npm ci once per lock file)
 	scripts/web.sh build
 
-e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stages.sh), images on PostgreSQL (postgres.sh)
+e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stages.sh), images on PostgreSQL (postgres.sh), single-node swarm (swarm.sh)
 	@scripts/apt-install.sh deps/apt-run.txt deps/apt-test.txt deps/apt-e2e.txt
 	@if ! scripts/ensure-docker.sh; then \
 	  echo "e2e: no Docker engine could be started — skipped"; exit 0; \
@@ -87,6 +87,10 @@ e2e: ## images, then end-to-end: local stage (run.sh), four stages + edge (stage
 	echo "== e2e: local stage (compose.yaml)"; tests/e2e/run.sh || rc=1; \
 	echo "== e2e: host with four stages (deploy/)"; tests/e2e/stages.sh || rc=1; \
 	echo "== e2e: service images on PostgreSQL (TLS + SCRAM)"; tests/e2e/postgres.sh || rc=1; \
+	echo "== e2e: Docker Swarm, one node (enkisys deploy --target swarm)"; \
+	{ cmake --preset $(PRESET) $(CMAKE_ARGS) >/dev/null && \
+	  cmake --build --preset $(PRESET) -j$(JOBS) --target enkisys >/dev/null && \
+	  ENKISYS_BIN=$(CURDIR)/build/$(PRESET)/bin/enkisys tests/e2e/swarm.sh; } || rc=1; \
 	exit $$rc
 
 e2e-deploy: build ## blue/green deploys over ssh on this machine (sshd :2222, dev1+dev2 behind the edge)

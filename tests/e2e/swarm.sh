@@ -170,12 +170,16 @@ check "zero failed requests during the update" test "$(jq -r .failed "$WORK/load
 check "the load ran" test "$(jq -r .requests "$WORK/load.json")" -gt 50
 check "every service runs $V2" bash -c "docker service ls --filter label=com.docker.stack.namespace=$STACK --format '{{.Image}}' | grep -v -c ':$V2' | grep -qx 0"
 
-# 3. (b) A broken agent: rolled back.
+# 3. (b) A broken agent: rolled back, under the same load.
+python3 tests/e2e/swarm_load.py "$BASE" /dev/api/tools "$TOKEN" "$WORK/stop3" 200 20000 >"$WORK/load3.json" &
+load=$!
 t0=$SECONDS
 rc=0
 deploy "$V3" "$WORK/deploy3.log" || rc=$?
 ROLLBACK_S=$((SECONDS - t0))
-say "broken deploy of $V3: exit $rc in $ROLLBACK_S s"
+touch "$WORK/stop3"
+wait "$load" || true
+say "broken deploy of $V3: exit $rc in $ROLLBACK_S s; load: $(cat "$WORK/load3.json")"
 grep -E 'health gate|rolling back|rolled_back|failed' "$WORK/deploy3.log" | sed 's/^/       /' || true
 check "the broken deploy exits 1" test "$rc" = 1
 enkisys releases --stage "$STAGE" --json >"$WORK/releases.json"
@@ -184,8 +188,9 @@ check "the ledger says rolled_back to $V2" test "$(jq -r '.result + " " + .rolle
 check "the ledger names the failing service" bash -c "jq -r .message <<<'$last' | grep -q ${STACK}_agent"
 code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$BASE/dev/health")
 check "the stage still answers 200" test "$code" = 200
+check "zero failed requests during the broken deploy and its rollback" test "$(jq -r .failed "$WORK/load3.json")" = 0
 check "every service runs $V2 again" bash -c "docker service ls --filter label=com.docker.stack.namespace=$STACK --format '{{.Image}}' | grep -v -c ':$V2' | grep -qx 0"
 
-say "timings: rolling update ${UPDATE_S} s under load (failed requests $(jq -r .failed "$WORK/load.json"), reconnects $(jq -r .reconnects "$WORK/load.json"), slowest $(jq -r .max_ms "$WORK/load.json") ms); broken release detected and rolled back in ${ROLLBACK_S} s"
+say "timings: rolling update ${UPDATE_S} s under load (failed requests $(jq -r .failed "$WORK/load.json"), reconnects $(jq -r .reconnects "$WORK/load.json"), slowest $(jq -r .max_ms "$WORK/load.json") ms); broken release detected and rolled back in ${ROLLBACK_S} s (failed requests $(jq -r .failed "$WORK/load3.json"))"
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
