@@ -69,7 +69,7 @@ SwarmVerdict judge_swarm(const std::vector<SwarmService>& services,
     const bool is_fresh = fresh(s, baseline);
     if (is_fresh && (s.state == "paused" || s.state == "rollback_paused" ||
                      (s.state == "rollback_completed" && !rolling_back))) {
-      return {SwarmVerdict::kFailed, s.name,
+      return {SwarmVerdict::Kind::kFailed, s.name,
               "update " + s.state + (s.message.empty() ? "" : ": " + s.message)};
     }
     std::string wait;
@@ -80,9 +80,7 @@ SwarmVerdict judge_swarm(const std::vector<SwarmService>& services,
       bool stale = false;
       for (const auto& t : tasks) {
         if (t.service != s.name) continue;
-        if (!t.running) {
-          stale = true;
-        } else if (without_digest(t.image) != without_digest(s.image)) {
+        if (!t.running || without_digest(t.image) != without_digest(s.image)) {
           stale = true;
         } else {
           ++running;
@@ -93,10 +91,11 @@ SwarmVerdict judge_swarm(const std::vector<SwarmService>& services,
                without_digest(s.image);
       }
     }
-    if (!wait.empty() && pending.service.empty()) pending = {SwarmVerdict::kPending, s.name, wait};
+    if (!wait.empty() && pending.service.empty())
+      pending = {SwarmVerdict::Kind::kPending, s.name, wait};
   }
   if (!pending.service.empty()) return pending;
-  return {SwarmVerdict::kSettled, "", ""};
+  return {SwarmVerdict::Kind::kSettled, "", ""};
 }
 
 struct SwarmDeployer::Run {
@@ -244,13 +243,13 @@ bool SwarmDeployer::run_steps(Run& run) {
 
   auto verdict = wait_settled(run, run.baseline, false);
   run.rel.timings["update_ms"] = since_ms(t);
-  if (verdict.kind == SwarmVerdict::kSettled && confirm_health(run, "gateway")) {
+  if (verdict.kind == SwarmVerdict::Kind::kSettled && confirm_health(run, "gateway")) {
     log() << "all " << run.last.size() << " services of " << stack() << " settled on "
           << run.version << "\n";
     return true;
   }
-  if (verdict.kind == SwarmVerdict::kSettled) {
-    verdict = {SwarmVerdict::kFailed, stack() + "_gateway", run.rel.message};
+  if (verdict.kind == SwarmVerdict::Kind::kSettled) {
+    verdict = {SwarmVerdict::Kind::kFailed, stack() + "_gateway", run.rel.message};
   }
   roll_back_changed(run, verdict);
   return false;
@@ -341,12 +340,13 @@ bool SwarmDeployer::inspect(std::vector<SwarmService>* services, std::vector<Swa
   }
   auto ids = lines(ls.out);
   if (ids.empty()) return true;
-  Argv a = {
-      "docker", "service", "inspect", "--format",
+  // name|replicas|update state|update started|image|update message
+  const std::string format =
       "{{.Spec.Name}}|{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}"
       "{{else}}0{{end}}|{{if .UpdateStatus}}{{.UpdateStatus.State}}|"
       "{{.UpdateStatus.StartedAt}}{{else}}|{{end}}|{{.Spec.TaskTemplate.ContainerSpec.Image}}|"
-      "{{if .UpdateStatus}}{{.UpdateStatus.Message}}{{end}}"};
+      "{{if .UpdateStatus}}{{.UpdateStatus.Message}}{{end}}";
+  Argv a = {"docker", "service", "inspect", "--format", format};
   a.insert(a.end(), ids.begin(), ids.end());
   auto r = target.run(a, {}, std::chrono::seconds(30));
   if (!r.ok()) {
@@ -392,18 +392,19 @@ SwarmVerdict SwarmDeployer::wait_settled(Run& run,
     std::string error;
     if (inspect(&run.last, &tasks, &error)) {
       v = judge_swarm(run.last, tasks, baseline, rolling_back);
-      if (run.last.empty()) v = {SwarmVerdict::kPending, stack(), "no services yet"};
+      if (run.last.empty()) v = {SwarmVerdict::Kind::kPending, stack(), "no services yet"};
     } else {
-      v = {SwarmVerdict::kPending, stack(), error};
+      v = {SwarmVerdict::Kind::kPending, stack(), error};
     }
-    if (v.kind != SwarmVerdict::kPending) break;
+    if (v.kind != SwarmVerdict::Kind::kPending) break;
     if (v.service + v.reason != said) {
       log() << "waiting: " << v.service << " " << v.reason << "\n";
       said = v.service + v.reason;
     }
-    if (auto s = run.lock->renew_if_due(); !s.ok) return {SwarmVerdict::kFailed, "", s.message};
+    if (auto s = run.lock->renew_if_due(); !s.ok)
+      return {SwarmVerdict::Kind::kFailed, "", s.message};
     if (env_.clock->now() >= deadline) {
-      v.kind = SwarmVerdict::kFailed;
+      v.kind = SwarmVerdict::Kind::kFailed;
       v.reason = "not settled after " + std::to_string(cfg_.health_timeout.count()) + " s (" +
                  v.reason + ")";
       break;
@@ -447,8 +448,8 @@ void SwarmDeployer::roll_back_changed(Run& run, const SwarmVerdict& failure) {
   }
   auto back = wait_settled(run, run.baseline, true);
   run.rel.timings["rollback_ms"] = since_ms(t);
-  const bool restored = back.kind == SwarmVerdict::kSettled && !run.rel.previous_version.empty() &&
-                        confirm_health(run, "restored");
+  const bool restored = back.kind == SwarmVerdict::Kind::kSettled &&
+                        !run.rel.previous_version.empty() && confirm_health(run, "restored");
   if (restored) {
     run.rel.result = "rolled_back";
     run.rel.color = "swarm";
@@ -459,7 +460,7 @@ void SwarmDeployer::roll_back_changed(Run& run, const SwarmVerdict& failure) {
     run.rel.result = "failed";
     if (run.rel.previous_version.empty()) {
       run.rel.message += "; nothing was serving before, nothing to restore";
-    } else if (back.kind != SwarmVerdict::kSettled) {
+    } else if (back.kind != SwarmVerdict::Kind::kSettled) {
       run.rel.message += "; the rollback did not settle: " + back.service + " " + back.reason;
     }
   }
@@ -475,11 +476,11 @@ std::string SwarmDeployer::last_task_error(const std::string& service) {
 }
 
 int SwarmDeployer::gateway_port() {
-  auto r = env_.target->run({"docker", "service", "inspect", "--format",
-                             "{{range .Endpoint.Ports}}{{if eq .TargetPort 8080}}"
-                             "{{.PublishedPort}}{{end}}{{end}}",
-                             stack() + "_gateway"},
-                            {}, std::chrono::seconds(30));
+  const std::string format =
+      "{{range .Endpoint.Ports}}{{if eq .TargetPort 8080}}{{.PublishedPort}}{{end}}{{end}}";
+  auto r =
+      env_.target->run({"docker", "service", "inspect", "--format", format, stack() + "_gateway"},
+                       {}, std::chrono::seconds(30));
   return r.ok() ? std::atoi(trim(r.out).c_str()) : 0;
 }
 

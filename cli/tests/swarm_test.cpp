@@ -69,7 +69,7 @@ std::string digest_of(const std::string& path) {
   return path.find("missing") == std::string::npos ? "0123456789abcdef0123" : "";
 }
 
-YAML::Node rendered(const std::string& config, StackOptions o = dev1()) {
+YAML::Node rendered(const std::string& config, const StackOptions& o = dev1()) {
   std::string error;
   auto out = render_stack(config, o, digest_of, &error);
   EXPECT_TRUE(out) << error;
@@ -195,27 +195,27 @@ std::vector<SwarmTask> running(const std::string& service, const std::string& im
 TEST(SwarmGate, SettledWhenEveryServiceRunsItsReplicasOnTheNewSpec) {
   std::vector<SwarmService> s = {{"s_gw", 2, "completed", "T1", "e/gw:v2", ""}};
   auto tasks = running("s_gw", "e/gw:v2@sha256:ab", 2);
-  EXPECT_EQ(judge_swarm(s, tasks, kBefore, false).kind, SwarmVerdict::kSettled);
+  EXPECT_EQ(judge_swarm(s, tasks, kBefore, false).kind, SwarmVerdict::Kind::kSettled);
   // A start-first update still runs an old task next to the new ones.
   tasks.push_back({"s_gw", true, "e/gw:v1"});
   auto v = judge_swarm(s, tasks, kBefore, false);
-  EXPECT_EQ(v.kind, SwarmVerdict::kPending);
+  EXPECT_EQ(v.kind, SwarmVerdict::Kind::kPending);
   EXPECT_EQ(v.service, "s_gw");
   // Too few tasks, or one still starting.
   EXPECT_EQ(judge_swarm(s, running("s_gw", "e/gw:v2", 1), kBefore, false).kind,
-            SwarmVerdict::kPending);
+            SwarmVerdict::Kind::kPending);
   auto starting = running("s_gw", "e/gw:v2", 2);
   starting[1].running = false;
-  EXPECT_EQ(judge_swarm(s, starting, kBefore, false).kind, SwarmVerdict::kPending);
+  EXPECT_EQ(judge_swarm(s, starting, kBefore, false).kind, SwarmVerdict::Kind::kPending);
 }
 
 TEST(SwarmGate, AnUpdateInProgressIsPendingEvenWhenTheTasksLookDone) {
   std::vector<SwarmService> s = {{"s_gw", 2, "updating", "T1", "e/gw:v2", ""}};
   EXPECT_EQ(judge_swarm(s, running("s_gw", "e/gw:v2", 2), kBefore, false).kind,
-            SwarmVerdict::kPending);
+            SwarmVerdict::Kind::kPending);
   s[0].state = "rollback_started";
   EXPECT_EQ(judge_swarm(s, running("s_gw", "e/gw:v2", 2), kBefore, false).kind,
-            SwarmVerdict::kPending);
+            SwarmVerdict::Kind::kPending);
 }
 
 TEST(SwarmGate, ARollbackOrPauseOfThisDeployFails) {
@@ -226,12 +226,12 @@ TEST(SwarmGate, ARollbackOrPauseOfThisDeployFails) {
     auto more = running("s_agent", "e/agent:v1", 2);
     tasks.insert(tasks.end(), more.begin(), more.end());
     auto v = judge_swarm(s, tasks, kBefore, false);
-    EXPECT_EQ(v.kind, SwarmVerdict::kFailed) << state;
+    EXPECT_EQ(v.kind, SwarmVerdict::Kind::kFailed) << state;
     EXPECT_EQ(v.service, "s_agent");
     EXPECT_NE(v.reason.find(state), std::string::npos) << v.reason;
     // While the CLI rolls the stage back, a completed rollback is the goal.
     if (std::string(state) == "rollback_completed") {
-      EXPECT_EQ(judge_swarm(s, tasks, kBefore, true).kind, SwarmVerdict::kSettled);
+      EXPECT_EQ(judge_swarm(s, tasks, kBefore, true).kind, SwarmVerdict::Kind::kSettled);
     }
   }
 }
@@ -241,11 +241,11 @@ TEST(SwarmGate, AStatusFromAnEarlierDeployDoesNotCount) {
   // deploy did not change it and its tasks run: settled, not failed.
   std::vector<SwarmService> s = {{"s_agent", 2, "rollback_completed", "T0", "e/agent:v1", ""}};
   EXPECT_EQ(judge_swarm(s, running("s_agent", "e/agent:v1", 2), kBefore, false).kind,
-            SwarmVerdict::kSettled);
+            SwarmVerdict::Kind::kSettled);
   // A service new in this deploy has no baseline: its status is fresh.
   s[0].name = "s_new";
   EXPECT_EQ(judge_swarm(s, running("s_new", "e/agent:v1", 2), kBefore, false).kind,
-            SwarmVerdict::kFailed);
+            SwarmVerdict::Kind::kFailed);
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ struct SwarmTask {
 };
 
 struct SwarmVerdict {
-  enum Kind { kPending, kSettled, kFailed } kind = kPending;
+  enum class Kind { kPending, kSettled, kFailed };
+  Kind kind = Kind::kPending;
   std::string service;  // the failing (or first pending) service
   std::string reason;
 };
