@@ -387,6 +387,9 @@ SwarmVerdict SwarmDeployer::wait_settled(Run& run,
   const auto deadline = env_.clock->now() + cfg_.health_timeout;
   SwarmVerdict v;
   std::string said;
+  // Settled counts when seen on two polls in a row: right after `docker stack deploy` an
+  // update whose image did not change (a new secret, an env change) may not have started yet.
+  bool settled_once = false;
   for (;;) {
     std::vector<SwarmTask> tasks;
     std::string error;
@@ -396,7 +399,14 @@ SwarmVerdict SwarmDeployer::wait_settled(Run& run,
     } else {
       v = {SwarmVerdict::Kind::kPending, stack(), error};
     }
-    if (v.kind != SwarmVerdict::Kind::kPending) break;
+    if (v.kind == SwarmVerdict::Kind::kFailed) break;
+    if (v.kind == SwarmVerdict::Kind::kSettled) {
+      if (settled_once) break;
+      settled_once = true;
+      v = {SwarmVerdict::Kind::kPending, stack(), "settled; confirming"};
+    } else {
+      settled_once = false;
+    }
     if (v.service + v.reason != said) {
       log() << "waiting: " << v.service << " " << v.reason << "\n";
       said = v.service + v.reason;

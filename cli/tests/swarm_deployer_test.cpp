@@ -50,6 +50,11 @@ class FakeSwarm final : public CommandRunner, public HttpClient {
       return {0, false, services.count("enkisys-dev1_gateway") ? "30000\n" : "", ""};
     }
     if (has("service") && has("inspect")) {
+      if (!late_failure.empty() && ++inspects_since_deploy == 2) {
+        auto& s = services.at(late_failure);
+        s.state = "rollback_completed";
+        s.started_at = tick();
+      }
       std::string out;
       for (const auto& [name, s] : services) {
         out += name + "|" + std::to_string(s.replicas) + "|" + s.state + "|" + s.started_at + "|" +
@@ -84,6 +89,7 @@ class FakeSwarm final : public CommandRunner, public HttpClient {
   // makes swarm roll that service back by itself.
   CommandResult deploy(const std::string& stack) {
     stacks.push_back(stack);
+    inspects_since_deploy = 0;
     YAML::Node root = YAML::Load(stack);
     for (const auto& kv : root["services"]) {
       const auto name = "enkisys-dev1_" + kv.first.as<std::string>();
@@ -119,6 +125,10 @@ class FakeSwarm final : public CommandRunner, public HttpClient {
 
   std::map<std::string, Service> services;
   std::set<std::string> broken;
+  // This service's update fails, but its status shows it only from the second inspection
+  // after the deploy (an update of something other than the image starts a moment later).
+  std::string late_failure;
+  int inspects_since_deploy = 0;
   std::vector<Argv> commands;
   std::vector<std::string> stacks, urls;
 
@@ -198,6 +208,15 @@ TEST_F(SwarmDeployerTest, ABrokenServiceRollsTheWholeStageBack) {
   // The next deploy does not count the earlier rollback against the unchanged agent.
   swarm.broken.clear();
   EXPECT_EQ(deploy("v3").exit_code, 0) << log.str();
+}
+
+TEST_F(SwarmDeployerTest, AnUpdateThatStartsLateIsStillWaitedFor) {
+  ASSERT_EQ(deploy("v1").exit_code, 0) << log.str();
+  swarm.late_failure = "enkisys-dev1_gateway";
+  auto out = deploy("v1");
+  EXPECT_EQ(out.exit_code, 1) << log.str();
+  ASSERT_EQ(ledger().size(), 2u);
+  EXPECT_NE(ledger()[1].message.find("enkisys-dev1_gateway"), std::string::npos);
 }
 
 TEST_F(SwarmDeployerTest, NothingToRestoreOnAFirstBrokenDeployIsFailed) {
