@@ -73,8 +73,20 @@ TEST_F(Commands, InvalidInputIsRefusedBeforeAnythingRuns) {
   d.stage = "dev1";
   d.version = "v1;rm";
   EXPECT_EQ(run_deploy(env_, options_, d, "deploy"), kInvalidInput);
-  vars_["REGISTRY"] = "Registry.Example";
   d.version = "v2";
+  for (auto bad : {std::pair<std::string, std::string>{"target", "kubernetes"},
+                   {"endpoint_mode", "host"},
+                   {"gateway_url", "ftp://lb"},
+                   {"health_path", "dev/health"}}) {
+    DeployRequest s = d;
+    s.target = "swarm";
+    if (bad.first == "target") s.target = bad.second;
+    if (bad.first == "endpoint_mode") s.endpoint_mode = bad.second;
+    if (bad.first == "gateway_url") s.gateway_url = bad.second;
+    if (bad.first == "health_path") s.health_path = bad.second;
+    EXPECT_EQ(run_deploy(env_, options_, s, "deploy"), kInvalidInput) << bad.first;
+  }
+  vars_["REGISTRY"] = "Registry.Example";
   EXPECT_EQ(run_deploy(env_, options_, d, "deploy"), kInvalidInput);
   EXPECT_TRUE(host_.commands.empty());
   EXPECT_TRUE(host_.requests.empty());
