@@ -74,10 +74,10 @@ TEST_F(Commands, InvalidInputIsRefusedBeforeAnythingRuns) {
   d.version = "v1;rm";
   EXPECT_EQ(run_deploy(env_, options_, d, "deploy"), kInvalidInput);
   d.version = "v2";
-  for (auto bad : {std::pair<std::string, std::string>{"target", "kubernetes"},
-                   {"endpoint_mode", "host"},
-                   {"gateway_url", "ftp://lb"},
-                   {"health_path", "dev/health"}}) {
+  for (const auto& bad : {std::pair<std::string, std::string>{"target", "kubernetes"},
+                          {"endpoint_mode", "host"},
+                          {"gateway_url", "ftp://lb"},
+                          {"health_path", "dev/health"}}) {
     DeployRequest s = d;
     s.target = "swarm";
     if (bad.first == "target") s.target = bad.second;
