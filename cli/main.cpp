@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
   releases->add_flag("--json", as_json, "one JSON object per line");
   auto* status = app.add_subcommand("status", "colors, containers, gateway and lock per stage");
   status->add_option("--stage", stage, "one stage (default: all)");
+  std::string status_target = "compose";
+  status->add_option("--target", status_target, "compose (colors) or swarm (the stack)")
+      ->check(CLI::IsMember({"compose", "swarm"}));
   auto* lock = app.add_subcommand("lock", "inspect or break a stage's deploy lease");
   lock->require_subcommand(1);
   auto* show = lock->add_subcommand("show", "print the lease");
@@ -141,7 +144,7 @@ int main(int argc, char** argv) {
   if (*deploy) return cli::run_deploy(env, g, d, "deploy");
   if (*rollback) return cli::run_deploy(env, g, d, "rollback");
   if (*releases) return cli::run_releases(env, g, stage, as_json);
-  if (*status) return cli::run_status(env, g, stage);
+  if (*status) return cli::run_status(env, g, stage, status_target);
   if (*show) return cli::run_lock(env, g, "show", stage);
   if (*release) return cli::run_lock(env, g, "release", stage);
   return cli::kInvalidInput;

@@ -151,19 +151,27 @@ int run_releases(CommandEnv& env, const SessionOptions& options, const std::stri
   return kSucceeded;
 }
 
-int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only) {
+int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only,
+               const std::string& target) {
+  if (target != "compose" && target != "swarm") {
+    return fail(env, "--target must be compose or swarm");
+  }
   std::vector<std::string> stages = {"prod", "staging", "dev1", "dev2"};
   if (!only.empty()) {
     if (auto e = check_stage(only)) return fail(env, *e);
     stages = {only};
   }
   Session session(options, *env.runner, *env.clock);
-  if (auto s = session.open(true); !s.ok) return fail(env, s.message, kFailed);
+  if (auto s = session.open(target != "swarm"); !s.ok) return fail(env, s.message, kFailed);
   std::string error;
   auto flavour = detect_compose(session.target(), &error).value_or(ComposeFlavour::kV1);
   for (const auto& stage : stages) {
-    StageOps ops(session.target(), *env.http, session.settings(stage, flavour));
     auto state = env.state(session.target(), session.state_dir(stage));
+    if (target == "swarm") {
+      write_swarm_status(*env.out, stage, session.target(), *state);
+      continue;
+    }
+    StageOps ops(session.target(), *env.http, session.settings(stage, flavour));
     write_stage_status(*env.out, ops, *state);
   }
   return kSucceeded;

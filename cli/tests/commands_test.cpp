@@ -132,6 +132,19 @@ TEST_F(Commands, StatusOfOneStage) {
   EXPECT_TRUE(read_token);
 }
 
+TEST_F(Commands, StatusOfASwarmStage) {
+  EXPECT_EQ(run_status(env_, options_, "dev1", "swarm"), kSucceeded);
+  EXPECT_EQ(out_.str().rfind("dev1 (stack enkisys-dev1):\n  active:  none recorded\n", 0), 0u)
+      << out_.str();
+  bool listed = false;
+  for (const auto& a : host_.commands) {
+    listed = listed || testing::contains(a, "label=com.docker.stack.namespace=enkisys-dev1");
+  }
+  EXPECT_TRUE(listed);
+  EXPECT_NE(out_.str().find("  lock:    free\n"), std::string::npos) << out_.str();
+  EXPECT_EQ(run_status(env_, options_, "dev1", "nomad"), kInvalidInput);
+}
+
 TEST_F(Commands, LockShowAndRelease) {
   EXPECT_EQ(run_lock(env_, options_, "show", "dev1"), kSucceeded);
   EXPECT_EQ(run_lock(env_, options_, "release", "dev1"), kSucceeded);

@@ -68,8 +68,10 @@ int run_deploy(CommandEnv& env, const SessionOptions& options, const DeployReque
                const std::string& action);
 int run_releases(CommandEnv& env, const SessionOptions& options, const std::string& stage,
                  bool as_json);
-// only: one stage; empty = prod, staging, dev1, dev2.
-int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only);
+// only: one stage; empty = prod, staging, dev1, dev2. target "swarm": per stage the active
+// release and the services of the stack enkisys-<stage> (name, running/desired, image).
+int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only,
+               const std::string& target = "compose");
 // what: "show" or "release".
 int run_lock(CommandEnv& env, const SessionOptions& options, const std::string& what,
              const std::string& stage);
