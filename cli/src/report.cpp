@@ -83,7 +83,8 @@ void write_swarm_status(std::ostream& out, const std::string& stage, Target& tar
        "--format", "{{.Name}} {{.Replicas}} {{.Image}}"},
       {}, std::chrono::seconds(30));
   if (!ls.ok()) {
-    out << "  services: docker service ls failed: " << ls.err.substr(0, 200) << "\n";
+    auto err = ls.err.substr(0, ls.err.find('\n'));
+    out << "  services: docker service ls failed: " << err.substr(0, 200) << "\n";
   } else if (ls.out.empty()) {
     out << "  services: none\n";
   } else {
