@@ -190,6 +190,9 @@ code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$BASE/dev/health")
 check "the stage still answers 200" test "$code" = 200
 check "zero failed requests during the broken deploy and its rollback" test "$(jq -r .failed "$WORK/load3.json")" = 0
 check "every service runs $V2 again" bash -c "docker service ls --filter label=com.docker.stack.namespace=$STACK --format '{{.Image}}' | grep -v -c ':$V2' | grep -qx 0"
+enkisys status --target swarm --stage "$STAGE" >"$WORK/status.txt"
+sed 's/^/       /' "$WORK/status.txt"
+check "status lists every service of the stack" test "$(grep -c '  service: ' "$WORK/status.txt")" = "${#SERVICES[@]}"
 
 say "timings: rolling update ${UPDATE_S} s under load (failed requests $(jq -r .failed "$WORK/load.json"), reconnects $(jq -r .reconnects "$WORK/load.json"), slowest $(jq -r .max_ms "$WORK/load.json") ms); broken release detected and rolled back in ${ROLLBACK_S} s (failed requests $(jq -r .failed "$WORK/load3.json"))"
 echo "$PASSED passed, $FAILED failed"
