@@ -76,7 +76,7 @@ test: build ## build, then run unit + integration tests (throwaway PostgreSQL un
 web: ## the web frontend's production build into frontend/dist (npm ci once per lock file)
 	scripts/web.sh build
 
-e2e: ## images, then end-to-end: local stage, four stages + edge, PostgreSQL, backup/restore, n-1
+e2e: ## images, then end-to-end: local stage, four stages + edge, PostgreSQL, backup/restore, n-1, swarm
 	@scripts/apt-install.sh deps/apt-run.txt deps/apt-test.txt deps/apt-e2e.txt
 	@if ! scripts/ensure-docker.sh; then \
 	  echo "e2e: no Docker engine could be started — skipped"; exit 0; \
@@ -93,6 +93,8 @@ e2e: ## images, then end-to-end: local stage, four stages + edge, PostgreSQL, ba
 	  tests/e2e/backup.sh || rc=1; \
 	  E2E_DATABASE=sqlite tests/e2e/backup.sh || rc=1; \
 	echo "== e2e: n-1, the previous release on the new release's databases"; tests/e2e/n-1.sh || rc=1; \
+	echo "== e2e: Docker Swarm, one node (enkisys deploy --target swarm)"; \
+	  ENKISYS_BIN=$(CURDIR)/build/bin/enkisys tests/e2e/swarm.sh || rc=1; \
 	exit $$rc
 
 e2e-deploy: build ## blue/green deploys over ssh on this machine (sshd :2222, dev1+dev2 behind the edge)

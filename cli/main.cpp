@@ -66,6 +66,20 @@ int main(int argc, char** argv) {
     c->add_option("--wait", d.wait, "seconds to wait for a held lock (0: fail at once)")
         ->check(CLI::Range(0, 86400));
     c->add_option("--keep", d.keep, "releases whose images are kept")->check(CLI::Range(1, 100));
+    c->add_option("--target", d.target, "compose (blue/green on one host) or swarm (a stack)")
+        ->check(CLI::IsMember({"compose", "swarm"}));
+    c->add_option("--publish", d.publish,
+                  "swarm: the gateway's published port when first "
+                  "deployed (default: swarm picks one)")
+        ->check(CLI::Range(0, 65535));
+    c->add_option("--health-path", d.health_path,
+                  "swarm: the path checked on the stack's gateway after /health");
+    c->add_option("--endpoint-mode", d.endpoint_mode,
+                  "swarm: vip (default) or dnsrr (engines without IPVS; no published port)")
+        ->check(CLI::IsMember({"vip", "dnsrr"}));
+    c->add_option("--gateway-url", d.gateway_url,
+                  "swarm: the stack's gateway as the health gate reaches it (default: "
+                  "127.0.0.1:<published port>)");
   };
   auto* deploy = app.add_subcommand("deploy", "deploy a version to a stage (blue/green)");
   add_deploy_flags(deploy);
@@ -83,6 +97,9 @@ int main(int argc, char** argv) {
   releases->add_flag("--json", as_json, "one JSON object per line");
   auto* status = app.add_subcommand("status", "colors, containers, gateway and lock per stage");
   status->add_option("--stage", stage, "one stage (default: all)");
+  std::string status_target = "compose";
+  status->add_option("--target", status_target, "compose (colors) or swarm (the stack)")
+      ->check(CLI::IsMember({"compose", "swarm"}));
   auto* lock = app.add_subcommand("lock", "inspect or break a stage's deploy lease");
   lock->require_subcommand(1);
   auto* show = lock->add_subcommand("show", "print the lease");
@@ -148,7 +165,7 @@ int main(int argc, char** argv) {
   if (*deploy) return cli::run_deploy(env, g, d, "deploy");
   if (*rollback) return cli::run_deploy(env, g, d, "rollback");
   if (*releases) return cli::run_releases(env, g, stage, as_json);
-  if (*status) return cli::run_status(env, g, stage);
+  if (*status) return cli::run_status(env, g, stage, status_target);
   if (*backup) return cli::run_backup(env, g, b);
   if (*restore) return cli::run_restore(env, g, b);
   if (*backups) return cli::run_backups(env, g, b);

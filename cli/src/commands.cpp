@@ -7,6 +7,7 @@
 #include "enkisys/cli/deployer.hpp"
 #include "enkisys/cli/notify.hpp"
 #include "enkisys/cli/report.hpp"
+#include "enkisys/cli/swarm_deployer.hpp"
 #include "enkisys/cli/validate.hpp"
 
 namespace enkisys::cli {
@@ -34,6 +35,18 @@ std::optional<std::string> check_request(const DeployRequest& r, const std::stri
   if (!(action == "rollback" && r.version.empty())) {
     if (auto e = check_version(r.version)) return e;
   }
+  if (r.target != "compose" && r.target != "swarm") return "--target must be compose or swarm";
+  if (r.health_path.empty() || r.health_path.front() != '/' ||
+      r.health_path.find_first_of(" ?#\r\n") != std::string::npos) {
+    return "--health-path must be a path starting with /";
+  }
+  if (!r.endpoint_mode.empty() && r.endpoint_mode != "vip" && r.endpoint_mode != "dnsrr") {
+    return "--endpoint-mode must be vip or dnsrr";
+  }
+  if (!r.gateway_url.empty() && r.gateway_url.rfind("http://", 0) != 0 &&
+      r.gateway_url.rfind("https://", 0) != 0) {
+    return "--gateway-url must be an http:// or https:// URL";
+  }
   if (!registry.empty()) return check_registry(registry);
   return std::nullopt;
 }
@@ -41,7 +54,7 @@ std::optional<std::string> check_request(const DeployRequest& r, const std::stri
 Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
                   const std::string& action, const std::string& registry) {
   Outcome out;
-  if (auto s = session.open(true); !s.ok) {
+  if (auto s = session.open(r.target != "swarm"); !s.ok) {
     out.error = s.message;
     return out;
   }
@@ -67,8 +80,12 @@ Outcome deploy_in(CommandEnv& env, Session& session, const DeployRequest& r,
   if (r.backup) cfg.backup_root = session.state_dir(r.stage) + "/backups";
   if (!env.getenv("ENKISYS_BACKUP_IMAGE").empty())
     cfg.backup_image = env.getenv("ENKISYS_BACKUP_IMAGE");
-  Deployer deployer({&session.target(), env.runner, env.clock, env.http, state.get(), env.err},
-                    cfg);
+  const DeployEnv denv{&session.target(), env.runner, env.clock, env.http, state.get(), env.err};
+  if (r.target == "swarm") {
+    SwarmDeployer swarm(denv, cfg, {r.publish, r.health_path, r.endpoint_mode, r.gateway_url});
+    return action == "deploy" ? swarm.deploy(r.version) : swarm.rollback(r.version);
+  }
+  Deployer deployer(denv, cfg);
   return action == "deploy" ? deployer.deploy(r.version) : deployer.rollback(r.version);
 }
 
@@ -139,19 +156,27 @@ int run_releases(CommandEnv& env, const SessionOptions& options, const std::stri
   return kSucceeded;
 }
 
-int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only) {
+int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only,
+               const std::string& target) {
+  if (target != "compose" && target != "swarm") {
+    return fail(env, "--target must be compose or swarm");
+  }
   std::vector<std::string> stages = {"prod", "staging", "dev1", "dev2"};
   if (!only.empty()) {
     if (auto e = check_stage(only)) return fail(env, *e);
     stages = {only};
   }
   Session session(options, *env.runner, *env.clock);
-  if (auto s = session.open(true); !s.ok) return fail(env, s.message, kFailed);
+  if (auto s = session.open(target != "swarm"); !s.ok) return fail(env, s.message, kFailed);
   std::string error;
   auto flavour = detect_compose(session.target(), &error).value_or(ComposeFlavour::kV1);
   for (const auto& stage : stages) {
-    StageOps ops(session.target(), *env.http, session.settings(stage, flavour));
     auto state = env.state(session.target(), session.state_dir(stage));
+    if (target == "swarm") {
+      write_swarm_status(*env.out, stage, session.target(), *state);
+      continue;
+    }
+    StageOps ops(session.target(), *env.http, session.settings(stage, flavour));
     write_stage_status(*env.out, ops, *state);
   }
   return kSucceeded;

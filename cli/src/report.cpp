@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <iomanip>
 #include <optional>
+#include <sstream>
 
 #include "enkisys/cli/lock.hpp"
 
@@ -63,6 +64,33 @@ void write_stage_status(std::ostream& out, StageOps& ops, StateStore& state) {
   out << "  gateway: color " << gw << ", /" << stage << "/health "
       << (health.status ? std::to_string(health.status) : health.error) << "\n";
   for (const char* color : {"blue", "green"}) write_color(out, ops, color);
+  std::optional<std::string> lock;
+  state.read(StageLock::kFile, &lock);
+  auto lease = lock ? Lease::parse(*lock) : std::nullopt;
+  out << "  lock:    " << (lease ? lease->describe() : lock ? "unreadable" : "free") << "\n";
+}
+
+void write_swarm_status(std::ostream& out, const std::string& stage, Target& target,
+                        StateStore& state) {
+  ReleaseLedger ledger(state);
+  std::optional<Active> active;
+  ledger.read_active(&active);
+  const std::string stack = "enkisys-" + stage;
+  out << stage << " (stack " << stack << "):\n  active:  "
+      << (active ? active->version + " (since " + active->since + ")" : "none recorded") << "\n";
+  auto ls = target.run(
+      {"docker", "service", "ls", "--filter", "label=com.docker.stack.namespace=" + stack,
+       "--format", "{{.Name}} {{.Replicas}} {{.Image}}"},
+      {}, std::chrono::seconds(30));
+  if (!ls.ok()) {
+    auto err = ls.err.substr(0, ls.err.find('\n'));
+    out << "  services: docker service ls failed: " << err.substr(0, 200) << "\n";
+  } else if (ls.out.empty()) {
+    out << "  services: none\n";
+  } else {
+    std::istringstream lines(ls.out);
+    for (std::string line; std::getline(lines, line);) out << "  service: " << line << "\n";
+  }
   std::optional<std::string> lock;
   state.read(StageLock::kFile, &lock);
   auto lease = lock ? Lease::parse(*lock) : std::nullopt;

@@ -73,8 +73,20 @@ TEST_F(Commands, InvalidInputIsRefusedBeforeAnythingRuns) {
   d.stage = "dev1";
   d.version = "v1;rm";
   EXPECT_EQ(run_deploy(env_, options_, d, "deploy"), kInvalidInput);
-  vars_["REGISTRY"] = "Registry.Example";
   d.version = "v2";
+  for (const auto& bad : {std::pair<std::string, std::string>{"target", "kubernetes"},
+                          {"endpoint_mode", "host"},
+                          {"gateway_url", "ftp://lb"},
+                          {"health_path", "dev/health"}}) {
+    DeployRequest s = d;
+    s.target = "swarm";
+    if (bad.first == "target") s.target = bad.second;
+    if (bad.first == "endpoint_mode") s.endpoint_mode = bad.second;
+    if (bad.first == "gateway_url") s.gateway_url = bad.second;
+    if (bad.first == "health_path") s.health_path = bad.second;
+    EXPECT_EQ(run_deploy(env_, options_, s, "deploy"), kInvalidInput) << bad.first;
+  }
+  vars_["REGISTRY"] = "Registry.Example";
   EXPECT_EQ(run_deploy(env_, options_, d, "deploy"), kInvalidInput);
   EXPECT_TRUE(host_.commands.empty());
   EXPECT_TRUE(host_.requests.empty());
@@ -118,6 +130,19 @@ TEST_F(Commands, StatusOfOneStage) {
     read_token |= c == Argv{"cat", "--", "/opt/enkisys/deploy/edge/secrets/gateway_admin_token"};
   }
   EXPECT_TRUE(read_token);
+}
+
+TEST_F(Commands, StatusOfASwarmStage) {
+  EXPECT_EQ(run_status(env_, options_, "dev1", "swarm"), kSucceeded);
+  EXPECT_EQ(out_.str().rfind("dev1 (stack enkisys-dev1):\n  active:  none recorded\n", 0), 0u)
+      << out_.str();
+  bool listed = false;
+  for (const auto& a : host_.commands) {
+    listed = listed || testing::contains(a, "label=com.docker.stack.namespace=enkisys-dev1");
+  }
+  EXPECT_TRUE(listed);
+  EXPECT_NE(out_.str().find("  lock:    free\n"), std::string::npos) << out_.str();
+  EXPECT_EQ(run_status(env_, options_, "dev1", "nomad"), kInvalidInput);
 }
 
 TEST_F(Commands, LockShowAndRelease) {

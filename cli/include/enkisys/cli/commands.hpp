@@ -53,6 +53,12 @@ struct DeployRequest {
   int wait = 0;
   std::size_t keep = 5;
   bool backup = true;  // deploy: back up the stage's databases first (STATE/S/backups)
+  // "compose" (blue/green on one host) or "swarm" (the stack enkisys-<stage>, swarm_deployer.hpp).
+  std::string target = "compose";
+  int publish = 0;  // swarm: the gateway's published port on a first deploy (0: swarm picks)
+  std::string health_path = "/dev/health";  // swarm: checked on the stack's gateway
+  std::string endpoint_mode;                // swarm: "" (vip) or "dnsrr"
+  std::string gateway_url;                  // swarm: the stack's gateway as the gate reaches it
 };
 
 // The global options' own rules (absolute paths); nullopt when valid, else the reason.
@@ -63,8 +69,10 @@ int run_deploy(CommandEnv& env, const SessionOptions& options, const DeployReque
                const std::string& action);
 int run_releases(CommandEnv& env, const SessionOptions& options, const std::string& stage,
                  bool as_json);
-// only: one stage; empty = prod, staging, dev1, dev2.
-int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only);
+// only: one stage; empty = prod, staging, dev1, dev2. target "swarm": per stage the active
+// release and the services of the stack enkisys-<stage> (name, running/desired, image).
+int run_status(CommandEnv& env, const SessionOptions& options, const std::string& only,
+               const std::string& target = "compose");
 // what: "show" or "release".
 int run_lock(CommandEnv& env, const SessionOptions& options, const std::string& what,
              const std::string& stage);

@@ -30,6 +30,10 @@ void write_releases(std::ostream& out, const std::vector<Release>& releases, boo
 
 // ops: the stage's operations (its settings name the stage); state: its state directory.
 void write_stage_status(std::ostream& out, StageOps& ops, StateStore& state);
+// The same block for a stage deployed as the swarm stack enkisys-<stage>: the active release
+// and `docker service ls` of the stack (name, running/desired tasks, image).
+void write_swarm_status(std::ostream& out, const std::string& stage, Target& target,
+                        StateStore& state);
 
 // `now` decides whether the lease has expired.
 Status write_lock_show(std::ostream& out, const std::string& stage, StateStore& state,
