@@ -46,6 +46,10 @@ die() {
   exit 1
 }
 
+# project_ids PROJECT: the containers of a compose project (what `compose ps -q` lists, without
+# starting compose).
+project_ids() { docker ps -aq --filter "label=com.docker.compose.project=$1"; }
+
 # stage_database STAGE: "postgres" or "sqlite", DATABASE= of the stage's stage.env.
 stage_database() {
   local db
@@ -87,7 +91,7 @@ ensure_database() {
     docker volume create --label com.enkisys.stage="$stage" "enkisys-$stage-postgres-data" >/dev/null
   database_compose "$stage" up -d --no-build --remove-orphans
   [[ ${3:-} == nowait ]] && return 0
-  mapfile -t ids < <(database_compose "$stage" ps -q)
+  mapfile -t ids < <(project_ids "enkisys-$stage-postgres")
   wait_database_ready "$2" "${ids[@]}"
 }
 
@@ -113,7 +117,7 @@ start_stage() {
   ensure_database "$1" "$3" nowait
   stage_compose "$1" "$2" up -d --no-build --remove-orphans
   [[ $(stage_database "$1") == postgres ]] || return 0
-  mapfile -t ids < <(database_compose "$1" ps -q)
+  mapfile -t ids < <(project_ids "enkisys-$1-postgres")
   wait_database_ready "$3" "${ids[@]}"
 }
 
@@ -248,13 +252,13 @@ cmd_up() {
   rm -rf "$logs"
   ((failed == 0)) || exit 1
   for stage in "${stages[@]}"; do
-    mapfile -t -O "${#ids[@]}" ids < <(stage_compose "$stage" "$color" ps -q)
+    mapfile -t -O "${#ids[@]}" ids < <(project_ids "enkisys-$stage-$color")
   done
   "$ROOT/scripts/wait-healthy.sh" -t "$limit" "${ids[@]}"
   # The edge starts once the stages answer, so that it fetches their JWKS at once.
   edge_compose up -d --no-build --remove-orphans
   wait_gateway_healthy "$limit" "${stages[@]}"
-  mapfile -t ids < <(edge_compose ps -q)
+  mapfile -t ids < <(project_ids enkisys-edge)
   "$ROOT/scripts/wait-healthy.sh" -t "$limit" "${ids[@]}"
   if [[ $TLS == 1 ]]; then
     log "up: ${stages[*]} ($color, tag $ENKISYS_TAG) behind https://localhost:$EDGE_TLS_PORT/<stage>/" \

@@ -46,7 +46,7 @@ HELPER_IMAGE=debian:bookworm
 HOST=deploy/host.sh
 # Targets of the issue: all four stages healthy within UP_TARGET_S of `up`; an idle stage
 # within STAGE_RSS_TARGET_MB of resident memory.
-UP_TARGET_S=20
+UP_TARGET_S=${E2E_UP_TARGET_S:-20}
 STAGE_RSS_TARGET_MB=100
 SUITE_START=$SECONDS
 FIGURES=$WORK/figures
@@ -483,16 +483,19 @@ t_no_egress() {
   # One helper per backend container, side by side (an unanswered connect costs its timeout).
   # Only the services that must call out (EGRESS_SERVICES: agent, router, tools) join the
   # stage's egress network and reach the target; every other one must not.
-  local pids=() names=() i probe nets
+  local pids=() names=() i probe nets allowed
   for s in "${STAGES[@]}"; do
     for svc in "${SERVICES[@]}"; do
       c=$(stage_container "$s" "$svc")
       probe="! can_connect ${target%:*} ${target#*:}"
-      nets="^(enkisys-$s-(ingress|blue_backend) ?)+$"
+      allowed="ingress|blue_backend"
+      # A stage on PostgreSQL: its data services also join its internal database network.
+      [[ " ${PG_STAGES[*]} " == *" $s "* && " ${DB_SERVICES[*]} " == *" $svc "* ]] && allowed+="|db"
       if [[ $EGRESS_SERVICES == *" $svc "* ]]; then
         probe="can_connect ${target%:*} ${target#*:}"
-        nets="^(enkisys-$s-(ingress|blue_backend|blue_egress) ?)+$"
+        allowed+="|blue_egress"
       fi
+      nets="^(enkisys-$s-($allowed) ?)+$"
       # Also a control: the helper reaches the service on its own loopback.
       in_netns "$c" "$NETLIB"$'\n'"can_connect 127.0.0.1 ${PORT[$svc]} || exit 2; $probe" &
       pids+=($!)
