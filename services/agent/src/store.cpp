@@ -194,6 +194,19 @@ std::vector<StoredMessage> append_in(Tx& tx, const std::string& id,
   return messages;
 }
 
+void summary_in(Tx& tx, const std::string& id, const std::string& summary, std::int64_t upto) {
+  tx.exec(
+      "UPDATE agent_conversations SET summary = $2, summarized_upto = $3 WHERE id = $1 AND "
+      "summarized_upto <= $3",
+      {id, summary, upto});
+}
+
+std::int64_t tokens_in(Tx& tx, const std::string& user, const std::string& day) {
+  auto res =
+      tx.exec("SELECT tokens FROM agent_token_usage WHERE user_id = $1 AND day = $2", {user, day});
+  return res.empty() ? 0 : res.rows.front().i64(0);
+}
+
 void charge_in(Tx& tx, const ConversationStore::TokenCharge& c) {
   if (c.tokens <= 0) return;
   tx.exec(
@@ -250,6 +263,21 @@ std::vector<Conversation> ConversationStore::list(const Actor& actor, std::int64
 core::Expected<Conversation> ConversationStore::get(const Actor& actor, const std::string& id) {
   core::Expected<Conversation> out = not_found(id);
   db_.read([&](Tx& tx) { out = owned(tx, actor, id); });
+  return out;
+}
+
+core::Expected<std::int64_t> ConversationStore::turn_admission(const Actor& actor,
+                                                               const std::string& id,
+                                                               const std::string& day) {
+  core::Expected<std::int64_t> out = not_found(id);
+  db_.read([&](Tx& tx) {
+    auto res = tx.exec("SELECT owner FROM agent_conversations WHERE id = $1", {id});
+    if (res.empty() || res.rows.front().text(0) != actor.id) {
+      out = not_found(id);
+      return;
+    }
+    out = tokens_in(tx, actor.id, day);
+  });
   return out;
 }
 
@@ -313,7 +341,7 @@ core::Status ConversationStore::remove(const Actor& actor, const std::string& id
 
 core::Expected<std::vector<StoredMessage>> ConversationStore::append(
     const Actor& actor, const std::string& id, std::vector<StoredMessage> messages,
-    const TokenCharge* charge) {
+    const TokenCharge* charge, const SummaryUpdate* summary) {
   core::Expected<std::vector<StoredMessage>> out = not_found(id);
   db_.transaction([&](Tx& tx) {
     auto c = owned(tx, actor, id);
@@ -321,8 +349,9 @@ core::Expected<std::vector<StoredMessage>> ConversationStore::append(
       out = c.error();
       return;
     }
-    out = append_in(tx, id, std::move(messages));
+    out = append_in(tx, id, messages);  // a copy: a retried transaction starts again from it
     if (charge != nullptr) charge_in(tx, *charge);
+    if (summary != nullptr) summary_in(tx, id, summary->summary, summary->upto);
   });
   return out;
 }
@@ -344,7 +373,7 @@ core::Expected<ConversationWithMessages> ConversationStore::begin_turn(const Act
                        {id, cm.conversation.summarized_upto});
     cm.messages.reserve(res.rows.size());
     for (const auto& r : res.rows) cm.messages.push_back(message_of(r));
-    append_in(tx, id, {std::move(user)});
+    append_in(tx, id, {user});  // a copy: a retried transaction starts again from it
     out = std::move(cm);
   });
   return out;
@@ -360,21 +389,14 @@ core::Status ConversationStore::set_summary(const Actor& actor, const std::strin
       return;
     }
     out = core::ok_status();
-    tx.exec(
-        "UPDATE agent_conversations SET summary = $2, summarized_upto = $3 WHERE id = $1 AND "
-        "summarized_upto <= $3",
-        {id, summary, upto});
+    summary_in(tx, id, summary, upto);
   });
   return out;
 }
 
 std::int64_t ConversationStore::tokens_used(const std::string& user, const std::string& day) {
   std::int64_t used = 0;
-  db_.read([&](Tx& tx) {
-    auto res = tx.exec("SELECT tokens FROM agent_token_usage WHERE user_id = $1 AND day = $2",
-                       {user, day});
-    used = res.empty() ? 0 : res.rows.front().i64(0);
-  });
+  db_.read([&](Tx& tx) { used = tokens_in(tx, user, day); });
   return used;
 }
 

@@ -5,6 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
+#include <iterator>
+#include <optional>
 #include <set>
 
 #include "enkisys/agent/json.hpp"
@@ -25,9 +27,8 @@ struct TurnRunner::State {
   std::string conversation_id;
   TurnSink sink;
   Conversation conv;
-  std::vector<Passage> passages;
-  std::vector<ToolSpec> tools;
-  ChatRequest request;
+  ChatRequest request;  // its context: the passages; its tools: the conversation's tools
+  std::optional<ConversationStore::SummaryUpdate> summary;  // stored with the answer
   Usage usage;
   std::string model_name;
   json::array tool_log;
@@ -174,12 +175,14 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
     return store_.begin_turn(st.actor, st.conversation_id, std::move(user_message));
   });
   if (!loaded) co_return loaded.error();
-  st.conv = loaded->conversation;
+  st.conv = std::move(loaded->conversation);
+  std::vector<Passage>& passages = st.request.context;
+  std::vector<ToolSpec>& tools = st.request.tools;
 
   if (!st.conv.collections.empty()) {
     auto r = co_await rag_.search(st.caller, content, st.conv.collections, options_.rag_k);
     if (r) {
-      st.passages = std::move(r).value();
+      passages = std::move(r).value();
     } else {
       log_.warn("rag search failed; the turn goes on without context",
                 {{"request_id", st.caller.request_id}, {"error", r.error().message}});
@@ -191,7 +194,7 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
       for (auto& spec : *t) {
         if (st.conv.all_tools || std::find(st.conv.tools.begin(), st.conv.tools.end(), spec.name) !=
                                      st.conv.tools.end()) {
-          st.tools.push_back(std::move(spec));
+          tools.push_back(std::move(spec));
         }
       }
     } else {
@@ -203,36 +206,35 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   // Memory: the fixed part first, then as many recent turns as the rest of the budget allows.
   std::vector<ChatMessage> head, tail;
   if (!st.conv.system_prompt.empty()) head.push_back(text_message("system", st.conv.system_prompt));
-  if (!st.passages.empty()) tail.push_back(text_message("system", context_message(st.passages)));
-  tail.push_back(text_message("user", content));
+  if (!passages.empty()) tail.push_back(text_message("system", context_message(passages)));
+  tail.push_back(text_message("user", std::move(content)));
   int fixed = 0;
   for (const auto& m : head) fixed += message_tokens(m);
   for (const auto& m : tail) fixed += message_tokens(m);
-  for (const auto& t : st.tools) {
+  for (const auto& t : tools) {
     fixed += estimate_tokens(t.name) + estimate_tokens(t.description) +
              estimate_tokens(json::serialize(t.parameters));
   }
   const int summary_reserve = static_cast<int>(options_.summary_max_bytes / 2) + 16;
-  const Memory mem =
+  Memory mem =
       build_memory(loaded->messages, st.conv.summary, st.conv.summarized_upto,
                    options_.context_tokens - fixed - summary_reserve, options_.summary_max_bytes);
-  if (mem.summary_changed) {
-    auto s = co_await on_pool(blocking_, [&] {
-      return store_.set_summary(st.actor, st.conversation_id, mem.summary, mem.summarized_upto);
-    });
-    if (!s) co_return s.error();
-  }
+  loaded->messages = {};  // the window holds what the prompt needs
   ChatRequest& req = st.request;
   req.model = st.conv.model;
-  req.tools = st.tools;
-  req.context = st.passages;
-  req.messages = head;
+  req.messages = std::move(head);
+  req.messages.reserve(req.messages.size() + 1 + mem.window.size() + tail.size());
   if (!mem.summary.empty()) {
     req.messages.push_back(
         text_message("system", "Summary of the earlier conversation:\n" + mem.summary));
   }
-  req.messages.insert(req.messages.end(), mem.window.begin(), mem.window.end());
-  req.messages.insert(req.messages.end(), tail.begin(), tail.end());
+  std::move(mem.window.begin(), mem.window.end(), std::back_inserter(req.messages));
+  std::move(tail.begin(), tail.end(), std::back_inserter(req.messages));
+  // A changed summary is stored with the answer (one transaction fewer); a turn that fails
+  // before storing one leaves the old summary, and the next turn folds the same turns again.
+  if (mem.summary_changed) {
+    st.summary = ConversationStore::SummaryUpdate{std::move(mem.summary), mem.summarized_upto};
+  }
 
   for (int round = 0;; ++round) {
     const bool last = round >= options_.max_tool_rounds;
@@ -316,7 +318,7 @@ awaitable<void> TurnRunner::run_tool(State& st, const ToolCall& call) {
   st.emit("tool.call",
           json::object{{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}});
   core::Expected<json::value> result = tool_error("unknown_tool", "");
-  const bool offered = std::any_of(st.tools.begin(), st.tools.end(),
+  const bool offered = std::any_of(st.request.tools.begin(), st.request.tools.end(),
                                    [&](const ToolSpec& t) { return t.name == call.name; });
   boost::system::error_code ec;
   const bool blank = call.arguments.find_first_not_of(" \t\r\n") == std::string::npos;
@@ -377,12 +379,16 @@ awaitable<core::Expected<TurnResult>> TurnRunner::finish(State& st, const ChatRe
   m.usage = st.usage;
   m.interrupted = interrupted;
   json::array items;
-  for (const auto& p : cited(st.passages, m.content)) items.emplace_back(citation_json(p));
+  for (const auto& p : cited(st.request.context, m.content)) {
+    items.emplace_back(citation_json(p));
+  }
   m.citations = json::serialize(items);
   const ConversationStore::TokenCharge charge{st.actor.id, utc_day(clock_.now()),
                                               m.usage.prompt_tokens + m.usage.completion_tokens};
-  auto saved = co_await on_pool(
-      blocking_, [&] { return store_.append(st.actor, st.conversation_id, {m}, &charge); });
+  const ConversationStore::SummaryUpdate* summary = st.summary ? &*st.summary : nullptr;
+  auto saved = co_await on_pool(blocking_, [&] {
+    return store_.append(st.actor, st.conversation_id, {m}, &charge, summary);
+  });
   if (!saved) co_return saved.error();
   TurnResult tr;
   tr.message = saved->front();

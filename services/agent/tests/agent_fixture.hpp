@@ -77,6 +77,7 @@ std::vector<SseEvent> parse_sse(const std::string& raw);
 struct FixtureOptions {
   TurnOptions turn;
   ChatApiOptions api;
+  ToolsCacheOptions tools;  // no cache unless a test asks for one
 };
 
 class AgentFixture {

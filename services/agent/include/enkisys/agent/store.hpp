@@ -80,6 +80,10 @@ class ConversationStore {
   // Newest (updated) first; `offset`/`limit` page through them.
   std::vector<Conversation> list(const Actor& actor, std::int64_t limit, std::int64_t offset);
   core::Expected<Conversation> get(const Actor& actor, const std::string& id);
+  // The admission check of a turn in one read transaction: 404 unless `actor` owns `id`, else
+  // the tokens actor spent on `day` (as tokens_used()).
+  core::Expected<std::int64_t> turn_admission(const Actor& actor, const std::string& id,
+                                              const std::string& day);
   core::Expected<ConversationWithMessages> get_with_messages(const Actor& actor,
                                                              const std::string& id);
   core::Expected<Conversation> update(const Actor& actor, const std::string& id,
@@ -98,11 +102,18 @@ class ConversationStore {
     std::string user, day;
     std::int64_t tokens = 0;
   };
+  // A new rolling summary (see set_summary), stored with the messages of append().
+  struct SummaryUpdate {
+    std::string summary;
+    std::int64_t upto = 0;
+  };
   // Appends `messages` (ids, seq and created_at are assigned and returned) and touches the
-  // conversation's updated_at; with `charge`, adds its tokens in the same transaction.
+  // conversation's updated_at; with `charge`, adds its tokens, and with `summary`, replaces the
+  // rolling summary as set_summary() does, all in the same transaction.
   core::Expected<std::vector<StoredMessage>> append(const Actor& actor, const std::string& id,
                                                     std::vector<StoredMessage> messages,
-                                                    const TokenCharge* charge = nullptr);
+                                                    const TokenCharge* charge = nullptr,
+                                                    const SummaryUpdate* summary = nullptr);
   // Replaces the rolling summary. REQUIRES: upto >= the current summarized_upto.
   core::Status set_summary(const Actor& actor, const std::string& id, const std::string& summary,
                            std::int64_t upto);
