@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "enkisys/agent/window_cache.hpp"
 #include "enkisys/core/log.hpp"
 #include "enkisys/core/utf8.hpp"
 #include "enkisys/db/migrate.hpp"
@@ -109,6 +110,21 @@ std::vector<ToolCall> tool_calls_of(const std::string& text) {
 constexpr const char* kMessageColumns =
     "id, conversation_id, seq, role, content, tool_calls, tool_call_id, name, citations, model, "
     "prompt_tokens, completion_tokens, interrupted, created_at";
+
+// The columns the memory uses, read by index (a turn reads them for every new message).
+constexpr const char* kWindowColumns = "seq, role, content, tool_calls, tool_call_id, name";
+
+std::shared_ptr<const StoredMessage> window_message_of(const db::Row& r) {
+  auto m = std::make_shared<StoredMessage>();
+  m->seq = r.i64(0);
+  m->role = r.text(1);
+  m->content = r.text(2);
+  const auto& calls = std::get<std::string>(r.at(3));
+  if (calls != "[]") m->tool_calls = tool_calls_of(calls);
+  m->tool_call_id = r.text(4);
+  m->name = r.text(5);
+  return m;
+}
 
 Conversation conversation_of(const db::Row& r) {
   Conversation c;
@@ -218,7 +234,10 @@ void charge_in(Tx& tx, const ConversationStore::TokenCharge& c) {
 
 }  // namespace
 
-ConversationStore::ConversationStore(db::Database& db) : db_(db) {}
+ConversationStore::ConversationStore(db::Database& db, std::size_t window_cache_messages)
+    : db_(db), window_(std::make_unique<WindowCache>(window_cache_messages)) {}
+
+ConversationStore::~ConversationStore() = default;
 
 void ConversationStore::migrate() {
   db::migrate(db_, kMigrations);
@@ -336,6 +355,7 @@ core::Status ConversationStore::remove(const Actor& actor, const std::string& id
     tx.exec("DELETE FROM agent_messages WHERE conversation_id = $1", {id});
     tx.exec("DELETE FROM agent_conversations WHERE id = $1", {id});
   });
+  if (out) window_->erase(id);
   return out;
 }
 
@@ -353,29 +373,43 @@ core::Expected<std::vector<StoredMessage>> ConversationStore::append(
     if (charge != nullptr) charge_in(tx, *charge);
     if (summary != nullptr) summary_in(tx, id, summary->summary, summary->upto);
   });
+  if (out) window_->extend(id, *out);
   return out;
 }
 
-core::Expected<ConversationWithMessages> ConversationStore::begin_turn(const Actor& actor,
-                                                                       const std::string& id,
-                                                                       StoredMessage user) {
-  core::Expected<ConversationWithMessages> out = not_found(id);
+core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, const std::string& id,
+                                                        StoredMessage user) {
+  core::Expected<TurnStart> out = not_found(id);
+  std::int64_t lo = 0, hi = 0;
   db_.transaction([&](Tx& tx) {
     auto c = owned(tx, actor, id);
     if (!c) {
       out = c.error();
       return;
     }
-    ConversationWithMessages cm{std::move(c).value(), {}};
-    auto res = tx.exec(std::string("SELECT ") + kMessageColumns +
+    TurnStart ts{std::move(c).value(), {}};
+    lo = ts.conversation.summarized_upto;
+    hi = window_->read(id, lo, &ts.messages);
+    auto res = tx.exec(std::string("SELECT ") + kWindowColumns +
                            " FROM agent_messages WHERE conversation_id = $1 AND seq > $2 "
                            "ORDER BY seq",
-                       {id, cm.conversation.summarized_upto});
-    cm.messages.reserve(res.rows.size());
-    for (const auto& r : res.rows) cm.messages.push_back(message_of(r));
-    append_in(tx, id, {user});  // a copy: a retried transaction starts again from it
-    out = std::move(cm);
+                       {id, hi});
+    ts.messages.reserve(ts.messages.size() + res.rows.size() + 1);
+    for (const auto& r : res.rows) ts.messages.push_back(window_message_of(r));
+    auto stored = append_in(tx, id, {user});  // a copy: a retried transaction starts again
+    hi = stored.front().seq;
+    auto mine = std::make_shared<StoredMessage>();
+    mine->seq = hi;
+    mine->role = std::move(stored.front().role);
+    mine->content = std::move(stored.front().content);
+    ts.messages.push_back(std::move(mine));
+    out = std::move(ts);
   });
+  if (!out) return out;
+  // Committed: the messages up to the user's are complete; the turn itself does not see its
+  // own message among them.
+  window_->store(id, lo, hi, out->messages);
+  out->messages.pop_back();
   return out;
 }
 

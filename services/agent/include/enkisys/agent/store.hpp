@@ -11,7 +11,9 @@
 //  * Errors: core::Error values (404 not_found); DbError escapes only for database failures.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,9 +72,21 @@ struct ConversationWithMessages {
   std::vector<StoredMessage> messages;  // by seq
 };
 
+// What a turn starts from: its conversation and the messages its memory can use, by seq, with
+// seq, role, content, tool_calls, tool_call_id and name only (shared, immutable).
+struct TurnStart {
+  Conversation conversation;
+  std::vector<std::shared_ptr<const StoredMessage>> messages;
+};
+
+class WindowCache;
+
 class ConversationStore {
  public:
-  explicit ConversationStore(db::Database& db);
+  // `window_cache_messages`: messages of recent conversations kept in memory for begin_turn()
+  // (window_cache.hpp; 0: none).
+  explicit ConversationStore(db::Database& db, std::size_t window_cache_messages = 20000);
+  ~ConversationStore();
 
   void migrate();
 
@@ -93,9 +107,10 @@ class ConversationStore {
   // The start of a turn, in one transaction: the conversation, the messages the memory can
   // still use (seq > summarized_upto: the summary holds the older ones), then `user` appended
   // (not among the returned messages). A turn's read therefore costs the window, not the
-  // conversation's length.
-  core::Expected<ConversationWithMessages> begin_turn(const Actor& actor, const std::string& id,
-                                                      StoredMessage user);
+  // conversation's length; messages already read by an earlier turn (or appended through this
+  // store) come from the window cache, so a turn reads only the rows new to it.
+  core::Expected<TurnStart> begin_turn(const Actor& actor, const std::string& id,
+                                       StoredMessage user);
 
   // Tokens spent by `user` on `day` ("YYYY-MM-DD", UTC), charged with the messages of a turn.
   struct TokenCharge {
@@ -124,6 +139,7 @@ class ConversationStore {
 
  private:
   db::Database& db_;
+  std::unique_ptr<WindowCache> window_;
 };
 
 }  // namespace enkisys::agent
