@@ -238,9 +238,11 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
 
   for (int round = 0;; ++round) {
     const bool last = round >= options_.max_tool_rounds;
-    ChatRequest call = st.request;
-    if (last) call.tools.clear();
-    auto r = co_await call_model(st, std::move(call));
+    // The last call goes without tools (put back afterwards: a tool call still needs them).
+    std::vector<ToolSpec> offered;
+    if (last) offered.swap(st.request.tools);
+    auto r = co_await call_model(st);
+    if (last) offered.swap(st.request.tools);
     if (co_await cancelled()) {
       (void)co_await finish(st, nullptr, true);
       co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
@@ -286,7 +288,7 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   }
 }
 
-awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, ChatRequest request,
+awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, const ChatRequest& request,
                                                       DeltaSink on_delta,
                                                       Steady::time_point deadline) {
   using namespace asio::experimental::awaitable_operators;
@@ -294,7 +296,7 @@ awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, ChatRequ
   if (now >= deadline) co_return turn_timeout();
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline - now);
   try {
-    auto r = co_await (model.complete(std::move(request), std::move(on_delta)) ||
+    auto r = co_await (model.complete(request, std::move(on_delta)) ||
                        timer.async_wait(asio::use_awaitable));
     if (r.index() == 1) co_return turn_timeout();
     co_return std::get<0>(std::move(r));
@@ -303,13 +305,13 @@ awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, ChatRequ
   }
 }
 
-awaitable<core::Expected<ChatResult>> TurnRunner::call_model(State& st, ChatRequest request) {
+awaitable<core::Expected<ChatResult>> TurnRunner::call_model(State& st) {
   st.partial.clear();
   DeltaSink on_delta = [&st](std::string_view text) {
     st.partial.append(text);
     st.emit("message.delta", json::object{{"text", text}});
   };
-  auto r = co_await complete_within(model_, std::move(request), std::move(on_delta), st.deadline);
+  auto r = co_await complete_within(model_, st.request, std::move(on_delta), st.deadline);
   if (!r && r.error().code == "turn_timeout") st.timed_out = true;
   co_return r;
 }

@@ -47,7 +47,7 @@ bool ScriptedModel::wait_hanging(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [this] { return hanging_; });
 }
 
-asio::awaitable<core::Expected<ChatResult>> ScriptedModel::complete(ChatRequest request,
+asio::awaitable<core::Expected<ChatResult>> ScriptedModel::complete(const ChatRequest& request,
                                                                     DeltaSink on_delta) {
   Step step;
   {
