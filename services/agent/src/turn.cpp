@@ -168,6 +168,47 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   st.sink = std::move(sink);
   st.deadline = Steady::now() + options_.turn_timeout;
 
+  // The preparation's locals live in its own frame, gone before the model streams.
+  auto ready = co_await prepare(st, std::move(content));
+  if (!ready) co_return ready.error();
+
+  for (int round = 0;; ++round) {
+    const bool last = round >= options_.max_tool_rounds;
+    // The last call goes without tools (put back afterwards: a tool call still needs them).
+    std::vector<ToolSpec> offered;
+    if (last) offered.swap(st.request.tools);
+    auto r = co_await call_model(st);
+    if (last) offered.swap(st.request.tools);
+    if (co_await cancelled()) {
+      (void)co_await finish(st, nullptr, true);
+      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+    }
+    if (!r) {
+      if (st.timed_out) {
+        (void)co_await finish(st, nullptr, true);
+        co_return r.error();
+      }
+      log_.warn("model call failed",
+                {{"request_id", st.caller.request_id}, {"error", r.error().message}});
+      co_return core::make_error(
+          ErrorKind::kUpstream, "model_unavailable",
+          "the language model is unavailable (" + r.error().message + "); your message was kept");
+    }
+    st.usage.prompt_tokens += r->usage.prompt_tokens;
+    st.usage.completion_tokens += r->usage.completion_tokens;
+    st.model_name = r->model;
+    if (r->tool_calls.empty() || last) co_return co_await finish(st, &*r, false);
+
+    auto saved = co_await tool_round(st, *r);
+    if (!saved) co_return saved.error();
+    if (co_await cancelled()) {
+      (void)co_await finish(st, nullptr, true);
+      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+    }
+  }
+}
+
+awaitable<core::Status> TurnRunner::prepare(State& st, std::string content) {
   StoredMessage user_message;
   user_message.role = "user";
   user_message.content = content;
@@ -235,57 +276,33 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   if (mem.summary_changed) {
     st.summary = ConversationStore::SummaryUpdate{std::move(mem.summary), mem.summarized_upto};
   }
+  // Of the conversation, only its model is needed from here on.
+  Conversation kept;
+  kept.model = std::move(st.conv.model);
+  st.conv = std::move(kept);
+  co_return core::ok_status();
+}
 
-  for (int round = 0;; ++round) {
-    const bool last = round >= options_.max_tool_rounds;
-    // The last call goes without tools (put back afterwards: a tool call still needs them).
-    std::vector<ToolSpec> offered;
-    if (last) offered.swap(st.request.tools);
-    auto r = co_await call_model(st);
-    if (last) offered.swap(st.request.tools);
-    if (co_await cancelled()) {
-      (void)co_await finish(st, nullptr, true);
-      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
-    }
-    if (!r) {
-      if (st.timed_out) {
-        (void)co_await finish(st, nullptr, true);
-        co_return r.error();
-      }
-      log_.warn("model call failed",
-                {{"request_id", st.caller.request_id}, {"error", r.error().message}});
-      co_return core::make_error(
-          ErrorKind::kUpstream, "model_unavailable",
-          "the language model is unavailable (" + r.error().message + "); your message was kept");
-    }
-    st.usage.prompt_tokens += r->usage.prompt_tokens;
-    st.usage.completion_tokens += r->usage.completion_tokens;
-    st.model_name = r->model;
-    if (r->tool_calls.empty() || last) co_return co_await finish(st, &*r, false);
-
-    StoredMessage call_message;
-    call_message.role = "assistant";
-    call_message.content = r->content;
-    call_message.tool_calls = r->tool_calls;
-    call_message.model = r->model;
-    st.request.messages.push_back(call_message_of(*r));
-    st.round_results.clear();
-    st.partial.clear();
-    for (const auto& tc : r->tool_calls) {
-      co_await run_tool(st, tc);
-      if (co_await cancelled()) break;
-    }
-    std::vector<StoredMessage> batch;
-    batch.push_back(std::move(call_message));
-    batch.insert(batch.end(), st.round_results.begin(), st.round_results.end());
-    auto saved = co_await on_pool(
-        blocking_, [&] { return store_.append(st.actor, st.conversation_id, batch); });
-    if (!saved) co_return saved.error();
-    if (co_await cancelled()) {
-      (void)co_await finish(st, nullptr, true);
-      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
-    }
+awaitable<core::Status> TurnRunner::tool_round(State& st, const ChatResult& r) {
+  StoredMessage call_message;
+  call_message.role = "assistant";
+  call_message.content = r.content;
+  call_message.tool_calls = r.tool_calls;
+  call_message.model = r.model;
+  st.request.messages.push_back(call_message_of(r));
+  st.round_results.clear();
+  st.partial.clear();
+  for (const auto& tc : r.tool_calls) {
+    co_await run_tool(st, tc);
+    if (co_await cancelled()) break;
   }
+  std::vector<StoredMessage> batch;
+  batch.push_back(std::move(call_message));
+  batch.insert(batch.end(), st.round_results.begin(), st.round_results.end());
+  auto saved = co_await on_pool(blocking_,
+                                [&] { return store_.append(st.actor, st.conversation_id, batch); });
+  if (!saved) co_return saved.error();
+  co_return core::ok_status();
 }
 
 awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, const ChatRequest& request,

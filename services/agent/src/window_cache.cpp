@@ -49,7 +49,15 @@ void WindowCache::extend(const std::string& id, const std::vector<StoredMessage>
   if (it == entries_.end() || it->second.hi + 1 != messages.front().seq) return;
   Entry& e = it->second;
   for (const auto& m : messages) {
-    e.messages.push_back(std::make_shared<const StoredMessage>(m));
+    auto kept = std::make_shared<StoredMessage>();  // what the memory reads, nothing more
+    kept->seq = m.seq;
+    kept->role = m.role;
+    kept->content = m.content;
+    kept->tool_calls = m.tool_calls;
+    kept->tool_call_id = m.tool_call_id;
+    kept->name = m.name;
+    kept->citations.clear();
+    e.messages.push_back(std::move(kept));
     e.hi = m.seq;
   }
   held_ += messages.size();

@@ -163,7 +163,8 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const Chat
   if (!options_.api_key.empty()) {
     req.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
   }
-  req.body = request_body(request, model, stream);
+  // The body is built for each attempt and handed over (not kept here): `request` outlives the
+  // call, and an open stream then holds one copy of the prompt, in the client, until sent.
 
   const auto deadline = Clock::now() + options_.timeout;
   auto backoff = options_.initial_backoff;
@@ -175,6 +176,8 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const Chat
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) co_return timed_out("the model call exceeded its time limit");
 
+    core::ClientRequest attempt_req = req;
+    attempt_req.body = request_body(request, model, stream);
     auto a = std::make_shared<Attempt>(on_delta);
     core::ClientOptions co;
     co.connect_timeout = std::min(options_.connect_timeout, left);
@@ -184,19 +187,24 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const Chat
     if (stream) {
       co.on_body = [a](std::string_view piece) {
         a->first_byte = true;
-        if (a->raw.size() < 64 * 1024) a->raw.append(piece.substr(0, 64 * 1024));
+        // The raw text serves error answers and a server that ignores `stream`: neither once a
+        // delta was delivered, so an open stream stops keeping it then.
+        if (!a->acc.delivered() && a->raw.size() < 64 * 1024) {
+          a->raw.append(piece.substr(0, 64 * 1024));
+        }
         a->acc.feed(piece);
+        if (a->acc.delivered() && !a->raw.empty()) std::string().swap(a->raw);
         return !a->acc.error();
       };
     }
     std::optional<core::ClientResult> sent;
     if (stream) {
-      auto send_op = http_.send(req, co);
+      auto send_op = http_.send(std::move(attempt_req), co);
       auto dog = watchdog(a, co.first_byte_timeout);
       auto raced = co_await (std::move(send_op) || std::move(dog));
       if (raced.index() == 0) sent = std::move(std::get<0>(raced));
     } else {
-      sent = co_await http_.send(req, co);
+      sent = co_await http_.send(std::move(attempt_req), co);
     }
     if (is_cancelled(co_await asio::this_coro::cancellation_state)) co_return cancelled();
     if (!sent) {

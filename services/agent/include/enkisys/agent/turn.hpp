@@ -94,6 +94,10 @@ class TurnRunner {
   boost::asio::awaitable<core::Expected<TurnResult>> run_inner(Actor actor, Caller caller,
                                                                std::string conversation_id,
                                                                std::string content, TurnSink sink);
+  // Stores the user message, then fills st.request: context, tools, memory, the message.
+  boost::asio::awaitable<core::Status> prepare(State& st, std::string content);
+  // Runs the tool calls of answer `r` and stores them with their results.
+  boost::asio::awaitable<core::Status> tool_round(State& st, const ChatResult& r);
   // One model call with st.request.
   boost::asio::awaitable<core::Expected<ChatResult>> call_model(State& st);
   boost::asio::awaitable<void> run_tool(State& st, const ToolCall& call);

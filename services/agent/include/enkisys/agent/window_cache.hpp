@@ -40,7 +40,8 @@ class WindowCache {
   // Records that `messages` are all of `id`'s messages with lo < seq <= hi (by seq), replacing
   // a narrower entry. Messages with seq <= lo are not kept.
   void store(const std::string& id, std::int64_t lo, std::int64_t hi, Messages messages);
-  // Adds `messages` (consecutive seqs, just appended) when they continue `id`'s entry.
+  // Adds `messages` (consecutive seqs, just appended) when they continue `id`'s entry; only
+  // the fields begin_turn() returns are kept.
   void extend(const std::string& id, const std::vector<StoredMessage>& messages);
   void erase(const std::string& id);
 
