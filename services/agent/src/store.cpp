@@ -179,6 +179,16 @@ core::Expected<Conversation> owned(Tx& tx, const Actor& actor, const std::string
   return c;
 }
 
+// 404 unless `actor` owns conversation `id`, inside `tx` (the owner column only: a write that
+// needs no other field of the conversation decodes none).
+core::Status owner_check(Tx& tx, const Actor& actor, const std::string& id) {
+  auto res = tx.exec("SELECT owner FROM agent_conversations WHERE id = $1", {id});
+  if (res.empty() || std::get<std::string>(res.rows.front().at(0)) != actor.id) {
+    return not_found(id);
+  }
+  return core::ok_status();
+}
+
 std::string tools_text(bool all, const std::vector<std::string>& names) {
   return all ? "all" : strings_json(names);
 }
@@ -290,9 +300,8 @@ core::Expected<std::int64_t> ConversationStore::turn_admission(const Actor& acto
                                                                const std::string& day) {
   core::Expected<std::int64_t> out = not_found(id);
   db_.read([&](Tx& tx) {
-    auto res = tx.exec("SELECT owner FROM agent_conversations WHERE id = $1", {id});
-    if (res.empty() || res.rows.front().text(0) != actor.id) {
-      out = not_found(id);
+    if (auto owns = owner_check(tx, actor, id); !owns) {
+      out = owns.error();
       return;
     }
     out = tokens_in(tx, actor.id, day);
@@ -364,9 +373,8 @@ core::Expected<std::vector<StoredMessage>> ConversationStore::append(
     const TokenCharge* charge, const SummaryUpdate* summary) {
   core::Expected<std::vector<StoredMessage>> out = not_found(id);
   db_.transaction([&](Tx& tx) {
-    auto c = owned(tx, actor, id);
-    if (!c) {
-      out = c.error();
+    if (auto owns = owner_check(tx, actor, id); !owns) {
+      out = owns.error();
       return;
     }
     out = append_in(tx, id, messages);  // a copy: a retried transaction starts again from it
@@ -417,12 +425,8 @@ core::Status ConversationStore::set_summary(const Actor& actor, const std::strin
                                             const std::string& summary, std::int64_t upto) {
   core::Status out = core::ok_status();
   db_.transaction([&](Tx& tx) {
-    auto c = owned(tx, actor, id);
-    if (!c) {
-      out = c.error();
-      return;
-    }
-    out = core::ok_status();
+    out = owner_check(tx, actor, id);
+    if (!out) return;
     summary_in(tx, id, summary, upto);
   });
   return out;
