@@ -146,14 +146,14 @@ TurnRunner::TurnRunner(ConversationStore& store, ChatModel& model, RagClient& ra
 awaitable<core::Expected<TurnResult>> TurnRunner::run(Actor actor, Caller caller,
                                                       std::string conversation_id,
                                                       std::string content, TurnSink sink) {
-  // A thread of its own, so that the relaxed cancellation rules below stay inside the turn;
-  // the caller's cancellation reaches it through use_awaitable.
-  const auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::co_spawn(
-      ex,
-      run_inner(std::move(actor), std::move(caller), std::move(conversation_id), std::move(content),
-                std::move(sink)),
-      asio::use_awaitable);
+  // The turn relaxes the cancellation rules of the coroutine thread it runs on (below); the
+  // caller's own rule is put back after it. (Not a thread of its own: an open stream would hold
+  // one more frame and its scheduling state.)
+  const bool throws = co_await asio::this_coro::throw_if_cancelled();
+  auto r = co_await run_inner(std::move(actor), std::move(caller), std::move(conversation_id),
+                              std::move(content), std::move(sink));
+  co_await asio::this_coro::throw_if_cancelled(throws);
+  co_return r;
 }
 
 awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller caller,
