@@ -13,7 +13,10 @@
 #                         python3-httpx, gunicorn, curl: deps/apt-bench.txt)
 # Env: BENCH_DURATION (10s), BENCH_DB_DIR (tmpfs: where the SQLite files go), BENCH_CONNECTIONS (64), TWIN_WORKERS ("1 2": worker counts of the twin,
 #      each measured, the best compared), FAKE_TOOL_EVERY (10), SSE_STREAMS (1000),
-#      BENCH_PIN (1: the orchestrator on CPU 1, rag/tools/model/wrk on CPU 0).
+#      BENCH_PIN (1: the orchestrator on CPU 1, rag/tools/model/wrk on CPU 0),
+#      AGENT_WRAP (a command enkisys-agent runs under, e.g. "perf record -g -o FILE --"),
+#      ONLY (unset: everything; "ours": enkisys-agent alone, without the fake model's own
+#      measurement and the twin), SKIP_SSE (1: no streams), SKIP_TURNS (1: streams only).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -182,7 +185,7 @@ wrk.method = "POST"
 wrk.body = '{"model":"fake-model","stream":true,"messages":[{"role":"user","content":"hi"}]}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-load "enkisys-fake-openai alone" "$CONNECTIONS requests at once" "$FAKE_PID" "$FAKE_URL/chat/completions" "$WORK/fake.lua"
+[[ -n ${ONLY:-} ]] || load "enkisys-fake-openai alone" "$CONNECTIONS requests at once" "$FAKE_PID" "$FAKE_URL/chat/completions" "$WORK/fake.lua"
 
 # --- 2. turns: ours, then the twin with each worker count ---
 # measure_turns NAME PID BASE: fresh conversations for each measurement (a turn loads its
@@ -199,15 +202,19 @@ measure_turns() {
   load "$name" "$CONNECTIONS conversations at once" "$pid" "$base" "$WORK/busy.lua" "$WORK/warm.lua"
 }
 
+[[ ${SKIP_TURNS:-0} == 1 ]] && TWIN_WORKERS=""
+[[ ${ONLY:-} == ours ]] && TWIN_WORKERS=""
 AGENT_ENV=(PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info "THREADS=$OUR_THREADS"
   RAG_URL="$RAG_URL" TOOLS_URL="$TOOLS_URL" LLM_MODEL=fake-model AGENT_RATE_PER_MIN=100000
   AGENT_DAILY_TOKENS=1000000000000)
-env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent.db" \
-  "${SERVER_CPU[@]}" "$BIN/enkisys-agent" >"$WORK/agent.log" 2>&1 &
-PIDS+=($!)
-measure_turns "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" \
-  "http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")"
-stop "${PIDS[-1]}" "$WORK/agent.log"
+if [[ ${SKIP_TURNS:-0} != 1 ]]; then
+  env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent.db" \
+    "${SERVER_CPU[@]}" ${AGENT_WRAP:-} "$BIN/enkisys-agent" >"$WORK/agent.log" 2>&1 &
+  PIDS+=($!)
+  measure_turns "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" \
+    "http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")"
+  stop "${PIDS[-1]}" "$WORK/agent.log"
+fi
 
 # One worker: uvicorn alone. More: gunicorn with uvicorn workers, as uvicorn's deployment guide
 # advises (`uvicorn --workers 2` answered every request ~44 ms late here: delayed ACKs).
@@ -231,15 +238,18 @@ for workers in $TWIN_WORKERS; do
 done
 
 # --- 3. SSE_STREAMS streams held open on enkisys-agent (the model streams 120 pieces, 0.5 s apart) ---
-start_fake slow FAKE_PIECES=120 FAKE_PACING_MS=500
-env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent-sse.db" \
-  "${SERVER_CPU[@]}" "$BIN/enkisys-agent" >"$WORK/agent-sse.log" 2>&1 &
-PIDS+=($!)
-agent_pid=${PIDS[-1]}
-base=http://127.0.0.1:$(port_of "$WORK/agent-sse.log" "$agent_pid")
-idle_rss=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(tree_rss_kb "$agent_pid")")
-sse=$(timeout 300 /usr/bin/python3 "$ROOT/bench/agent/driver.py" sse "$base" "$SSE_STREAMS" "$COLLECTION" 5 "$agent_pid")
-stop "$agent_pid" "$WORK/agent-sse.log"
+sse=
+if [[ ${SKIP_SSE:-0} != 1 ]]; then
+  start_fake slow FAKE_PIECES=120 FAKE_PACING_MS=500
+  env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent-sse.db" \
+    "${SERVER_CPU[@]}" ${AGENT_WRAP:-} "$BIN/enkisys-agent" >"$WORK/agent-sse.log" 2>&1 &
+  PIDS+=($!)
+  agent_pid=${PIDS[-1]}
+  base=http://127.0.0.1:$(port_of "$WORK/agent-sse.log" "$agent_pid")
+  idle_rss=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(tree_rss_kb "$agent_pid")")
+  sse=$(timeout 300 /usr/bin/python3 "$ROOT/bench/agent/driver.py" sse "$base" "$SSE_STREAMS" "$COLLECTION" 5 "$agent_pid")
+  stop "$agent_pid" "$WORK/agent-sse.log"
+fi
 
 # --- report ---
 echo
@@ -265,5 +275,5 @@ awk -F'\t' '
     }
   }' "$RESULTS"
 echo
-echo "SSE: $SSE_STREAMS turns streaming at once on enkisys-agent (THREADS=$OUR_THREADS): idle RSS $idle_rss MB;" \
+[[ -z $sse ]] || echo "SSE: $SSE_STREAMS turns streaming at once on enkisys-agent (THREADS=$OUR_THREADS): idle RSS $idle_rss MB;" \
   "$(awk '{ printf "%s streams open (first event received), peak RSS %s MB", $2, $4 }' <<<"$sse")"

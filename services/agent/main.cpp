@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
            "file holding the per-stage secret that lets the router act for a user (unset: "
            "requests with X-Service-Secret are refused)",
            ""});
+    c.add({"AGENT_TOOLS_CACHE_S",
+           "seconds a caller's tool listing is reused before the tools service is asked again "
+           "(0: every turn asks)",
+           "5", false, false, core::integer_in(0, 3600)});
     c.add({"AGENT_CONTEXT_TOKENS", "token budget of the prompt (memory window)", "6000", false,
            false, core::integer_in(500, 1'000'000)});
     c.add({"AGENT_MAX_TOOL_ROUNDS", "rounds of tool calls per turn", "4", false, false,
@@ -90,7 +94,10 @@ int main(int argc, char** argv) {
     s->blocking = std::make_unique<boost::asio::thread_pool>(4);
     s->model = make_model(env);
     s->rag = std::make_unique<agent::RagClient>(env.http, env.config.get("RAG_URL"));
-    s->tools = std::make_unique<agent::ToolsClient>(env.http, env.config.get("TOOLS_URL"));
+    agent::ToolsCacheOptions tools_cache;
+    tools_cache.ttl = std::chrono::seconds(env.config.get_int("AGENT_TOOLS_CACHE_S"));
+    s->tools = std::make_unique<agent::ToolsClient>(env.http, env.config.get("TOOLS_URL"),
+                                                    env.clock, tools_cache);
 
     agent::TurnOptions to;
     to.context_tokens = static_cast<int>(env.config.get_int("AGENT_CONTEXT_TOKENS"));

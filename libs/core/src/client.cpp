@@ -238,8 +238,7 @@ struct HttpClient::Impl {
   // The bool: the connection may be pooled.
   template <typename Stream>
   asio::awaitable<std::pair<ClientResult, bool>> exchange(Stream& s, beast::tcp_stream& low,
-                                                          const Request& req,
-                                                          const ClientOptions& o) {
+                                                          Request& req, const ClientOptions& o) {
     using Pair = std::pair<ClientResult, bool>;
     const auto deadline = std::chrono::steady_clock::now() + o.timeout;
     low.expires_at(deadline);
@@ -250,6 +249,9 @@ struct HttpClient::Impl {
                              "sending request failed: " + wec.message()),
                      false);
     }
+    // Sent: only a retried idempotent request needs its body again, so a long exchange (a
+    // streamed answer) does not hold it.
+    if (!idempotent(req.method())) std::string().swap(req.body());
     beast::flat_buffer buf;
     if (o.on_body) co_return co_await stream_body(s, low, buf, req, o, deadline);
     http::response_parser<http::string_body> parser;
@@ -314,8 +316,9 @@ struct HttpClient::Impl {
       co_return Pair(std::move(*err), false);
     }
     ClientResponse r = head_of(parser.get());
-    // In the coroutine frame: one per streamed answer in flight (SSE pieces are small).
-    std::array<char, 4 * 1024> piece{};
+    // In the coroutine frame: one per streamed answer in flight, which may be held open for
+    // minutes; SSE pieces are small, so 1 KiB reads them whole.
+    std::array<char, 1024> piece{};
     while (!parser.is_done()) {
       parser.get().body().data = piece.data();
       parser.get().body().size = piece.size();

@@ -383,6 +383,9 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
     try {
       if (m.kind != RouteMatch::Kind::kNotFound) route = m.pattern;
       ctx.params_ = std::move(m.params);
+      // A handler may run for minutes (a streamed answer): an emptied read buffer is given back
+      // until the next request needs one.
+      if (!body && buffer.size() == 0) buffer.shrink_to_fit();
       res = co_await dispatch(req, ctx, m);
       handler_ok = true;
     } catch (const StreamClosed&) {

@@ -161,7 +161,9 @@ int run_service(const ServiceSpec& spec, int argc, char** argv) {
   Router router;
   ServerOptions opts = server_options(cfg, log);
   Clock& clock = spec.clock ? *spec.clock : SystemClock::instance();
-  HttpClient http;
+  // Idle connections kept per upstream host: a service with many requests in flight (the agent
+  // with 64 turns calls rag, tools and the model) would otherwise reconnect past 16.
+  HttpClient http(64);
   ServiceRuntime rt(log);
   ServiceHooks hooks(rt);
   // Installed before wiring: a signal that arrives while the service starts is queued.

@@ -115,7 +115,7 @@ void StreamState::cancel(bool client_gone) {
 void StreamState::start_watch() {
   watching = true;
   stream.async_read_some(
-      buffer.prepare(2048),
+      buffer.prepare(512),  // a disconnect or a pipelined request; held open for the stream
       [self = shared_from_this()](error_code ec, std::size_t n) { self->on_watch(ec, n); });
 }
 

@@ -135,10 +135,49 @@ awaitable<core::Expected<std::vector<std::string>>> RagClient::collections(const
   co_return out;
 }
 
-ToolsClient::ToolsClient(core::HttpSender& http, std::string base_url)
-    : http_(http), base_(trimmed(std::move(base_url))) {}
+ToolsClient::ToolsClient(core::HttpSender& http, std::string base_url, const core::Clock& clock,
+                         ToolsCacheOptions cache)
+    : http_(http), base_(trimmed(std::move(base_url))), clock_(clock), cache_options_(cache) {}
+
+std::string ToolsClient::cache_key(const Caller& caller) {
+  std::string key = caller.user_id;
+  key += '\n';  // no header value holds a line feed
+  key += caller.roles;
+  return key;
+}
+
+std::shared_ptr<const std::vector<ToolSpec>> ToolsClient::cached(const std::string& key) {
+  if (cache_options_.ttl.count() <= 0) return nullptr;
+  const auto now = clock_.steady_now();
+  std::lock_guard lock(mu_);
+  const auto it = cache_.find(key);
+  if (it == cache_.end()) return nullptr;
+  if (it->second.expires <= now) {
+    cache_.erase(it);
+    return nullptr;
+  }
+  return it->second.tools;
+}
+
+void ToolsClient::keep(const std::string& key, std::shared_ptr<const std::vector<ToolSpec>> tools) {
+  if (cache_options_.ttl.count() <= 0 || cache_options_.max_entries == 0) return;
+  const auto now = clock_.steady_now();
+  std::lock_guard lock(mu_);
+  if (cache_.size() >= cache_options_.max_entries && !cache_.contains(key)) {
+    std::erase_if(cache_, [&](const auto& kv) { return kv.second.expires <= now; });
+    if (cache_.size() >= cache_options_.max_entries) cache_.clear();
+  }
+  cache_[key] = Cached{std::move(tools), now + cache_options_.ttl};
+}
+
+void ToolsClient::forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  cache_.erase(key);
+}
 
 awaitable<core::Expected<std::vector<ToolSpec>>> ToolsClient::list(const Caller& caller) {
+  const std::string key = cache_key(caller);
+  if (auto hit = cached(key)) co_return *hit;
   auto r =
       co_await http_.send(request_for(caller, http::verb::get, base_ + "/api/tools?format=openai"));
   auto v = json_of(r, "tools_error", "tools");
@@ -159,6 +198,7 @@ awaitable<core::Expected<std::vector<ToolSpec>>> ToolsClient::list(const Caller&
     if (const auto* p = fn->as_object().if_contains("parameters")) s.parameters = *p;
     if (!s.name.empty()) out.push_back(std::move(s));
   }
+  keep(key, std::make_shared<const std::vector<ToolSpec>>(out));
   co_return out;
 }
 
@@ -175,7 +215,10 @@ awaitable<core::Expected<json::value>> ToolsClient::invoke(const Caller& caller,
                                "the tool did not answer in time");
   }
   auto v = json_of(r, "tools_error", "tools");
-  if (!v) co_return v.error();
+  if (!v) {
+    if (r && (r->status == 403 || r->status == 404)) forget(cache_key(caller));
+    co_return v.error();
+  }
   if (!v->is_object() || !v->as_object().contains("result")) {
     co_return upstream("tools_error", "tools answered without a result");
   }

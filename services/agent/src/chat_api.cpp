@@ -151,12 +151,18 @@ Caller ChatApi::caller_of(const Actor& actor, const Request& req, const RequestC
   return {actor.id, std::string(req["X-User-Roles"]), ctx.request_id()};
 }
 
-awaitable<void> ChatApi::admit(const Actor& actor) {
-  value_or_throw(limiter_.admit(actor.id));
+awaitable<void> ChatApi::admit(const Actor& actor, const std::string* conversation_id) {
   const auto now = clock_.now();
   const std::string day = utc_day(now);
-  const std::int64_t used =
-      co_await on_pool(blocking_, [&] { return store_.tokens_used(actor.id, day); });
+  std::int64_t used = 0;
+  if (conversation_id != nullptr) {
+    used = value_or_throw(co_await on_pool(
+        blocking_, [&] { return store_.turn_admission(actor, *conversation_id, day); }));
+    value_or_throw(limiter_.admit(actor.id));
+  } else {
+    value_or_throw(limiter_.admit(actor.id));
+    used = co_await on_pool(blocking_, [&] { return store_.tokens_used(actor.id, day); });
+  }
   if (used >= options_.daily_tokens) {
     auto e = core::make_error(ErrorKind::kResourceExhausted, "token_budget_exhausted",
                               "today's token budget (" + std::to_string(options_.daily_tokens) +
@@ -252,8 +258,7 @@ awaitable<Response> ChatApi::post_message(Request& req, RequestContext& ctx) {
         "/content"));
   }
   std::string content(c->as_string());
-  value_or_throw(co_await on_pool(blocking_, [&] { return store_.get(actor, id); }));
-  co_await admit(actor);
+  co_await admit(actor, &id);
   const Caller caller = caller_of(actor, req, ctx);
 
   if (!wants_sse(req)) {

@@ -68,20 +68,25 @@ int message_tokens(const ChatMessage& m) {
   return n;
 }
 
-Memory build_memory(const std::vector<StoredMessage>& history, const std::string& summary,
-                    std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
+namespace {
+
+// `history`: the messages by seq.
+Memory build(const std::vector<const StoredMessage*>& history, const std::string& summary,
+             std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
   Memory mem;
   mem.summary = summary;
   mem.summarized_upto = summarized_upto;
 
   std::vector<const StoredMessage*> msgs;
+  msgs.reserve(history.size());
   std::set<std::string> answered;  // tool_call ids that have a result
-  for (const auto& m : history) {
-    if (m.seq <= summarized_upto) continue;
-    msgs.push_back(&m);
-    if (m.role == "tool") answered.insert(m.tool_call_id);
+  for (const auto* m : history) {
+    if (m->seq <= summarized_upto) continue;
+    msgs.push_back(m);
+    if (m->role == "tool") answered.insert(m->tool_call_id);
   }
   std::vector<ChatMessage> chats;
+  chats.reserve(msgs.size());
   for (const auto* m : msgs) {
     bool complete = !m->tool_calls.empty();
     for (const auto& c : m->tool_calls) complete = complete && answered.contains(c.id);
@@ -109,7 +114,7 @@ Memory build_memory(const std::vector<StoredMessage>& history, const std::string
     for (std::size_t i = turns[t].begin; i < turns[t].end; ++i) {
       // An orphan tool result (its call was cut off) cannot be sent alone.
       if (chats[i].role == "tool" && i == turns[t].begin) continue;
-      mem.window.push_back(chats[i]);
+      mem.window.push_back(std::move(chats[i]));
     }
   }
   mem.window_tokens = used;
@@ -124,6 +129,25 @@ Memory build_memory(const std::vector<StoredMessage>& history, const std::string
     mem.summary_changed = true;
   }
   return mem;
+}
+
+}  // namespace
+
+Memory build_memory(const std::vector<StoredMessage>& history, const std::string& summary,
+                    std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
+  std::vector<const StoredMessage*> msgs;
+  msgs.reserve(history.size());
+  for (const auto& m : history) msgs.push_back(&m);
+  return build(msgs, summary, summarized_upto, budget, summary_max_bytes);
+}
+
+Memory build_memory(const std::vector<std::shared_ptr<const StoredMessage>>& history,
+                    const std::string& summary, std::int64_t summarized_upto, int budget,
+                    std::size_t summary_max_bytes) {
+  std::vector<const StoredMessage*> msgs;
+  msgs.reserve(history.size());
+  for (const auto& m : history) msgs.push_back(m.get());
+  return build(msgs, summary, summarized_upto, budget, summary_max_bytes);
 }
 
 }  // namespace enkisys::agent

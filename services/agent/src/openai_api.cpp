@@ -215,7 +215,7 @@ awaitable<Response> ChatApi::completions(Request& req, RequestContext& ctx) {
   if (const auto* t = body.if_contains("temperature"); t && t->is_number()) {
     c.request.temperature = t->to_number<double>();
   }
-  co_await admit(actor);
+  co_await admit(actor, nullptr);
   const Caller caller = caller_of(actor, req, ctx);
 
   if (c.model.starts_with(kCollectionPrefix)) {

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "enkisys/agent/window_cache.hpp"
 #include "enkisys/core/log.hpp"
 #include "enkisys/core/utf8.hpp"
 #include "enkisys/db/migrate.hpp"
@@ -110,6 +111,21 @@ constexpr const char* kMessageColumns =
     "id, conversation_id, seq, role, content, tool_calls, tool_call_id, name, citations, model, "
     "prompt_tokens, completion_tokens, interrupted, created_at";
 
+// The columns the memory uses, read by index (a turn reads them for every new message).
+constexpr const char* kWindowColumns = "seq, role, content, tool_calls, tool_call_id, name";
+
+std::shared_ptr<const StoredMessage> window_message_of(const db::Row& r) {
+  auto m = std::make_shared<StoredMessage>();
+  m->seq = r.i64(0);
+  m->role = r.text(1);
+  m->content = r.text(2);
+  const auto& calls = std::get<std::string>(r.at(3));
+  if (calls != "[]") m->tool_calls = tool_calls_of(calls);
+  m->tool_call_id = r.text(4);
+  m->name = r.text(5);
+  return m;
+}
+
 Conversation conversation_of(const db::Row& r) {
   Conversation c;
   c.id = r.text("id");
@@ -163,6 +179,16 @@ core::Expected<Conversation> owned(Tx& tx, const Actor& actor, const std::string
   return c;
 }
 
+// 404 unless `actor` owns conversation `id`, inside `tx` (the owner column only: a write that
+// needs no other field of the conversation decodes none).
+core::Status owner_check(Tx& tx, const Actor& actor, const std::string& id) {
+  auto res = tx.exec("SELECT owner FROM agent_conversations WHERE id = $1", {id});
+  if (res.empty() || std::get<std::string>(res.rows.front().at(0)) != actor.id) {
+    return not_found(id);
+  }
+  return core::ok_status();
+}
+
 std::string tools_text(bool all, const std::vector<std::string>& names) {
   return all ? "all" : strings_json(names);
 }
@@ -194,6 +220,19 @@ std::vector<StoredMessage> append_in(Tx& tx, const std::string& id,
   return messages;
 }
 
+void summary_in(Tx& tx, const std::string& id, const std::string& summary, std::int64_t upto) {
+  tx.exec(
+      "UPDATE agent_conversations SET summary = $2, summarized_upto = $3 WHERE id = $1 AND "
+      "summarized_upto <= $3",
+      {id, summary, upto});
+}
+
+std::int64_t tokens_in(Tx& tx, const std::string& user, const std::string& day) {
+  auto res =
+      tx.exec("SELECT tokens FROM agent_token_usage WHERE user_id = $1 AND day = $2", {user, day});
+  return res.empty() ? 0 : res.rows.front().i64(0);
+}
+
 void charge_in(Tx& tx, const ConversationStore::TokenCharge& c) {
   if (c.tokens <= 0) return;
   tx.exec(
@@ -205,7 +244,10 @@ void charge_in(Tx& tx, const ConversationStore::TokenCharge& c) {
 
 }  // namespace
 
-ConversationStore::ConversationStore(db::Database& db) : db_(db) {}
+ConversationStore::ConversationStore(db::Database& db, std::size_t window_cache_messages)
+    : db_(db), window_(std::make_unique<WindowCache>(window_cache_messages)) {}
+
+ConversationStore::~ConversationStore() = default;
 
 void ConversationStore::migrate() {
   db::migrate(db_, kMigrations);
@@ -250,6 +292,20 @@ std::vector<Conversation> ConversationStore::list(const Actor& actor, std::int64
 core::Expected<Conversation> ConversationStore::get(const Actor& actor, const std::string& id) {
   core::Expected<Conversation> out = not_found(id);
   db_.read([&](Tx& tx) { out = owned(tx, actor, id); });
+  return out;
+}
+
+core::Expected<std::int64_t> ConversationStore::turn_admission(const Actor& actor,
+                                                               const std::string& id,
+                                                               const std::string& day) {
+  core::Expected<std::int64_t> out = not_found(id);
+  db_.read([&](Tx& tx) {
+    if (auto owns = owner_check(tx, actor, id); !owns) {
+      out = owns.error();
+      return;
+    }
+    out = tokens_in(tx, actor.id, day);
+  });
   return out;
 }
 
@@ -308,45 +364,60 @@ core::Status ConversationStore::remove(const Actor& actor, const std::string& id
     tx.exec("DELETE FROM agent_messages WHERE conversation_id = $1", {id});
     tx.exec("DELETE FROM agent_conversations WHERE id = $1", {id});
   });
+  if (out) window_->erase(id);
   return out;
 }
 
 core::Expected<std::vector<StoredMessage>> ConversationStore::append(
     const Actor& actor, const std::string& id, std::vector<StoredMessage> messages,
-    const TokenCharge* charge) {
+    const TokenCharge* charge, const SummaryUpdate* summary) {
   core::Expected<std::vector<StoredMessage>> out = not_found(id);
   db_.transaction([&](Tx& tx) {
-    auto c = owned(tx, actor, id);
-    if (!c) {
-      out = c.error();
+    if (auto owns = owner_check(tx, actor, id); !owns) {
+      out = owns.error();
       return;
     }
-    out = append_in(tx, id, std::move(messages));
+    out = append_in(tx, id, messages);  // a copy: a retried transaction starts again from it
     if (charge != nullptr) charge_in(tx, *charge);
+    if (summary != nullptr) summary_in(tx, id, summary->summary, summary->upto);
   });
+  if (out) window_->extend(id, *out);
   return out;
 }
 
-core::Expected<ConversationWithMessages> ConversationStore::begin_turn(const Actor& actor,
-                                                                       const std::string& id,
-                                                                       StoredMessage user) {
-  core::Expected<ConversationWithMessages> out = not_found(id);
+core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, const std::string& id,
+                                                        StoredMessage user) {
+  core::Expected<TurnStart> out = not_found(id);
+  std::int64_t lo = 0, hi = 0;
   db_.transaction([&](Tx& tx) {
     auto c = owned(tx, actor, id);
     if (!c) {
       out = c.error();
       return;
     }
-    ConversationWithMessages cm{std::move(c).value(), {}};
-    auto res = tx.exec(std::string("SELECT ") + kMessageColumns +
+    TurnStart ts{std::move(c).value(), {}};
+    lo = ts.conversation.summarized_upto;
+    hi = window_->read(id, lo, &ts.messages);
+    auto res = tx.exec(std::string("SELECT ") + kWindowColumns +
                            " FROM agent_messages WHERE conversation_id = $1 AND seq > $2 "
                            "ORDER BY seq",
-                       {id, cm.conversation.summarized_upto});
-    cm.messages.reserve(res.rows.size());
-    for (const auto& r : res.rows) cm.messages.push_back(message_of(r));
-    append_in(tx, id, {std::move(user)});
-    out = std::move(cm);
+                       {id, hi});
+    ts.messages.reserve(ts.messages.size() + res.rows.size() + 1);
+    for (const auto& r : res.rows) ts.messages.push_back(window_message_of(r));
+    auto stored = append_in(tx, id, {user});  // a copy: a retried transaction starts again
+    hi = stored.front().seq;
+    auto mine = std::make_shared<StoredMessage>();
+    mine->seq = hi;
+    mine->role = std::move(stored.front().role);
+    mine->content = std::move(stored.front().content);
+    ts.messages.push_back(std::move(mine));
+    out = std::move(ts);
   });
+  if (!out) return out;
+  // Committed: the messages up to the user's are complete; the turn itself does not see its
+  // own message among them.
+  window_->store(id, lo, hi, out->messages);
+  out->messages.pop_back();
   return out;
 }
 
@@ -354,27 +425,16 @@ core::Status ConversationStore::set_summary(const Actor& actor, const std::strin
                                             const std::string& summary, std::int64_t upto) {
   core::Status out = core::ok_status();
   db_.transaction([&](Tx& tx) {
-    auto c = owned(tx, actor, id);
-    if (!c) {
-      out = c.error();
-      return;
-    }
-    out = core::ok_status();
-    tx.exec(
-        "UPDATE agent_conversations SET summary = $2, summarized_upto = $3 WHERE id = $1 AND "
-        "summarized_upto <= $3",
-        {id, summary, upto});
+    out = owner_check(tx, actor, id);
+    if (!out) return;
+    summary_in(tx, id, summary, upto);
   });
   return out;
 }
 
 std::int64_t ConversationStore::tokens_used(const std::string& user, const std::string& day) {
   std::int64_t used = 0;
-  db_.read([&](Tx& tx) {
-    auto res = tx.exec("SELECT tokens FROM agent_token_usage WHERE user_id = $1 AND day = $2",
-                       {user, day});
-    used = res.empty() ? 0 : res.rows.front().i64(0);
-  });
+  db_.read([&](Tx& tx) { used = tokens_in(tx, user, day); });
   return used;
 }
 

@@ -5,6 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
+#include <iterator>
+#include <optional>
 #include <set>
 
 #include "enkisys/agent/json.hpp"
@@ -25,9 +27,8 @@ struct TurnRunner::State {
   std::string conversation_id;
   TurnSink sink;
   Conversation conv;
-  std::vector<Passage> passages;
-  std::vector<ToolSpec> tools;
-  ChatRequest request;
+  ChatRequest request;  // its context: the passages; its tools: the conversation's tools
+  std::optional<ConversationStore::SummaryUpdate> summary;  // stored with the answer
   Usage usage;
   std::string model_name;
   json::array tool_log;
@@ -145,14 +146,14 @@ TurnRunner::TurnRunner(ConversationStore& store, ChatModel& model, RagClient& ra
 awaitable<core::Expected<TurnResult>> TurnRunner::run(Actor actor, Caller caller,
                                                       std::string conversation_id,
                                                       std::string content, TurnSink sink) {
-  // A thread of its own, so that the relaxed cancellation rules below stay inside the turn;
-  // the caller's cancellation reaches it through use_awaitable.
-  const auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::co_spawn(
-      ex,
-      run_inner(std::move(actor), std::move(caller), std::move(conversation_id), std::move(content),
-                std::move(sink)),
-      asio::use_awaitable);
+  // The turn relaxes the cancellation rules of the coroutine thread it runs on (below); the
+  // caller's own rule is put back after it. (Not a thread of its own: an open stream would hold
+  // one more frame and its scheduling state.)
+  const bool throws = co_await asio::this_coro::throw_if_cancelled();
+  auto r = co_await run_inner(std::move(actor), std::move(caller), std::move(conversation_id),
+                              std::move(content), std::move(sink));
+  co_await asio::this_coro::throw_if_cancelled(throws);
+  co_return r;
 }
 
 awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller caller,
@@ -167,78 +168,17 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   st.sink = std::move(sink);
   st.deadline = Steady::now() + options_.turn_timeout;
 
-  StoredMessage user_message;
-  user_message.role = "user";
-  user_message.content = content;
-  auto loaded = co_await on_pool(blocking_, [&] {
-    return store_.begin_turn(st.actor, st.conversation_id, std::move(user_message));
-  });
-  if (!loaded) co_return loaded.error();
-  st.conv = loaded->conversation;
-
-  if (!st.conv.collections.empty()) {
-    auto r = co_await rag_.search(st.caller, content, st.conv.collections, options_.rag_k);
-    if (r) {
-      st.passages = std::move(r).value();
-    } else {
-      log_.warn("rag search failed; the turn goes on without context",
-                {{"request_id", st.caller.request_id}, {"error", r.error().message}});
-    }
-  }
-  if (st.conv.all_tools || !st.conv.tools.empty()) {
-    auto t = co_await tools_.list(st.caller);
-    if (t) {
-      for (auto& spec : *t) {
-        if (st.conv.all_tools || std::find(st.conv.tools.begin(), st.conv.tools.end(), spec.name) !=
-                                     st.conv.tools.end()) {
-          st.tools.push_back(std::move(spec));
-        }
-      }
-    } else {
-      log_.warn("listing tools failed; the turn goes on without tools",
-                {{"request_id", st.caller.request_id}, {"error", t.error().message}});
-    }
-  }
-
-  // Memory: the fixed part first, then as many recent turns as the rest of the budget allows.
-  std::vector<ChatMessage> head, tail;
-  if (!st.conv.system_prompt.empty()) head.push_back(text_message("system", st.conv.system_prompt));
-  if (!st.passages.empty()) tail.push_back(text_message("system", context_message(st.passages)));
-  tail.push_back(text_message("user", content));
-  int fixed = 0;
-  for (const auto& m : head) fixed += message_tokens(m);
-  for (const auto& m : tail) fixed += message_tokens(m);
-  for (const auto& t : st.tools) {
-    fixed += estimate_tokens(t.name) + estimate_tokens(t.description) +
-             estimate_tokens(json::serialize(t.parameters));
-  }
-  const int summary_reserve = static_cast<int>(options_.summary_max_bytes / 2) + 16;
-  const Memory mem =
-      build_memory(loaded->messages, st.conv.summary, st.conv.summarized_upto,
-                   options_.context_tokens - fixed - summary_reserve, options_.summary_max_bytes);
-  if (mem.summary_changed) {
-    auto s = co_await on_pool(blocking_, [&] {
-      return store_.set_summary(st.actor, st.conversation_id, mem.summary, mem.summarized_upto);
-    });
-    if (!s) co_return s.error();
-  }
-  ChatRequest& req = st.request;
-  req.model = st.conv.model;
-  req.tools = st.tools;
-  req.context = st.passages;
-  req.messages = head;
-  if (!mem.summary.empty()) {
-    req.messages.push_back(
-        text_message("system", "Summary of the earlier conversation:\n" + mem.summary));
-  }
-  req.messages.insert(req.messages.end(), mem.window.begin(), mem.window.end());
-  req.messages.insert(req.messages.end(), tail.begin(), tail.end());
+  // The preparation's locals live in its own frame, gone before the model streams.
+  auto ready = co_await prepare(st, std::move(content));
+  if (!ready) co_return ready.error();
 
   for (int round = 0;; ++round) {
     const bool last = round >= options_.max_tool_rounds;
-    ChatRequest call = st.request;
-    if (last) call.tools.clear();
-    auto r = co_await call_model(st, std::move(call));
+    // The last call goes without tools (put back afterwards: a tool call still needs them).
+    std::vector<ToolSpec> offered;
+    if (last) offered.swap(st.request.tools);
+    auto r = co_await call_model(st);
+    if (last) offered.swap(st.request.tools);
     if (co_await cancelled()) {
       (void)co_await finish(st, nullptr, true);
       co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
@@ -259,23 +199,7 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
     st.model_name = r->model;
     if (r->tool_calls.empty() || last) co_return co_await finish(st, &*r, false);
 
-    StoredMessage call_message;
-    call_message.role = "assistant";
-    call_message.content = r->content;
-    call_message.tool_calls = r->tool_calls;
-    call_message.model = r->model;
-    st.request.messages.push_back(call_message_of(*r));
-    st.round_results.clear();
-    st.partial.clear();
-    for (const auto& tc : r->tool_calls) {
-      co_await run_tool(st, tc);
-      if (co_await cancelled()) break;
-    }
-    std::vector<StoredMessage> batch;
-    batch.push_back(std::move(call_message));
-    batch.insert(batch.end(), st.round_results.begin(), st.round_results.end());
-    auto saved = co_await on_pool(
-        blocking_, [&] { return store_.append(st.actor, st.conversation_id, batch); });
+    auto saved = co_await tool_round(st, *r);
     if (!saved) co_return saved.error();
     if (co_await cancelled()) {
       (void)co_await finish(st, nullptr, true);
@@ -284,7 +208,104 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   }
 }
 
-awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, ChatRequest request,
+awaitable<core::Status> TurnRunner::prepare(State& st, std::string content) {
+  StoredMessage user_message;
+  user_message.role = "user";
+  user_message.content = content;
+  auto loaded = co_await on_pool(blocking_, [&] {
+    return store_.begin_turn(st.actor, st.conversation_id, std::move(user_message));
+  });
+  if (!loaded) co_return loaded.error();
+  st.conv = std::move(loaded->conversation);
+  std::vector<Passage>& passages = st.request.context;
+  std::vector<ToolSpec>& tools = st.request.tools;
+
+  if (!st.conv.collections.empty()) {
+    auto r = co_await rag_.search(st.caller, content, st.conv.collections, options_.rag_k);
+    if (r) {
+      passages = std::move(r).value();
+    } else {
+      log_.warn("rag search failed; the turn goes on without context",
+                {{"request_id", st.caller.request_id}, {"error", r.error().message}});
+    }
+  }
+  if (st.conv.all_tools || !st.conv.tools.empty()) {
+    auto t = co_await tools_.list(st.caller);
+    if (t) {
+      for (auto& spec : *t) {
+        if (st.conv.all_tools || std::find(st.conv.tools.begin(), st.conv.tools.end(), spec.name) !=
+                                     st.conv.tools.end()) {
+          tools.push_back(std::move(spec));
+        }
+      }
+    } else {
+      log_.warn("listing tools failed; the turn goes on without tools",
+                {{"request_id", st.caller.request_id}, {"error", t.error().message}});
+    }
+  }
+
+  // Memory: the fixed part first, then as many recent turns as the rest of the budget allows.
+  std::vector<ChatMessage> head, tail;
+  if (!st.conv.system_prompt.empty()) head.push_back(text_message("system", st.conv.system_prompt));
+  if (!passages.empty()) tail.push_back(text_message("system", context_message(passages)));
+  tail.push_back(text_message("user", std::move(content)));
+  int fixed = 0;
+  for (const auto& m : head) fixed += message_tokens(m);
+  for (const auto& m : tail) fixed += message_tokens(m);
+  for (const auto& t : tools) {
+    fixed += estimate_tokens(t.name) + estimate_tokens(t.description) +
+             estimate_tokens(json::serialize(t.parameters));
+  }
+  const int summary_reserve = static_cast<int>(options_.summary_max_bytes / 2) + 16;
+  Memory mem =
+      build_memory(loaded->messages, st.conv.summary, st.conv.summarized_upto,
+                   options_.context_tokens - fixed - summary_reserve, options_.summary_max_bytes);
+  loaded->messages = {};  // the window holds what the prompt needs
+  ChatRequest& req = st.request;
+  req.model = st.conv.model;
+  req.messages = std::move(head);
+  req.messages.reserve(req.messages.size() + 1 + mem.window.size() + tail.size());
+  if (!mem.summary.empty()) {
+    req.messages.push_back(
+        text_message("system", "Summary of the earlier conversation:\n" + mem.summary));
+  }
+  std::move(mem.window.begin(), mem.window.end(), std::back_inserter(req.messages));
+  std::move(tail.begin(), tail.end(), std::back_inserter(req.messages));
+  // A changed summary is stored with the answer (one transaction fewer); a turn that fails
+  // before storing one leaves the old summary, and the next turn folds the same turns again.
+  if (mem.summary_changed) {
+    st.summary = ConversationStore::SummaryUpdate{std::move(mem.summary), mem.summarized_upto};
+  }
+  // Of the conversation, only its model is needed from here on.
+  Conversation kept;
+  kept.model = std::move(st.conv.model);
+  st.conv = std::move(kept);
+  co_return core::ok_status();
+}
+
+awaitable<core::Status> TurnRunner::tool_round(State& st, const ChatResult& r) {
+  StoredMessage call_message;
+  call_message.role = "assistant";
+  call_message.content = r.content;
+  call_message.tool_calls = r.tool_calls;
+  call_message.model = r.model;
+  st.request.messages.push_back(call_message_of(r));
+  st.round_results.clear();
+  st.partial.clear();
+  for (const auto& tc : r.tool_calls) {
+    co_await run_tool(st, tc);
+    if (co_await cancelled()) break;
+  }
+  std::vector<StoredMessage> batch;
+  batch.push_back(std::move(call_message));
+  batch.insert(batch.end(), st.round_results.begin(), st.round_results.end());
+  auto saved = co_await on_pool(blocking_,
+                                [&] { return store_.append(st.actor, st.conversation_id, batch); });
+  if (!saved) co_return saved.error();
+  co_return core::ok_status();
+}
+
+awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, const ChatRequest& request,
                                                       DeltaSink on_delta,
                                                       Steady::time_point deadline) {
   using namespace asio::experimental::awaitable_operators;
@@ -292,7 +313,7 @@ awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, ChatRequ
   if (now >= deadline) co_return turn_timeout();
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline - now);
   try {
-    auto r = co_await (model.complete(std::move(request), std::move(on_delta)) ||
+    auto r = co_await (model.complete(request, std::move(on_delta)) ||
                        timer.async_wait(asio::use_awaitable));
     if (r.index() == 1) co_return turn_timeout();
     co_return std::get<0>(std::move(r));
@@ -301,13 +322,13 @@ awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, ChatRequ
   }
 }
 
-awaitable<core::Expected<ChatResult>> TurnRunner::call_model(State& st, ChatRequest request) {
+awaitable<core::Expected<ChatResult>> TurnRunner::call_model(State& st) {
   st.partial.clear();
   DeltaSink on_delta = [&st](std::string_view text) {
     st.partial.append(text);
     st.emit("message.delta", json::object{{"text", text}});
   };
-  auto r = co_await complete_within(model_, std::move(request), std::move(on_delta), st.deadline);
+  auto r = co_await complete_within(model_, st.request, std::move(on_delta), st.deadline);
   if (!r && r.error().code == "turn_timeout") st.timed_out = true;
   co_return r;
 }
@@ -316,7 +337,7 @@ awaitable<void> TurnRunner::run_tool(State& st, const ToolCall& call) {
   st.emit("tool.call",
           json::object{{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}});
   core::Expected<json::value> result = tool_error("unknown_tool", "");
-  const bool offered = std::any_of(st.tools.begin(), st.tools.end(),
+  const bool offered = std::any_of(st.request.tools.begin(), st.request.tools.end(),
                                    [&](const ToolSpec& t) { return t.name == call.name; });
   boost::system::error_code ec;
   const bool blank = call.arguments.find_first_not_of(" \t\r\n") == std::string::npos;
@@ -377,12 +398,16 @@ awaitable<core::Expected<TurnResult>> TurnRunner::finish(State& st, const ChatRe
   m.usage = st.usage;
   m.interrupted = interrupted;
   json::array items;
-  for (const auto& p : cited(st.passages, m.content)) items.emplace_back(citation_json(p));
+  for (const auto& p : cited(st.request.context, m.content)) {
+    items.emplace_back(citation_json(p));
+  }
   m.citations = json::serialize(items);
   const ConversationStore::TokenCharge charge{st.actor.id, utc_day(clock_.now()),
                                               m.usage.prompt_tokens + m.usage.completion_tokens};
-  auto saved = co_await on_pool(
-      blocking_, [&] { return store_.append(st.actor, st.conversation_id, {m}, &charge); });
+  const ConversationStore::SummaryUpdate* summary = st.summary ? &*st.summary : nullptr;
+  auto saved = co_await on_pool(blocking_, [&] {
+    return store_.append(st.actor, st.conversation_id, {m}, &charge, summary);
+  });
   if (!saved) co_return saved.error();
   TurnResult tr;
   tr.message = saved->front();

@@ -47,7 +47,7 @@ bool ScriptedModel::wait_hanging(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [this] { return hanging_; });
 }
 
-asio::awaitable<core::Expected<ChatResult>> ScriptedModel::complete(ChatRequest request,
+asio::awaitable<core::Expected<ChatResult>> ScriptedModel::complete(const ChatRequest& request,
                                                                     DeltaSink on_delta) {
   Step step;
   {
@@ -137,7 +137,7 @@ AgentFixture::AgentFixture(db::testing::TestStore& store, FixtureOptions options
   store_ = std::make_unique<ConversationStore>(*db_);
   store_->migrate();
   rag_ = std::make_unique<RagClient>(http_, kRag);
-  tools_ = std::make_unique<ToolsClient>(http_, kTools);
+  tools_ = std::make_unique<ToolsClient>(http_, kTools, clock_, options.tools);
   turns_ = std::make_unique<TurnRunner>(*store_, model_, *rag_, *tools_, blocking_, clock_, log_,
                                         options.turn);
   options.api.heartbeat = std::chrono::milliseconds(200);

@@ -49,7 +49,7 @@ class ScriptedModel final : public ChatModel {
   void push(Step s);
   std::string default_model() const override { return "scripted-1"; }
   std::vector<std::string> models() const override { return {"scripted-1", "scripted-2"}; }
-  boost::asio::awaitable<core::Expected<ChatResult>> complete(ChatRequest request,
+  boost::asio::awaitable<core::Expected<ChatResult>> complete(const ChatRequest& request,
                                                               DeltaSink on_delta) override;
   std::vector<ChatRequest> requests() const;
   // Waits (bounded) until a `hang` step is waiting; false at the deadline.
@@ -77,6 +77,7 @@ std::vector<SseEvent> parse_sse(const std::string& raw);
 struct FixtureOptions {
   TurnOptions turn;
   ChatApiOptions api;
+  ToolsCacheOptions tools;  // no cache unless a test asks for one
 };
 
 class AgentFixture {

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "agent_fixture.hpp"
+#include "enkisys/agent/window_cache.hpp"
 
 namespace enkisys::agent::testing {
 namespace {
@@ -107,8 +108,8 @@ TEST_P(ConversationsTest, ATurnReadsOnlyTheMessagesAfterTheSummary) {
   ASSERT_TRUE(turn) << turn.error().message;
   EXPECT_EQ(turn->conversation.summary, "the first four");
   ASSERT_EQ(turn->messages.size(), 2U);
-  EXPECT_EQ(turn->messages.front().seq, 5);
-  EXPECT_EQ(turn->messages.back().content, "m6");
+  EXPECT_EQ(turn->messages.front()->seq, 5);
+  EXPECT_EQ(turn->messages.back()->content, "m6");
   // The user's message is stored (seq 7), not among the messages read.
   auto all = store.get_with_messages(alice, id);
   ASSERT_TRUE(all);
@@ -128,6 +129,82 @@ TEST_P(ConversationsTest, ATurnReadsOnlyTheMessagesAfterTheSummary) {
   // A refused append charges nothing.
   EXPECT_FALSE(store.append(Actor{"mallory", false}, id, {answer}, &charge));
   EXPECT_EQ(store.tokens_used("alice", "2026-11-30"), 42);
+}
+
+// The window cache (window_cache.hpp) serves what a turn already read; another instance of the
+// service writing to the same database is seen, and so is a summary that moved on.
+TEST_P(ConversationsTest, ATurnSeesEveryMessageAlthoughTheWindowIsCached) {
+  ConversationStore& mine = f().store();
+  auto other_db = store_->open();
+  ConversationStore other(*other_db);  // another instance of the service
+  const Actor alice{"alice", false};
+  const std::string id = f().conversation("alice");
+  auto message = [](const std::string& role, const std::string& content) {
+    StoredMessage m;
+    m.role = role;
+    m.content = content;
+    return m;
+  };
+  auto contents = [](const TurnStart& ts) {
+    std::vector<std::string> out;
+    for (const auto& m : ts.messages) out.push_back(std::to_string(m->seq) + ":" + m->content);
+    return out;
+  };
+  auto t1 = mine.begin_turn(alice, id, message("user", "u1"));
+  ASSERT_TRUE(t1);
+  EXPECT_TRUE(t1->messages.empty());
+  ASSERT_TRUE(mine.append(alice, id, {message("assistant", "a1")}));
+  auto t2 = mine.begin_turn(alice, id, message("user", "u2"));
+  ASSERT_TRUE(t2);
+  EXPECT_EQ(contents(*t2), (std::vector<std::string>{"1:u1", "2:a1"}));
+  // Written elsewhere: an answer and a whole turn.
+  ASSERT_TRUE(other.append(alice, id, {message("assistant", "a2")}));
+  ASSERT_TRUE(other.begin_turn(alice, id, message("user", "u3")));
+  ASSERT_TRUE(other.append(alice, id, {message("assistant", "a3")}));
+  auto t4 = mine.begin_turn(alice, id, message("user", "u4"));
+  ASSERT_TRUE(t4);
+  EXPECT_EQ(contents(*t4),
+            (std::vector<std::string>{"1:u1", "2:a1", "3:u2", "4:a2", "5:u3", "6:a3"}));
+  // The summary moved on: the older messages are no longer the memory's.
+  ASSERT_TRUE(other.set_summary(alice, id, "four", 4));
+  auto t5 = mine.begin_turn(alice, id, message("user", "u5"));
+  ASSERT_TRUE(t5);
+  EXPECT_EQ(contents(*t5), (std::vector<std::string>{"5:u3", "6:a3", "7:u4"}));
+  // Someone else gets nothing from the cache; a deleted conversation is gone.
+  EXPECT_FALSE(mine.begin_turn(Actor{"mallory", false}, id, message("user", "x")));
+  ASSERT_TRUE(mine.remove(alice, id));
+  EXPECT_FALSE(mine.begin_turn(alice, id, message("user", "x")));
+}
+
+TEST(WindowCache, KeepsCompleteRangesWithinItsBound) {
+  auto m = [](std::int64_t seq) {
+    auto s = std::make_shared<StoredMessage>();
+    s->seq = seq;
+    return std::shared_ptr<const StoredMessage>(s);
+  };
+  WindowCache cache(4);
+  WindowCache::Messages out;
+  EXPECT_EQ(cache.read("c1", 0, &out), 0);  // nothing cached: read everything after 0
+  cache.store("c1", 0, 3, {m(1), m(2), m(3)});
+  EXPECT_EQ(cache.read("c1", 1, &out), 3);
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_EQ(out[0]->seq, 2);
+  out.clear();
+  EXPECT_EQ(cache.read("c1", 5, &out), 5);  // past the range: the cache cannot serve it
+  EXPECT_TRUE(out.empty());
+  StoredMessage next;
+  next.seq = 5;  // not consecutive: not added
+  cache.extend("c1", {next});
+  EXPECT_EQ(cache.size(), 3U);
+  next.seq = 4;
+  cache.extend("c1", {next});
+  EXPECT_EQ(cache.read("c1", 0, &out), 4);
+  EXPECT_EQ(out.size(), 4U);
+  // Over the bound, the least recently used conversation goes.
+  cache.store("c2", 0, 2, {m(1), m(2)});
+  EXPECT_EQ(cache.size(), 2U);
+  out.clear();
+  EXPECT_EQ(cache.read("c1", 0, &out), 0);
 }
 
 ENKISYS_DB_ON_BOTH_BACKENDS(ConversationsTest);

@@ -180,7 +180,7 @@ ChatResult OfflineModel::answer(const ChatRequest& request) const {
   return r;
 }
 
-asio::awaitable<core::Expected<ChatResult>> OfflineModel::complete(ChatRequest request,
+asio::awaitable<core::Expected<ChatResult>> OfflineModel::complete(const ChatRequest& request,
                                                                    DeltaSink on_delta) {
   const auto state = co_await asio::this_coro::cancellation_state;
   if (state.cancelled() != asio::cancellation_type::none) {

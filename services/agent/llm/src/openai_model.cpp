@@ -6,7 +6,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <charconv>
 #include <memory>
 #include <variant>
@@ -25,49 +27,76 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-json::object message_json(const ChatMessage& m) {
-  json::object o{{"role", m.role}};
+// The JSON values of a request body live in one arena (`sp`): a prompt is hundreds of small
+// strings, each otherwise its own allocation.
+json::object message_json(const ChatMessage& m, const json::storage_ptr& sp) {
+  json::object o(sp);
+  o.reserve(4);
+  o.emplace("role", m.role);
   if (m.role == "assistant" && !m.tool_calls.empty()) {
-    o["content"] = m.content.empty() ? json::value(nullptr) : json::value(m.content);
-    json::array calls;
+    o["content"] = m.content.empty() ? json::value(nullptr, sp) : json::value(m.content, sp);
+    json::array calls(sp);
     for (const auto& c : m.tool_calls) {
-      calls.push_back(
-          json::object{{"id", c.id},
-                       {"type", "function"},
-                       {"function", json::object{{"name", c.name}, {"arguments", c.arguments}}}});
+      json::object fn(sp);
+      fn.emplace("name", c.name);
+      fn.emplace("arguments", c.arguments);
+      json::object call(sp);
+      call.emplace("id", c.id);
+      call.emplace("type", "function");
+      call.emplace("function", std::move(fn));
+      calls.push_back(std::move(call));
     }
-    o["tool_calls"] = std::move(calls);
+    o.emplace("tool_calls", std::move(calls));
     return o;
   }
-  o["content"] = m.content;
-  if (m.role == "tool") o["tool_call_id"] = m.tool_call_id;
+  o.emplace("content", m.content);
+  if (m.role == "tool") o.emplace("tool_call_id", m.tool_call_id);
   return o;
 }
 
 std::string request_body(const ChatRequest& r, const std::string& model, bool stream) {
-  json::object body{{"model", model}};
-  json::array messages;
-  for (const auto& m : r.messages) messages.push_back(message_json(m));
-  body["messages"] = std::move(messages);
+  std::size_t text = 256;
+  for (const auto& m : r.messages) text += m.content.size() + 48;
+  json::monotonic_resource arena(text * 2);
+  const json::storage_ptr sp(&arena);
+  json::object body(sp);
+  body.emplace("model", model);
+  json::array messages(sp);
+  messages.reserve(r.messages.size());
+  for (const auto& m : r.messages) messages.push_back(message_json(m, sp));
+  body.emplace("messages", std::move(messages));
   if (!r.tools.empty()) {
-    json::array tools;
+    json::array tools(sp);
     for (const auto& t : r.tools) {
-      json::value params =
-          t.parameters.is_null() ? json::value(json::object{{"type", "object"}}) : t.parameters;
-      tools.push_back(json::object{{"type", "function"},
-                                   {"function", json::object{{"name", t.name},
-                                                             {"description", t.description},
-                                                             {"parameters", std::move(params)}}}});
+      json::value params = t.parameters.is_null()
+                               ? json::value(json::object{{"type", "object"}}, sp)
+                               : json::value(t.parameters, sp);
+      json::object fn(sp);
+      fn.emplace("name", t.name);
+      fn.emplace("description", t.description);
+      fn.emplace("parameters", std::move(params));
+      json::object tool(sp);
+      tool.emplace("type", "function");
+      tool.emplace("function", std::move(fn));
+      tools.push_back(std::move(tool));
     }
-    body["tools"] = std::move(tools);
+    body.emplace("tools", std::move(tools));
   }
-  body["temperature"] = r.temperature;
-  if (r.max_tokens) body["max_tokens"] = *r.max_tokens;
+  body.emplace("temperature", r.temperature);
+  if (r.max_tokens) body.emplace("max_tokens", *r.max_tokens);
   if (stream) {
-    body["stream"] = true;
-    body["stream_options"] = json::object{{"include_usage", true}};
+    body.emplace("stream", true);
+    json::object options(sp);
+    options.emplace("include_usage", true);
+    body.emplace("stream_options", std::move(options));
   }
-  return json::serialize(body);
+  std::string out;
+  out.reserve(text + text / 8);
+  json::serializer sr;
+  sr.reset(&body);
+  char buf[4096];
+  while (!sr.done()) out.append(sr.read(buf));
+  return out;
 }
 
 // The state one attempt shares with its watchdog and its body sink.
@@ -121,7 +150,7 @@ OpenAiChatModel::OpenAiChatModel(core::HttpSender& http, OpenAiOptions options)
   options_.max_attempts = std::max(options_.max_attempts, 1);
 }
 
-asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(ChatRequest request,
+asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const ChatRequest& request,
                                                                       DeltaSink on_delta) {
   using namespace asio::experimental::awaitable_operators;
   const std::string model = request.model.empty() ? options_.model : request.model;
@@ -134,7 +163,8 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(ChatReques
   if (!options_.api_key.empty()) {
     req.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
   }
-  req.body = request_body(request, model, stream);
+  // The body is built for each attempt and handed over (not kept here): `request` outlives the
+  // call, and an open stream then holds one copy of the prompt, in the client, until sent.
 
   const auto deadline = Clock::now() + options_.timeout;
   auto backoff = options_.initial_backoff;
@@ -146,6 +176,8 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(ChatReques
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) co_return timed_out("the model call exceeded its time limit");
 
+    core::ClientRequest attempt_req = req;
+    attempt_req.body = request_body(request, model, stream);
     auto a = std::make_shared<Attempt>(on_delta);
     core::ClientOptions co;
     co.connect_timeout = std::min(options_.connect_timeout, left);
@@ -155,19 +187,24 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(ChatReques
     if (stream) {
       co.on_body = [a](std::string_view piece) {
         a->first_byte = true;
-        if (a->raw.size() < 64 * 1024) a->raw.append(piece.substr(0, 64 * 1024));
+        // The raw text serves error answers and a server that ignores `stream`: neither once a
+        // delta was delivered, so an open stream stops keeping it then.
+        if (!a->acc.delivered() && a->raw.size() < 64 * 1024) {
+          a->raw.append(piece.substr(0, 64 * 1024));
+        }
         a->acc.feed(piece);
+        if (a->acc.delivered() && !a->raw.empty()) std::string().swap(a->raw);
         return !a->acc.error();
       };
     }
     std::optional<core::ClientResult> sent;
     if (stream) {
-      auto send_op = http_.send(req, co);
+      auto send_op = http_.send(std::move(attempt_req), co);
       auto dog = watchdog(a, co.first_byte_timeout);
       auto raced = co_await (std::move(send_op) || std::move(dog));
       if (raced.index() == 0) sent = std::move(std::get<0>(raced));
     } else {
-      sent = co_await http_.send(req, co);
+      sent = co_await http_.send(std::move(attempt_req), co);
     }
     if (is_cancelled(co_await asio::this_coro::cancellation_state)) co_return cancelled();
     if (!sent) {

@@ -72,7 +72,7 @@ Outcome call(const OpenAiOptions& o, bool stream, ChatRequest req = question(),
     };
   }
   const auto t0 = std::chrono::steady_clock::now();
-  auto fut = asio::co_spawn(ioc, model.complete(std::move(req), sink),
+  auto fut = asio::co_spawn(ioc, model.complete(req, sink),
                             asio::bind_cancellation_slot(stop.slot(), asio::use_future));
   ioc.run();
   return {fut.get(), std::move(deltas), std::chrono::steady_clock::now() - t0};
@@ -370,8 +370,9 @@ TEST(OpenAiChatModel, ConnectTimeoutIsAModelTimeoutAndWorksWithTheFakeClient) {
   for (int i = 0; i < 2; ++i) {
     asio::io_context ioc;
     std::string seen;
-    auto fut = asio::co_spawn(
-        ioc, model.complete(question(), [&](std::string_view t) { seen += t; }), asio::use_future);
+    const ChatRequest q = question();
+    auto fut = asio::co_spawn(ioc, model.complete(q, [&](std::string_view t) { seen += t; }),
+                              asio::use_future);
     ioc.run();
     auto r = fut.get();
     if (i == 0) {
@@ -400,7 +401,8 @@ TEST(OpenAiChatModel, CancellationDuringABackoffWait) {
   OpenAiChatModel model(http, o);
   asio::cancellation_signal stop;
   const auto t0 = std::chrono::steady_clock::now();
-  auto fut = asio::co_spawn(ioc, model.complete(question(), [](std::string_view) {}),
+  const ChatRequest q = question();
+  auto fut = asio::co_spawn(ioc, model.complete(q, [](std::string_view) {}),
                             asio::bind_cancellation_slot(stop.slot(), asio::use_future));
   std::thread runner([&] { ioc.run(); });
   ASSERT_TRUE(s.wait_for_requests(1, 5s));

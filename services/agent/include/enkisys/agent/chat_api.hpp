@@ -69,8 +69,9 @@ class ChatApi {
   core::Expected<Actor> identity(const core::Request& req) const;
   Caller caller_of(const Actor& actor, const core::Request& req,
                    const core::RequestContext& ctx) const;
-  // Rate limit, then the daily token budget (blocking: reads the store). Throws ApiError 429.
-  boost::asio::awaitable<void> admit(const Actor& actor);
+  // Rate limit, then the daily token budget (reads the store off the I/O thread). With a
+  // conversation id, first 404 unless actor owns it (one read for both). Throws ApiError.
+  boost::asio::awaitable<void> admit(const Actor& actor, const std::string* conversation_id);
 
   ConversationStore& store_;
   TurnRunner& turns_;

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,9 @@ int message_tokens(const ChatMessage& m);
 // `history`: the conversation's messages by seq (the new user message not included).
 Memory build_memory(const std::vector<StoredMessage>& history, const std::string& summary,
                     std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes = 2000);
+// The same over shared messages (ConversationStore::begin_turn).
+Memory build_memory(const std::vector<std::shared_ptr<const StoredMessage>>& history,
+                    const std::string& summary, std::int64_t summarized_upto, int budget,
+                    std::size_t summary_max_bytes = 2000);
 
 }  // namespace enkisys::agent

@@ -11,7 +11,9 @@
 //  * Errors: core::Error values (404 not_found); DbError escapes only for database failures.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,9 +72,21 @@ struct ConversationWithMessages {
   std::vector<StoredMessage> messages;  // by seq
 };
 
+// What a turn starts from: its conversation and the messages its memory can use, by seq, with
+// seq, role, content, tool_calls, tool_call_id and name only (shared, immutable).
+struct TurnStart {
+  Conversation conversation;
+  std::vector<std::shared_ptr<const StoredMessage>> messages;
+};
+
+class WindowCache;
+
 class ConversationStore {
  public:
-  explicit ConversationStore(db::Database& db);
+  // `window_cache_messages`: messages of recent conversations kept in memory for begin_turn()
+  // (window_cache.hpp; 0: none).
+  explicit ConversationStore(db::Database& db, std::size_t window_cache_messages = 20000);
+  ~ConversationStore();
 
   void migrate();
 
@@ -80,6 +94,10 @@ class ConversationStore {
   // Newest (updated) first; `offset`/`limit` page through them.
   std::vector<Conversation> list(const Actor& actor, std::int64_t limit, std::int64_t offset);
   core::Expected<Conversation> get(const Actor& actor, const std::string& id);
+  // The admission check of a turn in one read transaction: 404 unless `actor` owns `id`, else
+  // the tokens actor spent on `day` (as tokens_used()).
+  core::Expected<std::int64_t> turn_admission(const Actor& actor, const std::string& id,
+                                              const std::string& day);
   core::Expected<ConversationWithMessages> get_with_messages(const Actor& actor,
                                                              const std::string& id);
   core::Expected<Conversation> update(const Actor& actor, const std::string& id,
@@ -89,20 +107,28 @@ class ConversationStore {
   // The start of a turn, in one transaction: the conversation, the messages the memory can
   // still use (seq > summarized_upto: the summary holds the older ones), then `user` appended
   // (not among the returned messages). A turn's read therefore costs the window, not the
-  // conversation's length.
-  core::Expected<ConversationWithMessages> begin_turn(const Actor& actor, const std::string& id,
-                                                      StoredMessage user);
+  // conversation's length; messages already read by an earlier turn (or appended through this
+  // store) come from the window cache, so a turn reads only the rows new to it.
+  core::Expected<TurnStart> begin_turn(const Actor& actor, const std::string& id,
+                                       StoredMessage user);
 
   // Tokens spent by `user` on `day` ("YYYY-MM-DD", UTC), charged with the messages of a turn.
   struct TokenCharge {
     std::string user, day;
     std::int64_t tokens = 0;
   };
+  // A new rolling summary (see set_summary), stored with the messages of append().
+  struct SummaryUpdate {
+    std::string summary;
+    std::int64_t upto = 0;
+  };
   // Appends `messages` (ids, seq and created_at are assigned and returned) and touches the
-  // conversation's updated_at; with `charge`, adds its tokens in the same transaction.
+  // conversation's updated_at; with `charge`, adds its tokens, and with `summary`, replaces the
+  // rolling summary as set_summary() does, all in the same transaction.
   core::Expected<std::vector<StoredMessage>> append(const Actor& actor, const std::string& id,
                                                     std::vector<StoredMessage> messages,
-                                                    const TokenCharge* charge = nullptr);
+                                                    const TokenCharge* charge = nullptr,
+                                                    const SummaryUpdate* summary = nullptr);
   // Replaces the rolling summary. REQUIRES: upto >= the current summarized_upto.
   core::Status set_summary(const Actor& actor, const std::string& id, const std::string& summary,
                            std::int64_t upto);
@@ -113,6 +139,7 @@ class ConversationStore {
 
  private:
   db::Database& db_;
+  std::unique_ptr<WindowCache> window_;
 };
 
 }  // namespace enkisys::agent

@@ -69,8 +69,9 @@ std::string context_message(const std::vector<Passage>& passages);
 std::vector<Passage> cited(const std::vector<Passage>& passages, std::string_view answer);
 // One model call bounded by `deadline` (kDeadlineExceeded "turn_timeout" when it passes; the
 // call is then cancelled). Honours the caller's cancellation like ChatModel::complete.
+// REQUIRES: `request` outlives the call.
 boost::asio::awaitable<core::Expected<ChatResult>> complete_within(
-    ChatModel& model, ChatRequest request, DeltaSink on_delta,
+    ChatModel& model, const ChatRequest& request, DeltaSink on_delta,
     std::chrono::steady_clock::time_point deadline);
 // Runs `fn` on `pool` and resumes the caller with its result (exceptions propagate).
 template <typename Fn>
@@ -93,7 +94,12 @@ class TurnRunner {
   boost::asio::awaitable<core::Expected<TurnResult>> run_inner(Actor actor, Caller caller,
                                                                std::string conversation_id,
                                                                std::string content, TurnSink sink);
-  boost::asio::awaitable<core::Expected<ChatResult>> call_model(State& st, ChatRequest request);
+  // Stores the user message, then fills st.request: context, tools, memory, the message.
+  boost::asio::awaitable<core::Status> prepare(State& st, std::string content);
+  // Runs the tool calls of answer `r` and stores them with their results.
+  boost::asio::awaitable<core::Status> tool_round(State& st, const ChatResult& r);
+  // One model call with st.request.
+  boost::asio::awaitable<core::Expected<ChatResult>> call_model(State& st);
   boost::asio::awaitable<void> run_tool(State& st, const ToolCall& call);
   boost::asio::awaitable<core::Expected<TurnResult>> finish(State& st, const ChatResult* answer,
                                                             bool interrupted);

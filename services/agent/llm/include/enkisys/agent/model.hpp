@@ -94,7 +94,9 @@ class ChatModel {
   virtual std::string default_model() const = 0;
   // Models this backend offers (GET /api/chat/models).
   virtual std::vector<std::string> models() const = 0;
-  virtual boost::asio::awaitable<core::Expected<ChatResult>> complete(ChatRequest request,
+  // REQUIRES: `request` outlives the call (the caller keeps it until the awaitable completes;
+  // a long streamed answer then holds no copy of a possibly large prompt).
+  virtual boost::asio::awaitable<core::Expected<ChatResult>> complete(const ChatRequest& request,
                                                                       DeltaSink on_delta) = 0;
 };
 

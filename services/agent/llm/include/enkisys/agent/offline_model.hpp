@@ -31,7 +31,7 @@ class OfflineModel final : public ChatModel {
 
   std::string default_model() const override { return "enkisys-offline"; }
   std::vector<std::string> models() const override { return {default_model()}; }
-  boost::asio::awaitable<core::Expected<ChatResult>> complete(ChatRequest request,
+  boost::asio::awaitable<core::Expected<ChatResult>> complete(const ChatRequest& request,
                                                               DeltaSink on_delta) override;
 
   // The same answer, computed synchronously (complete() streams it).

@@ -48,7 +48,7 @@ class OpenAiChatModel final : public ChatModel {
 
   std::string default_model() const override { return options_.model; }
   std::vector<std::string> models() const override { return {options_.model}; }
-  boost::asio::awaitable<core::Expected<ChatResult>> complete(ChatRequest request,
+  boost::asio::awaitable<core::Expected<ChatResult>> complete(const ChatRequest& request,
                                                               DeltaSink on_delta) override;
 
  private:

@@ -1,0 +1,95 @@
+#include "enkisys/agent/window_cache.hpp"
+
+#include <algorithm>
+
+namespace enkisys::agent {
+
+std::int64_t WindowCache::read(const std::string& id, std::int64_t after, Messages* out) {
+  if (max_messages_ == 0) return after;
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) return after;
+  Entry& e = it->second;
+  if (e.lo > after || e.hi < after) return after;
+  const auto first = std::upper_bound(
+      e.messages.begin(), e.messages.end(), after,
+      [](std::int64_t seq, const std::shared_ptr<const StoredMessage>& m) { return seq < m->seq; });
+  out->insert(out->end(), first, e.messages.end());
+  touch(e);
+  return e.hi;
+}
+
+void WindowCache::store(const std::string& id, std::int64_t lo, std::int64_t hi,
+                        Messages messages) {
+  if (max_messages_ == 0 || hi < lo) return;
+  std::erase_if(messages, [&](const auto& m) { return m->seq <= lo; });
+  std::lock_guard lock(mu_);
+  auto [it, fresh] = entries_.try_emplace(id);
+  Entry& e = it->second;
+  if (fresh) {
+    lru_.push_front(id);
+    e.lru = lru_.begin();
+  } else if (e.hi > hi) {
+    touch(e);
+    return;  // a concurrent turn already stored a longer range
+  }
+  held_ -= e.messages.size();
+  e.lo = lo;
+  e.hi = hi;
+  e.messages = std::move(messages);
+  held_ += e.messages.size();
+  touch(e);
+  trim();
+}
+
+void WindowCache::extend(const std::string& id, const std::vector<StoredMessage>& messages) {
+  if (max_messages_ == 0 || messages.empty()) return;
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.hi + 1 != messages.front().seq) return;
+  Entry& e = it->second;
+  for (const auto& m : messages) {
+    auto kept = std::make_shared<StoredMessage>();  // what the memory reads, nothing more
+    kept->seq = m.seq;
+    kept->role = m.role;
+    kept->content = m.content;
+    kept->tool_calls = m.tool_calls;
+    kept->tool_call_id = m.tool_call_id;
+    kept->name = m.name;
+    kept->citations.clear();
+    e.messages.push_back(std::move(kept));
+    e.hi = m.seq;
+  }
+  held_ += messages.size();
+  touch(e);
+  trim();
+}
+
+void WindowCache::erase(const std::string& id) {
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  held_ -= it->second.messages.size();
+  lru_.erase(it->second.lru);
+  entries_.erase(it);
+}
+
+std::size_t WindowCache::size() const {
+  std::lock_guard lock(mu_);
+  return held_;
+}
+
+void WindowCache::touch(Entry& e) {
+  lru_.splice(lru_.begin(), lru_, e.lru);
+}
+
+void WindowCache::trim() {
+  while (held_ > max_messages_ && !lru_.empty()) {
+    const auto it = entries_.find(lru_.back());
+    held_ -= it->second.messages.size();
+    entries_.erase(it);
+    lru_.pop_back();
+  }
+}
+
+}  // namespace enkisys::agent
