@@ -66,7 +66,7 @@ if ! has_images "$PREVIOUS_TAG" && [[ -z ${N1_STRICT:-} ]]; then
   wanted=$PREVIOUS_TAG
   PREVIOUS_TAG=""
   while read -r c; do
-    if has_images "$c"; then PREVIOUS_TAG=$c && break; fi
+    [[ $c != "$NEW_TAG" ]] && has_images "$c" && PREVIOUS_TAG=$c && break
   done < <(git rev-list --first-parent --abbrev-commit --max-count=200 "$wanted" 2>/dev/null)
   [[ -n $PREVIOUS_TAG ]] || {
     echo "n-1: skipped: no images of $wanted or of the 200 releases before it on this engine"
