@@ -28,6 +28,9 @@ DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/services.sh
 . "$DEPLOY/../scripts/services.sh"
 mapfile -t db_services < <(services_names data=db)
+# ENKISYS_DEPLOY_DIR: the deploy folder to fill (<dir>/<stage>/stage.env must exist), this one
+# by default; tests give a throwaway project's.
+OUT=${ENKISYS_DEPLOY_DIR:-$DEPLOY}
 stages=("$@")
 ((${#stages[@]} > 0)) || stages=(prod staging dev1 dev2)
 
@@ -44,7 +47,7 @@ secret_file() {
   )
   chmod 0644 "$path.tmp"
   mv "$path.tmp" "$path"
-  echo "gen-secrets: created ${path#"$DEPLOY"/}"
+  echo "gen-secrets: created ${path#"$OUT"/}"
 }
 
 # placeholder_file PATH: an empty file (a channel credential not given yet: the channel is off),
@@ -57,21 +60,21 @@ placeholder_file() {
 }
 
 for s in "${stages[@]}"; do
-  { valid_stage_name "$s" && [[ -f $DEPLOY/$s/stage.env ]]; } || {
+  { valid_stage_name "$s" && [[ -f $OUT/$s/stage.env ]]; } || {
     echo "gen-secrets: unknown stage '$s' (no deploy/$s/stage.env)" >&2
     exit 2
   }
-  secret_file "$DEPLOY/$s/secrets/admin_password"
-  secret_file "$DEPLOY/$s/secrets/introspect_token"
-  secret_file "$DEPLOY/$s/secrets/agent_service_secret"
-  secret_file "$DEPLOY/$s/secrets/telegram_webhook_secret"
-  secret_file "$DEPLOY/$s/secrets/whatsapp_verify_token"
+  secret_file "$OUT/$s/secrets/admin_password"
+  secret_file "$OUT/$s/secrets/introspect_token"
+  secret_file "$OUT/$s/secrets/agent_service_secret"
+  secret_file "$OUT/$s/secrets/telegram_webhook_secret"
+  secret_file "$OUT/$s/secrets/whatsapp_verify_token"
   for f in telegram_bot_token whatsapp_app_secret whatsapp_access_token slack_signing_secret slack_bot_token; do
-    placeholder_file "$DEPLOY/$s/secrets/$f"
+    placeholder_file "$OUT/$s/secrets/$f"
   done
-  secret_file "$DEPLOY/$s/secrets/db_postgres_password"
+  secret_file "$OUT/$s/secrets/db_postgres_password"
   for svc in "${db_services[@]}"; do
-    secret_file "$DEPLOY/$s/secrets/db_${svc//-/_}_password"
+    secret_file "$OUT/$s/secrets/db_${svc//-/_}_password"
   done
 done
-secret_file "$DEPLOY/edge/secrets/gateway_admin_token"
+secret_file "$OUT/edge/secrets/gateway_admin_token"

@@ -34,7 +34,6 @@ CLI=${ENKISYS_CLI:-$ROOT/build/release/bin/enkisys}
 P=$WORK/project
 STATE=$WORK/state
 mapfile -t DB_SERVICES < <(services_names data=db runs=stage)
-secrets=()
 # The CLI's compose runs inherit it: the stage's own gateway runs beside the services.
 export COMPOSE_PROFILES=local
 
@@ -92,12 +91,8 @@ POSTGRES_IMAGE=$POSTGRES_IMAGE
 AUTH_BOOTSTRAP_ADMIN_EMAIL=admin@$STAGE.enkisys.invalid
 AUTH_ALLOW_SIGNUP=1
 ENV
-for s in admin_password introspect_token db_postgres_password; do secrets+=("$s"); done
-for s in "${DB_SERVICES[@]}"; do secrets+=("db_${s}_password"); done
-for s in "${secrets[@]}"; do
-  head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$P/deploy/$STAGE/secrets/$s"
-  chmod 0644 "$P/deploy/$STAGE/secrets/$s"
-done
+# Every secret a stage has, made as for a real one (deploy/gen-secrets.sh), in this folder.
+ENKISYS_DEPLOY_DIR=$P/deploy "$ROOT/deploy/gen-secrets.sh" "$STAGE" >/dev/null
 # Service images built before DATABASE_PASSWORD_FILE existed take the password in the URL
 # (only in this throwaway folder: the repository's file keeps it in the secret file).
 if docker run --rm "enkisys/tools:$ENKISYS_TAG" --help 2>&1 | grep -q DATABASE_PASSWORD_FILE; then
