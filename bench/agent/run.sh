@@ -47,6 +47,8 @@ else
   BACK_CPU=()
   OUR_THREADS=2
 fi
+# AGENT_WRAP, split into words (a command line).
+read -r -a WRAP <<<"${AGENT_WRAP:-}"
 PIDS=()
 
 for tool in wrk curl python3 gunicorn; do
@@ -209,7 +211,7 @@ AGENT_ENV=(PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info "THREADS=
   AGENT_DAILY_TOKENS=1000000000000)
 if [[ ${SKIP_TURNS:-0} != 1 ]]; then
   env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent.db" \
-    "${SERVER_CPU[@]}" ${AGENT_WRAP:-} "$BIN/enkisys-agent" >"$WORK/agent.log" 2>&1 &
+    "${SERVER_CPU[@]}" "${WRAP[@]}" "$BIN/enkisys-agent" >"$WORK/agent.log" 2>&1 &
   PIDS+=($!)
   measure_turns "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" \
     "http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")"
@@ -242,7 +244,7 @@ sse=
 if [[ ${SKIP_SSE:-0} != 1 ]]; then
   start_fake slow FAKE_PIECES=120 FAKE_PACING_MS=500
   env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent-sse.db" \
-    "${SERVER_CPU[@]}" ${AGENT_WRAP:-} "$BIN/enkisys-agent" >"$WORK/agent-sse.log" 2>&1 &
+    "${SERVER_CPU[@]}" "${WRAP[@]}" "$BIN/enkisys-agent" >"$WORK/agent-sse.log" 2>&1 &
   PIDS+=($!)
   agent_pid=${PIDS[-1]}
   base=http://127.0.0.1:$(port_of "$WORK/agent-sse.log" "$agent_pid")
