@@ -12,6 +12,19 @@ namespace enkisys::cli {
 namespace json = boost::json;
 namespace {
 
+// The scripts of the throwaway containers that back up and restore SQLite files ($1: the file
+// name in the volume mounted at /data).
+constexpr const char* kSqliteBackupScript =
+    "sqlite3 \"/data/$1\" \".backup /tmp/backup.db\" && "
+    "sqlite3 /tmp/backup.db 'PRAGMA integrity_check' >&2 && cat /tmp/backup.db";
+constexpr const char* kSqliteSchemaVersionScript =
+    "cat >/tmp/b.db && sqlite3 /tmp/b.db 'SELECT coalesce(max(version), 0) "
+    "FROM schema_migrations'";
+constexpr const char* kSqliteRestoreScript =
+    "cat >\"/data/$1.restore\" && rm -f \"/data/$1-wal\" \"/data/$1-shm\" && "
+    "chown 10001:10001 /data \"/data/$1.restore\" && "
+    "mv \"/data/$1.restore\" \"/data/$1\"";
+
 // Fixed scripts: the paths are arguments, never part of the script.
 // Runs "$@" with its stdout into $1 (written aside, then renamed).
 const char* const kToFile = "out=$1; shift; \"$@\" >\"$out.tmp\" && mv \"$out.tmp\" \"$out\"";
@@ -225,16 +238,14 @@ Status Backups::backup_sqlite(const std::string& dir, BackupManifest& m) {
                     "sh",
                     cfg_.tools_image,
                     "-c",
-                    "sqlite3 \"/data/$1\" \".backup /tmp/backup.db\" && "
-                    "sqlite3 /tmp/backup.db 'PRAGMA integrity_check' >&2 && cat /tmp/backup.db",
+                    kSqliteBackupScript,
                     "sh",
                     file});
       if (!r.ok()) return failed("sqlite backup of " + volume + ":" + file, r);
       if (auto s = checksum(path, e); !s.ok) return s;
-      auto sv = run({"sh", "-c", kFromFile, "sh", path, "docker", "run", "--rm", "-i", "--network",
-                     "none", "--entrypoint", "sh", cfg_.tools_image, "-c",
-                     "cat >/tmp/b.db && sqlite3 /tmp/b.db 'SELECT coalesce(max(version), 0) "
-                     "FROM schema_migrations'"});
+      auto sv =
+          run({"sh", "-c", kFromFile, "sh", path, "docker", "run", "--rm", "-i", "--network",
+               "none", "--entrypoint", "sh", cfg_.tools_image, "-c", kSqliteSchemaVersionScript});
       e.schema_version = sv.ok() ? to_int(trim(sv.out)) : 0;
       m.entries.push_back(std::move(e));
     }
@@ -430,9 +441,7 @@ Status Backups::restore(const std::string& id) {
                         "sh",
                         cfg_.tools_image,
                         "-c",
-                        "cat >\"/data/$1.restore\" && rm -f \"/data/$1-wal\" \"/data/$1-shm\" && "
-                        "chown 10001:10001 /data \"/data/$1.restore\" && "
-                        "mv \"/data/$1.restore\" \"/data/$1\"",
+                        kSqliteRestoreScript,
                         "sh",
                         file};
       Argv a = {"sh", "-c", kFromFile, "sh", dir + "/" + e.file};

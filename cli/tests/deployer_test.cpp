@@ -33,7 +33,7 @@ class DeployerTest : public ::testing::Test {
     c.actor = "tester";
     return c;
   }
-  Outcome deploy(const std::string& v, DeployConfig c) {
+  Outcome deploy(const std::string& v, const DeployConfig& c) {
     Deployer d({&target, &local, &clock, &host, &state, &log}, c);
     return d.deploy(v);
   }

@@ -17,7 +17,7 @@ void declare_database(core::EnvConfig& config, const std::string& default_url) {
 }
 
 std::string service_database_url(const core::EnvConfig& config) {
-  const std::string url = config.get("DATABASE_URL");
+  std::string url = config.get("DATABASE_URL");
   std::optional<std::string> password;
   try {
     password = config.secret_file("DATABASE_PASSWORD_FILE");

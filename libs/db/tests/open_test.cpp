@@ -8,7 +8,7 @@
 namespace enkisys::db {
 namespace {
 
-std::string open_error(const std::string& url, Options options = {}) {
+std::string open_error(const std::string& url, const Options& options = {}) {
   try {
     Database::open(url, options);
   } catch (const DbError& e) {

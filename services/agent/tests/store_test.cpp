@@ -42,6 +42,7 @@ TEST_P(ConversationsTest, CreateGetRenameDelete) {
 
 TEST_P(ConversationsTest, ListIsPagedNewestFirst) {
   std::vector<std::string> ids;
+  ids.reserve(5);
   for (int i = 0; i < 5; ++i) {
     ids.push_back(f().conversation("alice", R"({"title":"c)" + std::to_string(i) + R"("})"));
   }

@@ -55,7 +55,7 @@ struct Outcome {
 };
 
 // Runs one call; streamed when `stream`. `cancel_after` ≥ 1: cancels after that many deltas.
-Outcome call(const OpenAiOptions& o, bool stream, ChatRequest req = question(),
+Outcome call(const OpenAiOptions& o, bool stream, const ChatRequest& req = question(),
              int cancel_after = 0) {
   asio::io_context ioc;
   core::HttpClient http;
