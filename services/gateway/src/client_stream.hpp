@@ -62,13 +62,25 @@ class ClientStream {
   std::optional<TlsStream> tls_;
 };
 
-// Half-closes the sending side (TCP FIN; over TLS without close_notify: see close_client).
+// Half-closes the sending side of a socket (TCP FIN).
 inline void shutdown_send(IoSocket& s) {
   boost::system::error_code ignored;
   s.shutdown(IoSocket::shutdown_send, ignored);
 }
-inline void shutdown_send(ClientStream& s) {
-  shutdown_send(s.socket());
+
+// Nothing more will be sent (a tunnel's other side closed). On a socket: FIN. Over TLS a FIN
+// before close_notify would truncate the client's stream: the pending read is cancelled instead,
+// so that the connection ends and closes with close_notify (close_client in connection.cpp).
+inline void finish_output(IoSocket& s) {
+  shutdown_send(s);
+}
+inline void finish_output(ClientStream& s) {
+  if (!s.tls()) {
+    shutdown_send(s.socket());
+    return;
+  }
+  boost::system::error_code ignored;
+  s.socket().cancel(ignored);
 }
 
 }  // namespace enkisys::gateway::detail

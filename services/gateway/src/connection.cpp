@@ -98,7 +98,7 @@ Task<> close_client(ClientStream& stream, ConnCtl& ctl, std::chrono::millisecond
     [[maybe_unused]] auto [sec] = co_await stream.tls_stream().async_shutdown(kTok);
     ctl.clear();
   }
-  shutdown_send(stream);
+  shutdown_send(stream.socket());
 }
 
 // The server handshake of a TLS connection, bounded by its timeout; false when it failed.
@@ -192,7 +192,7 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket sock, std::optional<Tl
     rc.keep_alive = req.keep_alive() && !w.stopping;
     if (shared.options.https_redirect_port != 0 && !ctl.tls && !is_health_probe(req)) {
       co_await redirect_to_https(rc, shared.options.https_redirect_port);
-      shutdown_send(socket);  // FIN after the answer
+      shutdown_send(socket.socket());  // FIN after the answer
       co_return;
     }
     const bool ok = co_await rc.handle(*parser, buf, rp);
@@ -203,7 +203,7 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket sock, std::optional<Tl
       if (!ctl.timed_out)
         co_await close_client(socket, ctl, L.header_timeout);
       else
-        shutdown_send(socket);
+        shutdown_send(socket.socket());
       co_return;
     }
   }

@@ -88,7 +88,7 @@ Task<> pump(From& from, beast::flat_buffer& pending, To& to, ConnCtl& ctl,
     auto [wec, wn] = co_await asio::async_write(to, asio::buffer(data, n), kTok);
     if (wec) break;
   }
-  shutdown_send(to);
+  finish_output(to);
 }
 
 // True when nothing is waiting to be read on an idle upstream connection (no stray bytes, no

@@ -10,6 +10,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -136,6 +138,7 @@ class TlsClient {
     return ec;
   }
   void write_raw(const std::string& bytes) { asio::write(*stream_, asio::buffer(bytes)); }
+  ssl::stream<tcp::socket>& stream() { return *stream_; }
   // Closes the TCP connection without close_notify.
   void drop() { stream_->lowest_layer().close(); }
 
@@ -265,6 +268,22 @@ TEST_F(TlsTest, ClosingSendsCloseNotifyAndClientsLeavingWithoutOneAreForgotten) 
     client.drop();
     EXPECT_TRUE(all_closed(gw.server())) << partial;
   }
+}
+
+TEST_F(TlsTest, TunnelsWebSockets) {
+  Gateway& gw = gateway();
+  start(with({pki_.issue("localhost", "localhost", "localhost")}), gw);
+  TlsClient client(front_->port(), pki_.path("ca.pem"), {});
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  beast::websocket::stream<ssl::stream<tcp::socket>&> ws(client.stream());
+  ws.handshake("localhost", "/dev/ws");
+  for (const std::string& msg : {std::string("hello"), std::string(40 * 1024, 'w')}) {
+    ws.write(asio::buffer(msg));
+    beast::flat_buffer b;
+    ws.read(b);
+    EXPECT_EQ(beast::buffers_to_string(b.data()), msg);
+  }
+  ws.close(beast::websocket::close_code::normal);
 }
 
 TEST_F(TlsTest, AHandshakeNeverStartedIsClosedAfterTheHandshakeTimeout) {
