@@ -2,13 +2,16 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <limits>
 
+#include "client_stream.hpp"
 #include "enkisys/gateway/path.hpp"
+#include "enkisys/gateway/tls.hpp"
 #include "request.hpp"
 #include "worker.hpp"
 
@@ -75,24 +78,52 @@ Task<> redirect_to_https(RequestContext& rc, unsigned short https_port) {
   co_await rc.write_small(res);
 }
 
+// The peer's close_notify is awaited at most this long when the gateway closes a TLS connection.
+constexpr std::chrono::milliseconds kCloseNotifyWait{1000};
+
+// A read error that ends the connection without an answer: the peer left, timed out, or broke
+// its TLS (a 400 could not reach it).
+bool peer_gone(const error_code& ec, const ConnCtl& ctl) {
+  return ec == http::error::end_of_stream || ctl.timed_out ||
+         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+         ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+         ec.category() == asio::error::get_ssl_category();
+}
+
+// The gateway closes the connection after its last answer: FIN, or over TLS close_notify (then
+// the peer's, awaited within kCloseNotifyWait: the sweeper closes the socket after that).
+Task<> close_client(ClientStream& stream, ConnCtl& ctl, std::chrono::milliseconds bound) {
+  if (stream.tls()) {
+    ctl.expire_in(std::min(bound, kCloseNotifyWait), false);
+    [[maybe_unused]] auto [sec] = co_await stream.tls_stream().async_shutdown(kTok);
+    ctl.clear();
+  }
+  shutdown_send(stream.socket());
+}
+
+// The server handshake of a TLS connection, bounded by its timeout; false when it failed.
+Task<bool> handshake(ClientStream& stream, ConnCtl& ctl, const TlsHandoff& tls) {
+  auto& ssl = stream.start_tls(tls.contexts->initial());
+  ctl.expire_in(tls.handshake_timeout, false);
+  auto [ec] = co_await ssl.async_handshake(asio::ssl::stream_base::server, kTok);
+  ctl.clear();
+  (ec ? tls.counters->failed : tls.counters->handshakes).fetch_add(1, std::memory_order_relaxed);
+  co_return !ec;
+}
+
 }  // namespace
 
-Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
-                      std::optional<ConnOrigin> origin) {
+Task<> run_connection(Worker& w, Shared& shared, IoSocket sock, std::optional<TlsHandoff> tls) {
   ConnCtl ctl;
   CtlGuard guard(w, ctl);
-  ctl.client = &socket;
+  ClientStream socket(std::move(sock));
+  ctl.client = &socket.socket();
+  ctl.tls = tls.has_value();
   error_code ec;
-  boost::asio::ip::address peer;
-  if (origin) {  // adopted (a socket pair from the TLS listener): the client is named for us
-    peer = origin->peer;
-    ctl.tls = origin->tls;
-  } else {
-    socket.set_option(tcp::no_delay(true), ec);
-    const auto remote = socket.remote_endpoint(ec);
-    if (ec) co_return;
-    peer = remote.address();
-  }
+  socket.socket().set_option(tcp::no_delay(true), ec);
+  const auto remote = socket.socket().remote_endpoint(ec);
+  if (ec) co_return;
+  const boost::asio::ip::address peer = remote.address();
   const std::string peer_ip = peer.to_string();
   // Per-client connection cap: the TCP peer, unless it is a trusted proxy (its clients are
   // told apart per request, by X-Forwarded-For, for the rate limits).
@@ -106,6 +137,7 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
       co_return;  // closed at once: nothing read, nothing answered
     }
   }
+  if (tls && !co_await handshake(socket, ctl, *tls)) co_return;
   RequestScratch s;  // per-connection reusable strings
   beast::flat_buffer buf;
   std::optional<RequestParser> parser;
@@ -145,11 +177,7 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
     rc.gen = std::move(gen);
     rc.start = Clock::now();
     if (hec) {
-      if (hec == http::error::end_of_stream || ctl.timed_out ||
-          hec == asio::error::operation_aborted || hec == asio::error::connection_reset ||
-          hec == asio::error::eof) {
-        co_return;
-      }
+      if (peer_gone(hec, ctl)) co_return;
       if (hec == http::error::header_limit) {
         co_await rc.reply_status(http::status::request_header_fields_too_large, "header_too_large",
                                  "request header fields too large", false);
@@ -164,8 +192,7 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
     rc.keep_alive = req.keep_alive() && !w.stopping;
     if (shared.options.https_redirect_port != 0 && !ctl.tls && !is_health_probe(req)) {
       co_await redirect_to_https(rc, shared.options.https_redirect_port);
-      error_code ignored;
-      socket.shutdown(IoSocket::shutdown_send, ignored);  // FIN after the answer
+      shutdown_send(socket.socket());  // FIN after the answer
       co_return;
     }
     const bool ok = co_await rc.handle(*parser, buf, rp);
@@ -173,8 +200,10 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
     first = false;
     ctl.clear();
     if (!ok || !rc.keep_alive || w.stopping) {
-      error_code ignored;
-      socket.shutdown(IoSocket::shutdown_send, ignored);
+      if (!ctl.timed_out)
+        co_await close_client(socket, ctl, L.header_timeout);
+      else
+        shutdown_send(socket.socket());
       co_return;
     }
   }

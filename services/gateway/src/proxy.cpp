@@ -71,7 +71,9 @@ Task<std::unique_ptr<UpstreamConn>> connect(Worker& w, ConnCtl& ctl, Upstream& u
   co_return conn;
 }
 
-Task<> pump(IoSocket& from, beast::flat_buffer& pending, IoSocket& to, ConnCtl& ctl,
+// From and To: IoSocket or ClientStream.
+template <class From, class To>
+Task<> pump(From& from, beast::flat_buffer& pending, To& to, ConnCtl& ctl,
             std::chrono::milliseconds idle) {
   if (pending.size() > 0) {
     auto [ec, n] = co_await asio::async_write(to, pending.data(), kTok);
@@ -86,8 +88,7 @@ Task<> pump(IoSocket& from, beast::flat_buffer& pending, IoSocket& to, ConnCtl& 
     auto [wec, wn] = co_await asio::async_write(to, asio::buffer(data, n), kTok);
     if (wec) break;
   }
-  error_code ignored;
-  to.shutdown(IoSocket::shutdown_send, ignored);
+  finish_output(to);
 }
 
 // True when nothing is waiting to be read on an idle upstream connection (no stray bytes, no

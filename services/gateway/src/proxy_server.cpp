@@ -186,22 +186,21 @@ struct OwnedFd {
 
 }  // namespace
 
-void ProxyServer::adopt(int fd, const asio::ip::address& peer, bool tls) {
+void ProxyServer::adopt_tls(int fd, TlsHandoff handoff) {
   OwnedFd owned(fd);
   Impl& impl = *impl_;
   if (impl.workers.empty() || impl.stopped.load()) return;
   Worker& w =
       *impl.workers[impl.next_adopt.fetch_add(1, std::memory_order_relaxed) % impl.workers.size()];
-  asio::post(w.ioc, [&impl, &w, owned = std::move(owned), peer, tls]() mutable {
+  asio::post(w.ioc, [&impl, &w, owned = std::move(owned), h = std::move(handoff)]() mutable {
     if (w.stopping) return;
     IoSocket s(w.ioc.get_executor());
     boost::system::error_code ec;
     s.assign(tcp::v4(), owned.fd, ec);
     if (ec) return;
     owned.release();
-    asio::co_spawn(
-        w.ioc, detail::run_connection(w, impl.shared, std::move(s), detail::ConnOrigin{peer, tls}),
-        asio::detached);
+    asio::co_spawn(w.ioc, detail::run_connection(w, impl.shared, std::move(s), std::move(h)),
+                   asio::detached);
   });
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "client_stream.hpp"
 #include "enkisys/core/expected.hpp"
 #include "worker.hpp"
 
@@ -33,7 +34,7 @@ using ResponseParser = http::response_parser<http::buffer_body, PoolAllocator<ch
 using Request = http::request<http::string_body, PooledFields>;
 
 struct RequestContext {
-  RequestContext(Worker& wk, Shared& sh, ConnCtl& c, IoSocket& cl,
+  RequestContext(Worker& wk, Shared& sh, ConnCtl& c, ClientStream& cl,
                  const boost::asio::ip::address& peer, const std::string& peer_text,
                  RequestScratch& sc)
       : w(wk),
@@ -48,7 +49,7 @@ struct RequestContext {
   Worker& w;
   Shared& shared;
   ConnCtl& ctl;
-  IoSocket& client;
+  ClientStream& client;
   const boost::asio::ip::address& peer_addr;  // the TCP peer
   std::string_view peer_ip;
   std::string_view client_ip;  // the peer, or from X-Forwarded-For when the peer is trusted

@@ -1,18 +1,14 @@
-// The TLS listener: handshakes here, then the decrypted stream goes to the ProxyServer over a
-// socket pair (ProxyServer::adopt). See enkisys/gateway/tls.hpp.
+// The TLS listener: accepts, then hands each connection to the ProxyServer (adopt_tls), whose
+// worker does the handshake and serves it. See enkisys/gateway/tls.hpp.
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <mutex>
@@ -26,15 +22,12 @@
 namespace enkisys::gateway {
 
 namespace asio = boost::asio;
-namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
 constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kRelayBuffer = 16 * 1024;
 
 struct FrontWorker {
   asio::io_context ioc{1};
@@ -75,7 +68,8 @@ struct TlsFront::Impl {
   std::vector<std::unique_ptr<FrontWorker>> workers;
   unsigned short bound_port = 0;
   std::atomic<bool> stopped{false};
-  std::atomic<std::uint64_t> reloads{0}, handshakes{0}, failed{0};
+  std::atomic<std::uint64_t> reloads{0};
+  std::shared_ptr<TlsCounters> counters = std::make_shared<TlsCounters>();
   std::optional<asio::steady_timer> watch_timer;  // on workers[0]
 
   std::mutex mu;  // guards current and signature
@@ -102,75 +96,6 @@ struct TlsFront::Impl {
     if (log) log(event, detail);
   }
 
-  // Client → gateway: decrypted bytes into the pair; at the client's end, half-close the pair so
-  // that the gateway answers what it has and closes.
-  static asio::awaitable<void> pump_in(ssl::stream<tcp::socket>& tls,
-                                       asio::local::stream_protocol::socket& local) {
-    auto buf = std::make_unique<char[]>(kRelayBuffer);
-    for (;;) {
-      auto [rec, n] = co_await tls.async_read_some(asio::buffer(buf.get(), kRelayBuffer), kTok);
-      if (n > 0) {
-        auto [wec, wn] = co_await asio::async_write(local, asio::buffer(buf.get(), n), kTok);
-        if (wec) break;
-      }
-      if (rec) break;
-    }
-    error_code ignored;
-    local.shutdown(asio::socket_base::shutdown_send, ignored);
-  }
-
-  // Gateway → client: the gateway's answers, encrypted; when the gateway closes, so does the
-  // client connection (which also ends pump_in).
-  static asio::awaitable<void> pump_out(asio::local::stream_protocol::socket& local,
-                                        ssl::stream<tcp::socket>& tls) {
-    auto buf = std::make_unique<char[]>(kRelayBuffer);
-    for (;;) {
-      auto [rec, n] = co_await local.async_read_some(asio::buffer(buf.get(), kRelayBuffer), kTok);
-      if (n > 0) {
-        auto [wec, wn] = co_await asio::async_write(tls, asio::buffer(buf.get(), n), kTok);
-        if (wec) break;
-      }
-      if (rec) break;
-    }
-    error_code ignored;
-    tls.lowest_layer().shutdown(asio::socket_base::shutdown_both, ignored);
-    tls.lowest_layer().close(ignored);
-  }
-
-  static asio::awaitable<void> serve(Impl& self, tcp::socket sock) {
-    error_code ec;
-    const auto remote = sock.remote_endpoint(ec);
-    if (ec) co_return;
-    sock.set_option(tcp::no_delay(true), ec);
-    // The contexts of this handshake stay alive (SNI switches among them) for the connection.
-    const auto ctxs = self.contexts();
-    ssl::stream<tcp::socket> tls(std::move(sock), ctxs->initial());
-    {
-      asio::steady_timer deadline(tls.get_executor(), self.options.handshake_timeout);
-      deadline.async_wait([&tls](error_code e) {
-        if (!e) tls.lowest_layer().close(e);
-      });
-      auto [hec] = co_await tls.async_handshake(ssl::stream_base::server, kTok);
-      deadline.cancel();
-      if (hec) {
-        self.failed.fetch_add(1, std::memory_order_relaxed);
-        co_return;
-      }
-    }
-    self.handshakes.fetch_add(1, std::memory_order_relaxed);
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) co_return;
-    asio::local::stream_protocol::socket local(tls.get_executor());
-    local.assign(asio::local::stream_protocol(), fds[0], ec);
-    if (ec) {
-      ::close(fds[0]);
-      ::close(fds[1]);
-      co_return;
-    }
-    self.proxy.adopt(fds[1], remote.address(), true);
-    co_await (pump_in(tls, local) && pump_out(local, tls));
-  }
-
   static asio::awaitable<void> accept_loop(Impl& self, FrontWorker& w) {
     for (;;) {
       auto [ec, sock] = co_await w.acceptor->async_accept(kTok);
@@ -180,7 +105,12 @@ struct TlsFront::Impl {
         co_await pause.async_wait(kTok);
         continue;
       }
-      asio::co_spawn(w.ioc, serve(self, std::move(sock)), asio::detached);
+      error_code rec;
+      const int fd = sock.release(rec);
+      if (rec) continue;
+      // The contexts of now: reloads change those of later handshakes only.
+      self.proxy.adopt_tls(
+          fd, TlsHandoff{self.contexts(), self.options.handshake_timeout, self.counters});
     }
   }
 
@@ -292,11 +222,11 @@ std::uint64_t TlsFront::reloads() const {
 }
 
 std::uint64_t TlsFront::handshakes() const {
-  return impl_->handshakes.load(std::memory_order_relaxed);
+  return impl_->counters->handshakes.load(std::memory_order_relaxed);
 }
 
 std::uint64_t TlsFront::failed_handshakes() const {
-  return impl_->failed.load(std::memory_order_relaxed);
+  return impl_->counters->failed.load(std::memory_order_relaxed);
 }
 
 }  // namespace enkisys::gateway

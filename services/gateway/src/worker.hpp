@@ -55,7 +55,7 @@ struct ConnCtl {
   bool upstream_phase = false;
   bool timed_out = false;
   bool idle = false;  // between requests (closed at once on stop)
-  bool tls = false;   // adopted from the TLS listener
+  bool tls = false;   // served over TLS (adopt_tls)
   ConnCtl* prev = nullptr;
   ConnCtl* next = nullptr;
 
@@ -216,14 +216,8 @@ class BodyReservation {
   std::int64_t held_ = 0;
 };
 
-// Where an adopted connection comes from (ProxyServer::adopt): the client's address, and whether
-// it arrived over TLS. Plain accepted connections have none (the TCP peer is the client).
-struct ConnOrigin {
-  boost::asio::ip::address peer;
-  bool tls = false;
-};
-
+// Serves one client connection until it closes; with `tls`, after a server handshake on it.
 Task<> run_connection(Worker& w, Shared& shared, IoSocket socket,
-                      std::optional<ConnOrigin> origin = std::nullopt);
+                      std::optional<TlsHandoff> tls = std::nullopt);
 
 }  // namespace enkisys::gateway::detail

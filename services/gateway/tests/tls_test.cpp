@@ -10,6 +10,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -110,15 +112,35 @@ class TlsClient {
     return cn;
   }
   StringResponse get(const std::string& target, beast::error_code* error = nullptr) {
-    http::request<http::empty_body> req{http::verb::get, target, 11};
+    http::request<http::string_body> req{http::verb::get, target, 11};
+    return send(req, error);
+  }
+  StringResponse send(http::request<http::string_body>& req, beast::error_code* error = nullptr) {
     req.set(http::field::host, "localhost");
+    req.prepare_payload();
     beast::error_code ec;
     http::write(*stream_, req, ec);
     StringResponse res;
-    if (!ec) http::read(*stream_, buf_, res, ec);
+    if (!ec) {
+      http::response_parser<http::string_body> p;
+      p.body_limit(64 << 20);
+      http::read(*stream_, buf_, p, ec);
+      res = p.release();
+    }
     if (error) *error = ec;
     return res;
   }
+  // Reads once more (after the server closed): eof when it sent close_notify.
+  beast::error_code read_end() {
+    char c;
+    beast::error_code ec;
+    stream_->read_some(asio::buffer(&c, 1), ec);
+    return ec;
+  }
+  void write_raw(const std::string& bytes) { asio::write(*stream_, asio::buffer(bytes)); }
+  ssl::stream<tcp::socket>& stream() { return *stream_; }
+  // Closes the TCP connection without close_notify.
+  void drop() { stream_->lowest_layer().close(); }
 
  private:
   asio::io_context ioc_;
@@ -196,6 +218,84 @@ TEST_F(TlsTest, Tls13And12HandshakesServeRequestsWithHstsAndTheClientAddress) {
   }
   // Plain HTTP answers carry no HSTS.
   EXPECT_EQ(get(gw.port(), "/dev/hello")[http::field::strict_transport_security], "");
+}
+
+// Waits (at most 5 s) until the gateway has no client connection open.
+bool all_closed(ProxyServer& server) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server.connections() != 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return server.connections() == 0;
+}
+
+TEST_F(TlsTest, KeepAliveConnectionServesManyRequestsAndBodiesLargerThanARecord) {
+  Gateway& gw = gateway();
+  start(with({pki_.issue("localhost", "localhost", "localhost")}), gw);
+  TlsClient client(front_->port(), pki_.path("ca.pem"), {});
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  std::string big(200 * 1024, 'x');  // a dozen TLS records each way
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  for (int i = 0; i < 8; ++i) {
+    http::request<http::string_body> req{http::verb::post, "/dev/echo/" + std::to_string(i), 11};
+    req.body() = i % 2 == 0 ? big : "small";
+    auto res = client.send(req);
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_EQ(res[http::field::strict_transport_security], "max-age=31536000");
+    const auto echo = boost::json::parse(res.body()).as_object();
+    EXPECT_EQ(echo.at("body").as_string(), req.body()) << i;
+  }
+  EXPECT_EQ(front_->handshakes(), 1u);  // one connection served them all
+}
+
+TEST_F(TlsTest, ClosingSendsCloseNotifyAndClientsLeavingWithoutOneAreForgotten) {
+  Gateway& gw = gateway();
+  start(with({pki_.issue("localhost", "localhost", "localhost")}), gw);
+  {
+    TlsClient client(front_->port(), pki_.path("ca.pem"), {});
+    ASSERT_TRUE(client.ok()) << client.error().message();
+    http::request<http::string_body> req{http::verb::get, "/dev/last", 11};
+    req.keep_alive(false);
+    EXPECT_EQ(client.send(req).result_int(), 200);
+    EXPECT_EQ(client.read_end(), asio::error::eof);  // close_notify, not a truncated stream
+  }
+  ASSERT_TRUE(all_closed(gw.server()));
+  for (const std::string partial : {"", "GET /dev/x HTTP/1.1\r\nHost: loc"}) {
+    TlsClient client(front_->port(), pki_.path("ca.pem"), {});
+    ASSERT_TRUE(client.ok()) << client.error().message();
+    if (!partial.empty()) client.write_raw(partial);
+    EXPECT_EQ(gw.server().connections(), 1u);
+    client.drop();
+    EXPECT_TRUE(all_closed(gw.server())) << partial;
+  }
+}
+
+TEST_F(TlsTest, TunnelsWebSockets) {
+  Gateway& gw = gateway();
+  start(with({pki_.issue("localhost", "localhost", "localhost")}), gw);
+  TlsClient client(front_->port(), pki_.path("ca.pem"), {});
+  ASSERT_TRUE(client.ok()) << client.error().message();
+  beast::websocket::stream<ssl::stream<tcp::socket>&> ws(client.stream());
+  ws.handshake("localhost", "/dev/ws");
+  for (const std::string& msg : {std::string("hello"), std::string(40 * 1024, 'w')}) {
+    ws.write(asio::buffer(msg));
+    beast::flat_buffer b;
+    ws.read(b);
+    EXPECT_EQ(beast::buffers_to_string(b.data()), msg);
+  }
+  ws.close(beast::websocket::close_code::normal);
+}
+
+TEST_F(TlsTest, AHandshakeNeverStartedIsClosedAfterTheHandshakeTimeout) {
+  Gateway& gw = gateway();
+  auto options = with({pki_.issue("localhost", "localhost", "localhost")});
+  options.handshake_timeout = std::chrono::milliseconds(200);
+  start(std::move(options), gw);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(raw_exchange(front_->port(), "", 5000), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_TRUE(all_closed(gw.server()));
+  EXPECT_EQ(front_->failed_handshakes(), 1u);
 }
 
 TEST_F(TlsTest, Tls11IsRefused) {

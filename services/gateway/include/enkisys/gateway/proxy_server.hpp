@@ -20,7 +20,7 @@
 //    accepting for 100 ms instead of spinning.
 #pragma once
 
-#include <boost/asio/ip/address.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -33,6 +33,8 @@
 
 namespace enkisys::gateway {
 
+class TlsContexts;
+
 struct ProxyOptions {
   std::string address = "0.0.0.0";
   unsigned short port = 8080;
@@ -42,8 +44,23 @@ struct ProxyOptions {
   // deploy health gates) are answered 308 with
   // Location: https://<Host without port>[:https_redirect_port]<target> (the connection closes).
   unsigned short https_redirect_port = 0;
-  // Strict-Transport-Security on every answer over TLS (adopted connections); "" = none.
+  // Strict-Transport-Security on every answer over TLS (adopt_tls connections); "" = none.
   std::string hsts = "max-age=31536000";
+};
+
+// Handshake counts of a TLS listener (updated by the workers that handshake its connections).
+struct TlsCounters {
+  std::atomic<std::uint64_t> handshakes{0};  // completed
+  std::atomic<std::uint64_t> failed{0};      // refused, broken or timed out
+};
+
+// What a worker needs to handshake a connection a TLS listener accepted.
+struct TlsHandoff {
+  // The contexts the handshake starts with; the connection keeps them (SNI switches among them)
+  // until it closes, whatever reloads happen meanwhile.
+  std::shared_ptr<const TlsContexts> contexts;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::shared_ptr<TlsCounters> counters;  // REQUIRES: not null
 };
 
 struct ProxyDeps {
@@ -64,11 +81,13 @@ class ProxyServer {
   void start();
   void stop();
   void join();
-  // Serves an already-connected stream socket `fd` (owned from now on; e.g. one end of a socket
-  // pair whose other end a TLS listener feeds) as a client connection from `peer`. `tls` marks
-  // it as received over TLS: HSTS on its answers, X-Forwarded-Proto: https upstream, no
-  // redirect. Thread-safe; REQUIRES start(). After stop() the descriptor is closed at once.
-  void adopt(int fd, const boost::asio::ip::address& peer, bool tls);
+  // Serves an accepted TCP connection `fd` (owned from now on) as a TLS client connection: a
+  // worker does the server handshake (bounded by handoff.handshake_timeout, counted in
+  // handoff.counters), then serves it with the same request loop, limits and shutdown as a plain
+  // connection, plus HSTS on its answers and X-Forwarded-Proto: https upstream (no redirect).
+  // Closing it sends close_notify, waiting at most about a second for the peer's. Thread-safe;
+  // REQUIRES start(). After stop() the descriptor is closed at once.
+  void adopt_tls(int fd, TlsHandoff handoff);
   // Number of client connections currently open (all workers).
   std::size_t connections() const;
   // Request-body bytes held in memory now (bounded by limits.body_buffer_bytes).

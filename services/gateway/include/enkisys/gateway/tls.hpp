@@ -1,9 +1,9 @@
 // TLS at the gateway: certificates (several, chosen by SNI), client certificates, reload.
 //
-// The TLS listener (TlsFront) terminates TLS and hands the decrypted byte stream of each
-// connection to the ProxyServer (ProxyServer::adopt), which serves it exactly like a plain
-// connection, with the client's address and a "came over TLS" mark (HSTS on its answers,
-// X-Forwarded-Proto: https upstream). The plain listener's hot path is unchanged.
+// The TLS listener (TlsFront) accepts TLS connections and hands each to the ProxyServer
+// (ProxyServer::adopt_tls), whose worker does the handshake and serves the TLS stream directly
+// with the request loop of plain connections: the client's address, the same limits, plus a
+// "came over TLS" mark (HSTS on its answers, X-Forwarded-Proto: https upstream).
 //
 // Contract:
 //  * TlsContexts::load() never throws: an unreadable or mismatched certificate/key/CA file →
