@@ -137,7 +137,10 @@ Task<> run_connection(Worker& w, Shared& shared, IoSocket sock, std::optional<Tl
       co_return;  // closed at once: nothing read, nothing answered
     }
   }
-  if (tls && !co_await handshake(socket, ctl, *tls)) co_return;
+  if (tls) {
+    const bool shaken = co_await handshake(socket, ctl, *tls);  // not in the condition (GCC 12)
+    if (!shaken) co_return;
+  }
   RequestScratch s;  // per-connection reusable strings
   beast::flat_buffer buf;
   std::optional<RequestParser> parser;
