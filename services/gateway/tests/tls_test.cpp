@@ -177,7 +177,7 @@ class TlsTest : public ::testing::Test {
   }
   // The gateway of the test: it outlives the TLS listener (TlsFront's REQUIREMENT), so it is a
   // member declared before front_.
-  Gateway& gateway(GatewayOptions options = {}) {
+  Gateway& gateway(const GatewayOptions& options = {}) {
     gw_ = std::make_unique<Gateway>(config(up_), options);
     return *gw_;
   }
