@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <iostream>
 #include <set>
 #include <sstream>
 
 #include "enkisys/cli/backup.hpp"
+#include "enkisys/cli/validate.hpp"
 
 namespace enkisys::cli {
 namespace json = boost::json;
@@ -62,13 +62,7 @@ Deployer::Deployer(DeployEnv env, DeployConfig config)
 
 std::ostream& Deployer::log() {
   auto& o = env_.log ? *env_.log : std::cerr;
-  auto now = env_.clock->now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  auto stamp = format_time(now);  // ...T20:41:05Z
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms % 1000));
-  stamp.insert(stamp.size() - 1, frac);
-  return o << stamp << " enkisys " << cfg_.stage.stage << ": ";
+  return o << format_time_ms(env_.clock->now()) << " enkisys " << cfg_.stage.stage << ": ";
 }
 
 std::int64_t Deployer::since_ms(system_clock::time_point t) {
@@ -84,15 +78,9 @@ Outcome Deployer::rollback(const std::string& to) {
 
 Outcome Deployer::execute(const std::string& action, const std::string& version) {
   Outcome out;
-  if (auto e = check_stage(cfg_.stage.stage)) {
+  if (auto e = check_deploy_request(action, cfg_.stage.stage, version)) {
     out.error = *e;
     return out;
-  }
-  if (!(action == "rollback" && version.empty())) {
-    if (auto e = check_version(version)) {
-      out.error = *e;
-      return out;
-    }
   }
   Run run;
   run.action = action;

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <cstdio>
 #include <ctime>
 #include <thread>
 
@@ -49,6 +50,16 @@ std::string format_time(std::chrono::system_clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::string format_time_ms(std::chrono::system_clock::time_point t) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::string stamp = format_time(t);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms % 1000));
+  stamp.insert(stamp.size() - 1, frac);
+  return stamp;
 }
 
 }  // namespace enkisys::cli

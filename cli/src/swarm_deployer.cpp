@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -121,13 +120,7 @@ SwarmDeployer::SwarmDeployer(DeployEnv env, DeployConfig config, SwarmSettings s
 
 std::ostream& SwarmDeployer::log() {
   auto& o = env_.log ? *env_.log : std::cerr;
-  auto now = env_.clock->now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  auto stamp = format_time(now);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms % 1000));
-  stamp.insert(stamp.size() - 1, frac);
-  return o << stamp << " enkisys " << cfg_.stage.stage << " (swarm): ";
+  return o << format_time_ms(env_.clock->now()) << " enkisys " << cfg_.stage.stage << " (swarm): ";
 }
 
 std::int64_t SwarmDeployer::since_ms(system_clock::time_point t) {
@@ -143,15 +136,9 @@ Outcome SwarmDeployer::rollback(const std::string& to) {
 
 Outcome SwarmDeployer::execute(const std::string& action, const std::string& version) {
   Outcome out;
-  if (auto e = check_stage(cfg_.stage.stage)) {
+  if (auto e = check_deploy_request(action, cfg_.stage.stage, version)) {
     out.error = *e;
     return out;
-  }
-  if (!(action == "rollback" && version.empty())) {
-    if (auto e = check_version(version)) {
-      out.error = *e;
-      return out;
-    }
   }
   Run run;
   run.action = action;

@@ -77,4 +77,11 @@ std::optional<SshUrl> parse_ssh_url(std::string_view url, std::string* error) {
   return out;
 }
 
+std::optional<std::string> check_deploy_request(std::string_view action, std::string_view stage,
+                                                std::string_view version) {
+  if (auto e = check_stage(stage)) return e;
+  if (action == "rollback" && version.empty()) return std::nullopt;
+  return check_version(version);
+}
+
 }  // namespace enkisys::cli

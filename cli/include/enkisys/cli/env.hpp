@@ -49,5 +49,7 @@ class CoreHttpClient final : public HttpClient {
 
 // "2026-11-27T20:41:05Z"
 std::string format_time(std::chrono::system_clock::time_point t);
+// "2026-11-27T20:41:05.123Z": format_time with milliseconds (the deployers' log lines).
+std::string format_time_ms(std::chrono::system_clock::time_point t);
 
 }  // namespace enkisys::cli

@@ -14,6 +14,10 @@ namespace enkisys::cli {
 std::optional<std::string> check_stage(std::string_view stage);
 // Version = image tag: ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (Docker's tag grammar).
 std::optional<std::string> check_version(std::string_view version);
+// A deploy or rollback request: the stage, and the version unless it is a rollback without one
+// (to the previous good release).
+std::optional<std::string> check_deploy_request(std::string_view action, std::string_view stage,
+                                                std::string_view version);
 // Registry prefix: host[:port][/path...], lower case, no leading '-' or '.' in any part.
 std::optional<std::string> check_registry(std::string_view registry);
 // Color: blue | green.
