@@ -171,39 +171,49 @@ TEST(PostgresOutageTest, KillNineOfTheServerLosesNoAcknowledgedWriteAndTheServic
   EXPECT_EQ(tools.terminate(), 0);
 }
 
-// A full volume (a 4 MiB tmpfs as the SQLite data folder, filled up by a file): writes answer
-// 503 storage_full (JSON, nothing half-written), and succeed again once space returns.
-// Needs root (mount); skips otherwise.
-TEST(DiskFullTest, AFullVolumeIsA503AndWritesResumeWhenSpaceReturns) {
-  std::string templ = (fs::temp_directory_path() / "enkisys-full-XXXXXX").string();
-  ASSERT_NE(mkdtemp(templ.data()), nullptr);
-  const std::string dir = templ;
-  if (geteuid() != 0 ||
-      std::system(("mount -t tmpfs -o size=4m tmpfs " + dir + " 2>/dev/null").c_str()) != 0) {
-    fs::remove(dir);
-    GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
+// A tmpfs of `size` mounted on a fresh folder for the test's life; mounted() is false (and the
+// test skips) without root.
+class Tmpfs {
+ public:
+  explicit Tmpfs(const std::string& size) {
+    std::string templ = (fs::temp_directory_path() / "enkisys-full-XXXXXX").string();
+    if (mkdtemp(templ.data()) == nullptr) return;
+    dir_ = templ;
+    mounted_ =
+        geteuid() == 0 &&
+        std::system(
+            ("mount -t tmpfs -o size=" + size + " tmpfs " + dir_ + " 2>/dev/null").c_str()) == 0;
   }
-  struct Unmount {
-    std::string dir;
-    ~Unmount() {
-      std::system(("umount " + dir).c_str());
-      fs::remove(dir);
-    }
-  } unmount{dir};
-  core::testing::ServiceProcess tools(ENKISYS_TOOLS_BIN,
-                                      {{"PORT", "0"},
-                                       {"BIND_ADDRESS", "127.0.0.1"},
-                                       {"DATABASE_URL", "sqlite://" + dir + "/tools.db"},
-                                       {"ACCESS_LOG", "off"}});
-  const auto port = tools.port();
+  ~Tmpfs() {
+    if (mounted_) std::system(("umount " + dir_).c_str());
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove(dir_, ec);
+  }
+  Tmpfs(const Tmpfs&) = delete;
+  Tmpfs& operator=(const Tmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+// The tools service on `port` keeps its data on the volume `dir`: a file then fills it. Writes
+// answer 503 storage_full (JSON) while reads keep working; once the file is gone writes succeed
+// again and the refused one was not half-written.
+void expect_full_volume_refuses_then_recovers(unsigned short port, const std::string& dir) {
   auto post = [&](const std::string& name) {
     const std::string body =
         R"({"name":")" + name + R"(","description":")" + std::string(200, 'd') +
         R"(","kind":"http","http":{"method":"GET","url":"https://x.example/"}})";
     return core::testing::http_request(port, "POST", "/api/tools", body, kUser);
   };
+  auto get = [&](const std::string& name) {
+    return core::testing::status_of(
+        core::testing::http_request(port, "GET", "/api/tools/" + name, {}, kUser));
+  };
   ASSERT_EQ(core::testing::status_of(post("before")), 201);
-  // Fill the volume.
   std::system(("dd if=/dev/zero of=" + dir + "/filler bs=64k >/dev/null 2>&1").c_str());
   std::string raw;
   int i = 0;
@@ -215,15 +225,25 @@ TEST(DiskFullTest, AFullVolumeIsA503AndWritesResumeWhenSpaceReturns) {
   EXPECT_EQ(core::testing::status_of(raw), 503) << raw;
   EXPECT_NE(core::testing::body_of(raw).find("\"storage_full\""), std::string::npos) << raw;
   const std::string refused = "full" + std::to_string(i);
-  // Space returns: writes succeed again, and the refused one was not half-written.
+  EXPECT_EQ(get("before"), 200) << "reads stopped while the volume was full";
   fs::remove(dir + "/filler");
   EXPECT_EQ(core::testing::status_of(post("after")), 201);
-  EXPECT_EQ(core::testing::status_of(
-                core::testing::http_request(port, "GET", "/api/tools/" + refused, {}, kUser)),
-            404);
-  EXPECT_EQ(core::testing::status_of(
-                core::testing::http_request(port, "GET", "/api/tools/before", {}, kUser)),
-            200);
+  EXPECT_EQ(get(refused), 404) << "the refused write was half-written";
+  EXPECT_EQ(get("before"), 200);
+}
+
+// A full volume (a 4 MiB tmpfs as the SQLite data folder, filled up by a file): writes answer
+// 503 storage_full (JSON, nothing half-written), and succeed again once space returns.
+// Needs root (mount); skips otherwise.
+TEST(DiskFullTest, AFullVolumeIsA503AndWritesResumeWhenSpaceReturns) {
+  Tmpfs volume("4m");
+  if (!volume.mounted()) GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
+  core::testing::ServiceProcess tools(ENKISYS_TOOLS_BIN,
+                                      {{"PORT", "0"},
+                                       {"BIND_ADDRESS", "127.0.0.1"},
+                                       {"DATABASE_URL", "sqlite://" + volume.dir() + "/tools.db"},
+                                       {"ACCESS_LOG", "off"}});
+  expect_full_volume_refuses_then_recovers(tools.port(), volume.dir());
   EXPECT_EQ(tools.terminate(), 0);
 }
 
@@ -235,21 +255,9 @@ TEST(DiskFullTest, AFullVolumeIsA503AndWritesResumeWhenSpaceReturns) {
 TEST(DiskFullTest, AFullPostgresVolumeIsA503AndWritesResumeWhenSpaceReturns) {
   if (db::testing::postgres_test_url().empty()) GTEST_SKIP() << db::testing::kHowToSetPostgres;
   if (!fs::exists(std::string(kPgBin) + "/pg_ctl")) GTEST_SKIP() << "no PostgreSQL 15 binaries";
-  std::string templ = (fs::temp_directory_path() / "enkisys-pgfull-XXXXXX").string();
-  ASSERT_NE(mkdtemp(templ.data()), nullptr);
-  const std::string dir = templ;
-  if (geteuid() != 0 ||
-      std::system(("mount -t tmpfs -o size=8m tmpfs " + dir + " 2>/dev/null").c_str()) != 0) {
-    fs::remove(dir);
-    GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
-  }
-  struct Unmount {
-    std::string dir;
-    ~Unmount() {
-      std::system(("umount " + dir).c_str());
-      fs::remove(dir);
-    }
-  } unmount{dir};
+  Tmpfs volume("8m");
+  if (!volume.mounted()) GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
+  const std::string& dir = volume.dir();
   ASSERT_EQ(std::system(("chown postgres:postgres " + dir).c_str()), 0);
   Cluster pg;
   ASSERT_TRUE(pg.started()) << pg.url();
@@ -265,34 +273,7 @@ TEST(DiskFullTest, AFullPostgresVolumeIsA503AndWritesResumeWhenSpaceReturns) {
                                                           {"ACCESS_LOG", "off"}});
   const auto port = tools.port();
   ASSERT_TRUE(wait_health(port, 200, 30s));
-  auto post = [&](const std::string& name) {
-    const std::string body =
-        R"({"name":")" + name + R"(","description":")" + std::string(200, 'd') +
-        R"(","kind":"http","http":{"method":"GET","url":"https://x.example/"}})";
-    return core::testing::http_request(port, "POST", "/api/tools", body, kUser);
-  };
-  ASSERT_EQ(core::testing::status_of(post("before")), 201);
-  std::system(("dd if=/dev/zero of=" + dir + "/filler bs=64k >/dev/null 2>&1").c_str());
-  std::string raw;
-  int i = 0;
-  for (; i < 2000; ++i) {
-    raw = post("full" + std::to_string(i));
-    if (core::testing::status_of(raw) != 201) break;
-  }
-  ASSERT_LT(i, 2000) << "the full volume never refused a write";
-  EXPECT_EQ(core::testing::status_of(raw), 503) << raw;
-  EXPECT_NE(core::testing::body_of(raw).find("\"storage_full\""), std::string::npos) << raw;
-  const std::string refused = "full" + std::to_string(i);
-  EXPECT_EQ(core::testing::status_of(
-                core::testing::http_request(port, "GET", "/api/tools/before", {}, kUser)),
-            200)
-      << "reads stopped while the volume was full";
-  fs::remove(dir + "/filler");
-  EXPECT_EQ(core::testing::status_of(post("after")), 201);
-  EXPECT_EQ(core::testing::status_of(
-                core::testing::http_request(port, "GET", "/api/tools/" + refused, {}, kUser)),
-            404)
-      << "the refused write was half-written";
+  expect_full_volume_refuses_then_recovers(port, dir);
   EXPECT_EQ(tools.terminate(), 0);
 }
 
