@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
                   "deployed (default: swarm picks one)")
         ->check(CLI::Range(0, 65535));
     c->add_option("--health-path", d.health_path,
-                  "swarm: the path checked on the stack's gateway after /health");
+                  "swarm: the path checked on the stack's gateway after /health "
+                  "(default /<stage>/health)");
     c->add_option("--endpoint-mode", d.endpoint_mode,
                   "swarm: vip (default) or dnsrr (engines without IPVS; no published port)")
         ->check(CLI::IsMember({"vip", "dnsrr"}));

@@ -36,8 +36,8 @@ std::optional<std::string> check_request(const DeployRequest& r, const std::stri
     if (auto e = check_version(r.version)) return e;
   }
   if (r.target != "compose" && r.target != "swarm") return "--target must be compose or swarm";
-  if (r.health_path.empty() || r.health_path.front() != '/' ||
-      r.health_path.find_first_of(" ?#\r\n") != std::string::npos) {
+  if (!r.health_path.empty() && (r.health_path.front() != '/' ||
+                                 r.health_path.find_first_of(" ?#\r\n") != std::string::npos)) {
     return "--health-path must be a path starting with /";
   }
   if (!r.endpoint_mode.empty() && r.endpoint_mode != "vip" && r.endpoint_mode != "dnsrr") {

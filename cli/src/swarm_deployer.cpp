@@ -279,7 +279,25 @@ bool SwarmDeployer::render(Run& run, std::string* stack_yaml) {
     auto r = target.run({"sha256sum", "--", path}, {}, std::chrono::seconds(30));
     return r.ok() ? r.out.substr(0, r.out.find(' ')) : std::string();
   };
+  // The stack's gateway serves this stage under its own name: the local file rewritten for it,
+  // kept beside the ledger on the target (a changed file is a new swarm config).
+  std::string gateway_error;
+  options.gateway_config = [&](const std::string& source) -> std::string {
+    auto file = target.run({"cat", "--", source}, {}, std::chrono::seconds(30));
+    if (!file.ok()) {
+      gateway_error = "cannot read " + source;
+      return {};
+    }
+    auto own = gateway_config_for_stage(file.out, stage, &gateway_error);
+    if (!own) return {};
+    if (auto st = env_.state->replace("gateway.yaml", *own); !st.ok) {
+      gateway_error = st.message;
+      return {};
+    }
+    return env_.state->describe("gateway.yaml");
+  };
   auto rendered = render_stack(config.out, options, digest, &error);
+  if (!rendered && !gateway_error.empty()) error += " (" + gateway_error + ")";
   if (!rendered) return run.fail("rendering the stack: " + error);
   *stack_yaml = std::move(*rendered);
   return true;
@@ -497,7 +515,9 @@ bool SwarmDeployer::confirm_health(Run& run, const char* evidence_key) {
                                                 : "http://127.0.0.1:" + std::to_string(local_port);
   const auto deadline = env_.clock->now() + cfg_.confirm_timeout;
   json::object evidence;
-  for (const std::string& path : {std::string("/health"), swarm_.health_path}) {
+  const auto stage_health =
+      swarm_.health_path.empty() ? "/" + cfg_.stage.stage + "/health" : swarm_.health_path;
+  for (const std::string& path : {std::string("/health"), stage_health}) {
     HttpResponse last;
     for (;;) {
       last = env_.http->send({"GET", base + path, {}, "", std::chrono::seconds(5)});

@@ -140,8 +140,17 @@ class Renderer {
             throw Refused("service " + name + ": writable bind mount " + m.source +
                           " (no such file on the other nodes; use a volume)");
           }
-          auto key = key_of(m.source);
-          bind_configs_.emplace_back(key, m.source);
+          auto source = m.source;
+          if (o_.gateway_config && def["environment"].IsMap() &&
+              def["environment"]["GATEWAY_CONFIG"] &&
+              def["environment"]["GATEWAY_CONFIG"].as<std::string>() == m.target) {
+            source = o_.gateway_config(m.source);
+            if (source.empty()) {
+              throw Refused("service " + name + ": no gateway configuration for stage " + o_.stage);
+            }
+          }
+          auto key = key_of(source);
+          bind_configs_.emplace_back(key, source);
           YAML::Node c;
           c["source"] = key;
           c["target"] = m.target;
@@ -283,6 +292,40 @@ class Renderer {
 };
 
 }  // namespace
+
+std::optional<std::string> gateway_config_for_stage(const std::string& yaml,
+                                                    const std::string& stage, std::string* error) {
+  constexpr const char* kLocal = "dev";  // the application stage of the local stack's file
+  try {
+    YAML::Node in = YAML::Load(yaml);
+    if (!in.IsMap() || !in["stages"] || !in["stages"].IsMap() || !in["stages"][kLocal]) {
+      *error = "the gateway configuration has no stage dev";
+      return std::nullopt;
+    }
+    if (stage == kLocal) return yaml;
+    if (in["stages"][stage]) {
+      *error = "the gateway configuration already has a stage " + stage;
+      return std::nullopt;
+    }
+    YAML::Node stages(YAML::NodeType::Map);
+    for (const auto& kv : in["stages"]) {
+      const auto name = kv.first.as<std::string>();
+      YAML::Node def = YAML::Clone(kv.second);
+      if (def.IsMap() && def["jwt_stage"] && def["jwt_stage"].as<std::string>() == kLocal) {
+        def["jwt_stage"] = stage;
+      }
+      stages[name == kLocal ? stage : name] = def;
+    }
+    YAML::Node out = YAML::Clone(in);
+    out["stages"] = stages;
+    YAML::Emitter text;
+    emit(text, out);
+    return std::string(text.c_str()) + "\n";
+  } catch (const std::exception& e) {
+    *error = std::string("gateway configuration: ") + e.what();
+  }
+  return std::nullopt;
+}
 
 std::optional<std::string> render_stack(const std::string& config_yaml, const StackOptions& options,
                                         const FileDigest& digest, std::string* error) {

@@ -30,6 +30,10 @@ class FakeSwarm final : public CommandRunner, public HttpClient {
     auto has = [&](const std::string& w) { return contains(a, w); };
     if (a[0] == "test") return {1, false, "", ""};  // no stage.env, no compose.S.yaml
     if (a[0] == "sha256sum") return {0, false, "feedfacecafebeef0000 " + a.back() + "\n", ""};
+    if (a[0] == "cat" && a.back() == "/srv/enkisys/deploy/gateway/gateway.yaml") {
+      return {0, false, "stages:\n  dev:\n    routes: [{prefix: /, upstream: \"http://f:1\"}]\n",
+              ""};
+    }
     if (a[0] == "env" && a.back() == "config") return {0, false, config(a[3].substr(12)), ""};
     if (has("image") && has("inspect")) return {0, false, "sha256:1\n", ""};
     if (has("stack") && has("deploy")) return deploy(c.input);
@@ -120,6 +124,9 @@ class FakeSwarm final : public CommandRunner, public HttpClient {
       out += std::string("  ") + svc + ":\n    image: enkisys/" + svc + ":" + version +
              "\n    deploy: {replicas: 2}\n";
     }
+    out +=
+        "    environment: {GATEWAY_CONFIG: /etc/enkisys/gateway.yaml}\n"
+        "    volumes: ['/srv/enkisys/deploy/gateway/gateway.yaml:/etc/enkisys/gateway.yaml:ro']\n";
     return out;
   }
 
@@ -186,8 +193,16 @@ TEST_F(SwarmDeployerTest, DeploysTheRenderedStackAndRecordsTheRelease) {
   EXPECT_EQ(l[1].result, "succeeded");
   EXPECT_EQ(l[1].previous_version, "v1");
   EXPECT_EQ(l[1].color, "swarm");
-  // The gate asked the stack's gateway (its published port) for /health and /dev/health.
-  EXPECT_EQ(swarm.urls.back(), "http://127.0.0.1:30000/dev/health");
+  // The stack's gateway serves the stage under its own name: its configuration is the local
+  // file with `dev` renamed, kept in the stage's state directory and published from there.
+  ASSERT_TRUE(state.files.count("gateway.yaml"));
+  auto own = YAML::Load(state.files.at("gateway.yaml"));
+  EXPECT_TRUE(own["stages"]["dev1"]);
+  EXPECT_FALSE(own["stages"]["dev"]);
+  auto stack = YAML::Load(swarm.stacks[1]);
+  EXPECT_EQ(stack["configs"]["gateway-yaml"]["file"].as<std::string>(), "/state/gateway.yaml");
+  // The gate asked the stack's gateway (its published port) for /health and /dev1/health.
+  EXPECT_EQ(swarm.urls.back(), "http://127.0.0.1:30000/dev1/health");
 }
 
 TEST_F(SwarmDeployerTest, ABrokenServiceRollsTheWholeStageBack) {

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "enkisys/cli/swarm_deployer.hpp"
 #include "enkisys/cli/swarm_stack.hpp"
+#include "enkisys/gateway/config.hpp"
 
 namespace enkisys::cli {
 namespace {
@@ -39,6 +43,8 @@ services:
   gateway:
     depends_on:
       auth: {condition: service_healthy}
+    environment:
+      GATEWAY_CONFIG: /etc/enkisys/gateway.yaml
     image: enkisys/gateway:v2
     cpus: 1.0
     mem_limit: 128m
@@ -183,6 +189,73 @@ TEST(SwarmStack, ARegistryPrefixesEveryImage) {
   o.registry = "registry.example:5000";
   EXPECT_EQ(rendered(kConfig, o)["services"]["auth"]["image"].as<std::string>(),
             "registry.example:5000/enkisys/auth:v2");
+}
+
+TEST(SwarmStack, TheGatewayPublishesTheFileGivenForItsConfiguration) {
+  StackOptions o = dev1();
+  std::vector<std::string> asked;
+  o.gateway_config = [&](const std::string& source) {
+    asked.push_back(source);
+    return std::string("/var/lib/enkisys/dev1/gateway.yaml");
+  };
+  auto s = rendered(kConfig, o);
+  EXPECT_EQ(asked, std::vector<std::string>{"/srv/enkisys/deploy/gateway/gateway.yaml"});
+  EXPECT_EQ(s["configs"]["gateway-yaml"]["file"].as<std::string>(),
+            "/var/lib/enkisys/dev1/gateway.yaml");
+  EXPECT_EQ(s["services"]["gateway"]["configs"][0]["target"].as<std::string>(),
+            "/etc/enkisys/gateway.yaml");
+
+  o.gateway_config = [](const std::string&) { return std::string(); };
+  std::string error;
+  EXPECT_FALSE(render_stack(kConfig, o, digest_of, &error));
+  EXPECT_NE(error.find("no gateway configuration for stage dev1"), std::string::npos) << error;
+}
+
+std::string read_file(const char* path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The local stack's gateway file, served by a stack of another stage under that stage's name.
+TEST(SwarmStack, AStackGatewayServesItsStageUnderItsOwnName) {
+  const auto local_text = read_file(ENKISYS_GATEWAY_YAML);
+  auto local = gateway::load_config_text(local_text);
+  ASSERT_TRUE(local.ok()) << local.error().message;
+  std::string error;
+  auto prod_text = gateway_config_for_stage(local_text, "prod", &error);
+  ASSERT_TRUE(prod_text) << error;
+  auto prod = gateway::load_config_text(*prod_text);
+  ASSERT_TRUE(prod.ok()) << prod.error().message << "\n" << *prod_text;
+
+  ASSERT_EQ(prod->stages.size(), local->stages.size());
+  for (std::size_t i = 0; i < local->stages.size(); ++i) {
+    const auto& was = local->stages[i];
+    const auto& now = prod->stages[i];
+    EXPECT_EQ(now.name, was.name == "dev" ? "prod" : was.name);
+    EXPECT_EQ(now.jwt_stage, was.jwt_stage == "dev" ? "prod" : was.jwt_stage) << now.name;
+    EXPECT_EQ(now.cors, was.cors);
+    EXPECT_EQ(now.rate_limits, was.rate_limits);
+    ASSERT_EQ(now.routes.size(), was.routes.size()) << now.name;
+    for (std::size_t r = 0; r < was.routes.size(); ++r) {
+      EXPECT_EQ(now.routes[r].prefix, was.routes[r].prefix);
+      EXPECT_EQ(now.routes[r].upstream, was.routes[r].upstream);
+      EXPECT_EQ(now.routes[r].jwt, was.routes[r].jwt);
+      EXPECT_EQ(now.routes[r].roles, was.routes[r].roles);
+      EXPECT_EQ(now.routes[r].max_body_bytes, was.routes[r].max_body_bytes);
+    }
+  }
+  EXPECT_EQ(prod->jwt.jwks_url, local->jwt.jwks_url);
+  EXPECT_EQ(prod->limits.max_body_bytes, local->limits.max_body_bytes);
+  EXPECT_EQ(prod->cors.at("web").origins, local->cors.at("web").origins);
+
+  EXPECT_EQ(gateway_config_for_stage(local_text, "dev", &error), local_text);
+  EXPECT_FALSE(gateway_config_for_stage(local_text, "monitoring", &error));
+  EXPECT_NE(error.find("already has a stage monitoring"), std::string::npos) << error;
+  EXPECT_FALSE(gateway_config_for_stage("stages: {prod: {}}", "dev1", &error));
+  EXPECT_NE(error.find("no stage dev"), std::string::npos) << error;
+  EXPECT_FALSE(gateway_config_for_stage("stages: [", "dev1", &error));
 }
 
 // The gate's decisions.

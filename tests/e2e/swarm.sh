@@ -145,17 +145,20 @@ check "first deploy of $V1 succeeds" test "$rc" = 0 || true
 # A user, through the stack's gateway.
 CREDENTIALS=$(jq -nc --arg e "swarm-$$@example.com" --arg p "swarm $$ correct horse battery" \
   '{email: $e, password: $p}')
-curl -sS -m 10 -o /dev/null -H 'Content-Type: application/json' -d "$CREDENTIALS" "$BASE/dev/api/auth/signup"
-TOKEN=$(curl -sS -m 10 -H 'Content-Type: application/json' -d "$CREDENTIALS" "$BASE/dev/api/auth/login" | jq -r .access_token)
+curl -sS -m 10 -o /dev/null -H 'Content-Type: application/json' -d "$CREDENTIALS" "$BASE/$STAGE/api/auth/signup"
+TOKEN=$(curl -sS -m 10 -H 'Content-Type: application/json' -d "$CREDENTIALS" "$BASE/$STAGE/api/auth/login" | jq -r .access_token)
 [[ -n $TOKEN && $TOKEN != null ]] || {
-  echo "swarm: no token from $BASE/dev/api/auth/login" >&2
+  echo "swarm: no token from $BASE/$STAGE/api/auth/login" >&2
   exit 1
 }
-code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/dev/api/tools")
+code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/$STAGE/api/tools")
 check "an authenticated API route answers 200 through the stack" test "$code" = 200
+# The stack's gateway serves this stage under its own name (not the local file's `dev`).
+code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$BASE/dev/health")
+check "the stack answers /$STAGE/, not /dev/ (404)" test "$code" = 404
 
 # 2. (a) A rolling update under load.
-python3 tests/e2e/swarm_load.py "$BASE" /dev/api/tools "$TOKEN" "$WORK/stop" 200 20000 >"$WORK/load.json" &
+python3 tests/e2e/swarm_load.py "$BASE" "/$STAGE/api/tools" "$TOKEN" "$WORK/stop" 200 20000 >"$WORK/load.json" &
 load=$!
 t0=$SECONDS
 rc=0
@@ -171,7 +174,7 @@ check "the load ran" test "$(jq -r .requests "$WORK/load.json")" -gt 50
 check "every service runs $V2" bash -c "docker service ls --filter label=com.docker.stack.namespace=$STACK --format '{{.Image}}' | grep -v -c ':$V2' | grep -qx 0"
 
 # 3. (b) A broken agent: rolled back, under the same load.
-python3 tests/e2e/swarm_load.py "$BASE" /dev/api/tools "$TOKEN" "$WORK/stop3" 200 20000 >"$WORK/load3.json" &
+python3 tests/e2e/swarm_load.py "$BASE" "/$STAGE/api/tools" "$TOKEN" "$WORK/stop3" 200 20000 >"$WORK/load3.json" &
 load=$!
 t0=$SECONDS
 rc=0
@@ -190,7 +193,7 @@ check "the ledger names the failing service" bash -c "jq -r .message <<<'$last' 
 # the stage must answer 200 within 30 s, probes bounded to 5 s each.
 code=000
 for _ in $(seq 10); do
-  code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$BASE/dev/health" || true)
+  code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$BASE/$STAGE/health" || true)
   [[ $code == 200 ]] && break
   sleep 1
 done

@@ -56,9 +56,9 @@ struct DeployRequest {
   // "compose" (blue/green on one host) or "swarm" (the stack enkisys-<stage>, swarm_deployer.hpp).
   std::string target = "compose";
   int publish = 0;  // swarm: the gateway's published port on a first deploy (0: swarm picks)
-  std::string health_path = "/dev/health";  // swarm: checked on the stack's gateway
-  std::string endpoint_mode;                // swarm: "" (vip) or "dnsrr"
-  std::string gateway_url;                  // swarm: the stack's gateway as the gate reaches it
+  std::string health_path;    // swarm: checked on the stack's gateway; empty = /<stage>/health
+  std::string endpoint_mode;  // swarm: "" (vip) or "dnsrr"
+  std::string gateway_url;    // swarm: the stack's gateway as the gate reaches it
 };
 
 // The global options' own rules (absolute paths); nullopt when valid, else the reason.

@@ -3,7 +3,9 @@
 //   lock → resolve the compose config (compose.yaml [+ deploy/compose.<stage>.yaml] +
 //   deploy/swarm/stack.yaml) → ship images (REGISTRY: tag + push, the nodes pull) → render the
 //   stack (swarm_stack.hpp) → `docker stack deploy --prune --with-registry-auth -c -` → health
-//   gate → the stack gateway's /health and health_path → ledger → unlock.
+//   gate → the stack gateway's /health and /<stage>/health → ledger → unlock. The stack's
+//   gateway serves the stage under its own name (gateway_config_for_stage, the file kept in
+//   the stage's state directory as gateway.yaml).
 // Swarm itself rolls each service (start-first, health-gated, failure_action: rollback). The
 // gate polls every service of the stack until each has settled (judge_swarm) or
 // health_timeout passes. When a service fails (swarm rolled it back, or its update paused) or
@@ -60,9 +62,9 @@ SwarmVerdict judge_swarm(const std::vector<SwarmService>& services,
                          const std::map<std::string, std::string>& baseline, bool rolling_back);
 
 struct SwarmSettings {
-  int published_port = 0;  // the gateway's, when first published; 0 = swarm picks one
-  std::string health_path = "/dev/health";  // on the stack's gateway, after /health
-  std::string endpoint_mode;                // StackOptions::endpoint_mode
+  int published_port = 0;     // the gateway's, when first published; 0 = swarm picks one
+  std::string health_path;    // on the stack's gateway, after /health; empty = /<stage>/health
+  std::string endpoint_mode;  // StackOptions::endpoint_mode
   // Where the gate reaches the stack's gateway (a load balancer in front of it); empty =
   // 127.0.0.1:<its published port> (through an ssh tunnel when remote).
   std::string gateway_url;
