@@ -157,33 +157,35 @@ check "an authenticated API route answers 200 through the stack" test "$code" = 
 code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$BASE/dev/health")
 check "the stack answers /$STAGE/, not /dev/ (404)" test "$code" = 404
 
+# deploy_under_load VERSION NAME: deploys VERSION while swarm_load.py keeps requests going;
+# sets RC and TOOK (seconds); the load's figures in $WORK/NAME.json, the CLI's log in NAME.log.
+deploy_under_load() {
+  python3 tests/e2e/swarm_load.py "$BASE" "/$STAGE/api/tools" "$TOKEN" "$WORK/$2.stop" 200 20000 \
+    >"$WORK/$2.json" &
+  local load=$! t0=$SECONDS
+  RC=0
+  deploy "$1" "$WORK/$2.log" || RC=$?
+  TOOK=$((SECONDS - t0))
+  touch "$WORK/$2.stop"
+  wait "$load" || true
+  say "deploy of $1: exit $RC in $TOOK s; load: $(cat "$WORK/$2.json")"
+}
+
 # 2. (a) A rolling update under load.
-python3 tests/e2e/swarm_load.py "$BASE" "/$STAGE/api/tools" "$TOKEN" "$WORK/stop" 200 20000 >"$WORK/load.json" &
-load=$!
-t0=$SECONDS
-rc=0
-deploy "$V2" "$WORK/deploy2.log" || rc=$?
-UPDATE_S=$((SECONDS - t0))
-touch "$WORK/stop"
-wait "$load" || true
-say "rolling update to $V2: exit $rc in $UPDATE_S s; load: $(cat "$WORK/load.json")"
-((rc == 0)) || cat "$WORK/deploy2.log" >&2
+deploy_under_load "$V2" update
+rc=$RC
+UPDATE_S=$TOOK
+((rc == 0)) || cat "$WORK/update.log" >&2
 check "rolling update to $V2 succeeds" test "$rc" = 0
-check "zero failed requests during the update" test "$(jq -r .failed "$WORK/load.json")" = 0
-check "the load ran" test "$(jq -r .requests "$WORK/load.json")" -gt 50
+check "zero failed requests during the update" test "$(jq -r .failed "$WORK/update.json")" = 0
+check "the load ran" test "$(jq -r .requests "$WORK/update.json")" -gt 50
 check "every service runs $V2" bash -c "docker service ls --filter label=com.docker.stack.namespace=$STACK --format '{{.Image}}' | grep -v -c ':$V2' | grep -qx 0"
 
 # 3. (b) A broken agent: rolled back, under the same load.
-python3 tests/e2e/swarm_load.py "$BASE" "/$STAGE/api/tools" "$TOKEN" "$WORK/stop3" 200 20000 >"$WORK/load3.json" &
-load=$!
-t0=$SECONDS
-rc=0
-deploy "$V3" "$WORK/deploy3.log" || rc=$?
-ROLLBACK_S=$((SECONDS - t0))
-touch "$WORK/stop3"
-wait "$load" || true
-say "broken deploy of $V3: exit $rc in $ROLLBACK_S s; load: $(cat "$WORK/load3.json")"
-grep -E 'health gate|rolling back|rolled_back|failed' "$WORK/deploy3.log" | sed 's/^/       /' || true
+deploy_under_load "$V3" broken
+rc=$RC
+ROLLBACK_S=$TOOK
+grep -E 'health gate|rolling back|rolled_back|failed' "$WORK/broken.log" | sed 's/^/       /' || true
 check "the broken deploy exits 1" test "$rc" = 1
 enkisys releases --stage "$STAGE" --json >"$WORK/releases.json"
 last=$(tail -n 1 "$WORK/releases.json")
@@ -198,12 +200,12 @@ for _ in $(seq 10); do
   sleep 1
 done
 check "the stage answers 200 after the rollback (within 30 s)" test "$code" = 200
-check "zero failed requests during the broken deploy and its rollback" test "$(jq -r .failed "$WORK/load3.json")" = 0
+check "zero failed requests during the broken deploy and its rollback" test "$(jq -r .failed "$WORK/broken.json")" = 0
 check "every service runs $V2 again" bash -c "docker service ls --filter label=com.docker.stack.namespace=$STACK --format '{{.Image}}' | grep -v -c ':$V2' | grep -qx 0"
 enkisys status --target swarm --stage "$STAGE" >"$WORK/status.txt"
 sed 's/^/       /' "$WORK/status.txt"
 check "status lists every service of the stack" test "$(grep -c '  service: ' "$WORK/status.txt")" = "${#SERVICES[@]}"
 
-say "timings: rolling update ${UPDATE_S} s under load (failed requests $(jq -r .failed "$WORK/load.json"), reconnects $(jq -r .reconnects "$WORK/load.json"), slowest $(jq -r .max_ms "$WORK/load.json") ms); broken release detected and rolled back in ${ROLLBACK_S} s (failed requests $(jq -r .failed "$WORK/load3.json"))"
+say "timings: rolling update ${UPDATE_S} s under load (failed requests $(jq -r .failed "$WORK/update.json"), reconnects $(jq -r .reconnects "$WORK/update.json"), slowest $(jq -r .max_ms "$WORK/update.json") ms); broken release detected and rolled back in ${ROLLBACK_S} s (failed requests $(jq -r .failed "$WORK/broken.json"))"
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
