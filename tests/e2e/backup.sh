@@ -64,7 +64,7 @@ sqlite_db() {
 teardown() {
   local rc=$? svc
   if ((rc != 0)) && [[ -d $P ]]; then color_compose logs --tail 30 2>&1 | tail -60 >&2 || true; fi
-  color_compose down -t 5 >/dev/null 2>&1 || true
+  color_compose down -v -t 5 >/dev/null 2>&1 || true
   db_compose down -t 10 >/dev/null 2>&1 || true
   for svc in "${DB_SERVICES[@]}" postgres; do docker volume rm -f "enkisys-$STAGE-$svc-data" >/dev/null 2>&1 || true; done
   docker network rm "enkisys-$STAGE-ingress" "enkisys-$STAGE-db" >/dev/null 2>&1 || true
