@@ -462,31 +462,40 @@ void Deployer::finish_success(Run& run) {
 void Deployer::prune(Run& run) {
   auto all = run.history;
   all.push_back(run.rel);
-  auto kept = ReleaseLedger::kept_versions(all, cfg_.keep);
+  auto refs =
+      stale_images(ops_.target(), all, cfg_.keep, run.rel.previous_version, run.model.images());
+  if (refs.empty()) return;
+  log() << "pruning " << refs.size() << " image(s) of releases older than the last " << cfg_.keep
+        << "\n";
+  if (auto s = ops_.remove_images(refs); !s.ok) log() << "warning: " << s.message << "\n";
+}
+
+std::vector<std::string> stale_images(Target& target, const std::vector<Release>& releases,
+                                      std::size_t keep, const std::string& previous,
+                                      const std::vector<std::string>& images) {
+  auto kept = ReleaseLedger::kept_versions(releases, keep);
+  const auto& current = releases.back().version;
   std::set<std::string> old;
-  for (const auto& r : all) {
-    if (std::find(kept.begin(), kept.end(), r.version) == kept.end() && r.version != run.version &&
-        r.version != run.rel.previous_version) {
+  for (const auto& r : releases) {
+    if (std::find(kept.begin(), kept.end(), r.version) == kept.end() && r.version != current &&
+        r.version != previous) {
       old.insert(r.version);
     }
   }
-  if (old.empty()) return;
-  auto ls = ops_.target().run({"docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"});
-  if (!ls.ok()) return;
+  if (old.empty()) return {};
+  auto ls = target.run({"docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"});
+  if (!ls.ok()) return {};
   std::set<std::string> present;
   std::istringstream in(ls.out);
   for (std::string line; std::getline(in, line);) present.insert(line);
   std::vector<std::string> refs;
-  for (const auto& image : run.model.images()) {
+  for (const auto& image : images) {
     for (const auto& v : old) {
       auto ref = repository(image) + ":" + v;
       if (present.count(ref)) refs.push_back(ref);
     }
   }
-  if (refs.empty()) return;
-  log() << "pruning " << refs.size() << " image(s) of releases older than the last " << cfg_.keep
-        << "\n";
-  if (auto s = ops_.remove_images(refs); !s.ok) log() << "warning: " << s.message << "\n";
+  return refs;
 }
 
 }  // namespace enkisys::cli

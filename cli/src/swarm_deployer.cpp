@@ -107,6 +107,7 @@ struct SwarmDeployer::Run {
   std::optional<Active> active;
   std::map<std::string, std::string> baseline;  // service -> UpdateStatus.StartedAt before
   std::vector<SwarmService> last;
+  std::vector<std::string> images;  // the stage's, as the compose config names them
 
   bool fail(std::string message) {
     rel.result = "failed";
@@ -176,6 +177,7 @@ Outcome SwarmDeployer::execute(const std::string& action, const std::string& ver
         !s.ok) {
       log() << "warning: " << s.message << "\n";
     }
+    prune(run);
   }
   run.rel.finished_at = format_time(env_.clock->now());
   run.rel.duration_ms = since_ms(run.t0);
@@ -267,7 +269,8 @@ bool SwarmDeployer::render(Run& run, std::string* stack_yaml) {
   auto model = parse_compose_config(config.out, &error);
   if (!model) return run.fail(error);
   if (model->services.empty()) return run.fail("the stage's compose config has no services");
-  if (!ship(run, model->images())) return false;
+  run.images = model->images();
+  if (!ship(run, run.images)) return false;
 
   StackOptions options;
   options.stage = stage;
@@ -301,6 +304,23 @@ bool SwarmDeployer::render(Run& run, std::string* stack_yaml) {
   if (!rendered) return run.fail("rendering the stack: " + error);
   *stack_yaml = std::move(*rendered);
   return true;
+}
+
+// Images of releases beyond the newest cfg_.keep on this node (the manager). Other nodes keep
+// what they pulled (deploy/README.md: prune them there). An image that a stopped task of the
+// service's history still names stays (docker refuses it): a warning.
+void SwarmDeployer::prune(Run& run) {
+  auto all = run.history;
+  all.push_back(run.rel);
+  auto refs = stale_images(*env_.target, all, cfg_.keep, run.rel.previous_version, run.images);
+  if (refs.empty()) return;
+  log() << "pruning " << refs.size() << " image(s) of releases older than the last " << cfg_.keep
+        << "\n";
+  Argv a = {"docker", "image", "rm"};
+  a.insert(a.end(), refs.begin(), refs.end());
+  if (auto r = env_.target->run(a, {}, std::chrono::minutes(2)); !r.ok()) {
+    log() << "warning: docker image rm: " << tail(trim(r.err), 300) << "\n";
+  }
 }
 
 bool SwarmDeployer::ship(Run& run, const std::vector<std::string>& images) {

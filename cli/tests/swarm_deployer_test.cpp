@@ -36,6 +36,18 @@ class FakeSwarm final : public CommandRunner, public HttpClient {
     }
     if (a[0] == "env" && a.back() == "config") return {0, false, config(a[3].substr(12)), ""};
     if (has("image") && has("inspect")) return {0, false, "sha256:1\n", ""};
+    if (a.size() > 2 && a[1] == "image" && a[2] == "ls") {
+      std::string out;
+      for (const auto& image : images) out += image + "\n";
+      return {0, false, out, ""};
+    }
+    if (a.size() > 2 && a[1] == "image" && a[2] == "rm") {
+      for (std::size_t i = 3; i < a.size(); ++i) {
+        removed.push_back(a[i]);
+        images.erase(a[i]);
+      }
+      return {};
+    }
     if (has("stack") && has("deploy")) return deploy(c.input);
     if (has("service") && has("rollback")) {
       auto& s = services.at(a.back());
@@ -132,6 +144,8 @@ class FakeSwarm final : public CommandRunner, public HttpClient {
 
   std::map<std::string, Service> services;
   std::set<std::string> broken;
+  std::set<std::string> images;      // `docker image ls` of the node
+  std::vector<std::string> removed;  // `docker image rm`, in order
   // This service's update fails, but its status shows it only from the second inspection
   // after the deploy (an update of something other than the image starts a moment later).
   std::string late_failure;
@@ -147,8 +161,9 @@ class SwarmDeployerTest : public ::testing::Test {
  protected:
   SwarmDeployerTest() : target(swarm) {}
 
-  Outcome deploy(const std::string& v) {
+  Outcome deploy(const std::string& v, std::size_t keep = 5) {
     DeployConfig c;
+    c.keep = keep;
     c.stage.stage = "dev1";
     c.stage.project_dir = "/srv/enkisys";
     c.health_timeout = 30s;
@@ -203,6 +218,27 @@ TEST_F(SwarmDeployerTest, DeploysTheRenderedStackAndRecordsTheRelease) {
   EXPECT_EQ(stack["configs"]["gateway-yaml"]["file"].as<std::string>(), "/state/gateway.yaml");
   // The gate asked the stack's gateway (its published port) for /health and /dev1/health.
   EXPECT_EQ(swarm.urls.back(), "http://127.0.0.1:30000/dev1/health");
+}
+
+// The node keeps the images of the last `keep` releases (and the one replaced), as compose
+// deploys do; a failed deploy removes nothing.
+TEST_F(SwarmDeployerTest, OldImagesArePrunedBeyondKeep) {
+  for (const char* v : {"v1", "v2", "v3", "v4"}) {
+    for (const char* svc : {"agent", "gateway"}) {
+      swarm.images.insert(std::string("enkisys/") + svc + ":" + v);
+    }
+  }
+  swarm.images.insert("other/app:v1");
+  ASSERT_EQ(deploy("v1", 2).exit_code, 0) << log.str();
+  ASSERT_EQ(deploy("v2", 2).exit_code, 0) << log.str();
+  EXPECT_TRUE(swarm.removed.empty());
+  ASSERT_EQ(deploy("v3", 2).exit_code, 0) << log.str();
+  EXPECT_EQ(swarm.removed, (std::vector<std::string>{"enkisys/agent:v1", "enkisys/gateway:v1"}));
+  swarm.broken = {"enkisys/agent:v4"};
+  EXPECT_EQ(deploy("v4", 2).exit_code, 1);
+  EXPECT_EQ(swarm.removed.size(), 2u);
+  EXPECT_TRUE(swarm.images.count("other/app:v1"));
+  EXPECT_TRUE(swarm.images.count("enkisys/agent:v2"));
 }
 
 TEST_F(SwarmDeployerTest, ABrokenServiceRollsTheWholeStageBack) {

@@ -66,6 +66,14 @@ struct Outcome {
   std::string error;
 };
 
+// The images (repository:tag of `images`, the stage's services) of releases older than the
+// newest `keep` succeeded ones that are present on the target: what a successful run removes.
+// `releases` is the ledger with this run's release last; that release and `previous` (the one
+// it replaced) are always kept. Empty when `docker image ls` fails.
+std::vector<std::string> stale_images(Target& target, const std::vector<Release>& releases,
+                                      std::size_t keep, const std::string& previous,
+                                      const std::vector<std::string>& images);
+
 class Deployer {
  public:
   Deployer(DeployEnv env, DeployConfig config);

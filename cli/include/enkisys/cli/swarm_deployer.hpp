@@ -3,9 +3,10 @@
 //   lock → resolve the compose config (compose.yaml [+ deploy/compose.<stage>.yaml] +
 //   deploy/swarm/stack.yaml) → ship images (REGISTRY: tag + push, the nodes pull) → render the
 //   stack (swarm_stack.hpp) → `docker stack deploy --prune --with-registry-auth -c -` → health
-//   gate → the stack gateway's /health and /<stage>/health → ledger → unlock. The stack's
-//   gateway serves the stage under its own name (gateway_config_for_stage, the file kept in
-//   the stage's state directory as gateway.yaml).
+//   gate → the stack gateway's /health and /<stage>/health → prune this node's images of
+//   releases beyond the last `keep` → ledger → unlock. The stack's gateway serves the stage
+//   under its own name (gateway_config_for_stage; the file is kept in the stage's state
+//   directory as gateway.yaml).
 // Swarm itself rolls each service (start-first, health-gated, failure_action: rollback). The
 // gate polls every service of the stack until each has settled (judge_swarm) or
 // health_timeout passes. When a service fails (swarm rolled it back, or its update paused) or
@@ -85,6 +86,7 @@ class SwarmDeployer {
   bool run_steps(Run& run);
   bool render(Run& run, std::string* stack_yaml);
   bool ship(Run& run, const std::vector<std::string>& images);
+  void prune(Run& run);
   bool inspect(std::vector<SwarmService>* services, std::vector<SwarmTask>* tasks,
                std::string* error);
   SwarmVerdict wait_settled(Run& run, const std::map<std::string, std::string>& baseline,
