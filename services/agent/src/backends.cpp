@@ -195,7 +195,9 @@ awaitable<core::Expected<std::vector<ToolSpec>>> ToolsClient::list(const Caller&
     ToolSpec s;
     s.name = str(fn->as_object(), "name");
     s.description = str(fn->as_object(), "description");
-    if (const auto* p = fn->as_object().if_contains("parameters")) s.parameters = *p;
+    if (const auto* p = fn->as_object().if_contains("parameters")) {
+      s.parameters = std::make_shared<const json::value>(*p);
+    }
     if (!s.name.empty()) out.push_back(std::move(s));
   }
   keep(key, std::make_shared<const std::vector<ToolSpec>>(out));

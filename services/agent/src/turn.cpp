@@ -264,7 +264,7 @@ awaitable<core::Status> TurnRunner::prepare(State& st, std::string content) {
   for (const auto& m : tail) fixed += message_tokens(m);
   for (const auto& t : tools) {
     fixed += estimate_tokens(t.name) + estimate_tokens(t.description) +
-             estimate_tokens(json::serialize(t.parameters));
+             (t.parameters ? estimate_tokens(json::serialize(*t.parameters)) : 0);
   }
   const int summary_reserve = static_cast<int>(options_.summary_max_bytes / 2) + 16;
   Memory mem =
@@ -461,9 +461,8 @@ awaitable<core::Expected<TurnResult>> TurnRunner::finish(State& st, const ChatRe
   });
   if (!saved) co_return saved.error();
   TurnResult tr;
-  tr.message = saved->front();
   tr.tool_calls = st.tool_log;
-  tr.json = message_json(tr.message, &tr.tool_calls);
+  tr.json = message_json(saved->front(), &tr.tool_calls);
   if (!interrupted) {
     st.emit("citations", json::object{{"items", items}});
     st.emit("message.done", json::object{{"message", tr.json}});

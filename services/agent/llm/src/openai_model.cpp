@@ -66,9 +66,9 @@ std::string request_body(const ChatRequest& r, const std::string& model, bool st
   if (!r.tools.empty()) {
     json::array tools(sp);
     for (const auto& t : r.tools) {
-      json::value params = t.parameters.is_null()
+      json::value params = t.parameters == nullptr || t.parameters->is_null()
                                ? json::value(json::object{{"type", "object"}}, sp)
-                               : json::value(t.parameters, sp);
+                               : json::value(*t.parameters, sp);
       json::object fn(sp);
       fn.emplace("name", t.name);
       fn.emplace("description", t.description);
