@@ -92,6 +92,7 @@ awaitable<core::Expected<std::vector<Passage>>> RagClient::search(
     co_return upstream("rag_error", "rag answered without results");
   }
   std::vector<Passage> out;
+  out.reserve(results->as_array().size());  // kept by the turn until it ends
   for (const auto& x : results->as_array()) {
     const auto* o2 = x.if_object();
     if (o2 == nullptr) continue;

@@ -258,17 +258,24 @@ std::string ChatApi::message_content(const Request& req) const {
   return std::string(c->as_string());
 }
 
-// Each branch in a coroutine of its own: an open stream does not keep the other's locals.
+// Not a coroutine: it checks the request and hands over to the coroutine of the answer's kind,
+// so an open stream holds no frame of this function nor the other kind's locals.
 awaitable<Response> ChatApi::post_message(Request& req, RequestContext& ctx) {
   Actor actor = value_or_throw(identity(req));
   std::string id(ctx.param("id"));
   std::string content = message_content(req);
-  co_await admit(actor, &id);
   Caller caller = caller_of(actor, req, ctx);
   if (wants_sse(req)) {
-    co_return co_await stream_message(ctx, std::move(actor), std::move(caller), std::move(id),
-                                      std::move(content));
+    return stream_message(ctx, std::move(actor), std::move(caller), std::move(id),
+                          std::move(content));
   }
+  return answer_message(req, std::move(actor), std::move(caller), std::move(id),
+                        std::move(content));
+}
+
+awaitable<Response> ChatApi::answer_message(Request& req, Actor actor, Caller caller,
+                                            std::string id, std::string content) {
+  co_await admit(actor, &id);
   auto r = value_or_throw(co_await turns_.run(std::move(actor), std::move(caller), std::move(id),
                                               std::move(content), {}));
   co_return core::json_response(http::status::ok, json::object{{"message", std::move(r.json)}},
@@ -277,6 +284,7 @@ awaitable<Response> ChatApi::post_message(Request& req, RequestContext& ctx) {
 
 awaitable<Response> ChatApi::stream_message(RequestContext& ctx, Actor actor, Caller caller,
                                             std::string id, std::string content) {
+  co_await admit(actor, &id);
   core::StreamOptions so;
   so.heartbeat = options_.heartbeat;
   auto sse = co_await ctx.stream_sse(so);
