@@ -137,19 +137,29 @@ struct Connection {
 
 struct HttpClient::Impl {
   std::size_t max_idle;
-  ssl::context tls{ssl::context::tls_client};
   mutable std::mutex mu;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  std::once_flag tls_once_;
+  std::unique_ptr<ssl::context> tls_;  // set once by tls()
 
-  explicit Impl(std::size_t m) : max_idle(m) {
-    tls.set_verify_mode(ssl::verify_peer);
-    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    error_code ec;
-    tls.set_default_verify_paths(ec);
-    if (std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
-      tls.load_verify_file("/etc/ssl/certs/ca-certificates.crt", ec);
-    }
+  explicit Impl(std::size_t m) : max_idle(m) {}
+
+  // The TLS context with the system's trust store, made at the first https request: a client
+  // that only speaks http (a service on the stage network) neither parses the ~150 CA
+  // certificates nor keeps them (~1 MB resident with the code that reads them).
+  ssl::context& tls() {
+    std::call_once(tls_once_, [this] {
+      tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+      tls_->set_verify_mode(ssl::verify_peer);
+      tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      error_code ec;
+      tls_->set_default_verify_paths(ec);
+      if (std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
+        tls_->load_verify_file("/etc/ssl/certs/ca-certificates.crt", ec);
+      }
+    });
+    return *tls_;
   }
 
   std::unique_ptr<Connection> take(const std::string& key) {
@@ -201,7 +211,7 @@ struct HttpClient::Impl {
     }
     auto c = std::make_unique<Connection>();
     if (t.tls) {
-      c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls);
+      c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls());
     } else {
       c->plain = std::make_unique<beast::tcp_stream>(ex);
     }
