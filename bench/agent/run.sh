@@ -7,6 +7,11 @@
 #     (calculator), 64 conversations kept busy by wrk (a Lua script rotating the conversation
 #     ids, one user each), POST /api/chat/conversations/{id}/messages non-streaming; every
 #     FAKE_TOOL_EVERY-th turn the model asks for calculator (a second model call);
+#     then the same 64 conversations paced like users: each sends its next turn after a think
+#     time (wrk's Lua delay(), uniform in 0.5..1.5 times the mean) chosen so that the offered
+#     load is PACED_SHARE (0.5) of the saturated turns/s just measured for ours; the fake model
+#     alone at the same pacing, so that turn latency − model latency (the orchestration
+#     overhead) can be printed; the twin at the same offered rate;
 #  3. SSE_STREAMS turns held open as server-sent event streams (the fake model streams slowly):
 #     the RSS of enkisys-agent.
 #   bench/agent/run.sh   (after `make build`; needs wrk, python3-fastapi, python3-uvicorn,
@@ -15,6 +20,7 @@
 #      each measured, the best compared), FAKE_TOOL_EVERY (10), SSE_STREAMS (1000),
 #      BENCH_PIN (1: the orchestrator on CPU 1, rag/tools/model/wrk on CPU 0),
 #      AGENT_WRAP (a command enkisys-agent runs under, e.g. "perf record -g -o FILE --"),
+#      PACED_SHARE (0.5: the paced load's offered share of ours' saturated turns/s),
 #      ONLY (unset: everything; "ours": enkisys-agent alone, without the fake model's own
 #      measurement and the twin), SKIP_SSE (1: no streams), SKIP_TURNS (1: streams only).
 set -euo pipefail
@@ -28,6 +34,9 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 TWIN_WORKERS=${TWIN_WORKERS:-1 2}
 TOOL_EVERY=${FAKE_TOOL_EVERY:-10}
 SSE_STREAMS=${SSE_STREAMS:-1000}
+PACED_SHARE=${PACED_SHARE:-0.5}
+PACED_MODE= # the paced load's mode name, once ours' saturated turns/s is known
+THINK_MS=   # its mean think time per conversation
 WORK=$(mktemp -d /tmp/enkisys-agent-bench.XXXXXX)
 # The SQLite files of every server: on tmpfs by default, so that the figures are the services'
 # work rather than this disk's fsync latency (BENCH_DB_DIR=DIR: there instead, e.g. a disk).
@@ -189,19 +198,45 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 [[ -n ${ONLY:-} ]] || load "enkisys-fake-openai alone" "$CONNECTIONS requests at once" "$FAKE_PID" "$FAKE_URL/chat/completions" "$WORK/fake.lua"
 
+# paced LUA OUT: LUA with a think time before each request of a connection (wrk's delay(),
+# uniform in 0.5..1.5 x THINK_MS: users do not send in step).
+paced() {
+  cat "$1" >"$2"
+  cat >>"$2" <<LUA
+local think_ms = $THINK_MS
+local paced_init = init
+function init(args)
+  if paced_init then paced_init(args) end
+  math.randomseed(os.time() + (tid or 0) * 7919 + math.floor(os.clock() * 1e6))
+end
+function delay()
+  return math.floor(think_ms * (0.5 + math.random()))
+end
+LUA
+}
+
 # --- 2. turns: ours, then the twin with each worker count ---
 # measure_turns NAME PID BASE: fresh conversations for each measurement (a turn loads its
 # conversation's history, so every server starts from the same lengths); one turn at a time
 # (the overhead of a turn), then CONNECTIONS conversations at once.
 measure_turns() {
-  local name=$1 pid=$2 base=$3 set
-  for set in warm one busy; do
+  local name=$1 pid=$2 base=$3 set rps
+  for set in warm one busy paced; do
     /usr/bin/python3 "$ROOT/bench/agent/driver.py" conversations "$base" "$CONNECTIONS" \
       "$COLLECTION" "$WORK/$set.lua"
   done
   /usr/bin/python3 "$ROOT/bench/agent/driver.py" check "$base" "$WORK/warm.lua" >"$WORK/check.out"
   load "$name" "1 turn at a time" "$pid" "$base" "$WORK/one.lua" "$WORK/warm.lua" 1
   load "$name" "$CONNECTIONS conversations at once" "$pid" "$base" "$WORK/busy.lua" "$WORK/warm.lua"
+  if [[ -z $THINK_MS ]]; then # ours, measured first: the pacing of every paced load
+    rps=$(awk -F'\t' 'END { print $3 }' "$RESULTS")
+    THINK_MS=$(awk -v c="$CONNECTIONS" -v r="$rps" -v s="$PACED_SHARE" \
+      'BEGIN { printf "%d", (r * s > 0 ? c * 1000 / (r * s) : 1000) }')
+    PACED_MODE="$CONNECTIONS conversations, think time ~$THINK_MS ms (offered $(awk -v c="$CONNECTIONS" -v t="$THINK_MS" 'BEGIN { printf "%.0f", c * 1000 / t }') turns/s)"
+  fi
+  paced "$WORK/paced.lua" "$WORK/paced-run.lua"
+  paced "$WORK/warm.lua" "$WORK/paced-warm.lua"
+  load "$name" "$PACED_MODE" "$pid" "$base" "$WORK/paced-run.lua" "$WORK/paced-warm.lua"
 }
 
 [[ ${SKIP_TURNS:-0} == 1 ]] && TWIN_WORKERS=""
@@ -216,6 +251,10 @@ if [[ ${SKIP_TURNS:-0} != 1 ]]; then
   measure_turns "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" \
     "http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")"
   stop "${PIDS[-1]}" "$WORK/agent.log"
+  # The model's own latency at the same pacing (one call a turn; every tenth turn makes two).
+  paced "$WORK/fake.lua" "$WORK/fake-paced.lua"
+  load "enkisys-fake-openai alone" "$PACED_MODE" "$FAKE_PID" "$FAKE_URL/chat/completions" \
+    "$WORK/fake-paced.lua"
 fi
 
 # One worker: uvicorn alone. More: gunicorn with uvicorn workers, as uvicorn's deployment guide
@@ -276,6 +315,23 @@ awk -F'\t' '
         (o[7] > 0 ? f[7] / o[7] : 0)
     }
   }' "$RESULTS"
+if [[ -n $PACED_MODE ]]; then
+  echo
+  awk -F'\t' -v mode="$PACED_MODE" -v conns="$CONNECTIONS" -v think="$THINK_MS" '
+    $2 != mode { next }
+    $1 ~ /^enkisys-fake-openai/ { m50 = $4; m99 = $5; next }
+    { name[++n] = $1; rps[n] = $3; p50[n] = $4; p99[n] = $5 }
+    END {
+      offered = conns * 1000 / think
+      for (i = 1; i <= n; i++) {
+        printf "paced, %s: offered %.0f turns/s, achieved %s turns/s", name[i], offered, rps[i]
+        if (rps[i] < 0.9 * offered) printf " (cannot keep up at this rate)"
+        printf "; turn p50 %s ms, p99 %s ms", p50[i], p99[i]
+        if (m50 != "") printf "; overhead (turn - model, model p50 %s / p99 %s ms): p50 %.2f ms, p99 %.2f ms", m50, m99, p50[i] - m50, p99[i] - m99
+        printf "\n"
+      }
+    }' "$RESULTS"
+fi
 echo
 [[ -z $sse ]] || echo "SSE: $SSE_STREAMS turns streaming at once on enkisys-agent (THREADS=$OUR_THREADS): idle RSS $idle_rss MB;" \
   "$(awk '{ printf "%s streams open (first event received), peak RSS %s MB", $2, $4 }' <<<"$sse")"

@@ -137,19 +137,29 @@ struct Connection {
 
 struct HttpClient::Impl {
   std::size_t max_idle;
-  ssl::context tls{ssl::context::tls_client};
   mutable std::mutex mu;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  std::once_flag tls_once_;
+  std::unique_ptr<ssl::context> tls_;  // set once by tls()
 
-  explicit Impl(std::size_t m) : max_idle(m) {
-    tls.set_verify_mode(ssl::verify_peer);
-    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    error_code ec;
-    tls.set_default_verify_paths(ec);
-    if (std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
-      tls.load_verify_file("/etc/ssl/certs/ca-certificates.crt", ec);
-    }
+  explicit Impl(std::size_t m) : max_idle(m) {}
+
+  // The TLS context with the system's trust store, made at the first https request: a client
+  // that only speaks http (a service on the stage network) neither parses the ~150 CA
+  // certificates nor keeps them (~1 MB resident with the code that reads them).
+  ssl::context& tls() {
+    std::call_once(tls_once_, [this] {
+      tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+      tls_->set_verify_mode(ssl::verify_peer);
+      tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      error_code ec;
+      tls_->set_default_verify_paths(ec);
+      if (std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
+        tls_->load_verify_file("/etc/ssl/certs/ca-certificates.crt", ec);
+      }
+    });
+    return *tls_;
   }
 
   std::unique_ptr<Connection> take(const std::string& key) {
@@ -201,7 +211,7 @@ struct HttpClient::Impl {
     }
     auto c = std::make_unique<Connection>();
     if (t.tls) {
-      c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls);
+      c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, tls());
     } else {
       c->plain = std::make_unique<beast::tcp_stream>(ex);
     }
@@ -258,7 +268,8 @@ struct HttpClient::Impl {
     parser.body_limit(o.max_response_bytes);
     parser.header_limit(64 * 1024);
     if (req.method() == http::verb::head) parser.skip(true);
-    if (auto err = co_await read_head(s, low, buf, parser, o, deadline)) {
+    if (auto err = co_await read_head(s, low, buf, parser, o, deadline,
+                                      first_byte_deadline(o, deadline), false)) {
       co_return Pair(std::move(*err), false);
     }
     auto [rec, rn] = co_await http::async_read(s, buf, parser, kTuple);
@@ -281,15 +292,16 @@ struct HttpClient::Impl {
     co_return Pair(ClientResult(std::move(r)), reusable);
   }
 
+  // Reads the response head. With `first_byte` (first_byte_deadline()) and `until_body`, the
+  // first-byte deadline stays set after the head (the caller resets it at the first body byte).
   template <typename Stream, typename Parser>
   asio::awaitable<std::optional<ClientError>> read_head(
       Stream& s, beast::tcp_stream& low, beast::flat_buffer& buf, Parser& parser,
-      const ClientOptions& o, std::chrono::steady_clock::time_point deadline) {
-    const bool first_byte = o.first_byte_timeout.count() > 0 &&
-                            std::chrono::steady_clock::now() + o.first_byte_timeout < deadline;
+      const ClientOptions& o, std::chrono::steady_clock::time_point deadline, bool first_byte,
+      bool until_body) {
     if (first_byte) low.expires_after(o.first_byte_timeout);
     auto [hec, hn] = co_await http::async_read_header(s, buf, parser, kTuple);
-    low.expires_at(deadline);
+    if (hec || !first_byte || !until_body) low.expires_at(deadline);
     if (!hec) co_return std::nullopt;
     if (hec == http::error::body_limit) {  // a Content-Length above the cap
       co_return ClientError{ClientError::Code::kTooLarge,
@@ -312,7 +324,10 @@ struct HttpClient::Impl {
     parser.body_limit(boost::none);
     parser.header_limit(64 * 1024);
     if (req.method() == http::verb::head) parser.skip(true);
-    if (auto err = co_await read_head(s, low, buf, parser, o, deadline)) {
+    // The first-byte deadline lasts until the first byte of the body (a server that sends its
+    // head at once and then nothing is as silent as one that sends nothing).
+    bool awaiting_body = first_byte_deadline(o, deadline);
+    if (auto err = co_await read_head(s, low, buf, parser, o, deadline, awaiting_body, true)) {
       co_return Pair(std::move(*err), false);
     }
     ClientResponse r = head_of(parser.get());
@@ -326,11 +341,17 @@ struct HttpClient::Impl {
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         const bool stopped = cancelled(co_await asio::this_coro::cancellation_state);
-        co_return Pair(failure(stopped, ec, ClientError::Code::kProtocol,
-                               "reading response failed: " + ec.message()),
-                       false);
+        std::string what = "reading response failed: " + ec.message();
+        if (awaiting_body && ec == beast::error::timeout) {
+          what = "no response within " + std::to_string(o.first_byte_timeout.count()) + " ms";
+        }
+        co_return Pair(failure(stopped, ec, ClientError::Code::kProtocol, std::move(what)), false);
       }
       const std::size_t got = piece.size() - parser.get().body().size;
+      if (awaiting_body && (got > 0 || parser.is_done())) {
+        awaiting_body = false;
+        low.expires_at(deadline);
+      }
       if (got > 0 && !o.on_body(std::string_view(piece.data(), got))) {
         error_code ignored;
         low.socket().close(ignored);  // the rest of the body is not wanted
@@ -339,6 +360,13 @@ struct HttpClient::Impl {
     }
     const bool reusable = parser.get().keep_alive() && buf.size() == 0;
     co_return Pair(ClientResult(std::move(r)), reusable);
+  }
+
+  // Whether o.first_byte_timeout applies (set, and shorter than the whole exchange's deadline).
+  static bool first_byte_deadline(const ClientOptions& o,
+                                  std::chrono::steady_clock::time_point deadline) {
+    return o.first_byte_timeout.count() > 0 &&
+           std::chrono::steady_clock::now() + o.first_byte_timeout < deadline;
   }
 
   template <typename Message>

@@ -52,6 +52,21 @@ void wire(Router& r, Seen& seen) {
           seen.client_gone = !open && s.client_gone();
           co_return s.done();
         });
+  r.add(http::verb::get, "/late-body",
+        [](Request&, RequestContext& ctx) -> asio::awaitable<Response> {
+          auto s = co_await ctx.stream();  // the head goes out now, the body a second later
+          co_await s.wait(1s);
+          co_await s.write("late");
+          co_return s.done();
+        });
+  r.add(http::verb::get, "/slow-second",
+        [](Request&, RequestContext& ctx) -> asio::awaitable<Response> {
+          auto s = co_await ctx.stream();
+          co_await s.write("one,");
+          co_await s.wait(500ms);
+          co_await s.write("two");
+          co_return s.done();
+        });
   r.add(http::verb::get, "/big", [](Request&, RequestContext&) -> asio::awaitable<Response> {
     Response res{http::status::ok, 11};
     res.body() = std::string(100000, 'x');
@@ -151,6 +166,45 @@ TEST(HttpClientStream, FirstByteTimeout) {
   EXPECT_EQ(r.error().code, ClientError::Code::kTimeout);
   EXPECT_NE(r.error().message.find("no response within 100 ms"), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 900ms);
+}
+
+TEST(HttpClientStream, FirstByteTimeoutCoversAStreamedBody) {
+  Seen seen;
+  TestServer s([&](Router& r) { wire(r, seen); });
+  asio::io_context ioc;
+  HttpClient c;
+  ClientOptions o;
+  o.first_byte_timeout = 100ms;
+  std::string got;
+  o.on_body = [&](std::string_view piece) {
+    got.append(piece);
+    return true;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run(c, ioc, url(s, "/late-body"), o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ClientError::Code::kTimeout);
+  EXPECT_NE(r.error().message.find("no response within 100 ms"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 900ms);
+  EXPECT_TRUE(got.empty());
+}
+
+TEST(HttpClientStream, FirstByteTimeoutEndsWithTheFirstPiece) {
+  Seen seen;
+  TestServer s([&](Router& r) { wire(r, seen); });
+  asio::io_context ioc;
+  HttpClient c;
+  ClientOptions o;
+  o.first_byte_timeout = 200ms;
+  std::string got;
+  o.on_body = [&](std::string_view piece) {
+    got.append(piece);
+    return true;
+  };
+  // The second piece comes 500 ms after the first: only `timeout` applies to it.
+  auto r = run(c, ioc, url(s, "/slow-second"), o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(got, "one,two");
 }
 
 TEST(HttpClientStream, CancellationClosesTheSocket) {

@@ -92,6 +92,7 @@ awaitable<core::Expected<std::vector<Passage>>> RagClient::search(
     co_return upstream("rag_error", "rag answered without results");
   }
   std::vector<Passage> out;
+  out.reserve(results->as_array().size());  // kept by the turn until it ends
   for (const auto& x : results->as_array()) {
     const auto* o2 = x.if_object();
     if (o2 == nullptr) continue;
@@ -195,7 +196,9 @@ awaitable<core::Expected<std::vector<ToolSpec>>> ToolsClient::list(const Caller&
     ToolSpec s;
     s.name = str(fn->as_object(), "name");
     s.description = str(fn->as_object(), "description");
-    if (const auto* p = fn->as_object().if_contains("parameters")) s.parameters = *p;
+    if (const auto* p = fn->as_object().if_contains("parameters")) {
+      s.parameters = std::make_shared<const json::value>(*p);
+    }
     if (!s.name.empty()) out.push_back(std::move(s));
   }
   keep(key, std::make_shared<const std::vector<ToolSpec>>(out));

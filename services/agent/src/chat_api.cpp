@@ -242,9 +242,7 @@ awaitable<Response> ChatApi::delete_conversation(Request& req, RequestContext& c
   co_return res;
 }
 
-awaitable<Response> ChatApi::post_message(Request& req, RequestContext& ctx) {
-  const Actor actor = value_or_throw(identity(req));
-  const std::string id(ctx.param("id"));
+std::string ChatApi::message_content(const Request& req) const {
   const json::object body = core::parse_json_object(req);
   reject_unknown(body, {"content"});
   const auto* c = body.if_contains("content");
@@ -257,21 +255,43 @@ awaitable<Response> ChatApi::post_message(Request& req, RequestContext& ctx) {
         "a message holds at most " + std::to_string(options_.max_message_bytes) + " bytes",
         "/content"));
   }
-  std::string content(c->as_string());
-  co_await admit(actor, &id);
-  const Caller caller = caller_of(actor, req, ctx);
+  return std::string(c->as_string());
+}
 
-  if (!wants_sse(req)) {
-    auto r = value_or_throw(co_await turns_.run(actor, caller, id, std::move(content), {}));
-    co_return core::json_response(http::status::ok, json::object{{"message", std::move(r.json)}},
-                                  req.version(), req.keep_alive());
+// Not a coroutine: it checks the request and hands over to the coroutine of the answer's kind,
+// so an open stream holds no frame of this function nor the other kind's locals.
+awaitable<Response> ChatApi::post_message(Request& req, RequestContext& ctx) {
+  Actor actor = value_or_throw(identity(req));
+  std::string id(ctx.param("id"));
+  std::string content = message_content(req);
+  Caller caller = caller_of(actor, req, ctx);
+  if (wants_sse(req)) {
+    return stream_message(ctx, std::move(actor), std::move(caller), std::move(id),
+                          std::move(content));
   }
+  return answer_message(req, std::move(actor), std::move(caller), std::move(id),
+                        std::move(content));
+}
+
+awaitable<Response> ChatApi::answer_message(Request& req, Actor actor, Caller caller,
+                                            std::string id, std::string content) {
+  co_await admit(actor, &id);
+  auto r = value_or_throw(co_await turns_.run(std::move(actor), std::move(caller), std::move(id),
+                                              std::move(content), {}));
+  co_return core::json_response(http::status::ok, json::object{{"message", std::move(r.json)}},
+                                req.version(), req.keep_alive());
+}
+
+awaitable<Response> ChatApi::stream_message(RequestContext& ctx, Actor actor, Caller caller,
+                                            std::string id, std::string content) {
+  co_await admit(actor, &id);
   core::StreamOptions so;
   so.heartbeat = options_.heartbeat;
   auto sse = co_await ctx.stream_sse(so);
   TurnRunner& turns = turns_;
   co_await pump(sse, [&turns, &actor, &caller, &id, &content](EventSink sink) {
-    return stream_turn(turns, actor, caller, id, content, std::move(sink));
+    return stream_turn(turns, std::move(actor), std::move(caller), std::move(id),
+                       std::move(content), std::move(sink));
   });
   co_return sse.done();
 }

@@ -9,10 +9,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace enkisys::agent {
 
@@ -23,7 +23,8 @@ namespace {
 
 struct PumpState {
   explicit PumpState(const asio::any_io_executor& ex) : wake(ex) {}
-  std::deque<std::pair<std::string, std::string>> queue;
+  // Taken whole by the writer (a deque would keep a 512-byte block for each open stream).
+  std::vector<std::pair<std::string, std::string>> queue;
   bool done = false;
   std::exception_ptr error;
   asio::steady_timer wake;
@@ -58,13 +59,16 @@ asio::awaitable<bool> pump(core::SseStream& sse,
   bool cancel_sent = false;
   for (;;) {
     while (!st->queue.empty()) {
-      auto [name, data] = std::move(st->queue.front());
-      st->queue.pop_front();
-      if (gone) continue;
-      try {
-        co_await sse.event(name, data);
-      } catch (const core::StreamClosed&) {
-        gone = true;
+      // Events queued while one is written wait for the next batch, in order.
+      std::vector<std::pair<std::string, std::string>> batch;
+      batch.swap(st->queue);
+      for (const auto& [name, data] : batch) {
+        if (gone) break;
+        try {
+          co_await sse.event(name, data);
+        } catch (const core::StreamClosed&) {
+          gone = true;
+        }
       }
     }
     if (st->done) break;

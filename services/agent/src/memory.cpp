@@ -22,7 +22,9 @@ std::string clipped(const std::string& text, std::size_t max_bytes) {
   return s;
 }
 
-ChatMessage chat_of(const StoredMessage& m, bool with_calls) {
+// M: StoredMessage or WindowMessage (the same fields by the same names).
+template <typename M>
+ChatMessage chat_of(const M& m, bool with_calls) {
   ChatMessage c;
   c.role = m.role;
   c.content = m.content;
@@ -38,10 +40,11 @@ struct Turn {
 };
 
 // One summary line for the messages of a turn.
-std::string summary_line(const std::vector<const StoredMessage*>& msgs, const Turn& t) {
+template <typename M>
+std::string summary_line(const std::vector<const M*>& msgs, const Turn& t) {
   std::string user, answer;
   for (std::size_t i = t.begin; i < t.end; ++i) {
-    const StoredMessage& m = *msgs[i];
+    const M& m = *msgs[i];
     if (m.role == "user" && user.empty()) user = m.content;
     if (m.role == "assistant" && !m.content.empty()) answer = m.content;
   }
@@ -71,13 +74,14 @@ int message_tokens(const ChatMessage& m) {
 namespace {
 
 // `history`: the messages by seq.
-Memory build(const std::vector<const StoredMessage*>& history, const std::string& summary,
+template <typename M>
+Memory build(const std::vector<const M*>& history, const std::string& summary,
              std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
   Memory mem;
   mem.summary = summary;
   mem.summarized_upto = summarized_upto;
 
-  std::vector<const StoredMessage*> msgs;
+  std::vector<const M*> msgs;
   msgs.reserve(history.size());
   std::set<std::string> answered;  // tool_call ids that have a result
   for (const auto* m : history) {
@@ -141,10 +145,10 @@ Memory build_memory(const std::vector<StoredMessage>& history, const std::string
   return build(msgs, summary, summarized_upto, budget, summary_max_bytes);
 }
 
-Memory build_memory(const std::vector<std::shared_ptr<const StoredMessage>>& history,
+Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& history,
                     const std::string& summary, std::int64_t summarized_upto, int budget,
                     std::size_t summary_max_bytes) {
-  std::vector<const StoredMessage*> msgs;
+  std::vector<const WindowMessage*> msgs;
   msgs.reserve(history.size());
   for (const auto& m : history) msgs.push_back(m.get());
   return build(msgs, summary, summarized_upto, budget, summary_max_bytes);

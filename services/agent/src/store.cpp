@@ -114,8 +114,8 @@ constexpr const char* kMessageColumns =
 // The columns the memory uses, read by index (a turn reads them for every new message).
 constexpr const char* kWindowColumns = "seq, role, content, tool_calls, tool_call_id, name";
 
-std::shared_ptr<const StoredMessage> window_message_of(const db::Row& r) {
-  auto m = std::make_shared<StoredMessage>();
+std::shared_ptr<const WindowMessage> window_message_of(const db::Row& r) {
+  auto m = std::make_shared<WindowMessage>();
   m->seq = r.i64(0);
   m->role = r.text(1);
   m->content = r.text(2);
@@ -244,8 +244,8 @@ void charge_in(Tx& tx, const ConversationStore::TokenCharge& c) {
 
 }  // namespace
 
-ConversationStore::ConversationStore(db::Database& db, std::size_t window_cache_messages)
-    : db_(db), window_(std::make_unique<WindowCache>(window_cache_messages)) {}
+ConversationStore::ConversationStore(db::Database& db, std::size_t window_cache_bytes)
+    : db_(db), window_(std::make_unique<WindowCache>(window_cache_bytes)) {}
 
 ConversationStore::~ConversationStore() = default;
 
@@ -406,7 +406,7 @@ core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, cons
     for (const auto& r : res.rows) ts.messages.push_back(window_message_of(r));
     auto stored = append_in(tx, id, {user});  // a copy: a retried transaction starts again
     hi = stored.front().seq;
-    auto mine = std::make_shared<StoredMessage>();
+    auto mine = std::make_shared<WindowMessage>();
     mine->seq = hi;
     mine->role = std::move(stored.front().role);
     mine->content = std::move(stored.front().content);

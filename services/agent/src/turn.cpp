@@ -1,11 +1,14 @@
 #include "enkisys/agent/turn.hpp"
 
 #include <algorithm>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -172,21 +175,25 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
   auto ready = co_await prepare(st, std::move(content));
   if (!ready) co_return ready.error();
 
+  // One call of finish() (each co_await site keeps its own result in this frame, which an open
+  // stream holds): an interrupted turn stores what it produced, then answers `failure`.
+  core::Expected<ChatResult> r;
+  std::optional<core::Error> failure;
   for (int round = 0;; ++round) {
     const bool last = round >= options_.max_tool_rounds;
     // The last call goes without tools (put back afterwards: a tool call still needs them).
     std::vector<ToolSpec> offered;
     if (last) offered.swap(st.request.tools);
-    auto r = co_await call_model(st);
+    r = co_await call_model(st);
     if (last) offered.swap(st.request.tools);
     if (co_await cancelled()) {
-      (void)co_await finish(st, nullptr, true);
-      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+      failure = core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+      break;
     }
     if (!r) {
       if (st.timed_out) {
-        (void)co_await finish(st, nullptr, true);
-        co_return r.error();
+        failure = r.error();
+        break;
       }
       log_.warn("model call failed",
                 {{"request_id", st.caller.request_id}, {"error", r.error().message}});
@@ -197,15 +204,18 @@ awaitable<core::Expected<TurnResult>> TurnRunner::run_inner(Actor actor, Caller 
     st.usage.prompt_tokens += r->usage.prompt_tokens;
     st.usage.completion_tokens += r->usage.completion_tokens;
     st.model_name = r->model;
-    if (r->tool_calls.empty() || last) co_return co_await finish(st, &*r, false);
+    if (r->tool_calls.empty() || last) break;
 
     auto saved = co_await tool_round(st, *r);
     if (!saved) co_return saved.error();
     if (co_await cancelled()) {
-      (void)co_await finish(st, nullptr, true);
-      co_return core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+      failure = core::make_error(ErrorKind::kUnavailable, "cancelled", "the client went away");
+      break;
     }
   }
+  auto done = co_await finish(st, failure ? nullptr : &*r, failure.has_value());
+  if (failure) co_return *failure;
+  co_return done;
 }
 
 awaitable<core::Status> TurnRunner::prepare(State& st, std::string content) {
@@ -254,7 +264,7 @@ awaitable<core::Status> TurnRunner::prepare(State& st, std::string content) {
   for (const auto& m : tail) fixed += message_tokens(m);
   for (const auto& t : tools) {
     fixed += estimate_tokens(t.name) + estimate_tokens(t.description) +
-             estimate_tokens(json::serialize(t.parameters));
+             (t.parameters ? estimate_tokens(json::serialize(*t.parameters)) : 0);
   }
   const int summary_reserve = static_cast<int>(options_.summary_max_bytes / 2) + 16;
   Memory mem =
@@ -305,21 +315,62 @@ awaitable<core::Status> TurnRunner::tool_round(State& st, const ChatResult& r) {
   co_return core::ok_status();
 }
 
+namespace {
+
+// A model call's deadline without a parallel group (whose frames and state an open stream would
+// hold): the timer's expiry, or the caller's cancellation, emits the call's own signal.
+struct CallDeadline {
+  explicit CallDeadline(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  asio::cancellation_signal stop;
+  bool expired = false;
+};
+
+// Cancels the timer (and with it the reference its handler holds) however the call ends.
+struct TimerGuard {
+  explicit TimerGuard(std::shared_ptr<CallDeadline> deadline) : d(std::move(deadline)) {}
+  TimerGuard(const TimerGuard&) = delete;
+  TimerGuard& operator=(const TimerGuard&) = delete;
+  ~TimerGuard() { d->timer.cancel(); }
+  std::shared_ptr<CallDeadline> d;
+};
+
+}  // namespace
+
 awaitable<core::Expected<ChatResult>> complete_within(ChatModel& model, const ChatRequest& request,
                                                       DeltaSink on_delta,
                                                       Steady::time_point deadline) {
-  using namespace asio::experimental::awaitable_operators;
-  const auto now = Steady::now();
-  if (now >= deadline) co_return turn_timeout();
-  asio::steady_timer timer(co_await asio::this_coro::executor, deadline - now);
-  try {
-    auto r = co_await (model.complete(request, std::move(on_delta)) ||
-                       timer.async_wait(asio::use_awaitable));
-    if (r.index() == 1) co_return turn_timeout();
-    co_return std::get<0>(std::move(r));
-  } catch (const boost::system::system_error& e) {
-    co_return core::make_error(ErrorKind::kUnavailable, "cancelled", e.what());
+  if (Steady::now() >= deadline) co_return turn_timeout();
+  const auto outer = co_await asio::this_coro::cancellation_state;
+  if (outer.cancelled() != asio::cancellation_type::none) {
+    co_return core::make_error(ErrorKind::kUnavailable, "cancelled",
+                               "the model call was cancelled");
   }
+  // The call runs on this executor (the connection's strand with several threads), so the
+  // handlers below never run concurrently with it.
+  const auto ex = co_await asio::this_coro::executor;
+  auto d = std::make_shared<CallDeadline>(ex);
+  const TimerGuard guard{d};
+  d->timer.expires_at(deadline);
+  d->timer.async_wait([d](const boost::system::error_code& ec) {
+    if (ec) return;
+    d->expired = true;
+    d->stop.emit(asio::cancellation_type::terminal);
+  });
+  auto slot = outer.slot();
+  if (slot.is_connected()) {
+    slot.assign([d](asio::cancellation_type type) { d->stop.emit(type); });
+  }
+  core::Expected<ChatResult> r;
+  try {
+    r = co_await asio::co_spawn(ex, model.complete(request, std::move(on_delta)),
+                                asio::bind_cancellation_slot(d->stop.slot(), asio::use_awaitable));
+  } catch (const boost::system::system_error& e) {
+    r = core::make_error(ErrorKind::kUnavailable, "cancelled", e.what());
+  }
+  if (slot.is_connected()) slot.clear();
+  if (!r && d->expired) co_return turn_timeout();
+  co_return r;
 }
 
 awaitable<core::Expected<ChatResult>> TurnRunner::call_model(State& st) {
@@ -410,9 +461,8 @@ awaitable<core::Expected<TurnResult>> TurnRunner::finish(State& st, const ChatRe
   });
   if (!saved) co_return saved.error();
   TurnResult tr;
-  tr.message = saved->front();
   tr.tool_calls = st.tool_log;
-  tr.json = message_json(tr.message, &tr.tool_calls);
+  tr.json = message_json(saved->front(), &tr.tool_calls);
   if (!interrupted) {
     st.emit("citations", json::object{{"items", items}});
     st.emit("message.done", json::object{{"message", tr.json}});

@@ -4,8 +4,24 @@
 
 namespace enkisys::agent {
 
+namespace {
+std::size_t heap_of(const std::string& s) {
+  return s.capacity() > 15 ? s.capacity() + 1 : 0;  // beyond the short-string buffer
+}
+}  // namespace
+
+std::size_t WindowCache::bytes_of(const WindowMessage& m) {
+  // The struct in its shared block (with the control block), the entry's pointer, the text.
+  std::size_t n = sizeof(WindowMessage) + 16 + sizeof(Messages::value_type) + heap_of(m.role) +
+                  heap_of(m.content) + heap_of(m.tool_call_id) + heap_of(m.name);
+  for (const auto& c : m.tool_calls) {
+    n += sizeof(ToolCall) + heap_of(c.id) + heap_of(c.name) + heap_of(c.arguments);
+  }
+  return n;
+}
+
 std::int64_t WindowCache::read(const std::string& id, std::int64_t after, Messages* out) {
-  if (max_messages_ == 0) return after;
+  if (max_bytes_ == 0) return after;
   std::lock_guard lock(mu_);
   const auto it = entries_.find(id);
   if (it == entries_.end()) return after;
@@ -13,7 +29,7 @@ std::int64_t WindowCache::read(const std::string& id, std::int64_t after, Messag
   if (e.lo > after || e.hi < after) return after;
   const auto first = std::upper_bound(
       e.messages.begin(), e.messages.end(), after,
-      [](std::int64_t seq, const std::shared_ptr<const StoredMessage>& m) { return seq < m->seq; });
+      [](std::int64_t seq, const std::shared_ptr<const WindowMessage>& m) { return seq < m->seq; });
   out->insert(out->end(), first, e.messages.end());
   touch(e);
   return e.hi;
@@ -21,7 +37,7 @@ std::int64_t WindowCache::read(const std::string& id, std::int64_t after, Messag
 
 void WindowCache::store(const std::string& id, std::int64_t lo, std::int64_t hi,
                         Messages messages) {
-  if (max_messages_ == 0 || hi < lo) return;
+  if (max_bytes_ == 0 || hi < lo) return;
   std::erase_if(messages, [&](const auto& m) { return m->seq <= lo; });
   std::lock_guard lock(mu_);
   auto [it, fresh] = entries_.try_emplace(id);
@@ -34,29 +50,36 @@ void WindowCache::store(const std::string& id, std::int64_t lo, std::int64_t hi,
     return;  // a concurrent turn already stored a longer range
   }
   held_ -= e.messages.size();
+  held_bytes_ -= e.bytes;
   e.lo = lo;
   e.hi = hi;
   e.messages = std::move(messages);
+  e.messages.shrink_to_fit();
+  e.bytes = 0;
+  for (const auto& m : e.messages) e.bytes += bytes_of(*m);
   held_ += e.messages.size();
+  held_bytes_ += e.bytes;
   touch(e);
   trim();
 }
 
 void WindowCache::extend(const std::string& id, const std::vector<StoredMessage>& messages) {
-  if (max_messages_ == 0 || messages.empty()) return;
+  if (max_bytes_ == 0 || messages.empty()) return;
   std::lock_guard lock(mu_);
   const auto it = entries_.find(id);
   if (it == entries_.end() || it->second.hi + 1 != messages.front().seq) return;
   Entry& e = it->second;
   for (const auto& m : messages) {
-    auto kept = std::make_shared<StoredMessage>();  // what the memory reads, nothing more
+    auto kept = std::make_shared<WindowMessage>();  // what the memory reads, nothing more
     kept->seq = m.seq;
     kept->role = m.role;
     kept->content = m.content;
     kept->tool_calls = m.tool_calls;
     kept->tool_call_id = m.tool_call_id;
     kept->name = m.name;
-    kept->citations.clear();
+    const std::size_t n = bytes_of(*kept);
+    e.bytes += n;
+    held_bytes_ += n;
     e.messages.push_back(std::move(kept));
     e.hi = m.seq;
   }
@@ -70,6 +93,7 @@ void WindowCache::erase(const std::string& id) {
   const auto it = entries_.find(id);
   if (it == entries_.end()) return;
   held_ -= it->second.messages.size();
+  held_bytes_ -= it->second.bytes;
   lru_.erase(it->second.lru);
   entries_.erase(it);
 }
@@ -79,14 +103,20 @@ std::size_t WindowCache::size() const {
   return held_;
 }
 
+std::size_t WindowCache::bytes() const {
+  std::lock_guard lock(mu_);
+  return held_bytes_;
+}
+
 void WindowCache::touch(Entry& e) {
   lru_.splice(lru_.begin(), lru_, e.lru);
 }
 
 void WindowCache::trim() {
-  while (held_ > max_messages_ && !lru_.empty()) {
+  while (held_bytes_ > max_bytes_ && !lru_.empty()) {
     const auto it = entries_.find(lru_.back());
     held_ -= it->second.messages.size();
+    held_bytes_ -= it->second.bytes;
     entries_.erase(it);
     lru_.pop_back();
   }

@@ -179,11 +179,11 @@ TEST_P(ConversationsTest, ATurnSeesEveryMessageAlthoughTheWindowIsCached) {
 
 TEST(WindowCache, KeepsCompleteRangesWithinItsBound) {
   auto m = [](std::int64_t seq) {
-    auto s = std::make_shared<StoredMessage>();
+    auto s = std::make_shared<WindowMessage>();
     s->seq = seq;
-    return std::shared_ptr<const StoredMessage>(s);
+    return std::shared_ptr<const WindowMessage>(s);
   };
-  WindowCache cache(4);
+  WindowCache cache(4 * WindowCache::bytes_of(WindowMessage{}));  // four empty messages
   WindowCache::Messages out;
   EXPECT_EQ(cache.read("c1", 0, &out), 0);  // nothing cached: read everything after 0
   cache.store("c1", 0, 3, {m(1), m(2), m(3)});
@@ -204,8 +204,16 @@ TEST(WindowCache, KeepsCompleteRangesWithinItsBound) {
   // Over the bound, the least recently used conversation goes.
   cache.store("c2", 0, 2, {m(1), m(2)});
   EXPECT_EQ(cache.size(), 2U);
+  EXPECT_EQ(cache.bytes(), 2 * WindowCache::bytes_of(WindowMessage{}));
   out.clear();
   EXPECT_EQ(cache.read("c1", 0, &out), 0);
+  // The bound is in bytes: one long message outweighs it and is not kept.
+  auto big = std::make_shared<WindowMessage>();
+  big->seq = 1;
+  big->content.assign(10000, 'x');
+  cache.store("c3", 0, 1, {big});
+  EXPECT_EQ(cache.read("c3", 0, &out), 0);
+  EXPECT_LE(cache.bytes(), 4 * WindowCache::bytes_of(WindowMessage{}));
 }
 
 ENKISYS_DB_ON_BOTH_BACKENDS(ConversationsTest);

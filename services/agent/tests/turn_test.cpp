@@ -195,7 +195,9 @@ TEST_P(ShortTurnTest, TurnOverItsTimeBudgetIsCutAndKeptInterrupted) {
   Step s = answer({"Half an answer"});
   s.hang = true;
   f().model().push(s);
+  const auto t0 = std::chrono::steady_clock::now();
   auto r = f().turn("alice", id, "take your time");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));  // cut at 300 ms
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "turn_timeout");
   EXPECT_EQ(core::http_status_of(r.error().kind), 504);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,7 +10,6 @@
 #include <boost/json/serializer.hpp>
 #include <charconv>
 #include <memory>
-#include <variant>
 
 #include "chat_stream.hpp"
 
@@ -68,9 +66,9 @@ std::string request_body(const ChatRequest& r, const std::string& model, bool st
   if (!r.tools.empty()) {
     json::array tools(sp);
     for (const auto& t : r.tools) {
-      json::value params = t.parameters.is_null()
+      json::value params = t.parameters == nullptr || t.parameters->is_null()
                                ? json::value(json::object{{"type", "object"}}, sp)
-                               : json::value(t.parameters, sp);
+                               : json::value(*t.parameters, sp);
       json::object fn(sp);
       fn.emplace("name", t.name);
       fn.emplace("description", t.description);
@@ -99,26 +97,13 @@ std::string request_body(const ChatRequest& r, const std::string& model, bool st
   return out;
 }
 
-// The state one attempt shares with its watchdog and its body sink.
+// The state one attempt shares with its body sink.
 struct Attempt {
   explicit Attempt(DeltaSink sink) : acc(std::move(sink)) {}
   detail::ChatAccumulator acc;
   bool first_byte = false;
   std::string raw;  // the body, for error answers (capped)
 };
-
-// Completes when the first byte of the answer has not arrived within `limit` (then
-// first_byte is still false); otherwise waits until cancelled by the finished request.
-asio::awaitable<void> watchdog(std::shared_ptr<Attempt> a, milliseconds limit) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(limit);
-  co_await timer.async_wait(kTuple);
-  if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
-    co_return;
-  if (!a->first_byte) co_return;
-  timer.expires_at(Clock::time_point::max());
-  co_await timer.async_wait(kTuple);
-}
 
 core::Error cancelled() {
   return core::make_error(ErrorKind::kUnavailable, "cancelled", "the model call was cancelled");
@@ -152,7 +137,6 @@ OpenAiChatModel::OpenAiChatModel(core::HttpSender& http, OpenAiOptions options)
 
 asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const ChatRequest& request,
                                                                       DeltaSink on_delta) {
-  using namespace asio::experimental::awaitable_operators;
   const std::string model = request.model.empty() ? options_.model : request.model;
   const bool stream = static_cast<bool>(on_delta);
   core::ClientRequest req;
@@ -197,23 +181,13 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const Chat
         return !a->acc.error();
       };
     }
-    std::optional<core::ClientResult> sent;
-    if (stream) {
-      auto send_op = http_.send(std::move(attempt_req), co);
-      auto dog = watchdog(a, co.first_byte_timeout);
-      auto raced = co_await (std::move(send_op) || std::move(dog));
-      if (raced.index() == 0) sent = std::move(std::get<0>(raced));
-    } else {
-      sent = co_await http_.send(std::move(attempt_req), co);
-    }
+    // The client's first-byte deadline covers a streamed answer's first body byte too: a
+    // server that sends its head and then no token times out like one that sends nothing.
+    core::ClientResult sent = co_await http_.send(std::move(attempt_req), co);
     if (is_cancelled(co_await asio::this_coro::cancellation_state)) co_return cancelled();
-    if (!sent) {
-      co_return timed_out("the model sent no answer within " +
-                          std::to_string(co.first_byte_timeout.count()) + " ms");
-    }
     std::optional<milliseconds> wait;
-    if (!*sent) {
-      const auto& e = sent->error();
+    if (!sent) {
+      const auto& e = sent.error();
       using C = core::ClientError::Code;
       if (e.code == C::kCancelled) co_return cancelled();
       if (e.code == C::kTimeout) {
@@ -231,11 +205,11 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const Chat
       }
       last = core::make_error(ErrorKind::kUnavailable, "model_unreachable",
                               "the model endpoint could not be reached: " + e.message);
-    } else if ((*sent)->status == 200) {
+    } else if (sent->status == 200) {
       if (stream) {
         a->acc.end();
       } else {
-        a->acc.whole((*sent)->body);
+        a->acc.whole(sent->body);
       }
       // A server that ignores `stream` answers with one JSON object.
       if (stream && !a->acc.complete() && !a->acc.delivered() && !a->raw.empty() &&
@@ -251,8 +225,8 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const Chat
       last =
           core::make_error(ErrorKind::kUpstream, "model_error", "the model's stream ended early");
     } else {
-      const unsigned status = (*sent)->status;
-      const std::string body = stream ? a->raw : (*sent)->body;
+      const unsigned status = sent->status;
+      const std::string body = stream ? a->raw : sent->body;
       std::string msg = detail::server_message(body);
       if (!options_.api_key.empty()) {
         for (auto at = msg.find(options_.api_key); at != std::string::npos;
@@ -264,12 +238,12 @@ asio::awaitable<core::Expected<ChatResult>> OpenAiChatModel::complete(const Chat
                                (msg.empty() ? std::string() : ": " + msg);
       if (status == 429) {
         last = core::make_error(ErrorKind::kResourceExhausted, "model_rate_limited", what);
-        wait = retry_after((*sent)->header("Retry-After"));
+        wait = retry_after(sent->header("Retry-After"));
         last.retry_after_s =
             std::max<std::int64_t>(1, wait ? wait->count() / 1000 : backoff.count() / 1000);
       } else if (status >= 500) {
         last = core::make_error(ErrorKind::kUpstream, "model_error", what);
-        wait = retry_after((*sent)->header("Retry-After"));
+        wait = retry_after(sent->header("Retry-After"));
       } else {
         co_return core::make_error(ErrorKind::kUpstream, "model_error", what);
       }

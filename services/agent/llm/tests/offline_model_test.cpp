@@ -20,8 +20,8 @@ ChatRequest ask(std::string question, bool tools = true) {
   r.messages.push_back({"system", "You are helpful.", {}, {}, {}});
   r.messages.push_back({"user", std::move(question), {}, {}, {}});
   if (tools) {
-    r.tools.push_back({"calculator", "Evaluate arithmetic", json::object{}});
-    r.tools.push_back({"current_time", "Current time", json::object{}});
+    r.tools.push_back({"calculator", "Evaluate arithmetic", nullptr});
+    r.tools.push_back({"current_time", "Current time", nullptr});
   }
   return r;
 }

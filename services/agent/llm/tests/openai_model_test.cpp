@@ -42,9 +42,9 @@ ChatRequest question() {
   ChatRequest r;
   r.messages.push_back({"system", "Be brief.", {}, {}, {}});
   r.messages.push_back({"user", "What is 6*7?", {}, {}, {}});
-  r.tools.push_back(
-      {"calculator", "Evaluate arithmetic",
-       json::parse(R"({"type":"object","properties":{"expression":{"type":"string"}}})")});
+  r.tools.push_back({"calculator", "Evaluate arithmetic",
+                     std::make_shared<const json::value>(json::parse(
+                         R"({"type":"object","properties":{"expression":{"type":"string"}}})"))});
   return r;
 }
 

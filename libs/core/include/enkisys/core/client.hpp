@@ -48,8 +48,9 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{3'000};
   std::chrono::milliseconds timeout{10'000};     // whole exchange after connect
   std::size_t max_response_bytes = 1024 * 1024;  // not applied to streamed bodies (on_body)
-  // Time from the end of the request to the response head (status and headers); zero: only
-  // `timeout` applies. Exceeding it → kTimeout.
+  // Time from the end of the request to the response head (status and headers), and with
+  // on_body to the first byte of the body; zero: only `timeout` applies. Exceeding it →
+  // kTimeout.
   std::chrono::milliseconds first_byte_timeout{0};
   // When set, body bytes are given here as they arrive instead of being accumulated; return
   // false to stop reading (the connection is then closed, not pooled).

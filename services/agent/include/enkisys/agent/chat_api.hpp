@@ -61,6 +61,13 @@ class ChatApi {
   Awaitable patch_conversation(core::Request& req, core::RequestContext& ctx);
   Awaitable delete_conversation(core::Request& req, core::RequestContext& ctx);
   Awaitable post_message(core::Request& req, core::RequestContext& ctx);
+  // post_message's answer after admit(): as one JSON object, or streamed.
+  Awaitable answer_message(core::Request& req, Actor actor, Caller caller, std::string id,
+                           std::string content);
+  Awaitable stream_message(core::RequestContext& ctx, Actor actor, Caller caller, std::string id,
+                           std::string content);
+  // The message's text: 400 unless {"content": non-empty string}, 413 over the cap. Throws.
+  std::string message_content(const core::Request& req) const;
   Awaitable list_models(core::Request& req, core::RequestContext& ctx);
   // openai_api.cpp
   Awaitable completions(core::Request& req, core::RequestContext& ctx);

@@ -5,9 +5,10 @@
 //  * REQUIRES: called from the handler's coroutine that owns `sse`; `work` runs as a coroutine
 //    of its own on the same executor (the connection's strand), so its sink calls and the
 //    writer never run at once.
-//  * `work` reports events through the sink it is given (synchronously; they are queued and
-//    written in order). A name "" writes a data-only event (the OpenAI wire format); data that
-//    is a JSON string is written as its raw text (`data: [DONE]`), anything else serialized.
+//  * `work` is called once; it reports events through the sink it is given (synchronously;
+//    they are queued and written in order). A name "" writes a data-only event (the OpenAI
+//    wire format); data that is a JSON string is written as its raw text (`data: [DONE]`),
+//    anything else serialized.
 //  * When the client disconnects (or the server stops), `work` is cancelled (terminal asio
 //    cancellation) and the remaining events are dropped; pump() still waits for `work` to end,
 //    so whatever `work` stores on cancellation is stored before the handler returns.

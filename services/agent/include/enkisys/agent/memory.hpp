@@ -38,8 +38,8 @@ int message_tokens(const ChatMessage& m);
 // `history`: the conversation's messages by seq (the new user message not included).
 Memory build_memory(const std::vector<StoredMessage>& history, const std::string& summary,
                     std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes = 2000);
-// The same over shared messages (ConversationStore::begin_turn).
-Memory build_memory(const std::vector<std::shared_ptr<const StoredMessage>>& history,
+// The same over the messages of ConversationStore::begin_turn().
+Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& history,
                     const std::string& summary, std::int64_t summarized_upto, int budget,
                     std::size_t summary_max_bytes = 2000);
 

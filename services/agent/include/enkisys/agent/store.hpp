@@ -72,20 +72,30 @@ struct ConversationWithMessages {
   std::vector<StoredMessage> messages;  // by seq
 };
 
-// What a turn starts from: its conversation and the messages its memory can use, by seq, with
-// seq, role, content, tool_calls, tool_call_id and name only (shared, immutable).
+// A message as the memory reads it: what begin_turn() returns and the window cache keeps (a
+// StoredMessage's ids, citations, model, usage and times are not needed there).
+struct WindowMessage {
+  std::int64_t seq = 0;
+  std::string role;
+  std::string content;
+  std::vector<ToolCall> tool_calls;
+  std::string tool_call_id, name;
+};
+
+// What a turn starts from: its conversation and the messages its memory can use, by seq
+// (shared, immutable).
 struct TurnStart {
   Conversation conversation;
-  std::vector<std::shared_ptr<const StoredMessage>> messages;
+  std::vector<std::shared_ptr<const WindowMessage>> messages;
 };
 
 class WindowCache;
 
 class ConversationStore {
  public:
-  // `window_cache_messages`: messages of recent conversations kept in memory for begin_turn()
-  // (window_cache.hpp; 0: none).
-  explicit ConversationStore(db::Database& db, std::size_t window_cache_messages = 20000);
+  // `window_cache_bytes`: the messages of recent conversations kept in memory for begin_turn()
+  // (window_cache.hpp; estimated bytes; 0: none).
+  explicit ConversationStore(db::Database& db, std::size_t window_cache_bytes = 8 << 20);
   ~ConversationStore();
 
   void migrate();

@@ -57,10 +57,10 @@ struct TurnOptions {
 // Receives the turn's events (name, data) on the turn's executor, synchronously.
 using TurnSink = std::function<void(std::string_view name, boost::json::value data)>;
 
+// Small on purpose: a streamed turn's coroutine frames each keep room for one while it runs.
 struct TurnResult {
-  StoredMessage message;          // the stored answer
   boost::json::array tool_calls;  // the turn's calls: {"id","name","arguments","result"|"error"}
-  boost::json::object json;       // the API's "message" object
+  boost::json::object json;       // the API's "message" object: the stored answer
 };
 
 // Numbers passages 1..n and renders them into the text of a system message.

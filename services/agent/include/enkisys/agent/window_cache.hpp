@@ -11,8 +11,10 @@
 //
 // Contract:
 //  * Thread-safe (one mutex). Messages are shared, immutable snapshots.
-//  * Bounded: at most `max_messages` messages in all; the least recently used conversations are
-//    dropped first. max_messages == 0 disables the cache.
+//  * Bounded in bytes: at most `max_bytes` in all, estimated by bytes_of() (the structs, their
+//    text and their place in the entry); the least recently used conversations are dropped
+//    first. A conversation's entry is itself bounded by the memory's token budget (older
+//    messages are summarized and no longer read). max_bytes == 0 disables the cache.
 #pragma once
 
 #include <cstddef>
@@ -30,9 +32,12 @@ namespace enkisys::agent {
 
 class WindowCache {
  public:
-  using Messages = std::vector<std::shared_ptr<const StoredMessage>>;
+  using Messages = std::vector<std::shared_ptr<const WindowMessage>>;
 
-  explicit WindowCache(std::size_t max_messages) : max_messages_(max_messages) {}
+  explicit WindowCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // The estimated bytes one cached message holds.
+  static std::size_t bytes_of(const WindowMessage& m);
 
   // The cached messages of `id` with seq > `after` appended to *out (by seq); returns the seq
   // up to which they are complete, or `after` when the cache cannot serve the range.
@@ -45,22 +50,25 @@ class WindowCache {
   void extend(const std::string& id, const std::vector<StoredMessage>& messages);
   void erase(const std::string& id);
 
-  std::size_t size() const;  // messages held (for tests)
+  std::size_t size() const;   // messages held (for tests)
+  std::size_t bytes() const;  // estimated bytes held (for tests)
 
  private:
   struct Entry {
     std::int64_t lo = 0, hi = 0;
     Messages messages;
+    std::size_t bytes = 0;  // bytes_of() of the messages
     std::list<std::string>::iterator lru;
   };
   void touch(Entry& e);
   void trim();
 
-  const std::size_t max_messages_;
+  const std::size_t max_bytes_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
   std::list<std::string> lru_;                      // most recent first; guarded by mu_
-  std::size_t held_ = 0;                            // guarded by mu_
+  std::size_t held_ = 0;                            // messages; guarded by mu_
+  std::size_t held_bytes_ = 0;                      // guarded by mu_
 };
 
 }  // namespace enkisys::agent

@@ -23,6 +23,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,7 +51,9 @@ struct ChatMessage {
 struct ToolSpec {
   std::string name;
   std::string description;
-  boost::json::value parameters;  // JSON Schema
+  // JSON Schema (null: {"type":"object"}); immutable and shared, as a listing's tools are
+  // handed to every turn that offers them.
+  std::shared_ptr<const boost::json::value> parameters;
 };
 
 // A retrieved passage offered as context (the agent also renders it into a system message for
