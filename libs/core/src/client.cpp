@@ -139,8 +139,8 @@ struct HttpClient::Impl {
   std::size_t max_idle;
   mutable std::mutex mu;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
-  std::once_flag tls_once_;
-  std::unique_ptr<ssl::context> tls_;  // set once by tls()
+  std::once_flag tls_once;
+  std::unique_ptr<ssl::context> tls_ctx;  // set once by tls()
 
   explicit Impl(std::size_t m) : max_idle(m) {}
 
@@ -148,18 +148,19 @@ struct HttpClient::Impl {
   // that only speaks http (a service on the stage network) neither parses the ~150 CA
   // certificates nor keeps them (~1 MB resident with the code that reads them).
   ssl::context& tls() {
-    std::call_once(tls_once_, [this] {
-      tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
-      tls_->set_verify_mode(ssl::verify_peer);
-      tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    std::call_once(tls_once, [this] {
+      tls_ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+      tls_ctx->set_verify_mode(ssl::verify_peer);
+      tls_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1);
       error_code ec;
-      tls_->set_default_verify_paths(ec);
+      tls_ctx->set_default_verify_paths(ec);
       if (std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
-        tls_->load_verify_file("/etc/ssl/certs/ca-certificates.crt", ec);
+        tls_ctx->load_verify_file("/etc/ssl/certs/ca-certificates.crt", ec);
       }
     });
-    return *tls_;
+    return *tls_ctx;
   }
 
   std::unique_ptr<Connection> take(const std::string& key) {

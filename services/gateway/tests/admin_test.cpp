@@ -5,6 +5,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 #include <thread>
 
 #include "enkisys/core/server.hpp"
@@ -38,7 +39,7 @@ TEST(ReloadTest, ReloadUnderLoadLosesNoRequest) {
       beast::tcp_stream s(ioc);
       s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), gw.port()));
       beast::flat_buffer b;
-      for (int i = 0; i < 3000 && !stop; ++i) {  // keep-alive connection across reloads
+      for (int i = 0; i < 100000 && !stop; ++i) {  // keep-alive connection across reloads
         s.expires_after(std::chrono::seconds(5));
         boost::system::error_code ec;
         http::request<http::empty_body> req{http::verb::get, "/dev/x", 11};
@@ -54,14 +55,24 @@ TEST(ReloadTest, ReloadUnderLoadLosesNoRequest) {
       }
     });
   }
+  // Requests must be in flight across the reloads: wait (bounded) until some were answered
+  // before the first reload and after each one, however slowly a busy machine starts them.
+  auto answered_after = [&](int before) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (ok.load() + failed.load() <= before && std::chrono::steady_clock::now() < until) {
+      std::this_thread::yield();
+    }
+  };
+  answered_after(0);
   for (int i = 0; i < 40; ++i) {
     const auto& up = i % 2 ? green : blue;
+    const int before = ok.load() + failed.load();
     ASSERT_FALSE(gw.state().apply(parse_or_die(config_with_url(up.url()))));
     // An invalid config is refused and the old one keeps serving.
     auto bad = parse_or_die(config_with_url(up.url()));
     bad.stages[0].variables["app"] = "http://127.0.0.1:99999";
     EXPECT_TRUE(gw.state().apply(std::move(bad)).has_value());
-    std::this_thread::yield();
+    answered_after(before);
   }
   stop = true;
   for (auto& t : clients) t.join();
