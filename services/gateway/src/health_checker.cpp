@@ -33,25 +33,45 @@ struct HealthChecker::Impl {
   std::thread thread;
   bool started = false;
 
+  // The upstream's addresses from DNS now; empty when it does not resolve within `timeout`.
+  asio::awaitable<std::vector<tcp::endpoint>> resolve(const Upstream& up,
+                                                      std::chrono::milliseconds timeout) {
+    tcp::resolver resolver(ioc);
+    asio::steady_timer guard(ioc);  // resolves are not covered by the stream's deadline
+    guard.expires_after(timeout);
+    guard.async_wait([&resolver](const boost::system::error_code& ec) {
+      if (!ec) resolver.cancel();
+    });
+    auto [rec, results] = co_await resolver.async_resolve(up.host(), up.port(), kTok);
+    guard.cancel();
+    std::vector<tcp::endpoint> eps;
+    if (!rec) {
+      for (const auto& e : results) eps.push_back(e.endpoint());
+    }
+    co_return eps;
+  }
+
   // Returns the probe's HTTP status, or 0 when there was no (complete) answer in time.
+  // The addresses the proxy cached are tried first; when none of them connects, the name is
+  // resolved again (the service moved: a task or a color replaced) and the fresh addresses,
+  // when they answer, are handed to the proxy. Without that, an upstream marked unhealthy
+  // would stay so: the proxy answers 503 at once for it, so nothing else refreshes the cache.
   asio::awaitable<int> probe_once(std::shared_ptr<Upstream> up, std::string path,
                                   std::chrono::milliseconds timeout) {
     beast::tcp_stream stream(ioc);
-    stream.expires_after(timeout);
     auto eps = up->endpoints();
-    if (eps.empty()) {
-      tcp::resolver resolver(ioc);
-      asio::steady_timer guard(ioc);  // resolves are not covered by the stream's deadline
-      guard.expires_after(timeout);
-      guard.async_wait([&resolver](const boost::system::error_code& ec) {
-        if (!ec) resolver.cancel();
-      });
-      auto [rec, results] = co_await resolver.async_resolve(up->host(), up->port(), kTok);
-      guard.cancel();
-      if (rec) co_return 0;
-      for (const auto& e : results) eps.push_back(e.endpoint());
-    }
+    const bool cached = !eps.empty();
+    if (!cached) eps = co_await resolve(*up, timeout);
+    if (eps.empty()) co_return 0;
+    stream.expires_after(timeout);
     auto [cec, ep] = co_await stream.async_connect(eps, kTok);
+    if (cec && cached) {
+      eps = co_await resolve(*up, timeout);
+      if (eps.empty()) co_return 0;
+      stream.expires_after(timeout);
+      std::tie(cec, ep) = co_await stream.async_connect(eps, kTok);
+      if (!cec) up->set_endpoints(eps);
+    }
     if (cec) co_return 0;
     http::request<http::empty_body> req{http::verb::get, path, 11};
     req.set(http::field::host, up->authority());

@@ -198,6 +198,49 @@ TEST_F(AdminApiTest, StagesShowActiveUpstreamHealth) {
   EXPECT_EQ(get(gw_.port(), "/dev/x").result_int(), 200);
 }
 
+// An upstream marked unhealthy whose cached addresses went stale (the service moved: a swarm
+// task or a color replaced) recovers once it answers at its name again: the probe resolves
+// afresh when the cached addresses do not connect, and hands the fresh ones to the proxy
+// (which answers 503 at once for an unhealthy upstream, so it would never refresh them).
+TEST_F(AdminApiTest, AnUnhealthyUpstreamThatMovedRecoversAtItsNewAddress) {
+  auto route_healthy = [&] {
+    auto r = admin(http::verb::get, "/admin/stages");
+    return boost::json::parse(r.body())
+        .at("stages")
+        .at(0)
+        .at("routes")
+        .at(0)
+        .at("healthy")
+        .as_bool();
+  };
+  auto wait_for = [&](bool healthy) {
+    for (int i = 0; i < 500; ++i) {  // bounded: 500 polls of the admin API
+      if (route_healthy() == healthy) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(true));
+  blue_.set_health_status(503);
+  ASSERT_TRUE(wait_for(false));
+  // The address the proxy had cached is gone: nothing listens there any more.
+  tcp::endpoint gone;
+  {
+    asio::io_context ioc;
+    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    gone = a.local_endpoint();
+  }
+  const auto up = gw_.state().current()->stages.at(0).routes.at(0).primary.upstream;
+  ASSERT_TRUE(up);
+  up->set_endpoints({gone});
+  blue_.set_health_status(200);
+  EXPECT_TRUE(wait_for(true));
+  EXPECT_EQ(get(gw_.port(), "/dev/x").result_int(), 200);
+  const auto eps = up->endpoints();
+  ASSERT_EQ(eps.size(), 1u);
+  EXPECT_NE(eps.front().port(), gone.port());
+}
+
 TEST_F(AdminApiTest, PutVariablesSwitchesTrafficAtomically) {
   EXPECT_EQ(name_of(get(gw_.port(), "/dev/x")), "blue");
   auto r = admin(http::verb::put, "/admin/stages/dev/variables",
