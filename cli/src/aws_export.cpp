@@ -313,8 +313,11 @@ std::string render_deploy(const std::vector<std::pair<std::string, json::object>
         return n;
       }()
      << ". Idempotent: run it again after every export.\n"
-     << "# Usage: deploy.sh [--dry-run]   (REST_API_ID, ACCESS_LOG_ARN and the aws CLI's own\n"
-     << "# AWS_REGION/AWS_PROFILE from the environment; ACCESS_LOG_ARN: a CloudWatch log group)\n"
+     << "# Usage: deploy.sh [--dry-run]   (REST_API_ID, ACCESS_LOG_ARN, CLIENT_CERTIFICATE_ID and\n"
+     << "# the aws CLI's own AWS_REGION/AWS_PROFILE from the environment; ACCESS_LOG_ARN: a\n"
+     << "# CloudWatch log group; CLIENT_CERTIFICATE_ID: the client certificate every stage "
+        "presents\n"
+     << "# to the host, `aws apigateway generate-client-certificate`, for the edge's mTLS)\n"
      << "set -euo pipefail\n"
      << "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n"
      << "api=${REST_API_ID:-" << shell_quote(o.rest_api_id) << "}\n"
@@ -355,6 +358,11 @@ std::string render_deploy(const std::vector<std::pair<std::string, json::object>
      << "    # shellcheck disable=SC2016\n"
      << "    run aws apigateway update-stage --rest-api-id \"$api\" --stage-name \"$name\" \\\n"
      << "      --patch-operations " << access_log_ops() << "\n"
+     << "  fi\n"
+     << "  if [[ -n ${CLIENT_CERTIFICATE_ID:-} ]]; then\n"
+     << "    run aws apigateway update-stage --rest-api-id \"$api\" --stage-name \"$name\" \\\n"
+     << "      --patch-operations "
+        "\"op=replace,path=/clientCertificateId,value=$CLIENT_CERTIFICATE_ID\"\n"
      << "  fi\n"
      << "}\n";
   for (const auto& [name, st] : stages) {

@@ -160,18 +160,25 @@ TEST(AwsExport, SecurityGroupOpensHttpsAndSshFromTheGivenNetworkOnly) {
   EXPECT_EQ(none.at("IpPermissions").as_array().size(), 1u);
 }
 
-TEST(AwsExport, DeployScriptDryRunPrintsTheImportDeploymentAndEveryStage) {
+// The output of the exported deploy.sh --dry-run, with ENV (`NAME=value ...`) before it.
+std::string deploy_dry_run(const std::string& env) {
   const std::string dir = ::testing::TempDir() + "aws_export_" + std::to_string(::getpid());
   ExportOptions o;
   o.rest_api_id = "39fqbjtkha";
-  ASSERT_EQ(run_aws_export(ENKISYS_GATEWAY_HOST_YAML, dir, o, std::cout, std::cerr), 0);
-  const std::string cmd = "bash " + dir + "/deploy.sh --dry-run 2>&1";
+  EXPECT_EQ(run_aws_export(ENKISYS_GATEWAY_HOST_YAML, dir, o, std::cout, std::cerr), 0);
+  const std::string cmd = env + " bash " + dir + "/deploy.sh --dry-run 2>&1";
   std::FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
+  EXPECT_NE(p, nullptr);
   std::string out;
+  if (p == nullptr) return out;
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << out;
+  EXPECT_EQ(::pclose(p), 0) << out;
+  return out;
+}
+
+TEST(AwsExport, DeployScriptDryRunPrintsTheImportDeploymentAndEveryStage) {
+  const std::string out = deploy_dry_run("");
   EXPECT_NE(out.find("aws apigateway put-rest-api --rest-api-id 39fqbjtkha --mode overwrite"),
             std::string::npos)
       << out;
@@ -182,6 +189,20 @@ TEST(AwsExport, DeployScriptDryRunPrintsTheImportDeploymentAndEveryStage) {
         << s;
   }
   EXPECT_NE(out.find("throttling/rateLimit\\,value=50"), std::string::npos) << out;
+  EXPECT_EQ(out.find("clientCertificateId"), std::string::npos) << out;
+}
+
+// CLIENT_CERTIFICATE_ID: every stage presents that client certificate to the host (the edge's
+// mTLS, GATEWAY_TLS_CLIENT_AUTH=required), in the same idempotent run.
+TEST(AwsExport, DeployScriptSetsTheClientCertificateOfEveryStage) {
+  const std::string out = deploy_dry_run("CLIENT_CERTIFICATE_ID=ab12cd");
+  for (const char* s : {"prod", "staging", "dev1", "dev2"}) {
+    EXPECT_NE(out.find(std::string("update-stage --rest-api-id 39fqbjtkha --stage-name ") + s +
+                       " --patch-operations op=replace\\,path=/clientCertificateId\\,value=ab12cd"),
+              std::string::npos)
+        << s << "\n"
+        << out;
+  }
 }
 
 // The checked-in aws/ folder is the export of the shipped host configuration (`make aws`).
