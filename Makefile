@@ -242,7 +242,7 @@ lint-compose: $(LINT_NPM_STAMP) ## compose config for every combination (local, 
 	for s in $(STAGES); do deploy/host.sh database $$s config -q; n=$$((n + 1)); done; \
 	echo "lint-compose: compose config: $$n combinations ok"
 	@$(LINT_NPM)/node_modules/.bin/dclint --color=false -c deploy/dclint.yaml --max-warnings 0 \
-	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/edge/compose.tls.yaml \
+	  compose.yaml deploy/compose.*.yaml deploy/edge/compose.yaml deploy/edge/compose.tls.yaml deploy/edge/compose.mtls.yaml \
 	  deploy/swarm/stack.yaml deploy/postgres/compose*.yaml
 	@echo "lint-compose: dclint $(DCLINT_VERSION) ok"
 

@@ -19,7 +19,9 @@
 # Images: enkisys/<service>:$ENKISYS_TAG (default dev). Conventions: deploy/README.md.
 # TLS=1: the edge also serves HTTPS on EDGE_TLS_PORT (8443) with a certificate from a local CA
 # made here when missing (deploy/edge/secrets/tls/, never committed; EDGE_TLS_NAMES adds names),
-# and redirects plain HTTP there (deploy/edge/compose.tls.yaml).
+# and redirects plain HTTP there (deploy/edge/compose.tls.yaml); with
+# deploy/edge/secrets/tls/client-ca.pem it also requires client certificates that file verifies
+# (deploy/edge/compose.mtls.yaml, EDGE_TLS_CLIENT_AUTH=required|optional).
 set -euo pipefail
 
 DEPLOY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -141,6 +143,7 @@ edge_compose() {
   if [[ $TLS == 1 ]]; then
     ensure_tls
     files+=(-f "$DEPLOY/edge/compose.tls.yaml")
+    [[ -s $TLS_DIR/client-ca.pem ]] && files+=(-f "$DEPLOY/edge/compose.mtls.yaml")
   fi
   MONITOR_TARGETS=${MONITOR_TARGETS:-$(monitor_targets)} \
     "$ROOT/scripts/compose.sh" -p enkisys-edge "${files[@]}" "$@"
@@ -197,14 +200,21 @@ ensure_volumes() {
   done
 }
 
-# wait_gateway_healthy SECONDS STAGE...: polls GET /<stage>/health on the edge until 200.
+# wait_gateway_healthy SECONDS STAGE...: polls GET /<stage>/health on the edge until 200 (over
+# HTTPS with TLS=1, unless the edge requires client certificates: then over plain HTTP, where
+# the health probes stay). The certificate is checked against the local CA when it is the local
+# CA's; a public CA's certificate names the host, not localhost: then it is not checked here.
 wait_gateway_healthy() {
-  local limit=$1 deadline=$((SECONDS + $1)) stage code
+  local limit=$1 deadline=$((SECONDS + $1)) stage code trust=(-k)
   shift
+  if [[ -s $TLS_DIR/ca.pem ]] && openssl verify -CAfile "$TLS_DIR/ca.pem" "$TLS_DIR/gateway.pem" \
+    >/dev/null 2>&1; then
+    trust=(--cacert "$TLS_DIR/ca.pem")
+  fi
   for stage in "$@"; do
     while :; do
-      if [[ $TLS == 1 ]]; then
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 --cacert "$TLS_DIR/ca.pem" \
+      if [[ $TLS == 1 && ! -s $TLS_DIR/client-ca.pem ]]; then
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "${trust[@]}" \
           "https://localhost:$EDGE_TLS_PORT/$stage/health" || true)
       else
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \

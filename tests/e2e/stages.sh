@@ -558,12 +558,46 @@ t_tls() {
       fail "TLS 1.1 handshake succeeded"
   fi
   info "HTTPS on $tls_port: health, login; HTTP → 308; HSTS; TLS 1.1 refused"
+  t_tls_client_certificates "$tls_port" "$ca"
   "$ROOT/$HOST" up -t 90 >"$WORK/up-plain.log" 2>&1 || {
     cat "$WORK/up-plain.log"
     fail "host.sh up (back to plain HTTP) failed"
   }
   code=$(api GET /dev1/api/auth/.well-known/jwks.json)
   expect_status 200 "$code" "plain HTTP API after TLS was turned off"
+}
+
+# t_tls_client_certificates PORT CA: with deploy/edge/secrets/tls/client-ca.pem (here a
+# self-signed client certificate, as AWS API Gateway's is), `TLS=1 host.sh up` makes the edge
+# require a client certificate that file verifies: without one, or with another self-signed
+# one, the handshake is refused; with it, the API answers; the health probes stay plain.
+t_tls_client_certificates() {
+  local tls_port=$1 ca=$2 tls="$ROOT/deploy/edge/secrets/tls" code ok=1 why=""
+  local cert=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -x509)
+  openssl req "${cert[@]}" -subj "/CN=e2e api gateway" -keyout "$WORK/client.key" \
+    -out "$WORK/client.pem" 2>/dev/null || fail "openssl: no client certificate"
+  openssl req "${cert[@]}" -subj "/CN=e2e stranger" -keyout "$WORK/stranger.key" \
+    -out "$WORK/stranger.pem" 2>/dev/null || fail "openssl: no second certificate"
+  cp "$WORK/client.pem" "$tls/client-ca.pem"
+  if TLS=1 EDGE_TLS_PORT=$tls_port "$ROOT/$HOST" up -t 90 >"$WORK/up-mtls.log" 2>&1; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca" \
+      --cert "$WORK/client.pem" --key "$WORK/client.key" "https://localhost:$tls_port/dev1/api/auth/.well-known/jwks.json" || true)
+    [[ $code == 200 ]] || { ok=0 why+="with the client certificate: HTTP $code; "; }
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca" \
+      "https://localhost:$tls_port/dev1/api/auth/.well-known/jwks.json" || true)
+    [[ $code == 000 ]] || { ok=0 why+="without a client certificate: HTTP $code; "; }
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca" \
+      --cert "$WORK/stranger.pem" --key "$WORK/stranger.key" "https://localhost:$tls_port/dev1/api/auth/.well-known/jwks.json" || true)
+    [[ $code == 000 ]] || { ok=0 why+="with an unknown certificate: HTTP $code; "; }
+    code=$(api GET /dev1/health)
+    [[ $code == 200 ]] || { ok=0 why+="plain /dev1/health: HTTP $code; "; }
+  else
+    cat "$WORK/up-mtls.log"
+    ok=0 why="TLS=1 host.sh up with client-ca.pem failed"
+  fi
+  rm -f "$tls/client-ca.pem"
+  ((ok)) || fail "mTLS at the edge: $why"
+  info "mTLS: the client certificate answers 200; none or an unknown one: handshake refused"
 }
 
 t_admin_api() {
@@ -766,7 +800,7 @@ else
   run_test "monitoring: dev2 tools down → one alert, that row only red → recovered once" t_monitoring_dev2_tools
   run_test "monitoring: a browser signs in at /monitoring/login and reads the page by cookie" t_monitoring_browser_login
   run_test "Prometheus scrapes /monitoring/federate: up for every stage" t_prometheus
-  run_test "make up-host TLS=1: HTTPS with the local CA, HTTP → 308, HSTS, then plain again" t_tls
+  run_test "make up-host TLS=1: HTTPS with the local CA, HTTP → 308, HSTS, mTLS, then plain again" t_tls
 fi
 run_test "teardown leaves no containers, networks or volumes" t_teardown_clean
 
