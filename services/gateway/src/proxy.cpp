@@ -405,10 +405,16 @@ Task<> RequestContext::stage_health() {
       }
       ctl.upstream = nullptr;
     }
-    all_ok = all_ok && code == 200;
+    // A service that answers but that the gateway still holds back (passively ejected, or not
+    // yet through its active checks' healthy_threshold) is failing too: its routes answer 503
+    // until then, and a stage is healthy only when its routes are served.
+    const bool routable = rt.primary.upstream->healthy(Upstream::Clock::now());
+    const bool ok = code == 200 && routable;
+    all_ok = all_ok && ok;
     boost::json::object entry;
-    entry["status"] = code == 200 ? "ok" : "failing";
+    entry["status"] = ok ? "ok" : "failing";
     entry["http_status"] = code;
+    if (!routable) entry["routed"] = false;
     entry["upstream"] = rt.primary.url;
     if (!version.empty()) entry["version"] = version;
     services[rt.name] = std::move(entry);

@@ -136,6 +136,33 @@ stages:
   EXPECT_EQ(get(gw.port(), "/dev/api/svc/ok").result_int(), 200);
 }
 
+// /{stage}/health agrees with the routes: a service that answers its health path but that the
+// gateway holds back (here passively ejected, the active checks too slow to lift it) makes the
+// stage fail, so that a deploy's health gate or an operator never sees 200 while the routes
+// answer 503.
+TEST(HealthCheckTest, StageHealthFailsWhileTheGatewayHoldsAnUpstreamBack) {
+  FakeUpstream up("svc");
+  Gateway gw(replace_all(R"(
+health_checks: {interval_ms: 600000, timeout_ms: 300, healthy_threshold: 2, unhealthy_threshold: 2}
+limits: {eject_after_failures: 2, eject_for_ms: 600000}
+stages:
+  dev:
+    routes:
+      - {prefix: /api/svc, name: svc, upstream: "{UP}", strip_prefix: true}
+)",
+                         "{UP}", up.url()));
+  ASSERT_EQ(get(gw.port(), "/dev/health").result_int(), 200);
+  EXPECT_EQ(get(gw.port(), "/dev/api/svc/status/500").result_int(), 500);
+  EXPECT_EQ(get(gw.port(), "/dev/api/svc/status/500").result_int(), 500);
+  ASSERT_EQ(get(gw.port(), "/dev/api/svc/ok").result_int(), 503);
+  const auto r = get(gw.port(), "/dev/health");
+  EXPECT_EQ(r.result_int(), 503) << r.body();
+  const auto svc = boost::json::parse(r.body()).at("services").at("svc");
+  EXPECT_EQ(svc.at("status"), "failing") << r.body();
+  EXPECT_EQ(svc.at("http_status"), 200) << r.body();  // it answers: the gateway holds it back
+  EXPECT_EQ(svc.at("routed"), false) << r.body();
+}
+
 TEST(HealthCheckTest, RoutesWithoutHealthPathAreNotProbedAndChecksCanBeDisabled) {
   FakeUpstream probed("p"), unprobed("u"), off("off");
   Gateway gw(std::string(kHealthFast) + replace_all(replace_all(R"(
