@@ -21,6 +21,7 @@
 #      BENCH_PIN (1: the orchestrator on CPU 1, rag/tools/model/wrk on CPU 0),
 #      AGENT_WRAP (a command enkisys-agent runs under, e.g. "perf record -g -o FILE --"),
 #      PACED_SHARE (0.5: the paced load's offered share of ours' saturated turns/s),
+#      AGENT_BIN (the enkisys-agent measured; default: this build's),
 #      ONLY (unset: everything; "ours": enkisys-agent alone, without the fake model's own
 #      measurement and the twin), SKIP_SSE (1: no streams), SKIP_TURNS (1: streams only).
 set -euo pipefail
@@ -29,6 +30,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 BIN=${ENKISYS_BIN_DIR:-$ROOT/build/release/bin}
+# The enkisys-agent measured: this build's, or AGENT_BIN, e.g. the image's static binary
+# (docker create enkisys/agent:TAG; docker cp ID:/usr/local/bin/enkisys-agent FILE).
+AGENT=${AGENT_BIN:-$BIN/enkisys-agent}
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 TWIN_WORKERS=${TWIN_WORKERS:-1 2}
@@ -66,7 +70,11 @@ for tool in wrk curl python3 gunicorn; do
     exit 1
   }
 done
-for b in enkisys-agent enkisys-rag enkisys-tools enkisys-fake-openai; do
+[[ -x $AGENT ]] || {
+  echo "bench: $AGENT not built (make build, or AGENT_BIN)" >&2
+  exit 1
+}
+for b in enkisys-rag enkisys-tools enkisys-fake-openai; do
   [[ -x $BIN/$b ]] || {
     echo "bench: $BIN/$b not built (make build; enkisys-fake-openai needs ENKISYS_TESTS=ON)" >&2
     exit 1
@@ -246,7 +254,7 @@ AGENT_ENV=(PORT=0 BIND_ADDRESS=127.0.0.1 ACCESS_LOG=off LOG_LEVEL=info "THREADS=
   AGENT_DAILY_TOKENS=1000000000000)
 if [[ ${SKIP_TURNS:-0} != 1 ]]; then
   env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent.db" \
-    "${SERVER_CPU[@]}" "${WRAP[@]}" "$BIN/enkisys-agent" >"$WORK/agent.log" 2>&1 &
+    "${SERVER_CPU[@]}" "${WRAP[@]}" "$AGENT" >"$WORK/agent.log" 2>&1 &
   PIDS+=($!)
   measure_turns "enkisys-agent (THREADS=$OUR_THREADS)" "${PIDS[-1]}" \
     "http://127.0.0.1:$(port_of "$WORK/agent.log" "${PIDS[-1]}")"
@@ -283,7 +291,7 @@ sse=
 if [[ ${SKIP_SSE:-0} != 1 ]]; then
   start_fake slow FAKE_PIECES=120 FAKE_PACING_MS=500
   env "${AGENT_ENV[@]}" LLM_BASE_URL="$FAKE_URL" DATABASE_URL="sqlite://$DB_DIR/agent-sse.db" \
-    "${SERVER_CPU[@]}" "${WRAP[@]}" "$BIN/enkisys-agent" >"$WORK/agent-sse.log" 2>&1 &
+    "${SERVER_CPU[@]}" "${WRAP[@]}" "$AGENT" >"$WORK/agent-sse.log" 2>&1 &
   PIDS+=($!)
   agent_pid=${PIDS[-1]}
   base=http://127.0.0.1:$(port_of "$WORK/agent-sse.log" "$agent_pid")

@@ -54,6 +54,11 @@ std::unique_ptr<agent::ChatModel> make_model(core::ServiceEnv& env) {
 // the memory it freed: the blocking pool's threads (the store's reads) left ~3 MB more resident
 // at 64 conversations at once (bench/agent). Two arenas: the I/O threads and the pool share
 // them, which costs nothing measurable here. MALLOC_ARENA_MAX or GLIBC_TUNABLES still decide.
+// SQLite's page cache per pooled connection (DB_CACHE_KIB): the turns read little beyond the
+// window cache's misses, and the operating system caches the file's pages anyway; see
+// bench/agent/README.md ("Memory").
+constexpr int kAgentDbCacheKib = 256;
+
 void tune_malloc() {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr && std::getenv("GLIBC_TUNABLES") == nullptr) {
     mallopt(M_ARENA_MAX, 2);
@@ -69,7 +74,7 @@ int main(int argc, char** argv) {
   spec.summary = "conversations with memory, retrieval and tools; streaming; OpenAI-compatible";
   spec.default_port = 5004;
   spec.declare = [](core::EnvConfig& c) {
-    db::declare_database(c, "sqlite:///data/agent.db");
+    db::declare_database(c, "sqlite:///data/agent.db", kAgentDbCacheKib);
     c.add({"TOOLS_URL", "base URL of the tools service", "http://tools:5001", false, false,
            http_url});
     c.add({"RAG_URL", "base URL of the rag service", "http://rag:5003", false, false, http_url});
@@ -87,6 +92,10 @@ int main(int argc, char** argv) {
            "seconds a caller's tool listing is reused before the tools service is asked again "
            "(0: every turn asks)",
            "5", false, false, core::integer_in(0, 3600)});
+    c.add({"AGENT_WINDOW_CACHE_KIB",
+           "memory for the recent messages of conversations, so that a turn reads only the rows "
+           "new to it (0: every turn reads its whole window)",
+           "8192", false, false, core::integer_in(0, 1 << 22)});
     c.add({"AGENT_CONTEXT_TOKENS", "token budget of the prompt (memory window)", "6000", false,
            false, core::integer_in(500, 1'000'000)});
     c.add({"AGENT_MAX_TOOL_ROUNDS", "rounds of tool calls per turn", "4", false, false,
@@ -103,7 +112,9 @@ int main(int argc, char** argv) {
   spec.wire = [](core::ServiceEnv& env) -> std::shared_ptr<void> {
     auto s = std::make_shared<AgentService>();
     s->database = db::open_service_database(env);
-    s->store = std::make_unique<agent::ConversationStore>(*s->database);
+    s->store = std::make_unique<agent::ConversationStore>(
+        *s->database,
+        static_cast<std::size_t>(env.config.get_int("AGENT_WINDOW_CACHE_KIB")) * 1024);
     s->store->migrate();
     s->blocking = std::make_unique<boost::asio::thread_pool>(4);
     s->model = make_model(env);

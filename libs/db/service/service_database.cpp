@@ -5,13 +5,15 @@
 
 namespace enkisys::db {
 
-void declare_database(core::EnvConfig& config, const std::string& default_url) {
+void declare_database(core::EnvConfig& config, const std::string& default_url, int cache_kib) {
   config.add(
       {"DATABASE_URL", "sqlite:///path or postgres://user@host/db", default_url, false, true});
   config.add({"DATABASE_PASSWORD_FILE",
               "file holding the password of the DATABASE_URL user (postgres:// only)", "", false,
               false});
   config.add({"DB_POOL_SIZE", "database connections", "4", false, false, core::integer_in(1, 64)});
+  config.add({"DB_CACHE_KIB", "SQLite page cache per pooled connection, KiB (sqlite:// only)",
+              std::to_string(cache_kib), false, false, core::integer_in(16, 1 << 20)});
   config.add({"DB_START_TIMEOUT_S", "seconds to wait at start for a database not reachable yet",
               "30", false, false, core::integer_in(0, 600)});
 }
@@ -67,6 +69,7 @@ std::unique_ptr<Database> open_waiting(
 std::unique_ptr<Database> open_service_database(core::ServiceEnv& env) {
   Options opts;
   opts.pool_size = static_cast<std::size_t>(env.config.get_int("DB_POOL_SIZE"));
+  opts.sqlite_cache_kib = static_cast<int>(env.config.get_int("DB_CACHE_KIB"));
   const std::string url = service_database_url(env.config);
   bool told = false;
   auto database = open_waiting([&] { return Database::open(url, opts); },

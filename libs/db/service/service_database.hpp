@@ -20,7 +20,9 @@
 
 namespace enkisys::db {
 
-void declare_database(core::EnvConfig& config, const std::string& default_url);
+// `cache_kib`: the default of DB_CACHE_KIB, the SQLite page cache per connection.
+void declare_database(core::EnvConfig& config, const std::string& default_url,
+                      int cache_kib = 2000);
 
 // DATABASE_URL with the password of DATABASE_PASSWORD_FILE (when set) put in.
 // REQUIRES: config declared by declare_database() and loaded.

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <filesystem>
@@ -73,6 +74,7 @@ class SqliteConn {
     run("PRAGMA journal_mode=WAL");  // memory databases answer "memory"; both are fine
     run("PRAGMA synchronous=FULL");
     run("PRAGMA foreign_keys=ON");
+    run("PRAGMA cache_size=-" + std::to_string(std::max(options.sqlite_cache_kib, 1)));
   }
   ~SqliteConn() {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);

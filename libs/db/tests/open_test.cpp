@@ -60,6 +60,17 @@ TEST(OpenTest, SqliteFileIsCreatedInWalMode) {
   EXPECT_TRUE(std::filesystem::exists(store.dir() / "test.db"));
 }
 
+TEST(OpenTest, SqlitePageCacheIsTheOptionsPerConnection) {
+  testing::TestStore store(Backend::kSqlite);
+  EXPECT_EQ(Database::open(store.url())->query("PRAGMA cache_size").one().i64(0), -2000);
+  Options small;
+  small.sqlite_cache_kib = 256;
+  auto db = Database::open(store.url(), small);
+  for (int i = 0; i < 8; ++i) {  // every pooled connection, not only the first
+    EXPECT_EQ(db->query("PRAGMA cache_size").one().i64(0), -256);
+  }
+}
+
 TEST(OpenTest, ForeignKeysAreEnforced) {
   auto db = Database::open("sqlite::memory:");
   db->query("CREATE TABLE parent (id BIGINT PRIMARY KEY)");

@@ -45,6 +45,9 @@ struct Options {
   std::chrono::milliseconds acquire_timeout{30000};
   // SQLite: how long a statement waits for another process's lock before SQLITE_BUSY.
   std::chrono::milliseconds busy_timeout{5000};
+  // SQLite: the page cache of each connection, KiB (PRAGMA cache_size=-N; 2000 is SQLite's own
+  // default). Pages beyond it are read again through the operating system's page cache.
+  int sqlite_cache_kib = 2000;
   // transaction(): attempts in total (>= 1) and backoff between them (doubling up to max).
   int max_attempts = 8;
   std::chrono::milliseconds backoff_initial{5};
