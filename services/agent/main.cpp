@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     c.add({"AGENT_WINDOW_CACHE_KIB",
            "memory for the recent messages of conversations, so that a turn reads only the rows "
            "new to it (0: every turn reads its whole window)",
-           "8192", false, false, core::integer_in(0, 1 << 22)});
+           "4096", false, false, core::integer_in(0, 1 << 22)});
     c.add({"AGENT_CONTEXT_TOKENS", "token budget of the prompt (memory window)", "6000", false,
            false, core::integer_in(500, 1'000'000)});
     c.add({"AGENT_MAX_TOOL_ROUNDS", "rounds of tool calls per turn", "4", false, false,

@@ -22,15 +22,35 @@ std::string clipped(const std::string& text, std::size_t max_bytes) {
   return s;
 }
 
-// M: StoredMessage or WindowMessage (the same fields by the same names).
+// The tool fields of a StoredMessage (members) and of a WindowMessage (kept apart).
+const std::vector<ToolCall>& tool_calls_of(const StoredMessage& m) {
+  return m.tool_calls;
+}
+const std::string& tool_call_id_of(const StoredMessage& m) {
+  return m.tool_call_id;
+}
+const std::string& name_of(const StoredMessage& m) {
+  return m.name;
+}
+const std::vector<ToolCall>& tool_calls_of(const WindowMessage& m) {
+  return m.tool_calls();
+}
+const std::string& tool_call_id_of(const WindowMessage& m) {
+  return m.tool_call_id();
+}
+const std::string& name_of(const WindowMessage& m) {
+  return m.name();
+}
+
+// M: StoredMessage or WindowMessage.
 template <typename M>
 ChatMessage chat_of(const M& m, bool with_calls) {
   ChatMessage c;
   c.role = m.role;
   c.content = m.content;
-  if (with_calls) c.tool_calls = m.tool_calls;
-  c.tool_call_id = m.tool_call_id;
-  c.name = m.name;
+  if (with_calls) c.tool_calls = tool_calls_of(m);
+  c.tool_call_id = tool_call_id_of(m);
+  c.name = name_of(m);
   return c;
 }
 
@@ -87,16 +107,16 @@ Memory build(const std::vector<const M*>& history, const std::string& summary,
   for (const auto* m : history) {
     if (m->seq <= summarized_upto) continue;
     msgs.push_back(m);
-    if (m->role == "tool") answered.insert(m->tool_call_id);
+    if (m->role == "tool") answered.insert(tool_call_id_of(*m));
   }
   std::vector<ChatMessage> chats;
   chats.reserve(msgs.size());
   for (const auto* m : msgs) {
-    bool complete = !m->tool_calls.empty();
-    for (const auto& c : m->tool_calls) complete = complete && answered.contains(c.id);
+    const auto& calls = tool_calls_of(*m);
+    bool complete = !calls.empty();
+    for (const auto& c : calls) complete = complete && answered.contains(c.id);
     chats.push_back(chat_of(*m, complete));
-    if (m->role == "assistant" && !m->tool_calls.empty() && !complete &&
-        chats.back().content.empty()) {
+    if (m->role == "assistant" && !calls.empty() && !complete && chats.back().content.empty()) {
       chats.back().content = "(interrupted)";
     }
   }

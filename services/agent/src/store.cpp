@@ -114,15 +114,16 @@ constexpr const char* kMessageColumns =
 // The columns the memory uses, read by index (a turn reads them for every new message).
 constexpr const char* kWindowColumns = "seq, role, content, tool_calls, tool_call_id, name";
 
+const WindowMessage::ToolFields kNoToolFields;
+
 std::shared_ptr<const WindowMessage> window_message_of(const db::Row& r) {
   auto m = std::make_shared<WindowMessage>();
   m->seq = r.i64(0);
   m->role = r.text(1);
   m->content = r.text(2);
   const auto& calls = std::get<std::string>(r.at(3));
-  if (calls != "[]") m->tool_calls = tool_calls_of(calls);
-  m->tool_call_id = r.text(4);
-  m->name = r.text(5);
+  m->set_tool_fields(calls != "[]" ? tool_calls_of(calls) : std::vector<ToolCall>{}, r.text(4),
+                     r.text(5));
   return m;
 }
 
@@ -383,6 +384,25 @@ core::Expected<std::vector<StoredMessage>> ConversationStore::append(
   });
   if (out) window_->extend(id, *out);
   return out;
+}
+
+void WindowMessage::set_tool_fields(std::vector<ToolCall> calls, std::string call_id,
+                                    std::string tool_name) {
+  if (calls.empty() && call_id.empty() && tool_name.empty()) {
+    tool.reset();
+    return;
+  }
+  tool = std::make_unique<const ToolFields>(
+      ToolFields{std::move(calls), std::move(call_id), std::move(tool_name)});
+}
+const std::vector<ToolCall>& WindowMessage::tool_calls() const {
+  return (tool ? *tool : kNoToolFields).tool_calls;
+}
+const std::string& WindowMessage::tool_call_id() const {
+  return (tool ? *tool : kNoToolFields).tool_call_id;
+}
+const std::string& WindowMessage::name() const {
+  return (tool ? *tool : kNoToolFields).name;
 }
 
 core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, const std::string& id,

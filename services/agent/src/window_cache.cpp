@@ -11,11 +11,15 @@ std::size_t heap_of(const std::string& s) {
 }  // namespace
 
 std::size_t WindowCache::bytes_of(const WindowMessage& m) {
-  // The struct in its shared block (with the control block), the entry's pointer, the text.
+  // The struct in its shared block (with the control block), the entry's pointer, the text,
+  // the tool fields when there are any.
   std::size_t n = sizeof(WindowMessage) + 16 + sizeof(Messages::value_type) + heap_of(m.role) +
-                  heap_of(m.content) + heap_of(m.tool_call_id) + heap_of(m.name);
-  for (const auto& c : m.tool_calls) {
-    n += sizeof(ToolCall) + heap_of(c.id) + heap_of(c.name) + heap_of(c.arguments);
+                  heap_of(m.content);
+  if (m.tool) {
+    n += sizeof(WindowMessage::ToolFields) + heap_of(m.tool->tool_call_id) + heap_of(m.tool->name);
+    for (const auto& c : m.tool->tool_calls) {
+      n += sizeof(ToolCall) + heap_of(c.id) + heap_of(c.name) + heap_of(c.arguments);
+    }
   }
   return n;
 }
@@ -74,9 +78,7 @@ void WindowCache::extend(const std::string& id, const std::vector<StoredMessage>
     kept->seq = m.seq;
     kept->role = m.role;
     kept->content = m.content;
-    kept->tool_calls = m.tool_calls;
-    kept->tool_call_id = m.tool_call_id;
-    kept->name = m.name;
+    kept->set_tool_fields(m.tool_calls, m.tool_call_id, m.name);
     const std::size_t n = bytes_of(*kept);
     e.bytes += n;
     held_bytes_ += n;

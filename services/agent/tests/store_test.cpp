@@ -216,6 +216,39 @@ TEST(WindowCache, KeepsCompleteRangesWithinItsBound) {
   EXPECT_LE(cache.bytes(), 4 * WindowCache::bytes_of(WindowMessage{}));
 }
 
+// A cached message keeps its tool fields (an assistant's calls, a result's call id and tool
+// name); a plain one keeps none, so it costs its text and the lean struct only.
+TEST(WindowCache, KeepsToolFieldsApartAndOnlyWhenThereAreAny) {
+  WindowCache cache(1 << 20);
+  cache.store("c", 0, 0, {});
+  StoredMessage call, result, plain;
+  call.seq = 1;
+  call.role = "assistant";
+  call.tool_calls = {ToolCall{"call_1", "calculator", R"({"expression":"6*7"})"}};
+  result.seq = 2;
+  result.role = "tool";
+  result.tool_call_id = "call_1";
+  result.name = "calculator";
+  result.content = "42";
+  plain.seq = 3;
+  plain.role = "user";
+  plain.content = "thanks";
+  cache.extend("c", {call, result, plain});
+  WindowCache::Messages out;
+  ASSERT_EQ(cache.read("c", 0, &out), 3);
+  ASSERT_EQ(out.size(), 3U);
+  ASSERT_EQ(out[0]->tool_calls().size(), 1U);
+  EXPECT_EQ(out[0]->tool_calls()[0].id, "call_1");
+  EXPECT_EQ(out[0]->tool_calls()[0].arguments, R"({"expression":"6*7"})");
+  EXPECT_EQ(out[1]->tool_call_id(), "call_1");
+  EXPECT_EQ(out[1]->name(), "calculator");
+  EXPECT_EQ(out[2]->tool, nullptr);
+  EXPECT_TRUE(out[2]->tool_calls().empty());
+  EXPECT_TRUE(out[2]->tool_call_id().empty());
+  EXPECT_LT(WindowCache::bytes_of(*out[2]), WindowCache::bytes_of(*out[1]));
+  EXPECT_LE(sizeof(WindowMessage), 80U);
+}
+
 ENKISYS_DB_ON_BOTH_BACKENDS(ConversationsTest);
 
 }  // namespace

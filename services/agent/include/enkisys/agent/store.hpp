@@ -73,13 +73,24 @@ struct ConversationWithMessages {
 };
 
 // A message as the memory reads it: what begin_turn() returns and the window cache keeps (a
-// StoredMessage's ids, citations, model, usage and times are not needed there).
+// StoredMessage's ids, citations, model, usage and times are not needed there). The window
+// cache holds thousands of them, most with neither tool calls nor a call id: those fields live
+// apart, so that a plain message is its text and 80 bytes (it was 160).
 struct WindowMessage {
+  struct ToolFields {
+    std::vector<ToolCall> tool_calls;
+    std::string tool_call_id, name;
+  };
   std::int64_t seq = 0;
   std::string role;
   std::string content;
-  std::vector<ToolCall> tool_calls;
-  std::string tool_call_id, name;
+  std::unique_ptr<const ToolFields> tool;  // null: no tool calls, call id or name
+
+  // Sets the tool fields (none kept when all are empty).
+  void set_tool_fields(std::vector<ToolCall> calls, std::string call_id, std::string tool_name);
+  const std::vector<ToolCall>& tool_calls() const;
+  const std::string& tool_call_id() const;
+  const std::string& name() const;
 };
 
 // What a turn starts from: its conversation and the messages its memory can use, by seq
@@ -95,7 +106,7 @@ class ConversationStore {
  public:
   // `window_cache_bytes`: the messages of recent conversations kept in memory for begin_turn()
   // (window_cache.hpp; estimated bytes; 0: none).
-  explicit ConversationStore(db::Database& db, std::size_t window_cache_bytes = 8 << 20);
+  explicit ConversationStore(db::Database& db, std::size_t window_cache_bytes = 4 << 20);
   ~ConversationStore();
 
   void migrate();
