@@ -313,7 +313,10 @@ cmd_down() {
     "$DEPLOY/gen-secrets.sh" "$stage" >/dev/null
     for color in $(running_colors "$stage"); do
       retry_down stage_compose "$stage" "$color" down --remove-orphans -t 15
-      # compose.yaml declares the local stage's monitoring volume; a host stage never uses it.
+    done
+    # compose.yaml declares the local stage's monitoring volume; a host stage never uses it, but
+    # compose creates it for every color it starts (a deploy's old color keeps its own).
+    for color in blue green; do
       docker volume rm -f "enkisys-$stage-${color}_monitoring-data" >/dev/null 2>&1 || true
     done
     if [[ -n $(docker ps -aq --filter "label=com.docker.compose.project=enkisys-$stage-postgres") ]]; then
