@@ -115,17 +115,23 @@ stages:
   EXPECT_EQ(get(gw.port(), "/dev/api/b/y").result_int(), 200);
 }
 
-TEST(HealthCheckTest, ActiveSuccessLiftsAPassiveEjection) {
-  FakeUpstream up("svc");
-  Gateway gw(replace_all(R"(
-health_checks: {interval_ms: 200, timeout_ms: 300, healthy_threshold: 2, unhealthy_threshold: 2}
-limits: {eject_after_failures: 2, eject_for_ms: 600000}
+// One route to `url` that two 5xx eject passively for 10 minutes, actively probed every
+// `interval_ms`.
+std::string ejecting_config(int interval_ms, const std::string& url) {
+  return "health_checks: {interval_ms: " + std::to_string(interval_ms) +
+         ", timeout_ms: 300, healthy_threshold: 2, unhealthy_threshold: 2}\n" +
+         replace_all(R"(limits: {eject_after_failures: 2, eject_for_ms: 600000}
 stages:
   dev:
     routes:
       - {prefix: /api/svc, name: svc, upstream: "{UP}", strip_prefix: true}
 )",
-                         "{UP}", up.url()));
+                     "{UP}", url);
+}
+
+TEST(HealthCheckTest, ActiveSuccessLiftsAPassiveEjection) {
+  FakeUpstream up("svc");
+  Gateway gw(ejecting_config(200, up.url()));
   const auto u = upstream_of(gw, "svc");
   // Two 5xx from real traffic eject the upstream passively (for 10 minutes)...
   EXPECT_EQ(get(gw.port(), "/dev/api/svc/status/500").result_int(), 500);
@@ -142,15 +148,7 @@ stages:
 // answer 503.
 TEST(HealthCheckTest, StageHealthFailsWhileTheGatewayHoldsAnUpstreamBack) {
   FakeUpstream up("svc");
-  Gateway gw(replace_all(R"(
-health_checks: {interval_ms: 600000, timeout_ms: 300, healthy_threshold: 2, unhealthy_threshold: 2}
-limits: {eject_after_failures: 2, eject_for_ms: 600000}
-stages:
-  dev:
-    routes:
-      - {prefix: /api/svc, name: svc, upstream: "{UP}", strip_prefix: true}
-)",
-                         "{UP}", up.url()));
+  Gateway gw(ejecting_config(600000, up.url()));
   ASSERT_EQ(get(gw.port(), "/dev/health").result_int(), 200);
   EXPECT_EQ(get(gw.port(), "/dev/api/svc/status/500").result_int(), 500);
   EXPECT_EQ(get(gw.port(), "/dev/api/svc/status/500").result_int(), 500);
