@@ -396,13 +396,16 @@ void WindowMessage::set_tool_fields(std::vector<ToolCall> calls, std::string cal
       ToolFields{std::move(calls), std::move(call_id), std::move(tool_name)});
 }
 const std::vector<ToolCall>& WindowMessage::tool_calls() const {
-  return (tool ? *tool : kNoToolFields).tool_calls;
+  return fields().tool_calls;
 }
 const std::string& WindowMessage::tool_call_id() const {
-  return (tool ? *tool : kNoToolFields).tool_call_id;
+  return fields().tool_call_id;
 }
 const std::string& WindowMessage::name() const {
-  return (tool ? *tool : kNoToolFields).name;
+  return fields().name;
+}
+const WindowMessage::ToolFields& WindowMessage::fields() const {
+  return tool ? *tool : kNoToolFields;
 }
 
 core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, const std::string& id,

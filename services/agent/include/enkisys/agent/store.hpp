@@ -91,6 +91,9 @@ struct WindowMessage {
   const std::vector<ToolCall>& tool_calls() const;
   const std::string& tool_call_id() const;
   const std::string& name() const;
+
+ private:
+  const ToolFields& fields() const;  // *tool, or empty fields
 };
 
 // What a turn starts from: its conversation and the messages its memory can use, by seq
