@@ -22,49 +22,16 @@ std::string clipped(const std::string& text, std::size_t max_bytes) {
   return s;
 }
 
-// The tool fields of a StoredMessage (members) and of a WindowMessage (kept apart).
-const std::vector<ToolCall>& tool_calls_of(const StoredMessage& m) {
-  return m.tool_calls;
-}
-const std::string& tool_call_id_of(const StoredMessage& m) {
-  return m.tool_call_id;
-}
-const std::string& name_of(const StoredMessage& m) {
-  return m.name;
-}
-const std::vector<ToolCall>& tool_calls_of(const WindowMessage& m) {
-  return m.tool_calls();
-}
-const std::string& tool_call_id_of(const WindowMessage& m) {
-  return m.tool_call_id();
-}
-const std::string& name_of(const WindowMessage& m) {
-  return m.name();
-}
-
-// M: StoredMessage or WindowMessage.
-template <typename M>
-ChatMessage chat_of(const M& m, bool with_calls) {
-  ChatMessage c;
-  c.role = m.role;
-  c.content = m.content;
-  if (with_calls) c.tool_calls = tool_calls_of(m);
-  c.tool_call_id = tool_call_id_of(m);
-  c.name = name_of(m);
-  return c;
-}
-
 struct Turn {
   std::size_t begin = 0, end = 0;  // [begin, end) in the candidates
   int tokens = 0;
 };
 
 // One summary line for the messages of a turn.
-template <typename M>
-std::string summary_line(const std::vector<const M*>& msgs, const Turn& t) {
+std::string summary_line(const std::vector<HistoryRef>& msgs, const Turn& t) {
   std::string user, answer;
   for (std::size_t i = t.begin; i < t.end; ++i) {
-    const M& m = *msgs[i];
+    const HistoryMessage& m = *msgs[i].message;
     if (m.role == "user" && user.empty()) user = m.content;
     if (m.role == "assistant" && !m.content.empty()) answer = m.content;
   }
@@ -85,47 +52,42 @@ std::string bounded(std::string summary, std::size_t max_bytes) {
 
 }  // namespace
 
-int message_tokens(const ChatMessage& m) {
+int message_tokens(const MessageView& m) {
   int n = kMessageOverhead + estimate_tokens(m.content);
   for (const auto& c : m.tool_calls) n += estimate_tokens(c.name) + estimate_tokens(c.arguments);
   return n;
 }
 
-namespace {
+int message_tokens(const ChatMessage& m) {
+  return message_tokens(view_of(m));
+}
 
-// `history`: the messages by seq.
-template <typename M>
-Memory build(const std::vector<const M*>& history, const std::string& summary,
-             std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
+Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& history,
+                    const std::string& summary, std::int64_t summarized_upto, int budget,
+                    std::size_t summary_max_bytes) {
   Memory mem;
   mem.summary = summary;
   mem.summarized_upto = summarized_upto;
 
-  std::vector<const M*> msgs;
+  // The candidates share the history's messages: nothing of their text is copied.
+  std::vector<HistoryRef> msgs;
   msgs.reserve(history.size());
-  std::set<std::string> answered;  // tool_call ids that have a result
-  for (const auto* m : history) {
+  std::set<std::string_view> answered;  // tool_call ids that have a result
+  for (const auto& m : history) {
     if (m->seq <= summarized_upto) continue;
-    msgs.push_back(m);
-    if (m->role == "tool") answered.insert(tool_call_id_of(*m));
+    msgs.push_back({m, true});
+    if (m->role == "tool") answered.insert(m->tool_call_id());
   }
-  std::vector<ChatMessage> chats;
-  chats.reserve(msgs.size());
-  for (const auto* m : msgs) {
-    const auto& calls = tool_calls_of(*m);
-    bool complete = !calls.empty();
-    for (const auto& c : calls) complete = complete && answered.contains(c.id);
-    chats.push_back(chat_of(*m, complete));
-    if (m->role == "assistant" && !calls.empty() && !complete && chats.back().content.empty()) {
-      chats.back().content = "(interrupted)";
-    }
+  for (auto& r : msgs) {
+    for (const auto& c : r.message->tool_calls())
+      r.with_calls = r.with_calls && answered.contains(c.id);
   }
 
   std::vector<Turn> turns;
-  for (std::size_t i = 0; i < chats.size(); ++i) {
-    if (turns.empty() || chats[i].role == "user") turns.push_back({i, i, 0});
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    if (turns.empty() || msgs[i].message->role == "user") turns.push_back({i, i, 0});
     turns.back().end = i + 1;
-    turns.back().tokens += message_tokens(chats[i]);
+    turns.back().tokens += message_tokens(view_of(msgs[i]));
   }
   // Newest turns first while they fit.
   std::size_t first_kept = turns.size();
@@ -134,11 +96,12 @@ Memory build(const std::vector<const M*>& history, const std::string& summary,
     used += turns[first_kept - 1].tokens;
     --first_kept;
   }
+  if (first_kept < turns.size()) mem.window.reserve(msgs.size() - turns[first_kept].begin);
   for (std::size_t t = first_kept; t < turns.size(); ++t) {
     for (std::size_t i = turns[t].begin; i < turns[t].end; ++i) {
       // An orphan tool result (its call was cut off) cannot be sent alone.
-      if (chats[i].role == "tool" && i == turns[t].begin) continue;
-      mem.window.push_back(std::move(chats[i]));
+      if (msgs[i].message->role == "tool" && i == turns[t].begin) continue;
+      mem.window.push_back(msgs[i]);
     }
   }
   mem.window_tokens = used;
@@ -149,29 +112,18 @@ Memory build(const std::vector<const M*>& history, const std::string& summary,
       s += summary_line(msgs, turns[t]);
     }
     mem.summary = bounded(std::move(s), summary_max_bytes);
-    mem.summarized_upto = msgs[turns[first_kept - 1].end - 1]->seq;
+    mem.summarized_upto = msgs[turns[first_kept - 1].end - 1].message->seq;
     mem.summary_changed = true;
   }
   return mem;
 }
 
-}  // namespace
-
 Memory build_memory(const std::vector<StoredMessage>& history, const std::string& summary,
                     std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
-  std::vector<const StoredMessage*> msgs;
+  std::vector<std::shared_ptr<const WindowMessage>> msgs;
   msgs.reserve(history.size());
-  for (const auto& m : history) msgs.push_back(&m);
-  return build(msgs, summary, summarized_upto, budget, summary_max_bytes);
-}
-
-Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& history,
-                    const std::string& summary, std::int64_t summarized_upto, int budget,
-                    std::size_t summary_max_bytes) {
-  std::vector<const WindowMessage*> msgs;
-  msgs.reserve(history.size());
-  for (const auto& m : history) msgs.push_back(m.get());
-  return build(msgs, summary, summarized_upto, budget, summary_max_bytes);
+  for (const auto& m : history) msgs.push_back(window_message_of(m));
+  return build_memory(msgs, summary, summarized_upto, budget, summary_max_bytes);
 }
 
 }  // namespace enkisys::agent

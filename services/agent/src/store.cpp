@@ -114,8 +114,6 @@ constexpr const char* kMessageColumns =
 // The columns the memory uses, read by index (a turn reads them for every new message).
 constexpr const char* kWindowColumns = "seq, role, content, tool_calls, tool_call_id, name";
 
-const WindowMessage::ToolFields kNoToolFields;
-
 std::shared_ptr<const WindowMessage> window_message_of(const db::Row& r) {
   auto m = std::make_shared<WindowMessage>();
   m->seq = r.i64(0);
@@ -386,26 +384,13 @@ core::Expected<std::vector<StoredMessage>> ConversationStore::append(
   return out;
 }
 
-void WindowMessage::set_tool_fields(std::vector<ToolCall> calls, std::string call_id,
-                                    std::string tool_name) {
-  if (calls.empty() && call_id.empty() && tool_name.empty()) {
-    tool.reset();
-    return;
-  }
-  tool = std::make_unique<const ToolFields>(
-      ToolFields{std::move(calls), std::move(call_id), std::move(tool_name)});
-}
-const std::vector<ToolCall>& WindowMessage::tool_calls() const {
-  return fields().tool_calls;
-}
-const std::string& WindowMessage::tool_call_id() const {
-  return fields().tool_call_id;
-}
-const std::string& WindowMessage::name() const {
-  return fields().name;
-}
-const WindowMessage::ToolFields& WindowMessage::fields() const {
-  return tool ? *tool : kNoToolFields;
+std::shared_ptr<const WindowMessage> window_message_of(const StoredMessage& m) {
+  auto w = std::make_shared<WindowMessage>();
+  w->seq = m.seq;
+  w->role = m.role;
+  w->content = m.content;
+  w->set_tool_fields(m.tool_calls, m.tool_call_id, m.name);
+  return w;
 }
 
 core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, const std::string& id,

@@ -274,12 +274,14 @@ awaitable<core::Status> TurnRunner::prepare(State& st, std::string content) {
   ChatRequest& req = st.request;
   req.model = st.conv.model;
   req.messages = std::move(head);
-  req.messages.reserve(req.messages.size() + 1 + mem.window.size() + tail.size());
+  req.messages.reserve(req.messages.size() + 1 + tail.size());
   if (!mem.summary.empty()) {
     req.messages.push_back(
         text_message("system", "Summary of the earlier conversation:\n" + mem.summary));
   }
-  std::move(mem.window.begin(), mem.window.end(), std::back_inserter(req.messages));
+  // The window is sent from the messages it shares with the window cache: no copy per turn.
+  req.history_at = req.messages.size();
+  req.history = std::move(mem.window);
   std::move(tail.begin(), tail.end(), std::back_inserter(req.messages));
   // A changed summary is stored with the answer (one transaction fewer); a turn that fails
   // before storing one leaves the old summary, and the next turn folds the same turns again.

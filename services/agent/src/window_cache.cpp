@@ -74,11 +74,7 @@ void WindowCache::extend(const std::string& id, const std::vector<StoredMessage>
   if (it == entries_.end() || it->second.hi + 1 != messages.front().seq) return;
   Entry& e = it->second;
   for (const auto& m : messages) {
-    auto kept = std::make_shared<WindowMessage>();  // what the memory reads, nothing more
-    kept->seq = m.seq;
-    kept->role = m.role;
-    kept->content = m.content;
-    kept->set_tool_fields(m.tool_calls, m.tool_call_id, m.name);
+    auto kept = window_message_of(m);  // what the memory reads, nothing more
     const std::size_t n = bytes_of(*kept);
     e.bytes += n;
     held_bytes_ += n;

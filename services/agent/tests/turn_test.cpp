@@ -43,7 +43,7 @@ TEST_P(TurnTest, AnswerCitesOnlyThePassagesItUses) {
   const auto req = f().model().requests().back();
   ASSERT_EQ(req.context.size(), 3U);
   bool rendered = false;
-  for (const auto& m : req.messages) {
+  for (const auto& m : message_views(req)) {
     rendered =
         rendered || (m.role == "system" && m.content.find("[2] Paris guide") != std::string::npos);
   }
@@ -229,15 +229,26 @@ TEST_P(LongTurnTest, TwoHundredTurnsStayWithinTheBudgetAndKeepASummary) {
   int worst = 0;
   for (const auto& req : reqs) {
     int tokens = 0;
-    for (const auto& m : req.messages) tokens += message_tokens(m);
+    for (const auto& m : message_views(req)) tokens += message_tokens(m);
     worst = std::max(worst, tokens);
   }
   EXPECT_LE(worst, 1500);
   // The last request still holds the system prompt, the summary and the newest turn.
-  const auto& last = reqs.back().messages;
+  const auto last = message_views(reqs.back());
   EXPECT_EQ(last.front().content, "You are terse.");
   EXPECT_NE(last[1].content.find("Summary of the earlier conversation"), std::string::npos);
   EXPECT_NE(last[last.size() - 2].content.find("answer 198"), std::string::npos);
+  // The window is sent from the messages the window cache holds, not from a copy per turn:
+  // consecutive turns send the very same message objects.
+  const auto& before = reqs[198].history;
+  const auto& after = reqs[199].history;
+  ASSERT_FALSE(before.empty());
+  ASSERT_FALSE(after.empty());
+  std::size_t shared = 0;
+  for (const auto& a : after) {
+    for (const auto& b : before) shared += a.message == b.message ? 1 : 0;
+  }
+  EXPECT_GE(shared + 2, after.size());  // all but the newest turn's two messages
   auto c = f().store().get(Actor{"alice", false}, id);
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->summary.empty());

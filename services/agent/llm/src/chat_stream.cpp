@@ -198,7 +198,7 @@ ChatResult ChatAccumulator::result(const ChatRequest& request, const std::string
     r.usage = *usage_;
   } else {
     int prompt = 0;
-    for (const auto& m : request.messages) {
+    for (const auto& m : message_views(request)) {
       prompt += 4 + estimate_tokens(m.content);
       for (const auto& tc : m.tool_calls) prompt += estimate_tokens(tc.arguments) + 4;
     }

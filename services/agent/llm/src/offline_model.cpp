@@ -127,31 +127,32 @@ ChatResult OfflineModel::answer(const ChatRequest& request) const {
   ChatResult r;
   r.model = default_model();
   r.finish_reason = "stop";
-  std::size_t last_user = request.messages.size();
-  for (std::size_t i = request.messages.size(); i-- > 0;) {
-    if (request.messages[i].role == "user") {
+  const std::vector<MessageView> msgs = message_views(request);
+  std::size_t last_user = msgs.size();
+  for (std::size_t i = msgs.size(); i-- > 0;) {
+    if (msgs[i].role == "user") {
       last_user = i;
       break;
     }
   }
   const std::string question =
-      last_user < request.messages.size() ? request.messages[last_user].content : std::string();
+      last_user < msgs.size() ? std::string(msgs[last_user].content) : std::string();
   const bool es = detail::looks_spanish(question);
 
   // (a) tool results after the question
   std::vector<std::string> results;
-  for (std::size_t i = last_user + 1; i < request.messages.size(); ++i) {
-    const auto& m = request.messages[i];
+  for (std::size_t i = last_user + 1; i < msgs.size(); ++i) {
+    const auto& m = msgs[i];
     if (m.role != "tool") continue;
-    std::string name = m.name;
+    std::string name(m.name);
     for (std::size_t j = last_user + 1; j < i && name.empty(); ++j) {
-      for (const auto& c : request.messages[j].tool_calls) {
+      for (const auto& c : msgs[j].tool_calls) {
         if (c.id == m.tool_call_id) name = c.name;
       }
     }
     results.push_back(describe_result(name.empty() ? "tool" : name, m.content, es));
   }
-  if (last_user < request.messages.size() && !results.empty()) {
+  if (last_user < msgs.size() && !results.empty()) {
     for (const auto& s : results) r.content += (r.content.empty() ? "" : " ") + s;
   } else if (auto expr = detail::arithmetic_expression(question);
              expr && offered(request, "calculator")) {  // (b)
@@ -172,7 +173,7 @@ ChatResult OfflineModel::answer(const ChatRequest& request) const {
   if (!r.tool_calls.empty()) r.finish_reason = "tool_calls";
 
   int prompt = 0;
-  for (const auto& m : request.messages) prompt += 4 + estimate_tokens(m.content);
+  for (const auto& m : msgs) prompt += 4 + estimate_tokens(m.content);
   for (const auto& p : request.context) prompt += estimate_tokens(p.text);
   int completion = estimate_tokens(r.content);
   for (const auto& c : r.tool_calls) completion += 4 + estimate_tokens(c.arguments);

@@ -27,7 +27,7 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // The JSON values of a request body live in one arena (`sp`): a prompt is hundreds of small
 // strings, each otherwise its own allocation.
-json::object message_json(const ChatMessage& m, const json::storage_ptr& sp) {
+json::object message_json(const MessageView& m, const json::storage_ptr& sp) {
   json::object o(sp);
   o.reserve(4);
   o.emplace("role", m.role);
@@ -53,15 +53,16 @@ json::object message_json(const ChatMessage& m, const json::storage_ptr& sp) {
 }
 
 std::string request_body(const ChatRequest& r, const std::string& model, bool stream) {
+  const std::vector<MessageView> views = message_views(r);
   std::size_t text = 256;
-  for (const auto& m : r.messages) text += m.content.size() + 48;
+  for (const auto& m : views) text += m.content.size() + 48;
   json::monotonic_resource arena(text * 2);
   const json::storage_ptr sp(&arena);
   json::object body(sp);
   body.emplace("model", model);
   json::array messages(sp);
-  messages.reserve(r.messages.size());
-  for (const auto& m : r.messages) messages.push_back(message_json(m, sp));
+  messages.reserve(views.size());
+  for (const auto& m : views) messages.push_back(message_json(m, sp));
   body.emplace("messages", std::move(messages));
   if (!r.tools.empty()) {
     json::array tools(sp);

@@ -112,6 +112,46 @@ TEST(OpenAiChatModel, WholeAnswerAndWireFormat) {
   EXPECT_EQ(msgs[3], json::parse(R"({"role":"tool","content":"42","tool_call_id":"call_1"})"));
 }
 
+// A turn's memory window is shared with the agent's cache (ChatRequest::history): it is sent
+// after the leading messages, and an interrupted call (no results) goes as text.
+TEST(OpenAiChatModel, SharedHistoryGoesBetweenTheLeadingMessagesAndTheRest) {
+  FakeOpenAiServer s;
+  s.push(FakeReply::text({"ok"}));
+  auto req = question();  // system, user
+  auto earlier = std::make_shared<HistoryMessage>();
+  earlier->seq = 1;
+  earlier->role = "user";
+  earlier->content = "Earlier question";
+  auto interrupted = std::make_shared<HistoryMessage>();
+  interrupted->seq = 2;
+  interrupted->role = "assistant";
+  interrupted->set_tool_fields({{"call_9", "calculator", "{}"}}, "", "");
+  auto called = std::make_shared<HistoryMessage>();
+  called->seq = 3;
+  called->role = "assistant";
+  called->content = "Let me compute.";
+  called->set_tool_fields({{"call_7", "calculator", R"({"expression":"1+1"})"}}, "", "");
+  auto result = std::make_shared<HistoryMessage>();
+  result->seq = 4;
+  result->role = "tool";
+  result->content = "2";
+  result->set_tool_fields({}, "call_7", "calculator");
+  req.history = {{earlier, true}, {interrupted, false}, {called, true}, {result, true}};
+  req.history_at = 1;
+  auto out = call(options_for(s), false, req);
+  ASSERT_TRUE(out.result.ok()) << out.result.error().message;
+  const auto msgs = json::parse(s.requests().at(0).body).at("messages").as_array();
+  ASSERT_EQ(msgs.size(), 6U);
+  EXPECT_EQ(msgs[0], json::parse(R"({"role":"system","content":"Be brief."})"));
+  EXPECT_EQ(msgs[1], json::parse(R"({"role":"user","content":"Earlier question"})"));
+  EXPECT_EQ(msgs[2], json::parse(R"j({"role":"assistant","content":"(interrupted)"})j"));
+  EXPECT_EQ(msgs[3], json::parse(R"({"role":"assistant","content":"Let me compute.","tool_calls":[
+    {"id":"call_7","type":"function","function":{"name":"calculator",
+    "arguments":"{\"expression\":\"1+1\"}"}}]})"));
+  EXPECT_EQ(msgs[4], json::parse(R"({"role":"tool","content":"2","tool_call_id":"call_7"})"));
+  EXPECT_EQ(msgs[5], json::parse(R"({"role":"user","content":"What is 6*7?"})"));
+}
+
 TEST(OpenAiChatModel, StreamsDeltas) {
   FakeOpenAiServer s;
   auto reply = FakeReply::text({"Hel", "lo", " there"});

@@ -25,7 +25,7 @@
 namespace enkisys::agent {
 
 struct Memory {
-  std::vector<ChatMessage> window;  // oldest first
+  std::vector<HistoryRef> window;  // oldest first; shares the history's messages
   std::string summary;
   std::int64_t summarized_upto = 0;
   bool summary_changed = false;
@@ -33,6 +33,7 @@ struct Memory {
 };
 
 // Estimated tokens of one message as sent (content, tool calls, a small per-message overhead).
+int message_tokens(const MessageView& m);
 int message_tokens(const ChatMessage& m);
 
 // `history`: the conversation's messages by seq (the new user message not included).

@@ -73,28 +73,12 @@ struct ConversationWithMessages {
 };
 
 // A message as the memory reads it: what begin_turn() returns and the window cache keeps (a
-// StoredMessage's ids, citations, model, usage and times are not needed there). The window
-// cache holds thousands of them, most with neither tool calls nor a call id: those fields live
-// apart, so that a plain message is its text and 80 bytes (it was 160).
-struct WindowMessage {
-  struct ToolFields {
-    std::vector<ToolCall> tool_calls;
-    std::string tool_call_id, name;
-  };
-  std::int64_t seq = 0;
-  std::string role;
-  std::string content;
-  std::unique_ptr<const ToolFields> tool;  // null: no tool calls, call id or name
+// StoredMessage's ids, citations, model, usage and times are not needed there), shared with the
+// requests of the turns that send it (model.hpp).
+using WindowMessage = HistoryMessage;
 
-  // Sets the tool fields (none kept when all are empty).
-  void set_tool_fields(std::vector<ToolCall> calls, std::string call_id, std::string tool_name);
-  const std::vector<ToolCall>& tool_calls() const;
-  const std::string& tool_call_id() const;
-  const std::string& name() const;
-
- private:
-  const ToolFields& fields() const;  // *tool, or empty fields
-};
+// The fields of `m` that the memory reads.
+std::shared_ptr<const WindowMessage> window_message_of(const StoredMessage& m);
 
 // What a turn starts from: its conversation and the messages its memory can use, by seq
 // (shared, immutable).

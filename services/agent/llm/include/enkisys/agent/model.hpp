@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,39 @@ struct ChatMessage {
   std::vector<ToolCall> tool_calls;  // assistant messages that call tools
   std::string tool_call_id;          // role "tool": the call answered
   std::string name;                  // role "tool": the tool's name
+};
+
+// A message of a conversation's history as the agent keeps it: immutable once made, and shared
+// by its memory cache and by every turn in flight that sends it (64 turns at once point at the
+// same few hundred messages instead of each copying them). Most messages have neither tool
+// calls nor a call id: those fields live apart, so that a plain message is its text and 80
+// bytes.
+struct HistoryMessage {
+  struct ToolFields {
+    std::vector<ToolCall> tool_calls;
+    std::string tool_call_id, name;
+  };
+  std::int64_t seq = 0;
+  std::string role;
+  std::string content;
+  std::unique_ptr<const ToolFields> tool;  // null: no tool calls, call id or name
+
+  // Sets the tool fields (none kept when all are empty).
+  void set_tool_fields(std::vector<ToolCall> calls, std::string call_id, std::string tool_name);
+  const std::vector<ToolCall>& tool_calls() const;
+  const std::string& tool_call_id() const;
+  const std::string& name() const;
+
+ private:
+  const ToolFields& fields() const;  // *tool, or empty fields
+};
+
+// A history message as a request sends it. Without `with_calls`, an assistant message's tool
+// calls are left out (their results are missing: an interrupted turn) and an empty text is
+// sent as "(interrupted)".
+struct HistoryRef {
+  std::shared_ptr<const HistoryMessage> message;
+  bool with_calls = true;
 };
 
 // A tool the model may call (OpenAI "function" tool).
@@ -73,7 +107,12 @@ struct Usage {
 
 struct ChatRequest {
   std::string model;  // empty: the implementation's default
+  // What is sent, in order: the first `history_at` of `messages` (system prompt, summary), then
+  // `history` (the conversation's memory window, shared), then the rest of `messages` (context,
+  // the new message, the turn's tool rounds). message_views() lists them so.
   std::vector<ChatMessage> messages;
+  std::vector<HistoryRef> history;
+  std::size_t history_at = 0;
   std::vector<ToolSpec> tools;
   std::vector<Passage> context;
   std::optional<int> max_tokens;
@@ -87,6 +126,18 @@ struct ChatResult {
   Usage usage;                // estimated when the server reports none
   std::string model;          // the model that answered
 };
+
+// One message of a request as sent, whichever of its parts holds it. Valid while the request
+// (and so the history it shares) is.
+struct MessageView {
+  std::string_view role, content;
+  std::span<const ToolCall> tool_calls;
+  std::string_view tool_call_id, name;
+};
+MessageView view_of(const ChatMessage& m);
+MessageView view_of(const HistoryRef& h);
+// Every message of `r` in the order sent.
+std::vector<MessageView> message_views(const ChatRequest& r);
 
 using DeltaSink = std::function<void(std::string_view text)>;
 
