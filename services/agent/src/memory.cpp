@@ -32,8 +32,8 @@ std::string summary_line(const std::vector<HistoryRef>& msgs, const Turn& t) {
   std::string user, answer;
   for (std::size_t i = t.begin; i < t.end; ++i) {
     const HistoryMessage& m = *msgs[i].message;
-    if (m.role == "user" && user.empty()) user = m.content;
-    if (m.role == "assistant" && !m.content.empty()) answer = m.content;
+    if (m.role() == "user" && user.empty()) user = m.content();
+    if (m.role() == "assistant" && !m.content().empty()) answer = m.content();
   }
   std::string line = "- user: " + clipped(user, kSummaryPieceBytes);
   if (!answer.empty()) line += " / assistant: " + clipped(answer, kSummaryPieceBytes);
@@ -62,9 +62,8 @@ int message_tokens(const ChatMessage& m) {
   return message_tokens(view_of(m));
 }
 
-Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& history,
-                    const std::string& summary, std::int64_t summarized_upto, int budget,
-                    std::size_t summary_max_bytes) {
+Memory build_memory(const std::vector<HistoryPtr>& history, const std::string& summary,
+                    std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
   Memory mem;
   mem.summary = summary;
   mem.summarized_upto = summarized_upto;
@@ -74,9 +73,9 @@ Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& his
   msgs.reserve(history.size());
   std::set<std::string_view> answered;  // tool_call ids that have a result
   for (const auto& m : history) {
-    if (m->seq <= summarized_upto) continue;
+    if (m->seq() <= summarized_upto) continue;
     msgs.push_back({m, true});
-    if (m->role == "tool") answered.insert(m->tool_call_id());
+    if (m->role() == "tool") answered.insert(m->tool_call_id());
   }
   for (auto& r : msgs) {
     for (const auto& c : r.message->tool_calls())
@@ -85,7 +84,7 @@ Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& his
 
   std::vector<Turn> turns;
   for (std::size_t i = 0; i < msgs.size(); ++i) {
-    if (turns.empty() || msgs[i].message->role == "user") turns.push_back({i, i, 0});
+    if (turns.empty() || msgs[i].message->role() == "user") turns.push_back({i, i, 0});
     turns.back().end = i + 1;
     turns.back().tokens += message_tokens(view_of(msgs[i]));
   }
@@ -100,7 +99,7 @@ Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& his
   for (std::size_t t = first_kept; t < turns.size(); ++t) {
     for (std::size_t i = turns[t].begin; i < turns[t].end; ++i) {
       // An orphan tool result (its call was cut off) cannot be sent alone.
-      if (msgs[i].message->role == "tool" && i == turns[t].begin) continue;
+      if (msgs[i].message->role() == "tool" && i == turns[t].begin) continue;
       mem.window.push_back(msgs[i]);
     }
   }
@@ -112,7 +111,7 @@ Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& his
       s += summary_line(msgs, turns[t]);
     }
     mem.summary = bounded(std::move(s), summary_max_bytes);
-    mem.summarized_upto = msgs[turns[first_kept - 1].end - 1].message->seq;
+    mem.summarized_upto = msgs[turns[first_kept - 1].end - 1].message->seq();
     mem.summary_changed = true;
   }
   return mem;
@@ -120,7 +119,7 @@ Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& his
 
 Memory build_memory(const std::vector<StoredMessage>& history, const std::string& summary,
                     std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes) {
-  std::vector<std::shared_ptr<const WindowMessage>> msgs;
+  std::vector<HistoryPtr> msgs;
   msgs.reserve(history.size());
   for (const auto& m : history) msgs.push_back(window_message_of(m));
   return build_memory(msgs, summary, summarized_upto, budget, summary_max_bytes);

@@ -114,15 +114,11 @@ constexpr const char* kMessageColumns =
 // The columns the memory uses, read by index (a turn reads them for every new message).
 constexpr const char* kWindowColumns = "seq, role, content, tool_calls, tool_call_id, name";
 
-std::shared_ptr<const WindowMessage> window_message_of(const db::Row& r) {
-  auto m = std::make_shared<WindowMessage>();
-  m->seq = r.i64(0);
-  m->role = r.text(1);
-  m->content = r.text(2);
+HistoryPtr window_message_of(const db::Row& r) {
   const auto& calls = std::get<std::string>(r.at(3));
-  m->set_tool_fields(calls != "[]" ? tool_calls_of(calls) : std::vector<ToolCall>{}, r.text(4),
-                     r.text(5));
-  return m;
+  return HistoryMessage::make(
+      r.i64(0), std::get<std::string>(r.at(1)), std::get<std::string>(r.at(2)),
+      calls != "[]" ? tool_calls_of(calls) : std::vector<ToolCall>{}, r.text(4), r.text(5));
 }
 
 Conversation conversation_of(const db::Row& r) {
@@ -384,13 +380,8 @@ core::Expected<std::vector<StoredMessage>> ConversationStore::append(
   return out;
 }
 
-std::shared_ptr<const WindowMessage> window_message_of(const StoredMessage& m) {
-  auto w = std::make_shared<WindowMessage>();
-  w->seq = m.seq;
-  w->role = m.role;
-  w->content = m.content;
-  w->set_tool_fields(m.tool_calls, m.tool_call_id, m.name);
-  return w;
+HistoryPtr window_message_of(const StoredMessage& m) {
+  return HistoryMessage::make(m.seq, m.role, m.content, m.tool_calls, m.tool_call_id, m.name);
 }
 
 core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, const std::string& id,
@@ -414,11 +405,7 @@ core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, cons
     for (const auto& r : res.rows) ts.messages.push_back(window_message_of(r));
     auto stored = append_in(tx, id, {user});  // a copy: a retried transaction starts again
     hi = stored.front().seq;
-    auto mine = std::make_shared<WindowMessage>();
-    mine->seq = hi;
-    mine->role = std::move(stored.front().role);
-    mine->content = std::move(stored.front().content);
-    ts.messages.push_back(std::move(mine));
+    ts.messages.push_back(HistoryMessage::make(hi, "user", stored.front().content));
     out = std::move(ts);
   });
   if (!out) return out;

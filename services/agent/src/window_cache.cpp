@@ -4,24 +4,10 @@
 
 namespace enkisys::agent {
 
-namespace {
-std::size_t heap_of(const std::string& s) {
-  return s.capacity() > 15 ? s.capacity() + 1 : 0;  // beyond the short-string buffer
-}
-}  // namespace
-
 std::size_t WindowCache::bytes_of(const WindowMessage& m) {
-  // The struct in its shared block (with the control block), the entry's pointer, the text,
-  // the tool fields when there are any.
-  std::size_t n = sizeof(WindowMessage) + 16 + sizeof(Messages::value_type) + heap_of(m.role) +
-                  heap_of(m.content);
-  if (m.tool) {
-    n += sizeof(WindowMessage::ToolFields) + heap_of(m.tool->tool_call_id) + heap_of(m.tool->name);
-    for (const auto& c : m.tool->tool_calls) {
-      n += sizeof(ToolCall) + heap_of(c.id) + heap_of(c.name) + heap_of(c.arguments);
-    }
-  }
-  return n;
+  // The message's block with its text and tool fields, malloc's header of the block, the
+  // entry's pointer.
+  return m.footprint() + 8 + sizeof(Messages::value_type);
 }
 
 std::int64_t WindowCache::read(const std::string& id, std::int64_t after, Messages* out) {
@@ -31,9 +17,9 @@ std::int64_t WindowCache::read(const std::string& id, std::int64_t after, Messag
   if (it == entries_.end()) return after;
   Entry& e = it->second;
   if (e.lo > after || e.hi < after) return after;
-  const auto first = std::upper_bound(
-      e.messages.begin(), e.messages.end(), after,
-      [](std::int64_t seq, const std::shared_ptr<const WindowMessage>& m) { return seq < m->seq; });
+  const auto first =
+      std::upper_bound(e.messages.begin(), e.messages.end(), after,
+                       [](std::int64_t seq, const HistoryPtr& m) { return seq < m->seq(); });
   out->insert(out->end(), first, e.messages.end());
   touch(e);
   return e.hi;
@@ -42,7 +28,7 @@ std::int64_t WindowCache::read(const std::string& id, std::int64_t after, Messag
 void WindowCache::store(const std::string& id, std::int64_t lo, std::int64_t hi,
                         Messages messages) {
   if (max_bytes_ == 0 || hi < lo) return;
-  std::erase_if(messages, [&](const auto& m) { return m->seq <= lo; });
+  std::erase_if(messages, [&](const auto& m) { return m->seq() <= lo; });
   std::lock_guard lock(mu_);
   auto [it, fresh] = entries_.try_emplace(id);
   Entry& e = it->second;

@@ -34,7 +34,7 @@ TEST(Memory, KeepsTheNewestWholeTurnsWithinTheBudgetAndSummarisesTheRest) {
   for (const auto& c : m.window) sum += message_tokens(view_of(c));
   EXPECT_LE(sum, 1000);
   ASSERT_FALSE(m.window.empty());
-  EXPECT_EQ(m.window.front().message->role, "user");
+  EXPECT_EQ(m.window.front().message->role(), "user");
   EXPECT_NE(view_of(m.window.back()).content.find("answer 199"), std::string::npos);
   EXPECT_TRUE(m.summary_changed);
   EXPECT_LE(m.summary.size(), 2000U);

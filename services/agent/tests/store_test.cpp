@@ -109,8 +109,8 @@ TEST_P(ConversationsTest, ATurnReadsOnlyTheMessagesAfterTheSummary) {
   ASSERT_TRUE(turn) << turn.error().message;
   EXPECT_EQ(turn->conversation.summary, "the first four");
   ASSERT_EQ(turn->messages.size(), 2U);
-  EXPECT_EQ(turn->messages.front()->seq, 5);
-  EXPECT_EQ(turn->messages.back()->content, "m6");
+  EXPECT_EQ(turn->messages.front()->seq(), 5);
+  EXPECT_EQ(turn->messages.back()->content(), "m6");
   // The user's message is stored (seq 7), not among the messages read.
   auto all = store.get_with_messages(alice, id);
   ASSERT_TRUE(all);
@@ -148,7 +148,8 @@ TEST_P(ConversationsTest, ATurnSeesEveryMessageAlthoughTheWindowIsCached) {
   };
   auto contents = [](const TurnStart& ts) {
     std::vector<std::string> out;
-    for (const auto& m : ts.messages) out.push_back(std::to_string(m->seq) + ":" + m->content);
+    for (const auto& m : ts.messages)
+      out.push_back(std::to_string(m->seq()) + ":" + std::string(m->content()));
     return out;
   };
   auto t1 = mine.begin_turn(alice, id, message("user", "u1"));
@@ -178,22 +179,20 @@ TEST_P(ConversationsTest, ATurnSeesEveryMessageAlthoughTheWindowIsCached) {
 }
 
 TEST(WindowCache, KeepsCompleteRangesWithinItsBound) {
-  auto m = [](std::int64_t seq) {
-    auto s = std::make_shared<WindowMessage>();
-    s->seq = seq;
-    return std::shared_ptr<const WindowMessage>(s);
-  };
-  WindowCache cache(4 * WindowCache::bytes_of(WindowMessage{}));  // four empty messages
+  auto m = [](std::int64_t seq) { return HistoryMessage::make(seq, "user", ""); };
+  const std::size_t empty = WindowCache::bytes_of(*m(0));
+  WindowCache cache(4 * empty);  // four empty messages
   WindowCache::Messages out;
   EXPECT_EQ(cache.read("c1", 0, &out), 0);  // nothing cached: read everything after 0
   cache.store("c1", 0, 3, {m(1), m(2), m(3)});
   EXPECT_EQ(cache.read("c1", 1, &out), 3);
   ASSERT_EQ(out.size(), 2U);
-  EXPECT_EQ(out[0]->seq, 2);
+  EXPECT_EQ(out[0]->seq(), 2);
   out.clear();
   EXPECT_EQ(cache.read("c1", 5, &out), 5);  // past the range: the cache cannot serve it
   EXPECT_TRUE(out.empty());
   StoredMessage next;
+  next.role = "user";
   next.seq = 5;  // not consecutive: not added
   cache.extend("c1", {next});
   EXPECT_EQ(cache.size(), 3U);
@@ -204,16 +203,13 @@ TEST(WindowCache, KeepsCompleteRangesWithinItsBound) {
   // Over the bound, the least recently used conversation goes.
   cache.store("c2", 0, 2, {m(1), m(2)});
   EXPECT_EQ(cache.size(), 2U);
-  EXPECT_EQ(cache.bytes(), 2 * WindowCache::bytes_of(WindowMessage{}));
+  EXPECT_EQ(cache.bytes(), 2 * empty);
   out.clear();
   EXPECT_EQ(cache.read("c1", 0, &out), 0);
   // The bound is in bytes: one long message outweighs it and is not kept.
-  auto big = std::make_shared<WindowMessage>();
-  big->seq = 1;
-  big->content.assign(10000, 'x');
-  cache.store("c3", 0, 1, {big});
+  cache.store("c3", 0, 1, {HistoryMessage::make(1, "user", std::string(10000, 'x'))});
   EXPECT_EQ(cache.read("c3", 0, &out), 0);
-  EXPECT_LE(cache.bytes(), 4 * WindowCache::bytes_of(WindowMessage{}));
+  EXPECT_LE(cache.bytes(), 4 * empty);
 }
 
 // A cached message keeps its tool fields (an assistant's calls, a result's call id and tool
@@ -242,11 +238,16 @@ TEST(WindowCache, KeepsToolFieldsApartAndOnlyWhenThereAreAny) {
   EXPECT_EQ(out[0]->tool_calls()[0].arguments, R"({"expression":"6*7"})");
   EXPECT_EQ(out[1]->tool_call_id(), "call_1");
   EXPECT_EQ(out[1]->name(), "calculator");
-  EXPECT_EQ(out[2]->tool, nullptr);
+  EXPECT_FALSE(out[2]->has_tool_fields());
   EXPECT_TRUE(out[2]->tool_calls().empty());
   EXPECT_TRUE(out[2]->tool_call_id().empty());
   EXPECT_LT(WindowCache::bytes_of(*out[2]), WindowCache::bytes_of(*out[1]));
-  EXPECT_LE(sizeof(WindowMessage), 80U);
+  // One block holds a message and its text.
+  EXPECT_LE(sizeof(WindowMessage), 32U);
+  EXPECT_EQ(out[2]->content(), "thanks");
+  EXPECT_EQ(out[2]->role(), "user");
+  EXPECT_EQ(out[2]->footprint(), sizeof(WindowMessage) + 6);
+  EXPECT_THROW(HistoryMessage::make(4, "wizard", "x"), std::invalid_argument);
 }
 
 ENKISYS_DB_ON_BOTH_BACKENDS(ConversationsTest);

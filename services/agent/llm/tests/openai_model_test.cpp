@@ -118,24 +118,11 @@ TEST(OpenAiChatModel, SharedHistoryGoesBetweenTheLeadingMessagesAndTheRest) {
   FakeOpenAiServer s;
   s.push(FakeReply::text({"ok"}));
   auto req = question();  // system, user
-  auto earlier = std::make_shared<HistoryMessage>();
-  earlier->seq = 1;
-  earlier->role = "user";
-  earlier->content = "Earlier question";
-  auto interrupted = std::make_shared<HistoryMessage>();
-  interrupted->seq = 2;
-  interrupted->role = "assistant";
-  interrupted->set_tool_fields({{"call_9", "calculator", "{}"}}, "", "");
-  auto called = std::make_shared<HistoryMessage>();
-  called->seq = 3;
-  called->role = "assistant";
-  called->content = "Let me compute.";
-  called->set_tool_fields({{"call_7", "calculator", R"({"expression":"1+1"})"}}, "", "");
-  auto result = std::make_shared<HistoryMessage>();
-  result->seq = 4;
-  result->role = "tool";
-  result->content = "2";
-  result->set_tool_fields({}, "call_7", "calculator");
+  auto earlier = HistoryMessage::make(1, "user", "Earlier question");
+  auto interrupted = HistoryMessage::make(2, "assistant", "", {{"call_9", "calculator", "{}"}});
+  auto called = HistoryMessage::make(3, "assistant", "Let me compute.",
+                                     {{"call_7", "calculator", R"({"expression":"1+1"})"}});
+  auto result = HistoryMessage::make(4, "tool", "2", {}, "call_7", "calculator");
   req.history = {{earlier, true}, {interrupted, false}, {called, true}, {result, true}};
   req.history_at = 1;
   auto out = call(options_for(s), false, req);

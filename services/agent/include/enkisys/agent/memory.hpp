@@ -40,8 +40,7 @@ int message_tokens(const ChatMessage& m);
 Memory build_memory(const std::vector<StoredMessage>& history, const std::string& summary,
                     std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes = 2000);
 // The same over the messages of ConversationStore::begin_turn().
-Memory build_memory(const std::vector<std::shared_ptr<const WindowMessage>>& history,
-                    const std::string& summary, std::int64_t summarized_upto, int budget,
-                    std::size_t summary_max_bytes = 2000);
+Memory build_memory(const std::vector<HistoryPtr>& history, const std::string& summary,
+                    std::int64_t summarized_upto, int budget, std::size_t summary_max_bytes = 2000);
 
 }  // namespace enkisys::agent

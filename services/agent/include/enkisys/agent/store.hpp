@@ -78,13 +78,13 @@ struct ConversationWithMessages {
 using WindowMessage = HistoryMessage;
 
 // The fields of `m` that the memory reads.
-std::shared_ptr<const WindowMessage> window_message_of(const StoredMessage& m);
+HistoryPtr window_message_of(const StoredMessage& m);
 
 // What a turn starts from: its conversation and the messages its memory can use, by seq
 // (shared, immutable).
 struct TurnStart {
   Conversation conversation;
-  std::vector<std::shared_ptr<const WindowMessage>> messages;
+  std::vector<HistoryPtr> messages;
 };
 
 class WindowCache;

@@ -32,7 +32,7 @@ namespace enkisys::agent {
 
 class WindowCache {
  public:
-  using Messages = std::vector<std::shared_ptr<const WindowMessage>>;
+  using Messages = std::vector<HistoryPtr>;
 
   explicit WindowCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 

@@ -19,8 +19,10 @@
 //  * Thread safety: complete() may run concurrently.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -48,36 +50,66 @@ struct ChatMessage {
   std::string name;                  // role "tool": the tool's name
 };
 
+class HistoryMessage;
+void intrusive_ptr_add_ref(const HistoryMessage* m) noexcept;
+void intrusive_ptr_release(const HistoryMessage* m) noexcept;
+using HistoryPtr = boost::intrusive_ptr<const HistoryMessage>;
+
 // A message of a conversation's history as the agent keeps it: immutable once made, and shared
-// by its memory cache and by every turn in flight that sends it (64 turns at once point at the
-// same few hundred messages instead of each copying them). Most messages have neither tool
-// calls nor a call id: those fields live apart, so that a plain message is its text and 80
-// bytes.
-struct HistoryMessage {
+// (reference-counted) by the memory cache and by every turn in flight that sends it: 64 turns
+// at once point at the same few hundred messages instead of each copying them. One allocation
+// holds the message and its text: 32 bytes and the text (a shared_ptr's block with the text
+// apart took ~190 bytes for a 50-byte text). Tool calls, call id and tool name, which most
+// messages lack, live apart.
+class HistoryMessage {
+ public:
   struct ToolFields {
     std::vector<ToolCall> tool_calls;
     std::string tool_call_id, name;
   };
-  std::int64_t seq = 0;
-  std::string role;
-  std::string content;
-  std::unique_ptr<const ToolFields> tool;  // null: no tool calls, call id or name
 
-  // Sets the tool fields (none kept when all are empty).
-  void set_tool_fields(std::vector<ToolCall> calls, std::string call_id, std::string tool_name);
+  // `role`: "system", "user", "assistant" or "tool" (std::invalid_argument otherwise). No tool
+  // fields are kept when all are empty.
+  static HistoryPtr make(std::int64_t seq, std::string_view role, std::string_view content,
+                         std::vector<ToolCall> tool_calls = {}, std::string tool_call_id = {},
+                         std::string name = {});
+
+  HistoryMessage(const HistoryMessage&) = delete;
+  HistoryMessage& operator=(const HistoryMessage&) = delete;
+
+  std::int64_t seq() const { return seq_; }
+  std::string_view role() const;
+  std::string_view content() const { return {text(), size_}; }
+  bool has_tool_fields() const { return tool_ != nullptr; }
   const std::vector<ToolCall>& tool_calls() const;
   const std::string& tool_call_id() const;
   const std::string& name() const;
+  // The bytes it holds: its block with the text, and its tool fields.
+  std::size_t footprint() const;
 
  private:
-  const ToolFields& fields() const;  // *tool, or empty fields
+  HistoryMessage(std::int64_t seq, std::uint8_t role, std::uint32_t size,
+                 std::unique_ptr<const ToolFields> tool)
+      : seq_(seq), tool_(std::move(tool)), size_(size), role_(role) {}
+  ~HistoryMessage() = default;
+  const char* text() const { return reinterpret_cast<const char*>(this + 1); }
+  const ToolFields& fields() const;  // *tool_, or empty fields
+  friend void intrusive_ptr_add_ref(const HistoryMessage* m) noexcept;
+  friend void intrusive_ptr_release(const HistoryMessage* m) noexcept;
+
+  std::int64_t seq_;
+  std::unique_ptr<const ToolFields> tool_;
+  mutable std::atomic<std::uint32_t> refs_{0};
+  std::uint32_t size_;
+  std::uint8_t role_;
+  // The text follows the object in the same allocation.
 };
 
 // A history message as a request sends it. Without `with_calls`, an assistant message's tool
 // calls are left out (their results are missing: an interrupted turn) and an empty text is
 // sent as "(interrupted)".
 struct HistoryRef {
-  std::shared_ptr<const HistoryMessage> message;
+  HistoryPtr message;
   bool with_calls = true;
 };
 
