@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "agent_fixture.hpp"
+#include "enkisys/agent/limits.hpp"
+#include "enkisys/core/testing/fakes.hpp"
 
 namespace enkisys::agent::testing {
 namespace {
@@ -153,6 +155,28 @@ TEST_P(ApiTest, RateLimitIs429WithRetryAfter) {
   EXPECT_EQ(f().say("bob", f().conversation("bob"), "hi").status, 200);  // per user
   f().clock().advance(std::chrono::seconds(61));
   EXPECT_EQ(f().say("alice", id, "hi").status, 200);
+}
+
+// A token bucket: the whole allowance at once, then one turn per interval (60 s / 3 here), and
+// one remembered time point per user, forgotten once the allowance is whole again.
+TEST(RateLimiter, BurstThenOneTurnPerIntervalWithOneTimePointPerUser) {
+  core::testing::FakeClock clock;
+  RateLimiter limiter(clock, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.admit("alice")) << i;
+  auto refused = limiter.admit("alice");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "rate_limited");
+  EXPECT_EQ(refused.error().retry_after_s, 20);
+  clock.advance(std::chrono::seconds(19));
+  EXPECT_FALSE(limiter.admit("alice"));  // a refused attempt is not counted either
+  clock.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(limiter.admit("alice"));  // a minute-long log would still refuse it
+  EXPECT_FALSE(limiter.admit("alice"));
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(limiter.admit("user" + std::to_string(i)));
+  EXPECT_EQ(limiter.users(), 101U);
+  clock.advance(std::chrono::seconds(61));
+  EXPECT_TRUE(limiter.admit("bob"));  // the sweep forgets everyone whose allowance is whole
+  EXPECT_EQ(limiter.users(), 1U);
 }
 
 TEST_P(ApiTest, DailyTokenBudgetIs429UntilMidnight) {
