@@ -27,11 +27,18 @@ struct Turn {
   int tokens = 0;
 };
 
+// A message the window may send: from the history, with or without its tool calls.
+struct Candidate {
+  const HistoryPtr* message;
+  bool with_calls;
+  const HistoryMessage& operator*() const { return **message; }
+};
+
 // One summary line for the messages of a turn.
-std::string summary_line(const std::vector<HistoryRef>& msgs, const Turn& t) {
+std::string summary_line(const std::vector<Candidate>& msgs, const Turn& t) {
   std::string user, answer;
   for (std::size_t i = t.begin; i < t.end; ++i) {
-    const HistoryMessage& m = *msgs[i].message;
+    const HistoryMessage& m = *msgs[i];
     if (m.role() == "user" && user.empty()) user = m.content();
     if (m.role() == "assistant" && !m.content().empty()) answer = m.content();
   }
@@ -69,24 +76,24 @@ Memory build_memory(const std::vector<HistoryPtr>& history, const std::string& s
   mem.summarized_upto = summarized_upto;
 
   // The candidates share the history's messages: nothing of their text is copied.
-  std::vector<HistoryRef> msgs;
+  std::vector<Candidate> msgs;
   msgs.reserve(history.size());
   std::set<std::string_view> answered;  // tool_call ids that have a result
   for (const auto& m : history) {
     if (m->seq() <= summarized_upto) continue;
-    msgs.push_back({m, true});
+    msgs.push_back({&m, true});
     if (m->role() == "tool") answered.insert(m->tool_call_id());
   }
-  for (auto& r : msgs) {
-    for (const auto& c : r.message->tool_calls())
-      r.with_calls = r.with_calls && answered.contains(c.id);
+  for (auto& c : msgs) {
+    for (const auto& call : (*c).tool_calls())
+      c.with_calls = c.with_calls && answered.contains(call.id);
   }
 
   std::vector<Turn> turns;
   for (std::size_t i = 0; i < msgs.size(); ++i) {
-    if (turns.empty() || msgs[i].message->role() == "user") turns.push_back({i, i, 0});
+    if (turns.empty() || (*msgs[i]).role() == "user") turns.push_back({i, i, 0});
     turns.back().end = i + 1;
-    turns.back().tokens += message_tokens(view_of(msgs[i]));
+    turns.back().tokens += message_tokens(view_of(*msgs[i], msgs[i].with_calls));
   }
   // Newest turns first while they fit.
   std::size_t first_kept = turns.size();
@@ -95,12 +102,17 @@ Memory build_memory(const std::vector<HistoryPtr>& history, const std::string& s
     used += turns[first_kept - 1].tokens;
     --first_kept;
   }
-  if (first_kept < turns.size()) mem.window.reserve(msgs.size() - turns[first_kept].begin);
+  if (first_kept < turns.size()) {
+    mem.window.messages.reserve(msgs.size() - turns[first_kept].begin);
+  }
   for (std::size_t t = first_kept; t < turns.size(); ++t) {
     for (std::size_t i = turns[t].begin; i < turns[t].end; ++i) {
       // An orphan tool result (its call was cut off) cannot be sent alone.
-      if (msgs[i].message->role() == "tool" && i == turns[t].begin) continue;
-      mem.window.push_back(msgs[i]);
+      if ((*msgs[i]).role() == "tool" && i == turns[t].begin) continue;
+      if (!msgs[i].with_calls) {
+        mem.window.without_calls.push_back(static_cast<std::uint32_t>(mem.window.size()));
+      }
+      mem.window.messages.push_back(*msgs[i].message);
     }
   }
   mem.window_tokens = used;
@@ -111,7 +123,7 @@ Memory build_memory(const std::vector<HistoryPtr>& history, const std::string& s
       s += summary_line(msgs, turns[t]);
     }
     mem.summary = bounded(std::move(s), summary_max_bytes);
-    mem.summarized_upto = msgs[turns[first_kept - 1].end - 1].message->seq();
+    mem.summarized_upto = (*msgs[turns[first_kept - 1].end - 1]).seq();
     mem.summary_changed = true;
   }
   return mem;

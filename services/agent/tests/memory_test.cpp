@@ -31,11 +31,11 @@ TEST(Memory, KeepsTheNewestWholeTurnsWithinTheBudgetAndSummarisesTheRest) {
   const Memory m = build_memory(h, "", 0, 1000);
   EXPECT_LE(m.window_tokens, 1000);
   int sum = 0;
-  for (const auto& c : m.window) sum += message_tokens(view_of(c));
+  for (std::size_t i = 0; i < m.window.size(); ++i) sum += message_tokens(m.window.view(i));
   EXPECT_LE(sum, 1000);
   ASSERT_FALSE(m.window.empty());
-  EXPECT_EQ(m.window.front().message->role(), "user");
-  EXPECT_NE(view_of(m.window.back()).content.find("answer 199"), std::string::npos);
+  EXPECT_EQ(m.window.messages.front()->role(), "user");
+  EXPECT_NE(m.window.view(m.window.size() - 1).content.find("answer 199"), std::string::npos);
   EXPECT_TRUE(m.summary_changed);
   EXPECT_LE(m.summary.size(), 2000U);
   EXPECT_NE(m.summary.find("question"), std::string::npos);
@@ -55,8 +55,9 @@ TEST(Memory, ToolCallsWithoutResultsAreSentAsText) {
                   "[]", "",  {}, true,        ""};
   const Memory m = build_memory({u, a}, "", 0, 6000);
   ASSERT_EQ(m.window.size(), 2U);
-  EXPECT_TRUE(view_of(m.window[1]).tool_calls.empty());
-  EXPECT_EQ(view_of(m.window[1]).content, "(interrupted)");
+  EXPECT_TRUE(m.window.view(1).tool_calls.empty());
+  EXPECT_EQ(m.window.view(1).content, "(interrupted)");
+  EXPECT_EQ(m.window.without_calls, std::vector<std::uint32_t>{1});
 }
 
 TEST(Citations, OnlyThePassagesTheAnswerCites) {

@@ -240,13 +240,13 @@ TEST_P(LongTurnTest, TwoHundredTurnsStayWithinTheBudgetAndKeepASummary) {
   EXPECT_NE(last[last.size() - 2].content.find("answer 198"), std::string::npos);
   // The window is sent from the messages the window cache holds, not from a copy per turn:
   // consecutive turns send the very same message objects.
-  const auto& before = reqs[198].history;
-  const auto& after = reqs[199].history;
+  const auto& before = reqs[198].history.messages;
+  const auto& after = reqs[199].history.messages;
   ASSERT_FALSE(before.empty());
   ASSERT_FALSE(after.empty());
   std::size_t shared = 0;
   for (const auto& a : after) {
-    for (const auto& b : before) shared += a.message == b.message ? 1 : 0;
+    for (const auto& b : before) shared += a == b ? 1 : 0;
   }
   EXPECT_GE(shared + 2, after.size());  // all but the newest turn's two messages
   auto c = f().store().get(Actor{"alice", false}, id);

@@ -85,10 +85,9 @@ MessageView view_of(const ChatMessage& m) {
   return {m.role, m.content, m.tool_calls, m.tool_call_id, m.name};
 }
 
-MessageView view_of(const HistoryRef& h) {
-  const HistoryMessage& m = *h.message;
+MessageView view_of(const HistoryMessage& m, bool with_calls) {
   MessageView v{m.role(), m.content(), {}, m.tool_call_id(), m.name()};
-  if (h.with_calls) {
+  if (with_calls) {
     v.tool_calls = m.tool_calls();
   } else if (m.role() == "assistant" && !m.tool_calls().empty() && m.content().empty()) {
     v.content = "(interrupted)";
@@ -96,12 +95,20 @@ MessageView view_of(const HistoryRef& h) {
   return v;
 }
 
+bool History::with_calls(std::size_t i) const {
+  return !std::binary_search(without_calls.begin(), without_calls.end(), i);
+}
+
+MessageView History::view(std::size_t i) const {
+  return view_of(*messages[i], with_calls(i));
+}
+
 std::vector<MessageView> message_views(const ChatRequest& r) {
   std::vector<MessageView> out;
   out.reserve(r.messages.size() + r.history.size());
   const std::size_t at = std::min(r.history_at, r.messages.size());
   for (std::size_t i = 0; i < at; ++i) out.push_back(view_of(r.messages[i]));
-  for (const auto& h : r.history) out.push_back(view_of(h));
+  for (std::size_t i = 0; i < r.history.size(); ++i) out.push_back(r.history.view(i));
   for (std::size_t i = at; i < r.messages.size(); ++i) out.push_back(view_of(r.messages[i]));
   return out;
 }

@@ -5,7 +5,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 #include <charconv>
@@ -25,77 +24,100 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-// The JSON values of a request body live in one arena (`sp`): a prompt is hundreds of small
-// strings, each otherwise its own allocation.
-json::object message_json(const MessageView& m, const json::storage_ptr& sp) {
-  json::object o(sp);
-  o.reserve(4);
-  o.emplace("role", m.role);
-  if (m.role == "assistant" && !m.tool_calls.empty()) {
-    o["content"] = m.content.empty() ? json::value(nullptr, sp) : json::value(m.content, sp);
-    json::array calls(sp);
-    for (const auto& c : m.tool_calls) {
-      json::object fn(sp);
-      fn.emplace("name", c.name);
-      fn.emplace("arguments", c.arguments);
-      json::object call(sp);
-      call.emplace("id", c.id);
-      call.emplace("type", "function");
-      call.emplace("function", std::move(fn));
-      calls.push_back(std::move(call));
-    }
-    o.emplace("tool_calls", std::move(calls));
-    return o;
+// The request body is written straight into its string, message by message: the history is
+// hundreds of shared messages, and a document of them (an arena twice the text, freed after)
+// would be built only to be serialized.
+class BodyWriter {
+ public:
+  explicit BodyWriter(std::size_t estimate) { out_.reserve(estimate); }
+
+  BodyWriter& raw(std::string_view s) {
+    out_.append(s);
+    return *this;
   }
-  o.emplace("content", m.content);
-  if (m.role == "tool") o.emplace("tool_call_id", m.tool_call_id);
-  return o;
+  BodyWriter& str(std::string_view s) {  // a JSON string, escaped
+    sr_.reset(s);
+    drain();
+    return *this;
+  }
+  BodyWriter& value(const json::value& v) {
+    sr_.reset(&v);
+    drain();
+    return *this;
+  }
+  // The string, without what the estimate overshot: a model call keeps its body until it is
+  // answered (64 turns in flight hold 64 bodies).
+  std::string take() {
+    if (out_.capacity() - out_.size() > out_.size() / 16) out_.shrink_to_fit();
+    return std::move(out_);
+  }
+
+ private:
+  void drain() {
+    while (!sr_.done()) out_.append(sr_.read(buf_));
+  }
+  std::string out_;
+  json::serializer sr_;
+  char buf_[512];
+};
+
+void write_message(BodyWriter& w, const MessageView& m) {
+  w.raw(R"({"role":)").str(m.role);
+  if (m.role == "assistant" && !m.tool_calls.empty()) {
+    w.raw(R"(,"content":)");
+    if (m.content.empty()) {
+      w.raw("null");
+    } else {
+      w.str(m.content);
+    }
+    w.raw(R"(,"tool_calls":[)");
+    bool first = true;
+    for (const auto& c : m.tool_calls) {
+      w.raw(first ? R"({"id":)" : R"(,{"id":)").str(c.id);
+      w.raw(R"(,"type":"function","function":{"name":)").str(c.name);
+      w.raw(R"(,"arguments":)").str(c.arguments).raw("}}");
+      first = false;
+    }
+    w.raw("]}");
+    return;
+  }
+  w.raw(R"(,"content":)").str(m.content);
+  if (m.role == "tool") w.raw(R"(,"tool_call_id":)").str(m.tool_call_id);
+  w.raw("}");
 }
 
 std::string request_body(const ChatRequest& r, const std::string& model, bool stream) {
   const std::vector<MessageView> views = message_views(r);
-  std::size_t text = 256;
-  for (const auto& m : views) text += m.content.size() + 48;
-  json::monotonic_resource arena(text * 2);
-  const json::storage_ptr sp(&arena);
-  json::object body(sp);
-  body.emplace("model", model);
-  json::array messages(sp);
-  messages.reserve(views.size());
-  for (const auto& m : views) messages.push_back(message_json(m, sp));
-  body.emplace("messages", std::move(messages));
+  std::size_t estimate = 256 + model.size();
+  for (const auto& m : views) estimate += m.content.size() + m.content.size() / 16 + 48;
+  for (const auto& t : r.tools) estimate += t.name.size() + t.description.size() + 256;
+  BodyWriter w(estimate);
+  w.raw(R"({"model":)").str(model).raw(R"(,"messages":[)");
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    if (i > 0) w.raw(",");
+    write_message(w, views[i]);
+  }
+  w.raw("]");
   if (!r.tools.empty()) {
-    json::array tools(sp);
+    static const json::value kAnyObject = json::object{{"type", "object"}};
+    w.raw(R"(,"tools":[)");
+    bool first = true;
     for (const auto& t : r.tools) {
-      json::value params = t.parameters == nullptr || t.parameters->is_null()
-                               ? json::value(json::object{{"type", "object"}}, sp)
-                               : json::value(*t.parameters, sp);
-      json::object fn(sp);
-      fn.emplace("name", t.name);
-      fn.emplace("description", t.description);
-      fn.emplace("parameters", std::move(params));
-      json::object tool(sp);
-      tool.emplace("type", "function");
-      tool.emplace("function", std::move(fn));
-      tools.push_back(std::move(tool));
+      w.raw(first ? R"({"type":"function","function":{"name":)"
+                  : R"(,{"type":"function","function":{"name":)")
+          .str(t.name);
+      w.raw(R"(,"description":)").str(t.description).raw(R"(,"parameters":)");
+      w.value(t.parameters == nullptr || t.parameters->is_null() ? kAnyObject : *t.parameters);
+      w.raw("}}");
+      first = false;
     }
-    body.emplace("tools", std::move(tools));
+    w.raw("]");
   }
-  body.emplace("temperature", r.temperature);
-  if (r.max_tokens) body.emplace("max_tokens", *r.max_tokens);
-  if (stream) {
-    body.emplace("stream", true);
-    json::object options(sp);
-    options.emplace("include_usage", true);
-    body.emplace("stream_options", std::move(options));
-  }
-  std::string out;
-  out.reserve(text + text / 8);
-  json::serializer sr;
-  sr.reset(&body);
-  char buf[4096];
-  while (!sr.done()) out.append(sr.read(buf));
-  return out;
+  w.raw(R"(,"temperature":)").value(json::value(r.temperature));
+  if (r.max_tokens) w.raw(R"(,"max_tokens":)").value(json::value(*r.max_tokens));
+  if (stream) w.raw(R"(,"stream":true,"stream_options":{"include_usage":true})");
+  w.raw("}");
+  return w.take();
 }
 
 // The state one attempt shares with its body sink.

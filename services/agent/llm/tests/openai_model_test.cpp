@@ -123,7 +123,8 @@ TEST(OpenAiChatModel, SharedHistoryGoesBetweenTheLeadingMessagesAndTheRest) {
   auto called = HistoryMessage::make(3, "assistant", "Let me compute.",
                                      {{"call_7", "calculator", R"({"expression":"1+1"})"}});
   auto result = HistoryMessage::make(4, "tool", "2", {}, "call_7", "calculator");
-  req.history = {{earlier, true}, {interrupted, false}, {called, true}, {result, true}};
+  req.history.messages = {earlier, interrupted, called, result};
+  req.history.without_calls = {1};
   req.history_at = 1;
   auto out = call(options_for(s), false, req);
   ASSERT_TRUE(out.result.ok()) << out.result.error().message;
@@ -137,6 +138,37 @@ TEST(OpenAiChatModel, SharedHistoryGoesBetweenTheLeadingMessagesAndTheRest) {
     "arguments":"{\"expression\":\"1+1\"}"}}]})"));
   EXPECT_EQ(msgs[4], json::parse(R"({"role":"tool","content":"2","tool_call_id":"call_7"})"));
   EXPECT_EQ(msgs[5], json::parse(R"({"role":"user","content":"What is 6*7?"})"));
+}
+
+// The body is written message by message (no document built first): every text is escaped,
+// a tool without a schema gets {"type":"object"}, and the numbers are JSON numbers.
+TEST(OpenAiChatModel, BodyEscapesEveryTextAndKeepsEveryField) {
+  FakeOpenAiServer s;
+  s.push(FakeReply::text({"ok"}));
+  const std::string tricky = "say \"hi\"\n\tback\\slash \x01 caf\xc3\xa9 </script>";
+  ChatRequest req;
+  req.messages.push_back({"user", tricky, {}, {}, {}});
+  req.messages.push_back({"assistant", "", {{"id \"1\"", "calc\n", R"({"a":"\"x\""})"}}, {}, {}});
+  req.messages.push_back({"tool", tricky, {}, "id \"1\"", "calc\n"});
+  req.tools.push_back({"bare", "no \"schema\"", nullptr});
+  req.temperature = 0.75;
+  auto out = call(options_for(s), false, req);
+  ASSERT_TRUE(out.result.ok()) << out.result.error().message;
+  const auto body = json::parse(s.requests().at(0).body).as_object();
+  const auto& msgs = body.at("messages").as_array();
+  ASSERT_EQ(msgs.size(), 3U);
+  EXPECT_EQ(msgs[0].at("content").as_string(), tricky);
+  const auto& call0 = msgs[1].at("tool_calls").at(0);
+  EXPECT_EQ(call0.at("id").as_string(), "id \"1\"");
+  EXPECT_EQ(call0.at("function").at("name").as_string(), "calc\n");
+  EXPECT_EQ(call0.at("function").at("arguments").as_string(), R"({"a":"\"x\""})");
+  EXPECT_TRUE(msgs[1].at("content").is_null());
+  EXPECT_EQ(msgs[2].at("tool_call_id").as_string(), "id \"1\"");
+  EXPECT_EQ(msgs[2].at("content").as_string(), tricky);
+  EXPECT_EQ(body.at("tools"), json::parse(R"([{"type":"function","function":{"name":"bare",
+    "description":"no \"schema\"","parameters":{"type":"object"}}}])"));
+  EXPECT_DOUBLE_EQ(body.at("temperature").as_double(), 0.75);
+  EXPECT_FALSE(body.contains("max_tokens"));
 }
 
 TEST(OpenAiChatModel, StreamsDeltas) {

@@ -25,7 +25,7 @@
 namespace enkisys::agent {
 
 struct Memory {
-  std::vector<HistoryRef> window;  // oldest first; shares the history's messages
+  History window;  // oldest first; shares the history's messages
   std::string summary;
   std::int64_t summarized_upto = 0;
   bool summary_changed = false;

@@ -105,12 +105,20 @@ class HistoryMessage {
   // The text follows the object in the same allocation.
 };
 
-// A history message as a request sends it. Without `with_calls`, an assistant message's tool
-// calls are left out (their results are missing: an interrupted turn) and an empty text is
-// sent as "(interrupted)".
-struct HistoryRef {
-  HistoryPtr message;
-  bool with_calls = true;
+struct MessageView;
+
+// A conversation's memory window as a request sends it: shared messages, oldest first (8 bytes
+// each in a request, against a copy of each). The assistant messages at the indices of
+// `without_calls` (ascending) go without their tool calls, whose results are missing (an
+// interrupted turn).
+struct History {
+  std::vector<HistoryPtr> messages;
+  std::vector<std::uint32_t> without_calls;
+
+  bool empty() const { return messages.empty(); }
+  std::size_t size() const { return messages.size(); }
+  bool with_calls(std::size_t i) const;
+  MessageView view(std::size_t i) const;  // as sent
 };
 
 // A tool the model may call (OpenAI "function" tool).
@@ -143,7 +151,7 @@ struct ChatRequest {
   // `history` (the conversation's memory window, shared), then the rest of `messages` (context,
   // the new message, the turn's tool rounds). message_views() lists them so.
   std::vector<ChatMessage> messages;
-  std::vector<HistoryRef> history;
+  History history;
   std::size_t history_at = 0;
   std::vector<ToolSpec> tools;
   std::vector<Passage> context;
@@ -167,7 +175,9 @@ struct MessageView {
   std::string_view tool_call_id, name;
 };
 MessageView view_of(const ChatMessage& m);
-MessageView view_of(const HistoryRef& h);
+// Without `with_calls`, an assistant message's tool calls are left out and an empty text is
+// sent as "(interrupted)".
+MessageView view_of(const HistoryMessage& m, bool with_calls = true);
 // Every message of `r` in the order sent.
 std::vector<MessageView> message_views(const ChatRequest& r);
 
