@@ -52,16 +52,22 @@ std::unique_ptr<agent::ChatModel> make_model(core::ServiceEnv& env) {
 
 // glibc gives every thread that allocates an arena of its own (up to 8 per core), and each keeps
 // the memory it freed: the blocking pool's threads (the store's reads) left ~3 MB more resident
-// at 64 conversations at once (bench/agent). Two arenas: the I/O threads and the pool share
-// them, which costs nothing measurable here. MALLOC_ARENA_MAX or GLIBC_TUNABLES still decide.
-// SQLite's page cache per pooled connection (DB_CACHE_KIB): the turns read little beyond the
-// window cache's misses, and the operating system caches the file's pages anyway; see
-// bench/agent/README.md ("Memory").
-constexpr int kAgentDbCacheKib = 256;
+// at 64 conversations at once (bench/agent). One arena: the I/O threads and the pool share it
+// (a turn allocates on both sides of the hop, and frees on the other); two arenas kept ~0.9 MB
+// more at 64, and one costs no turns/s there. MALLOC_ARENA_MAX or GLIBC_TUNABLES still decide.
+// The database pool (DB_POOL_SIZE, DB_CACHE_KIB): a turn's work is mostly two writes, which
+// SQLite runs one at a time, and each pooled connection keeps a page cache of its own, of the
+// same hot pages. Two connections (a write and a read at once) of 128 KiB: the turns read
+// little beyond the window cache's misses, and the operating system caches the file's pages
+// anyway. −1.2 MB at 64 conversations against four of 256 KiB, with no turns/s lost; see
+// bench/agent/README.md ("Memory"). On PostgreSQL, where a statement waits on the network,
+// raise DB_POOL_SIZE with the concurrent turns expected.
+constexpr int kAgentDbCacheKib = 128;
+constexpr int kAgentDbPoolSize = 2;
 
 void tune_malloc() {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr && std::getenv("GLIBC_TUNABLES") == nullptr) {
-    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_ARENA_MAX, 1);
   }
 }
 
@@ -74,7 +80,7 @@ int main(int argc, char** argv) {
   spec.summary = "conversations with memory, retrieval and tools; streaming; OpenAI-compatible";
   spec.default_port = 5004;
   spec.declare = [](core::EnvConfig& c) {
-    db::declare_database(c, "sqlite:///data/agent.db", kAgentDbCacheKib);
+    db::declare_database(c, "sqlite:///data/agent.db", kAgentDbCacheKib, kAgentDbPoolSize);
     c.add({"TOOLS_URL", "base URL of the tools service", "http://tools:5001", false, false,
            http_url});
     c.add({"RAG_URL", "base URL of the rag service", "http://rag:5003", false, false, http_url});
@@ -94,8 +100,9 @@ int main(int argc, char** argv) {
            "5", false, false, core::integer_in(0, 3600)});
     c.add({"AGENT_WINDOW_CACHE_KIB",
            "memory for the recent messages of conversations, so that a turn reads only the rows "
-           "new to it (0: every turn reads its whole window)",
-           "4096", false, false, core::integer_in(0, 1 << 22)});
+           "new to it (0: every turn reads its whole window); the default holds ~70 windows of "
+           "the default token budget",
+           "2048", false, false, core::integer_in(0, 1 << 22)});
     c.add({"AGENT_CONTEXT_TOKENS", "token budget of the prompt (memory window)", "6000", false,
            false, core::integer_in(500, 1'000'000)});
     c.add({"AGENT_MAX_TOOL_ROUNDS", "rounds of tool calls per turn", "4", false, false,
@@ -116,7 +123,10 @@ int main(int argc, char** argv) {
         *s->database,
         static_cast<std::size_t>(env.config.get_int("AGENT_WINDOW_CACHE_KIB")) * 1024);
     s->store->migrate();
-    s->blocking = std::make_unique<boost::asio::thread_pool>(4);
+    // The store's work runs on a pool the turns and the API share, of BLOCKING_THREADS threads;
+    // the listener's own blocking pool then only runs the health checks: one thread.
+    s->blocking = std::make_unique<boost::asio::thread_pool>(env.server.blocking_threads);
+    env.server.blocking_threads = 1;
     s->model = make_model(env);
     s->rag = std::make_unique<agent::RagClient>(env.http, env.config.get("RAG_URL"));
     agent::ToolsCacheOptions tools_cache;

@@ -5,13 +5,15 @@
 
 namespace enkisys::db {
 
-void declare_database(core::EnvConfig& config, const std::string& default_url, int cache_kib) {
+void declare_database(core::EnvConfig& config, const std::string& default_url, int cache_kib,
+                      int pool_size) {
   config.add(
       {"DATABASE_URL", "sqlite:///path or postgres://user@host/db", default_url, false, true});
   config.add({"DATABASE_PASSWORD_FILE",
               "file holding the password of the DATABASE_URL user (postgres:// only)", "", false,
               false});
-  config.add({"DB_POOL_SIZE", "database connections", "4", false, false, core::integer_in(1, 64)});
+  config.add({"DB_POOL_SIZE", "database connections", std::to_string(pool_size), false, false,
+              core::integer_in(1, 64)});
   config.add({"DB_CACHE_KIB", "SQLite page cache per pooled connection, KiB (sqlite:// only)",
               std::to_string(cache_kib), false, false, core::integer_in(16, 1 << 20)});
   config.add({"DB_START_TIMEOUT_S", "seconds to wait at start for a database not reachable yet",

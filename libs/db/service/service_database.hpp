@@ -20,9 +20,10 @@
 
 namespace enkisys::db {
 
-// `cache_kib`: the default of DB_CACHE_KIB, the SQLite page cache per connection.
-void declare_database(core::EnvConfig& config, const std::string& default_url,
-                      int cache_kib = 2000);
+// `cache_kib`: the default of DB_CACHE_KIB, the SQLite page cache per connection;
+// `pool_size`: the default of DB_POOL_SIZE.
+void declare_database(core::EnvConfig& config, const std::string& default_url, int cache_kib = 2000,
+                      int pool_size = 4);
 
 // DATABASE_URL with the password of DATABASE_PASSWORD_FILE (when set) put in.
 // REQUIRES: config declared by declare_database() and loaded.

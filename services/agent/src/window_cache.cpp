@@ -59,6 +59,9 @@ void WindowCache::extend(const std::string& id, const std::vector<StoredMessage>
   const auto it = entries_.find(id);
   if (it == entries_.end() || it->second.hi + 1 != messages.front().seq) return;
   Entry& e = it->second;
+  // Exactly: a turn appends one or two messages to an entry store() just shrank, and doubling
+  // would leave most entries half empty.
+  e.messages.reserve(e.messages.size() + messages.size());
   for (const auto& m : messages) {
     auto kept = window_message_of(m);  // what the memory reads, nothing more
     const std::size_t n = bytes_of(*kept);

@@ -93,7 +93,7 @@ class ConversationStore {
  public:
   // `window_cache_bytes`: the messages of recent conversations kept in memory for begin_turn()
   // (window_cache.hpp; estimated bytes; 0: none).
-  explicit ConversationStore(db::Database& db, std::size_t window_cache_bytes = 4 << 20);
+  explicit ConversationStore(db::Database& db, std::size_t window_cache_bytes = 2 << 20);
   ~ConversationStore();
 
   void migrate();
