@@ -322,6 +322,14 @@ awk -F'\t' '
         (f[4] > 0 ? o[4] / f[4] : 0), (f[5] > 0 ? o[5] / f[5] : 0), (f[6] > 0 ? o[6] / f[6] : 0),
         (o[7] > 0 ? f[7] / o[7] : 0)
     }
+    # Memory against the leanest twin setup (one worker), whichever setup had the more turns/s.
+    printf "\nmemory against the leanest twin setup:"
+    for (i = 1; i <= n; i++) {
+      m = order[i]; split(ours[m], o, "\t"); lean = ""
+      for (s in servers) { split(rows[s, m], f, "\t"); if (f[6] > 0 && (lean == "" || f[6] < lean)) lean = f[6] }
+      if (lean != "") printf " %s: %s vs %s MB = %.2fx;", m, o[6], lean, o[6] / lean
+    }
+    printf "\n"
   }' "$RESULTS"
 if [[ -n $PACED_MODE ]]; then
   echo

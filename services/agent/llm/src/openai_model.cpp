@@ -58,7 +58,7 @@ class BodyWriter {
   }
   std::string out_;
   json::serializer sr_;
-  char buf_[512];
+  char buf_[512] = {};
 };
 
 void write_message(BodyWriter& w, const MessageView& m) {
