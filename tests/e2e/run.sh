@@ -47,9 +47,21 @@ mapfile -t STAGE_SERVICES < <(services_names runs=stage)
   exit 1
 }
 
+# Docker 20.10 can keep a stale endpoint on a network after every container on it is gone ("has
+# active endpoints"; only a restart of dockerd clears it), and `compose down` then stops before
+# the volumes. Those are removed by the project's label instead, and whatever network is left is
+# named (a dockerd restart removes it with `docker network rm`).
 teardown() {
-  local rc=$?
-  compose down -v --remove-orphans -t 10 >"$WORK/down.log" 2>&1 || cat "$WORK/down.log" >&2
+  local rc=$? label="label=com.docker.compose.project=$PROJECT" net left=()
+  if ! compose down -v --remove-orphans -t 10 >"$WORK/down.log" 2>&1; then
+    cat "$WORK/down.log" >&2
+    docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null 2>&1 || true
+    docker volume ls -q --filter "$label" | xargs -r docker volume rm >/dev/null 2>&1 || true
+    for net in $(docker network ls -q --filter "$label"); do
+      docker network rm "$net" >/dev/null 2>&1 || left+=("$(docker network inspect -f '{{.Name}}' "$net")")
+    done
+    ((${#left[@]} == 0)) || echo "e2e: networks left with stale endpoints: ${left[*]}" >&2
+  fi
   rm -rf "$WORK"
   exit "$rc"
 }
