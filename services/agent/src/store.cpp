@@ -405,7 +405,7 @@ core::Expected<TurnStart> ConversationStore::begin_turn(const Actor& actor, cons
     for (const auto& r : res.rows) ts.messages.push_back(window_message_of(r));
     auto stored = append_in(tx, id, {user});  // a copy: a retried transaction starts again
     hi = stored.front().seq;
-    ts.messages.push_back(HistoryMessage::make(hi, "user", stored.front().content));
+    ts.messages.push_back(window_message_of(stored.front()));
     out = std::move(ts);
   });
   if (!out) return out;
